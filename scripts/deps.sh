@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages mlfaas needs to build, test and benchmark (only those missing).
+set -euo pipefail
+PKGS=(build-essential cmake ninja-build pkg-config git ca-certificates curl
+  libboost1.74-dev libboost-system1.74-dev libssl-dev libsqlite3-dev sqlite3 libzip-dev zlib1g-dev
+  nlohmann-json3-dev libcli11-dev libyaml-cpp-dev libspdlog-dev libfmt-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  python3 awscli wrk nginx gunicorn python3-flask python3-sklearn libxml2-utils procps)
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "deps: installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi

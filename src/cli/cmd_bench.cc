@@ -1,0 +1,7 @@
+#include "cli/cli.h"
+
+namespace mlfaas::cli {
+
+void RegisterBenchCommands(CLI::App& /*app*/, CliContext& /*ctx*/) {}
+
+}  // namespace mlfaas::cli

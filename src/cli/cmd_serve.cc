@@ -1,0 +1,7 @@
+#include "cli/cli.h"
+
+namespace mlfaas::cli {
+
+void RegisterServeCommands(CLI::App& /*app*/, CliContext& /*ctx*/) {}
+
+}  // namespace mlfaas::cli

@@ -1,0 +1,28 @@
+// Reading and writing model packages (zip files, libzip).
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+#include "common/status.h"
+#include "package/manifest.h"
+
+namespace mlfaas::package {
+
+// Computes the canonical digest of `m` (independent of zip metadata and of created_at?
+// see docs/package_format.md), stores it in the manifest and writes the zip atomically.
+Status WritePackage(const std::filesystem::path& path, Manifest m);
+// Same, to bytes.
+StatusOr<std::string> PackageBytes(Manifest m);
+
+// Reads and fully validates a package: zip structure, format version, required fields, digest.
+// DataLoss for truncated/corrupted/tampered, InvalidArgument for unknown format or missing fields.
+StatusOr<Manifest> ReadPackage(const std::filesystem::path& path);
+StatusOr<Manifest> ReadPackageBytes(std::string_view zip_bytes);
+
+// Extracts every entry (manifest.json, and for custom runtimes `bootstrap` and friends, keeping
+// the executable bit) into `dir`, which must exist. Rejects absolute paths and "..".
+Status ExtractPackage(const std::filesystem::path& zip_path, const std::filesystem::path& dir);
+
+}  // namespace mlfaas::package

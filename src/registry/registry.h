@@ -1,0 +1,109 @@
+// The embedded registry: functions, immutable versions, aliases (the Lambda console + S3
+// analogue). Implementation: SqliteRegistry (sqlite_registry.h) over an FsBlobStore.
+//
+// Thread-safety: implementations are safe to use from many threads and many processes at once
+// (SQLite WAL + transactions); version numbers are never handed out twice.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+
+namespace mlfaas::registry {
+
+inline constexpr const char* kLatest = "$LATEST";
+
+struct FunctionConfig {
+  std::string runtime = "mlfaas";  // "mlfaas" (built-in) | "provided" (package's bootstrap)
+  std::string handler = "predict";
+  int memory_mb = 512;             // 128..10240
+  int timeout_s = 3;               // 1..900
+  std::map<std::string, std::string> environment;
+  std::optional<int> reserved_concurrency;  // cap on concurrent instances; nullopt = none
+  int provisioned_concurrency = 0;          // instances kept initialized (per published version)
+  int idle_timeout_s = 600;                 // idle instances reaped after this
+  std::string model_loading = "eager";      // "eager" (at init) | "lazy" (first invoke)
+  std::string description;
+};
+
+// Validates ranges and names; InvalidArgument naming the field.
+Status ValidateConfig(const FunctionConfig& c);
+// Function and alias names: [A-Za-z0-9_-]{1,64}; alias names must not be all digits.
+bool IsValidFunctionName(const std::string& name);
+bool IsValidAliasName(const std::string& name);
+
+struct VersionInfo {
+  std::string function;
+  std::string version;       // "$LATEST" or "1", "2", ...
+  std::string code_digest;   // sha256 of the package zip bytes (blob key)
+  std::string model_digest;  // manifest digest, empty for packages without a manifest
+  FunctionConfig config;
+  std::string created_at;    // RFC 3339 UTC
+};
+
+struct FunctionInfo {
+  std::string name;
+  VersionInfo latest;  // the $LATEST draft
+  std::string created_at;
+  std::string updated_at;
+};
+
+struct AliasInfo {
+  std::string function;
+  std::string name;
+  std::string version;                     // primary version (never $LATEST-less: must exist)
+  std::optional<std::string> canary_version;
+  double canary_weight = 0.0;              // 0..1 share routed to canary_version
+  std::string description;
+};
+
+class Registry {
+ public:
+  virtual ~Registry() = default;
+
+  // Stores the package blob (validated: a manifest package, or a zip with an executable
+  // `bootstrap` for runtime "provided") and creates the function with $LATEST.
+  virtual StatusOr<FunctionInfo> CreateFunction(const std::string& name,
+                                                const std::string& package_path,
+                                                const FunctionConfig& config) = 0;
+  virtual StatusOr<FunctionInfo> UpdateCode(const std::string& name,
+                                            const std::string& package_path) = 0;
+  virtual StatusOr<FunctionInfo> UpdateConfig(const std::string& name,
+                                              const FunctionConfig& config) = 0;
+  virtual StatusOr<FunctionInfo> GetFunction(const std::string& name) = 0;
+  virtual StatusOr<std::vector<FunctionInfo>> ListFunctions() = 0;
+  // Deletes the function, its versions and aliases (blobs are kept for other references).
+  virtual Status DeleteFunction(const std::string& name) = 0;
+
+  // Snapshots $LATEST as the next version; if nothing changed since the newest version,
+  // returns that version instead (as Lambda does).
+  virtual StatusOr<VersionInfo> PublishVersion(const std::string& name,
+                                               const std::string& description) = 0;
+  virtual StatusOr<std::vector<VersionInfo>> ListVersions(const std::string& name) = 0;
+  // version: "$LATEST" or a number.
+  virtual StatusOr<VersionInfo> GetVersion(const std::string& name,
+                                           const std::string& version) = 0;
+  // FailedPrecondition when an alias points at it.
+  virtual Status DeleteVersion(const std::string& name, const std::string& version) = 0;
+
+  virtual StatusOr<AliasInfo> CreateAlias(const AliasInfo& alias) = 0;
+  virtual StatusOr<AliasInfo> UpdateAlias(const AliasInfo& alias) = 0;
+  virtual StatusOr<AliasInfo> GetAlias(const std::string& function, const std::string& name) = 0;
+  virtual StatusOr<std::vector<AliasInfo>> ListAliases(const std::string& function) = 0;
+  virtual Status DeleteAlias(const std::string& function, const std::string& name) = 0;
+
+  // Resolves an invoke qualifier (empty = $LATEST, "$LATEST", a version number or an alias) to
+  // a concrete version. For a weighted alias, `uniform01` in [0,1) picks canary_version when
+  // uniform01 < canary_weight, else the primary. NotFound names what is missing.
+  virtual StatusOr<VersionInfo> Resolve(const std::string& function, const std::string& qualifier,
+                                        double uniform01) = 0;
+
+  // Path of the stored package zip for `code_digest`, verified against its digest on first use.
+  virtual StatusOr<std::string> PackagePath(const std::string& code_digest) = 0;
+};
+
+}  // namespace mlfaas::registry

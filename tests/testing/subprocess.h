@@ -1,0 +1,51 @@
+// Runs child processes for integration tests: captures stdout/stderr, always reaps the child.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace mlfaas::testing {
+
+struct CommandResult {
+  int exit_code = -1;  // -1 when killed by a signal or timed out
+  bool timed_out = false;
+  std::string out;
+  std::string err;
+};
+
+// Runs argv[0] (searched in PATH) with the extra environment `env` added to the current one.
+// Kills the child (SIGKILL) after `timeout`. `input` is written to its stdin.
+CommandResult RunCommand(const std::vector<std::string>& argv,
+                         const std::map<std::string, std::string>& env = {},
+                         std::chrono::milliseconds timeout = std::chrono::seconds(120),
+                         const std::string& input = "");
+
+// A background child (e.g. `mlfaas serve`) whose stdout+stderr go to `log_path`. The
+// destructor sends SIGTERM, waits up to 10 s, then SIGKILLs and reaps. Non-copyable.
+class BackgroundProcess {
+ public:
+  BackgroundProcess(const std::vector<std::string>& argv,
+                    const std::map<std::string, std::string>& env, const std::string& log_path);
+  ~BackgroundProcess();
+  BackgroundProcess(const BackgroundProcess&) = delete;
+  BackgroundProcess& operator=(const BackgroundProcess&) = delete;
+
+  pid_t pid() const { return pid_; }
+  // Sends `sig` and waits up to `timeout` for exit; returns the exit status as from waitpid
+  // (or -1 if it did not exit in time).
+  int StopWith(int sig, std::chrono::milliseconds timeout);
+  bool Running();
+
+ private:
+  pid_t pid_ = -1;
+  bool reaped_ = false;
+};
+
+// Reads a file whole ("" if missing).
+std::string Slurp(const std::string& path);
+
+}  // namespace mlfaas::testing
