@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# End-to-end serving benchmark, every contender measured in this one invocation:
+#   (a) mlfaas warm   (b) nginx returning a fixed JSON body   (c) sklearn + Flask + gunicorn -w 2
+# wrk at 18 connections (the study's top concurrency), then cold starts (first request on 100
+# fresh instances, measured at the client) and warm worker RSS.
+# Usage: bench/run_e2e.sh [seconds-per-run] ; env PEERS_DIR (default ../shared/peers), BUILD (build)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+D=${1:-10}
+BUILD=${BUILD:-$ROOT/build}
+PEERS_DIR=${PEERS_DIR:-$ROOT/../shared/peers}
+BIN=$BUILD/bin/mlfaas
+[ -x "$BIN" ] || bash scripts/build.sh
+TMP=$(mktemp -d)
+PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$TMP"; }
+trap cleanup EXIT
+export MLFAAS_HOME=$TMP/home
+BODY=$PEERS_DIR/body.lua
+[ -f "$BODY" ] || { BODY=$TMP/body.lua; cat >"$BODY" <<'LUA'
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.body = '{"instances":[{"duration":0,"src_bytes":181,"dst_bytes":5450}]}'
+LUA
+}
+
+wait_http() { for _ in $(seq 200); do curl -s -o /dev/null "$1" && return 0; sleep 0.1; done; echo "bench: $1 never came up" >&2; return 1; }
+run_wrk() {  # name url -> "name rps avg_ms p99_ms"
+  wrk -t2 -c18 -d"${D}s" --latency -s "$BODY" "$2" >"$TMP/$1.wrk" 2>&1
+  awk -v n="$1" '
+    function ms(v) { if (v ~ /us$/) return v/1000; if (v ~ /ms$/) return v+0; if (v ~ /s$/) return v*1000; return v }
+    /Requests\/sec/ {rps=$2} /^    Latency/ {avg=ms($2)} / 99%/ {p99=ms($2)}
+    /Non-2xx/ {bad=$NF}
+    END {printf "%s %.0f %.3f %.3f %s\n", n, rps, avg, p99, (bad==""?0:bad)}' "$TMP/$1.wrk"
+}
+
+echo "== training and publishing kdd99-anomaly" >&2
+"$BIN" train --data data/kdd99-http.csv.gz --out "$TMP/kdd.zip" >/dev/null
+"$BIN" function create kdd99-anomaly --package "$TMP/kdd.zip" >/dev/null
+"$BIN" function publish kdd99-anomaly >/dev/null
+for i in $(seq 1 100); do "$BIN" function create "cold-$i" --package "$TMP/kdd.zip" >/dev/null; done
+
+"$BIN" serve --port 18090 --max-instances 256 >"$TMP/serve.log" 2>&1 & PIDS+=($!)
+if [ -f "$PEERS_DIR/nginx.conf" ]; then
+  sed "s#/tmp/peers-nginx#$TMP/nginx#g" "$PEERS_DIR/nginx.conf" >"$TMP/nginx.conf"
+  nginx -c "$TMP/nginx.conf" -e "$TMP/nginx-error.log" & PIDS+=($!)
+fi
+if [ -f "$PEERS_DIR/sklearn_flask.py" ]; then
+  (cd "$PEERS_DIR" && exec /usr/bin/python3 -m gunicorn -w 2 -b 127.0.0.1:18081 --log-level warning sklearn_flask:app) & PIDS+=($!)
+fi
+wait_http http://127.0.0.1:18090/v2/health/live
+
+echo "== cold starts: first request on 100 fresh instances" >&2
+for i in $(seq 1 100); do
+  curl -s -o /dev/null -w '%{time_total}\n' -X POST \
+    "http://127.0.0.1:18090/2015-03-31/functions/cold-$i/invocations" \
+    -d '{"duration":0,"src_bytes":215,"dst_bytes":45076}'
+done | sort -n >"$TMP/cold.txt"
+cold_p50=$(awk '{a[NR]=$1} END {printf "%.3f", a[int(NR*0.50+0.5)]*1000}' "$TMP/cold.txt")
+cold_p99=$(awk '{a[NR]=$1} END {printf "%.3f", a[int(NR*0.99+0.5)]*1000}' "$TMP/cold.txt")
+
+echo "== wrk -c18 -d${D}s" >&2
+URL=http://127.0.0.1:18090/2015-03-31/functions/kdd99-anomaly/invocations
+curl -s -o /dev/null -X POST "$URL" -d '{"duration":0,"src_bytes":215,"dst_bytes":45076}'
+M=$(run_wrk mlfaas "$URL")
+rss_kb=$(for p in $(pgrep -f mlfaas-runtime); do awk '/VmRSS/{print $2}' /proc/$p/status 2>/dev/null; done | sort -n | tail -1)
+N=""; S=""
+[ -f "$TMP/nginx.conf" ] && { wait_http http://127.0.0.1:18080/; N=$(run_wrk nginx http://127.0.0.1:18080/); }
+[ -f "$PEERS_DIR/sklearn_flask.py" ] && { wait_http http://127.0.0.1:18081/ || true; S=$(run_wrk sklearn-flask http://127.0.0.1:18081/predict); }
+
+echo
+echo "machine: $(nproc) cores, $(uname -r); date: $(date -u +%FT%TZ)"
+printf '%-16s %10s %10s %10s %8s\n' contender req/s avg_ms p99_ms non2xx
+for line in "$M" "$N" "$S"; do [ -n "$line" ] && printf '%-16s %10s %10s %10s %8s\n' $line; done
+read -r _ mr ma mp _ <<<"$M"
+if [ -n "$N" ]; then read -r _ nr na np _ <<<"$N"
+  awk -v a="$mr" -v b="$nr" -v p="$mp" -v q="$np" 'BEGIN{printf "mlfaas/nginx: req/s %.2fx (goal >= 0.5), p99 %.2fx (goal <= 2)\n", a/b, p/q}'; fi
+if [ -n "$S" ]; then read -r _ sr sa sp _ <<<"$S"
+  awk -v a="$mr" -v b="$sr" -v p="$mp" -v q="$sp" 'BEGIN{printf "mlfaas/sklearn-flask: req/s %.2fx, p99 %.2fx\n", a/b, p/q}'; fi
+echo "cold start at the client (100 fresh instances): p50 ${cold_p50} ms (goal <= 5), p99 ${cold_p99} ms (goal <= 20)"
+echo "warm worker RSS: $(( ${rss_kb:-0} / 1024 )) MiB (${rss_kb:-?} kB; goal <= 8 MiB)"
