@@ -1,0 +1,121 @@
+#include "runtime/worker.h"
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+
+#include "package/package.h"
+#include "runtime/http_transport.h"
+#include "runtime/loop.h"
+
+namespace mlfaas::runtime {
+
+namespace {
+
+std::string Env(const char* name, std::string fallback = "") {
+  const char* v = std::getenv(name);
+  return v && *v ? std::string(v) : fallback;
+}
+
+double MillisSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+      .count();
+}
+
+// The one init log line (stdout, flushed: the gateway captures it).
+void LogInit(const WorkerConfig& config, const ModelHandler& handler, double init_ms) {
+  std::printf("mlfaas-runtime: function %s version %s model %s digest %s loaded %s in %.3f ms\n",
+              config.function_name.empty() ? "-" : config.function_name.c_str(),
+              config.function_version.c_str(), handler.info().name.c_str(),
+              handler.info().digest.c_str(), config.lazy_loading ? "lazily" : "eagerly", init_ms);
+  std::fflush(stdout);
+}
+
+// Owns the model handler; with lazy loading builds it on the first invocation, and a failed
+// lazy load ends the worker (FatalError of type InitError).
+class WorkerHandler {
+ public:
+  WorkerHandler(const WorkerConfig& config, std::unique_ptr<ModelHandler> loaded)
+      : config_(config), handler_(std::move(loaded)) {}
+
+  Response operator()(const Invocation& invocation) {
+    if (!handler_) {
+      auto start = std::chrono::steady_clock::now();
+      auto loaded = LoadModelHandler(config_);
+      if (!loaded.ok()) {
+        return Response::FatalError(std::string(kInitError), loaded.status().message());
+      }
+      handler_ = std::move(loaded).value();
+      LogInit(config_, *handler_, MillisSince(start));
+    }
+    return handler_->Handle(invocation);
+  }
+
+ private:
+  WorkerConfig config_;
+  std::shared_ptr<ModelHandler> handler_;  // shared: std::function needs a copyable target
+};
+
+}  // namespace
+
+StatusOr<WorkerConfig> WorkerConfigFromEnv() {
+  WorkerConfig c;
+  c.runtime_api = Env("AWS_LAMBDA_RUNTIME_API");
+  c.handler = Env("_HANDLER", "predict");
+  c.task_root = Env("LAMBDA_TASK_ROOT", ".");
+  c.function_name = Env("AWS_LAMBDA_FUNCTION_NAME");
+  c.function_version = Env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST");
+  std::string loading = Env("MLFAAS_MODEL_LOADING", "eager");
+  if (loading != "eager" && loading != "lazy") {
+    return InvalidArgument("MLFAAS_MODEL_LOADING must be eager or lazy, not '" + loading + "'");
+  }
+  c.lazy_loading = loading == "lazy";
+  if (c.handler != "predict") {
+    return InvalidArgument("_HANDLER '" + c.handler + "' is not supported (use 'predict')");
+  }
+  return c;
+}
+
+StatusOr<std::unique_ptr<ModelHandler>> LoadModelHandler(const WorkerConfig& config) {
+  auto manifest = package::ReadManifestFile(config.task_root / "manifest.json");
+  if (!manifest.ok()) return manifest.status();
+  MLFAAS_RETURN_IF_ERROR(model::Predictor::Validate(manifest->model));
+  ModelInfo info{manifest->name, config.function_version, manifest->digest};
+  auto predictor = std::make_shared<const model::Predictor>(std::move(manifest->model));
+  return std::make_unique<ModelHandler>(std::move(predictor), info);
+}
+
+Status RunWorkerWith(const WorkerConfig& config, RuntimeTransport& transport) {
+  auto start = std::chrono::steady_clock::now();
+  std::unique_ptr<ModelHandler> loaded;
+  if (!config.lazy_loading) {
+    auto handler = LoadModelHandler(config);
+    if (!handler.ok()) {
+      Status posted = transport.PostInitError(kInitError, handler.status().message());
+      if (!posted.ok()) {
+        std::fprintf(stderr, "mlfaas-runtime: reporting init error failed: %s\n",
+                     posted.ToString().c_str());
+      }
+      return handler.status().WithPrefix("init failed");
+    }
+    loaded = std::move(handler).value();
+    LogInit(config, *loaded, MillisSince(start));
+  }
+  WorkerHandler handler(config, std::move(loaded));
+  return RunLoop(transport, handler);
+}
+
+Status RunWorker() {
+  const std::string api = Env("AWS_LAMBDA_RUNTIME_API");
+  if (api.empty()) return InvalidArgument("AWS_LAMBDA_RUNTIME_API is not set");
+  MLFAAS_ASSIGN_OR_RETURN(std::unique_ptr<HttpTransport> transport, HttpTransport::Create(api));
+  auto config = WorkerConfigFromEnv();
+  if (!config.ok()) {
+    (void)transport->PostInitError(kInitError, config.status().message());
+    return config.status().WithPrefix("init failed");
+  }
+  Status st = RunWorkerWith(*config, *transport);
+  return st.ok() ? Unavailable("runtime loop ended") : st;
+}
+
+}  // namespace mlfaas::runtime

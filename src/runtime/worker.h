@@ -1,0 +1,48 @@
+// The mlfaas worker: what `mlfaas-runtime` and `mlfaas runtime` run in a Lambda-style instance.
+//
+// Environment (set by `mlfaas serve`, and by AWS Lambda for a provided.al2023 function):
+//   AWS_LAMBDA_RUNTIME_API       host:port of the Runtime API (required)
+//   _HANDLER                     "predict" (the only handler; empty means predict)
+//   LAMBDA_TASK_ROOT             directory holding manifest.json (default: current directory)
+//   AWS_LAMBDA_FUNCTION_VERSION  reported as model.version in results (default "$LATEST")
+//   AWS_LAMBDA_FUNCTION_NAME     used in the init log line
+//   MLFAAS_MODEL_LOADING         eager (default: load at init) | lazy (load on first invocation)
+// See docs/runtime.md.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "common/status.h"
+#include "runtime/model_handler.h"
+#include "runtime/transport.h"
+
+namespace mlfaas::runtime {
+
+inline constexpr std::string_view kInitError = "InitError";
+
+struct WorkerConfig {
+  std::string runtime_api;
+  std::string handler = "predict";
+  std::filesystem::path task_root = ".";
+  std::string function_name;
+  std::string function_version = "$LATEST";
+  bool lazy_loading = false;
+};
+
+// Reads the environment above. InvalidArgument names the bad variable; a missing
+// AWS_LAMBDA_RUNTIME_API is reported only through runtime_api being empty.
+StatusOr<WorkerConfig> WorkerConfigFromEnv();
+
+// Reads $task_root/manifest.json (digest-verified) and builds the handler.
+StatusOr<std::unique_ptr<ModelHandler>> LoadModelHandler(const WorkerConfig& config);
+
+// Init + loop against `transport`. Init failures are posted to /runtime/init/error (type
+// InitError) and returned. Returns when the loop ends (normally: the Runtime API went away).
+Status RunWorkerWith(const WorkerConfig& config, RuntimeTransport& transport);
+
+// WorkerConfigFromEnv + HttpTransport + RunWorkerWith. Never returns OK.
+Status RunWorker();
+
+}  // namespace mlfaas::runtime
