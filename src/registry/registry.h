@@ -6,7 +6,9 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -20,8 +22,8 @@ inline constexpr const char* kLatest = "$LATEST";
 struct FunctionConfig {
   std::string runtime = "mlfaas";  // "mlfaas" (built-in) | "provided" (package's bootstrap)
   std::string handler = "predict";
-  int memory_mb = 512;             // 128..10240
-  int timeout_s = 3;               // 1..900
+  int memory_mb = 512;  // 128..10240
+  int timeout_s = 3;    // 1..900
   std::map<std::string, std::string> environment;
   std::optional<int> reserved_concurrency;  // cap on concurrent instances; nullopt = none
   int provisioned_concurrency = 0;          // instances kept initialized (per published version)
@@ -42,7 +44,8 @@ struct VersionInfo {
   std::string code_digest;   // sha256 of the package zip bytes (blob key)
   std::string model_digest;  // manifest digest, empty for packages without a manifest
   FunctionConfig config;
-  std::string created_at;    // RFC 3339 UTC
+  std::string created_at;   // RFC 3339 UTC
+  std::string description;  // given at publish time; empty for $LATEST
 };
 
 struct FunctionInfo {
@@ -55,9 +58,9 @@ struct FunctionInfo {
 struct AliasInfo {
   std::string function;
   std::string name;
-  std::string version;                     // primary version (never $LATEST-less: must exist)
+  std::string version;  // primary version (never $LATEST-less: must exist)
   std::optional<std::string> canary_version;
-  double canary_weight = 0.0;              // 0..1 share routed to canary_version
+  double canary_weight = 0.0;  // 0..1 share routed to canary_version
   std::string description;
 };
 
@@ -85,8 +88,7 @@ class Registry {
                                                const std::string& description) = 0;
   virtual StatusOr<std::vector<VersionInfo>> ListVersions(const std::string& name) = 0;
   // version: "$LATEST" or a number.
-  virtual StatusOr<VersionInfo> GetVersion(const std::string& name,
-                                           const std::string& version) = 0;
+  virtual StatusOr<VersionInfo> GetVersion(const std::string& name, const std::string& version) = 0;
   // FailedPrecondition when an alias points at it.
   virtual Status DeleteVersion(const std::string& name, const std::string& version) = 0;
 
@@ -105,5 +107,9 @@ class Registry {
   // Path of the stored package zip for `code_digest`, verified against its digest on first use.
   virtual StatusOr<std::string> PackagePath(const std::string& code_digest) = 0;
 };
+
+// Opens (creating `home` and its files as needed) the registry kept under `home`:
+// `<home>/registry.db` (SQLite) and `<home>/blobs/` (FsBlobStore). See sqlite_registry.h.
+StatusOr<std::unique_ptr<Registry>> OpenRegistry(const std::filesystem::path& home);
 
 }  // namespace mlfaas::registry

@@ -1,0 +1,85 @@
+#include "registry/schema.h"
+
+#include <array>
+#include <string>
+
+namespace mlfaas::registry {
+namespace {
+
+// Migration i (1-based) brings user_version from i-1 to i. Append only; never edit a shipped one.
+constexpr std::array<const char*, 2> kMigrations = {
+    // 1: code blobs, functions ($LATEST), immutable versions, aliases.
+    R"sql(
+CREATE TABLE code (
+  digest        TEXT PRIMARY KEY CHECK (length(digest) = 64),
+  size_bytes    INTEGER NOT NULL,
+  model_digest  TEXT NOT NULL,
+  has_bootstrap INTEGER NOT NULL,
+  created_at    TEXT NOT NULL
+);
+CREATE TABLE functions (
+  name          TEXT PRIMARY KEY,
+  code_digest   TEXT NOT NULL REFERENCES code(digest),
+  model_digest  TEXT NOT NULL,
+  config        TEXT NOT NULL,
+  next_version  INTEGER NOT NULL DEFAULT 1 CHECK (next_version >= 1),
+  created_at    TEXT NOT NULL,
+  updated_at    TEXT NOT NULL
+);
+CREATE TABLE versions (
+  function      TEXT NOT NULL REFERENCES functions(name),
+  number        INTEGER NOT NULL CHECK (number >= 1),
+  code_digest   TEXT NOT NULL REFERENCES code(digest),
+  model_digest  TEXT NOT NULL,
+  config        TEXT NOT NULL,
+  description   TEXT NOT NULL DEFAULT '',
+  created_at    TEXT NOT NULL,
+  PRIMARY KEY (function, number)
+);
+CREATE TABLE aliases (
+  function       TEXT NOT NULL REFERENCES functions(name),
+  name           TEXT NOT NULL,
+  version        INTEGER NOT NULL,
+  canary_version INTEGER,
+  canary_weight  REAL NOT NULL DEFAULT 0 CHECK (canary_weight >= 0 AND canary_weight <= 1),
+  description    TEXT NOT NULL DEFAULT '',
+  created_at     TEXT NOT NULL,
+  updated_at     TEXT NOT NULL,
+  PRIMARY KEY (function, name),
+  FOREIGN KEY (function, version) REFERENCES versions(function, number),
+  FOREIGN KEY (function, canary_version) REFERENCES versions(function, number),
+  CHECK (canary_version IS NULL OR canary_version <> version)
+);
+CREATE INDEX aliases_by_version ON aliases(function, version);
+CREATE INDEX aliases_by_canary ON aliases(function, canary_version);
+)sql",
+    // 2: find what references a blob (for garbage collection of unreferenced code).
+    R"sql(
+CREATE INDEX functions_by_code ON functions(code_digest);
+CREATE INDEX versions_by_code ON versions(code_digest);
+)sql",
+};
+
+}  // namespace
+
+int LatestSchemaVersion() { return static_cast<int>(kMigrations.size()); }
+
+Status Migrate(Db& db) {
+  MLFAAS_ASSIGN_OR_RETURN(int64_t seen, db.QueryInt("PRAGMA user_version"));
+  if (seen == LatestSchemaVersion()) return Status::Ok();
+  MLFAAS_ASSIGN_OR_RETURN(auto txn, Txn::Begin(db, Txn::Mode::kImmediate));
+  MLFAAS_ASSIGN_OR_RETURN(int64_t current, db.QueryInt("PRAGMA user_version"));
+  if (current > LatestSchemaVersion()) {
+    return FailedPrecondition("registry.db has schema version " + std::to_string(current) +
+                              ", newer than this mlfaas supports (" +
+                              std::to_string(LatestSchemaVersion()) + ")");
+  }
+  for (int64_t v = current; v < LatestSchemaVersion(); ++v) {
+    Status st = db.Exec(kMigrations[static_cast<size_t>(v)]);
+    if (!st.ok()) return st.WithPrefix("migration " + std::to_string(v + 1));
+  }
+  MLFAAS_RETURN_IF_ERROR(db.Exec("PRAGMA user_version = " + std::to_string(LatestSchemaVersion())));
+  return txn->Commit();
+}
+
+}  // namespace mlfaas::registry

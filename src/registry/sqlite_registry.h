@@ -1,0 +1,92 @@
+// SqliteRegistry: the Registry over SQLite (`<home>/registry.db`) and an FsBlobStore
+// (`<home>/blobs`). Schema and concurrency model: docs/registry_schema.md.
+//
+// Thread-safety: one SQLite connection per SqliteRegistry, guarded by a mutex, so every method
+// may be called from any thread (calls are serialized within a process; Resolve is one short
+// read transaction over cached prepared statements). Across processes, SQLite WAL + busy
+// timeout + BEGIN IMMEDIATE for every read-modify-write make concurrent writers safe: version
+// numbers come from a per-function counter bumped in the publishing transaction.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "common/clock.h"
+#include "registry/blob_store.h"
+#include "registry/registry.h"
+#include "registry/sqlite_db.h"
+
+namespace mlfaas::registry {
+
+class SqliteRegistry final : public Registry {
+ public:
+  // Creates `home` if needed, opens the database and applies migrations. `clock` (for
+  // created_at/updated_at stamps) must outlive the registry.
+  static StatusOr<std::unique_ptr<SqliteRegistry>> Open(const std::filesystem::path& home,
+                                                        const Clock& clock);
+
+  StatusOr<FunctionInfo> CreateFunction(const std::string& name, const std::string& package_path,
+                                        const FunctionConfig& config) override;
+  StatusOr<FunctionInfo> UpdateCode(const std::string& name,
+                                    const std::string& package_path) override;
+  StatusOr<FunctionInfo> UpdateConfig(const std::string& name,
+                                      const FunctionConfig& config) override;
+  StatusOr<FunctionInfo> GetFunction(const std::string& name) override;
+  StatusOr<std::vector<FunctionInfo>> ListFunctions() override;
+  Status DeleteFunction(const std::string& name) override;
+
+  StatusOr<VersionInfo> PublishVersion(const std::string& name,
+                                       const std::string& description) override;
+  StatusOr<std::vector<VersionInfo>> ListVersions(const std::string& name) override;
+  StatusOr<VersionInfo> GetVersion(const std::string& name, const std::string& version) override;
+  Status DeleteVersion(const std::string& name, const std::string& version) override;
+
+  StatusOr<AliasInfo> CreateAlias(const AliasInfo& alias) override;
+  StatusOr<AliasInfo> UpdateAlias(const AliasInfo& alias) override;
+  StatusOr<AliasInfo> GetAlias(const std::string& function, const std::string& name) override;
+  StatusOr<std::vector<AliasInfo>> ListAliases(const std::string& function) override;
+  Status DeleteAlias(const std::string& function, const std::string& name) override;
+
+  StatusOr<VersionInfo> Resolve(const std::string& function, const std::string& qualifier,
+                                double uniform01) override;
+  StatusOr<std::string> PackagePath(const std::string& code_digest) override;
+
+ private:
+  struct StoredCode {
+    std::string digest;
+    std::string model_digest;  // empty: no manifest
+    bool has_bootstrap = false;
+  };
+
+  SqliteRegistry(std::unique_ptr<Db> db, std::unique_ptr<BlobStore> blobs, const Clock& clock)
+      : db_(std::move(db)), blobs_(std::move(blobs)), clock_(clock) {}
+
+  std::string Now() const;
+  // Validates the zip (package::InspectCode), stores it as a blob. No database access.
+  StatusOr<StoredCode> StoreCode(const std::string& package_path);
+  // The helpers below require mu_ held (and, for consistency, an open transaction).
+  Status InsertCode(const StoredCode& code, int64_t size);
+  StatusOr<StoredCode> LoadCode(const std::string& digest);
+  StatusOr<FunctionInfo> LoadFunction(const std::string& name);
+  StatusOr<VersionInfo> LoadVersion(const std::string& name, int64_t number);
+  StatusOr<VersionInfo> LoadQualified(const std::string& name, const std::string& version);
+  StatusOr<AliasInfo> LoadAlias(const std::string& function, const std::string& name);
+  Status CheckAlias(const AliasInfo& a);
+  Status WriteAlias(const AliasInfo& a, bool create);
+  StatusOr<std::vector<std::string>> AliasesUsing(const std::string& function, int64_t number);
+
+  std::mutex mu_;
+  std::unique_ptr<Db> db_;  // guarded by mu_
+  std::unique_ptr<BlobStore> blobs_;
+  const Clock& clock_;
+};
+
+// "Runtime 'mlfaas' needs a manifest; 'provided' needs an executable bootstrap."
+Status CheckCodeForRuntime(const std::string& runtime, bool has_manifest, bool has_bootstrap);
+// Parses a published version number ("1", "2", ...); InvalidArgument otherwise.
+StatusOr<int64_t> ParseVersionNumber(const std::string& s);
+
+}  // namespace mlfaas::registry
