@@ -1,0 +1,91 @@
+#include "model/predictor.h"
+
+#include <cmath>
+#include <unordered_set>
+#include <utility>
+
+#include "model/predict_kernel.h"
+
+namespace mlfaas::model {
+
+Predictor::Predictor(LinearModel model) : model_(std::move(model)) {
+  const size_t d = model_.features.size();
+  w_.resize(d);
+  b_ = model_.intercept;
+  for (size_t j = 0; j < d; ++j) {
+    w_[j] = model_.coef[j] / model_.scale[j];
+    b_ -= model_.coef[j] * model_.mean[j] / model_.scale[j];
+  }
+}
+
+Status Predictor::Validate(const LinearModel& m) {
+  const size_t d = m.features.size();
+  if (d == 0) return InvalidArgument("model has no features");
+  if (m.mean.size() != d || m.scale.size() != d || m.coef.size() != d) {
+    return InvalidArgument("model has " + std::to_string(d) +
+                           " features but mean/scale/coef sizes differ");
+  }
+  std::unordered_set<std::string> seen;
+  for (const std::string& f : m.features) {
+    if (f.empty()) return InvalidArgument("model has an empty feature name");
+    if (!seen.insert(f).second) return InvalidArgument("duplicate feature '" + f + "'");
+  }
+  for (size_t j = 0; j < d; ++j) {
+    if (!std::isfinite(m.mean[j]) || !std::isfinite(m.coef[j])) {
+      return InvalidArgument("non-finite mean or coefficient for '" + m.features[j] + "'");
+    }
+    if (!std::isfinite(m.scale[j]) || m.scale[j] <= 0) {
+      return InvalidArgument("scale for '" + m.features[j] + "' must be finite and > 0");
+    }
+  }
+  if (!std::isfinite(m.intercept)) return InvalidArgument("intercept must be finite");
+  if (!(m.threshold >= 0.0 && m.threshold <= 1.0)) {
+    return InvalidArgument("threshold must be within [0, 1]");
+  }
+  return Status::Ok();
+}
+
+void Predictor::PredictProba(std::span<const double> rows, std::span<double> out) const {
+  PredictKernel(model_.transform, w_.data(), w_.size(), b_, rows.data(), out.size(), out.data());
+}
+
+Prediction Predictor::PredictOne(std::span<const double> row) const {
+  double p = 0.0;
+  PredictKernel(model_.transform, w_.data(), w_.size(), b_, row.data(), 1, &p);
+  return Prediction{p >= model_.threshold, p};
+}
+
+Status Predictor::ParseRow(const nlohmann::json& object, std::vector<double>* out) const {
+  if (!object.is_object()) return InvalidArgument("input must be a JSON object");
+  for (auto it = object.begin(); it != object.end(); ++it) {
+    bool known = false;
+    for (const std::string& f : model_.features) known = known || f == it.key();
+    if (!known) return InvalidArgument("field '" + it.key() + "' is not a model feature");
+  }
+  const size_t start = out->size();
+  for (const std::string& f : model_.features) {
+    auto it = object.find(f);
+    Status st;
+    if (it == object.end()) {
+      st = InvalidArgument("field '" + f + "' is missing");
+    } else if (!it->is_number()) {
+      st = InvalidArgument("field '" + f + "' must be a number");
+    } else {
+      double v = it->get<double>();
+      if (!std::isfinite(v)) {
+        st = InvalidArgument("field '" + f + "' must be finite");
+      } else if (model_.transform == Transform::kLog01 && v < 0) {
+        st = InvalidArgument("field '" + f + "' must be >= 0 (log transform)");
+      } else {
+        out->push_back(v);
+      }
+    }
+    if (!st.ok()) {
+      out->resize(start);
+      return st;
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace mlfaas::model
