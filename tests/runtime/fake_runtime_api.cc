@@ -1,0 +1,155 @@
+#include "runtime/fake_runtime_api.h"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <utility>  // Boost 1.74 awaitable.hpp uses std::exchange without including it
+
+namespace mlfaas::testing {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
+namespace {
+constexpr std::string_view kPrefix = "/2018-06-01/runtime/";
+}
+
+struct FakeRuntimeApi::Impl {
+  asio::io_context io;
+  tcp::acceptor acceptor{io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)};
+  std::vector<std::string> events;
+  size_t next_event = 0;
+  std::vector<PostedResult> results;
+  std::vector<std::shared_ptr<tcp::socket>> sockets;
+  int connections = 0;
+  int next_calls = 0;
+  bool done = false;
+
+  void Finish() {
+    done = true;
+    beast::error_code ec;
+    acceptor.close(ec);
+    for (auto& s : sockets) s->close(ec);
+  }
+
+  // Fills `res` for one request; returns false when the connection must be dropped instead.
+  bool Handle(const http::request<http::string_body>& req, http::response<http::string_body>& res) {
+    std::string target(req.target());
+    res.version(11);
+    res.keep_alive(true);
+    res.set(http::field::content_type, "application/json");
+    if (req.method() == http::verb::get && target == std::string(kPrefix) + "invocation/next") {
+      ++next_calls;
+      if (next_event >= events.size()) return false;
+      size_t i = next_event++;
+      auto deadline = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::system_clock::now().time_since_epoch()) +
+                      std::chrono::seconds(60);
+      res.result(http::status::ok);
+      res.set("Lambda-Runtime-Aws-Request-Id", "req-" + std::to_string(i));
+      res.set("Lambda-Runtime-Deadline-Ms", std::to_string(deadline.count()));
+      res.set("Lambda-Runtime-Invoked-Function-Arn",
+              "arn:aws:lambda:local:000000000000:function:test");
+      res.set("Lambda-Runtime-Trace-Id", "Root=1-test");
+      res.body() = events[i];
+      return true;
+    }
+    PostedResult r;
+    r.body = req.body();
+    auto it = req.find("Lambda-Runtime-Function-Error-Type");
+    if (it != req.end()) r.error_type_header = std::string(it->value());
+    const std::string inv = std::string(kPrefix) + "invocation/";
+    if (req.method() == http::verb::post && target == std::string(kPrefix) + "init/error") {
+      r.kind = PostedResult::Kind::kInitError;
+    } else if (req.method() == http::verb::post && target.starts_with(inv) &&
+               (target.ends_with("/response") || target.ends_with("/error"))) {
+      bool is_error = target.ends_with("/error");
+      r.kind = is_error ? PostedResult::Kind::kError : PostedResult::Kind::kResponse;
+      size_t id_end = target.size() - (is_error ? 6 : 9);
+      r.request_id = target.substr(inv.size(), id_end - inv.size());
+    } else {
+      res.result(http::status::not_found);
+      res.body() = R"({"errorMessage":"unknown path","errorType":"InvalidRequest"})";
+      return true;
+    }
+    results.push_back(std::move(r));
+    res.result(http::status::accepted);
+    res.body() = R"({"status":"OK"})";
+    return true;
+  }
+
+  asio::awaitable<void> Session(std::shared_ptr<tcp::socket> socket) {
+    beast::flat_buffer buffer;
+    try {
+      for (;;) {
+        http::request<http::string_body> req;
+        co_await http::async_read(*socket, buffer, req, asio::use_awaitable);
+        http::response<http::string_body> res;
+        bool init_error = req.target() == std::string(kPrefix) + "init/error";
+        if (!Handle(req, res)) {
+          Finish();
+          co_return;
+        }
+        res.prepare_payload();
+        co_await http::async_write(*socket, res, asio::use_awaitable);
+        if (init_error) Finish();
+      }
+    } catch (const std::exception&) {
+      // Peer closed or we closed it: the session ends.
+    }
+  }
+
+  asio::awaitable<void> Accept() {
+    try {
+      for (;;) {
+        auto socket =
+            std::make_shared<tcp::socket>(co_await acceptor.async_accept(asio::use_awaitable));
+        ++connections;
+        sockets.push_back(socket);
+        asio::co_spawn(io, Session(socket), asio::detached);
+      }
+    } catch (const std::exception&) {
+    }
+  }
+};
+
+FakeRuntimeApi::FakeRuntimeApi(std::vector<std::string> events) : impl_(std::make_unique<Impl>()) {
+  impl_->events = std::move(events);
+  asio::co_spawn(impl_->io, impl_->Accept(), asio::detached);
+}
+
+FakeRuntimeApi::~FakeRuntimeApi() {
+  impl_->Finish();
+  impl_->io.restart();
+  impl_->io.run_for(std::chrono::milliseconds(100));
+}
+
+std::string FakeRuntimeApi::endpoint() const {
+  return "127.0.0.1:" + std::to_string(impl_->acceptor.local_endpoint().port());
+}
+
+bool FakeRuntimeApi::Serve(std::chrono::milliseconds timeout,
+                           const std::function<bool()>& worker_alive) {
+  auto end = std::chrono::steady_clock::now() + timeout;
+  while (!impl_->done && std::chrono::steady_clock::now() < end) {
+    impl_->io.restart();
+    impl_->io.run_for(std::chrono::milliseconds(20));
+    if (!impl_->done && !worker_alive()) {
+      impl_->io.restart();
+      impl_->io.run_for(std::chrono::milliseconds(20));  // drain what the worker sent last
+      return true;
+    }
+  }
+  return impl_->done;
+}
+
+const std::vector<PostedResult>& FakeRuntimeApi::results() const { return impl_->results; }
+int FakeRuntimeApi::connections() const { return impl_->connections; }
+int FakeRuntimeApi::next_calls() const { return impl_->next_calls; }
+
+}  // namespace mlfaas::testing

@@ -1,0 +1,59 @@
+#include "runtime/test_model.h"
+
+#include <gtest/gtest.h>
+
+#include "package/package.h"
+
+namespace mlfaas::testing {
+
+package::Manifest TestManifest() {
+  package::Manifest m;
+  m.name = "kdd99-test";
+  m.model.features = {"duration", "src_bytes", "dst_bytes"};
+  m.model.transform = model::Transform::kLog01;
+  m.model.mean = {-2.2, 5.4, 7.9};
+  m.model.scale = {0.9, 0.6, 1.8};
+  m.model.coef = {0.8, 4.1, -1.7};
+  m.model.intercept = -9.5;
+  m.model.threshold = 0.5;
+  m.metrics = {{"auc", 0.99}};
+  m.training_data_sha256 = std::string(64, 'a');
+  m.rows = {{"train", 80}, {"test", 20}, {"invalid", 0}};
+  m.training = {{"solver", "test"}};
+  m.created_at = "2024-01-01T00:00:00Z";
+  m.producer = "mlfaas test";
+  return m;
+}
+
+void WriteTaskRoot(const std::filesystem::path& task_root) {
+  const auto zip = task_root.parent_path() / (task_root.filename().string() + ".zip");
+  Status st = package::WritePackage(zip, TestManifest());
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  st = package::ExtractPackage(zip, task_root);
+  ASSERT_TRUE(st.ok()) << st.ToString();
+}
+
+std::vector<std::string> TestEvents() {
+  return {
+      R"({"duration":0,"src_bytes":215,"dst_bytes":45076})",
+      R"({"duration":2,"src_bytes":54540,"dst_bytes":8314})",
+      R"({"instances":[{"duration":0,"src_bytes":181,"dst_bytes":5450},)"
+      R"({"src_bytes":1e6,"dst_bytes":0,"duration":12.5}]})",
+      R"(not json)",
+      R"([1,2,3])",
+      R"({"duration":0,"src_bytes":215})",
+      R"({"duration":0,"src_bytes":215,"dst_bytes":45076,"flag":1})",
+      R"({"duration":0,"src_bytes":"215","dst_bytes":45076})",
+      R"({"duration":0,"src_bytes":true,"dst_bytes":45076})",
+      R"({"duration":0,"src_bytes":-1,"dst_bytes":45076})",
+      R"({"duration":0,"src_bytes":1e400,"dst_bytes":45076})",
+      R"({"duration":0,"src_bytes":NaN,"dst_bytes":45076})",
+      R"({"instances":[]})",
+      R"({"instances":{"duration":0}})",
+      R"({"instances":[{"duration":0,"src_bytes":1,"dst_bytes":2},{"duration":0,"dst_bytes":1}]})",
+      R"({"instances":[{"duration":0,"src_bytes":1,"dst_bytes":2}],"extra":1})",
+      R"({"instances":[7]})",
+  };
+}
+
+}  // namespace mlfaas::testing
