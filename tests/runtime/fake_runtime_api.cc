@@ -1,12 +1,15 @@
 #include "runtime/fake_runtime_api.h"
 
+// clang-format off
+#include <utility>  // first: Boost 1.74 awaitable.hpp uses std::exchange without including it
+// clang-format on
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <utility>  // Boost 1.74 awaitable.hpp uses std::exchange without including it
 
 namespace mlfaas::testing {
 
