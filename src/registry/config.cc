@@ -47,15 +47,15 @@ constexpr std::array<std::string_view, 18> kReservedEnv = {
 };
 
 Status ValidateEnvName(const std::string& k) {
+  for (auto r : kReservedEnv) {
+    if (k == r) return InvalidArgument("environment: variable name '" + k + "' is reserved");
+  }
   bool ok = !k.empty() && ((k[0] >= 'A' && k[0] <= 'Z') || (k[0] >= 'a' && k[0] <= 'z'));
   for (char c : k) ok = ok && (IsNameChar(c) && c != '-');
   if (!ok) {
     return InvalidArgument("environment: invalid variable name '" + k +
                            "' (must match [A-Za-z][A-Za-z0-9_]*)");
   }
-  bool reserved = false;
-  for (auto r : kReservedEnv) reserved = reserved || k == r;
-  if (reserved) return InvalidArgument("environment: variable name '" + k + "' is reserved");
   return Status::Ok();
 }
 
