@@ -4,6 +4,8 @@
 #include <utility>  // first: Boost 1.74 awaitable.hpp uses std::exchange without including it
 // clang-format on
 
+#include <sys/wait.h>
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -120,6 +122,12 @@ struct FakeRuntimeApi::Impl {
     }
   }
 };
+
+bool ChildAlive(pid_t pid) {
+  siginfo_t info{};
+  if (waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT) != 0) return false;
+  return info.si_pid == 0;
+}
 
 FakeRuntimeApi::FakeRuntimeApi(std::vector<std::string> events) : impl_(std::make_unique<Impl>()) {
   impl_->events = std::move(events);

@@ -4,6 +4,8 @@
 // next /invocation/next so the worker exits.
 #pragma once
 
+#include <sys/types.h>
+
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -19,6 +21,10 @@ struct PostedResult {
   std::string body;               // as posted
   std::string error_type_header;  // Lambda-Runtime-Function-Error-Type
 };
+
+// True while child `pid` has not exited. Does not reap it (waitid with WNOWAIT), so the exit
+// status stays available to BackgroundProcess::StopWith.
+bool ChildAlive(pid_t pid);
 
 class FakeRuntimeApi {
  public:

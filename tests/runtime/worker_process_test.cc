@@ -41,7 +41,8 @@ class WorkerProcessTest : public ::testing::Test {
     auto env = Env(api);
     for (auto& [k, v] : extra_env) env[k] = v;
     BackgroundProcess worker(argv, env, log_.string());
-    EXPECT_TRUE(api.Serve(kTimeout, [&] { return worker.Running(); })) << "worker hung";
+    EXPECT_TRUE(api.Serve(kTimeout, [&] { return testing::ChildAlive(worker.pid()); }))
+        << "worker hung";
     return worker.StopWith(0, kTimeout);  // signal 0: just wait for it to exit
   }
 

@@ -1,0 +1,120 @@
+// examples/python: the stdlib-only Python bootstrap, bundled with make_bundle.sh and extracted
+// as the gateway does, must answer every event like the C++ worker (same Runtime API server).
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <cmath>
+#include <nlohmann/json.hpp>
+
+#include "common/fs.h"
+#include "package/package.h"
+#include "runtime/fake_runtime_api.h"
+#include "runtime/test_model.h"
+#include "testing/subprocess.h"
+
+namespace mlfaas::runtime {
+namespace {
+
+using nlohmann::json;
+using testing::BackgroundProcess;
+using testing::FakeRuntimeApi;
+using testing::PostedResult;
+
+constexpr auto kTimeout = std::chrono::seconds(30);
+const std::string kExample = std::string(MLFAAS_SOURCE_DIR) + "/examples/python";
+
+class PythonRuntimeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::filesystem::create_directories(model_dir_);
+    testing::WriteTaskRoot(model_dir_);  // also leaves model.zip next to it
+    auto r = testing::RunCommand(
+        {kExample + "/make_bundle.sh", model_zip_.string(), bundle_.string()}, {}, kTimeout);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    std::filesystem::create_directories(bundle_dir_);
+    Status st = package::ExtractPackage(bundle_, bundle_dir_);
+    ASSERT_TRUE(st.ok()) << st.ToString();
+  }
+
+  // Runs `argv` with LAMBDA_TASK_ROOT=`task_root` against a fresh Runtime API serving `events`.
+  std::vector<PostedResult> Run(const std::vector<std::string>& argv,
+                                const std::filesystem::path& task_root,
+                                const std::vector<std::string>& events, int* exit_status) {
+    FakeRuntimeApi api(events);
+    BackgroundProcess worker(argv,
+                             {{"AWS_LAMBDA_RUNTIME_API", api.endpoint()},
+                              {"_HANDLER", "predict"},
+                              {"LAMBDA_TASK_ROOT", task_root.string()},
+                              {"AWS_LAMBDA_FUNCTION_VERSION", "5"}},
+                             (dir_.path() / "worker.log").string());
+    EXPECT_TRUE(api.Serve(kTimeout, [&] { return testing::ChildAlive(worker.pid()); }))
+        << "worker hung";
+    *exit_status = worker.StopWith(0, kTimeout);
+    return api.results();
+  }
+
+  TempDir dir_{"mlfaas-python-runtime-test"};
+  std::filesystem::path model_dir_ = dir_.path() / "model";
+  std::filesystem::path model_zip_ = dir_.path() / "model.zip";
+  std::filesystem::path bundle_ = dir_.path() / "bundle.zip";
+  std::filesystem::path bundle_dir_ = dir_.path() / "bundle";
+};
+
+TEST_F(PythonRuntimeTest, BundleIsACustomRuntimeWithTheModel) {
+  auto info = package::InspectCode(bundle_);
+  ASSERT_TRUE(info.ok()) << info.status().ToString();
+  EXPECT_TRUE(info->has_bootstrap);
+  ASSERT_TRUE(info->manifest.has_value());
+  EXPECT_EQ(info->manifest->name, testing::TestManifest().name);
+}
+
+TEST_F(PythonRuntimeTest, AnswersLikeTheCppWorker) {
+  const std::vector<std::string> events = testing::TestEvents();
+  int py_status = 0, cpp_status = 0;
+  auto py = Run({(bundle_dir_ / "bootstrap").string()}, bundle_dir_, events, &py_status);
+  auto cpp = Run({MLFAAS_RUNTIME_BIN}, model_dir_, events, &cpp_status);
+  EXPECT_TRUE(WIFEXITED(py_status) && WEXITSTATUS(py_status) == 1) << py_status;
+  ASSERT_EQ(py.size(), events.size()) << testing::Slurp((dir_.path() / "worker.log").string());
+  ASSERT_EQ(cpp.size(), events.size());
+  for (size_t i = 0; i < events.size(); ++i) {
+    SCOPED_TRACE(events[i]);
+    ASSERT_EQ(py[i].kind, cpp[i].kind) << py[i].body << " vs " << cpp[i].body;
+    EXPECT_EQ(py[i].request_id, cpp[i].request_id);
+    EXPECT_EQ(py[i].error_type_header, cpp[i].error_type_header);
+    json p = json::parse(py[i].body), c = json::parse(cpp[i].body);
+    if (py[i].kind == PostedResult::Kind::kError) {
+      EXPECT_EQ(p["errorType"], c["errorType"]);
+      // Same messages, except the JSON parsers' own details after this prefix.
+      const std::string kParse = "event is not valid JSON: ";
+      std::string pm = p["errorMessage"], cm = c["errorMessage"];
+      if (cm.starts_with(kParse)) {
+        EXPECT_TRUE(pm.starts_with(kParse)) << pm;
+      } else {
+        EXPECT_EQ(pm, cm);
+      }
+      continue;
+    }
+    EXPECT_EQ(p["model"], c["model"]);
+    ASSERT_EQ(p["predictions"].size(), c["predictions"].size());
+    for (size_t k = 0; k < p["predictions"].size(); ++k) {
+      EXPECT_EQ(p["predictions"][k]["anomaly"], c["predictions"][k]["anomaly"]);
+      EXPECT_NEAR(p["predictions"][k]["probability"].get<double>(),
+                  c["predictions"][k]["probability"].get<double>(), 1e-9);
+    }
+  }
+}
+
+TEST_F(PythonRuntimeTest, TamperedManifestIsAnInitError) {
+  json m = json::parse(ReadFile(bundle_dir_ / "manifest.json").value());
+  m["threshold"] = 0.1;
+  ASSERT_TRUE(WriteFileAtomic(bundle_dir_ / "manifest.json", m.dump()).ok());
+  int status = 0;
+  auto results = Run({(bundle_dir_ / "bootstrap").string()}, bundle_dir_, {"{}"}, &status);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 1) << status;
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_EQ(results[0].kind, PostedResult::Kind::kInitError);
+  EXPECT_EQ(json::parse(results[0].body)["errorType"], "InitError");
+}
+
+}  // namespace
+}  // namespace mlfaas::runtime
