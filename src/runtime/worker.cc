@@ -1,5 +1,7 @@
 #include "runtime/worker.h"
 
+#include <openssl/crypto.h>
+
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -106,6 +108,11 @@ Status RunWorkerWith(const WorkerConfig& config, RuntimeTransport& transport) {
 }
 
 Status RunWorker() {
+  // The digest check uses OpenSSL. Its default initialization reads openssl.cnf and registers
+  // every cipher and digest: ~0.7 ms of a ~1 ms cold start. SHA-256 needs none of it.
+  OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG | OPENSSL_INIT_NO_ADD_ALL_CIPHERS |
+                          OPENSSL_INIT_NO_ADD_ALL_DIGESTS,
+                      nullptr);
   const std::string api = Env("AWS_LAMBDA_RUNTIME_API");
   if (api.empty()) return InvalidArgument("AWS_LAMBDA_RUNTIME_API is not set");
   MLFAAS_ASSIGN_OR_RETURN(std::unique_ptr<HttpTransport> transport, HttpTransport::Create(api));
