@@ -1,0 +1,143 @@
+#include "gateway/cgroups.h"
+
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+
+namespace mlfaas::gateway {
+namespace fs = std::filesystem;
+namespace {
+
+bool WriteValue(const fs::path& file, const std::string& value) {
+  std::ofstream out(file);
+  if (!out) return false;
+  out << value;
+  out.flush();
+  return static_cast<bool>(out);
+}
+
+std::optional<uint64_t> ReadNumber(const fs::path& file) {
+  std::ifstream in(file);
+  uint64_t v = 0;
+  if (in >> v) return v;
+  return std::nullopt;
+}
+
+// Our own cgroup path for a v1 controller ("/process_api/abc"), from /proc/self/cgroup.
+std::string SelfCgroupV1(const std::string& controller) {
+  std::ifstream in("/proc/self/cgroup");
+  std::string line;
+  while (std::getline(in, line)) {
+    auto a = line.find(':');
+    auto b = line.find(':', a + 1);
+    if (a == std::string::npos || b == std::string::npos) continue;
+    std::stringstream ctrls(line.substr(a + 1, b - a - 1));
+    std::string c;
+    while (std::getline(ctrls, c, ',')) {
+      if (c == controller) return line.substr(b + 1);
+    }
+  }
+  return "/";
+}
+
+bool MakeWritableDir(const fs::path& dir) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  return !ec && access(dir.c_str(), W_OK) == 0;
+}
+
+}  // namespace
+
+int64_t Cgroups::CpuQuotaUs(int memory_mb) {
+  return std::max<int64_t>(1000, static_cast<int64_t>(memory_mb) * 100'000 / 1769);
+}
+
+Cgroups Cgroups::Detect(const std::string& mode, const fs::path& root) {
+  Cgroups c;
+  if (mode == "off") {
+    c.reason_ = "disabled by --cgroups off";
+    return c;
+  }
+  std::error_code ec;
+  if (fs::exists(root / "cgroup.controllers", ec)) {
+    fs::path base = root / "mlfaas";
+    if (MakeWritableDir(base) && WriteValue(root / "cgroup.subtree_control", "+memory +cpu") &&
+        WriteValue(base / "cgroup.subtree_control", "+memory +cpu")) {
+      c.version_ = Version::kV2;
+      c.memory_base_ = base;
+      return c;
+    }
+    c.reason_ = "cgroup v2 hierarchy not writable";
+    return c;
+  }
+  fs::path mem = root / "memory" / fs::path(SelfCgroupV1("memory")).relative_path() / "mlfaas";
+  fs::path cpu = root / "cpu" / fs::path(SelfCgroupV1("cpu")).relative_path() / "mlfaas";
+  if (fs::exists(root / "memory" / "memory.limit_in_bytes", ec) && MakeWritableDir(mem) &&
+      MakeWritableDir(cpu)) {
+    c.version_ = Version::kV1;
+    c.memory_base_ = mem;
+    c.cpu_base_ = cpu;
+    return c;
+  }
+  c.reason_ = "no writable cgroup v1/v2 memory and cpu controllers";
+  return c;
+}
+
+StatusOr<std::vector<fs::path>> Cgroups::Create(const std::string& id, int memory_mb) const {
+  std::vector<fs::path> join;
+  if (version_ == Version::kNone) return join;
+  const int64_t bytes = static_cast<int64_t>(memory_mb) * 1024 * 1024;
+  const std::string quota = std::to_string(CpuQuotaUs(memory_mb));
+  fs::path m = memory_base_ / id;
+  std::error_code ec;
+  fs::create_directory(m, ec);
+  if (ec) return Internal("cgroup mkdir " + m.string() + ": " + ec.message());
+  if (version_ == Version::kV2) {
+    if (!WriteValue(m / "memory.max", std::to_string(bytes)) ||
+        !WriteValue(m / "cpu.max", quota + " 100000")) {
+      return Internal("cannot set limits in " + m.string());
+    }
+    join.push_back(m / "cgroup.procs");
+    return join;
+  }
+  fs::path c = cpu_base_ / id;
+  fs::create_directory(c, ec);
+  if (ec) return Internal("cgroup mkdir " + c.string() + ": " + ec.message());
+  if (!WriteValue(m / "memory.limit_in_bytes", std::to_string(bytes)) ||
+      !WriteValue(c / "cpu.cfs_period_us", "100000") ||
+      !WriteValue(c / "cpu.cfs_quota_us", quota)) {
+    return Internal("cannot set limits in " + m.string() + " / " + c.string());
+  }
+  join.push_back(m / "cgroup.procs");
+  join.push_back(c / "cgroup.procs");
+  return join;
+}
+
+std::optional<uint64_t> Cgroups::PeakBytes(const std::string& id) const {
+  if (version_ == Version::kV1) return ReadNumber(memory_base_ / id / "memory.max_usage_in_bytes");
+  if (version_ == Version::kV2) return ReadNumber(memory_base_ / id / "memory.peak");
+  return std::nullopt;
+}
+
+void Cgroups::Remove(const std::string& id) const {
+  if (version_ == Version::kNone) return;
+  std::error_code ec;
+  fs::remove(memory_base_ / id, ec);  // rmdir: cgroup dirs hold only virtual files
+  if (!cpu_base_.empty()) fs::remove(cpu_base_ / id, ec);
+}
+
+std::optional<uint64_t> ProcessPeakBytes(int pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) {
+      std::istringstream ss(line.substr(6));
+      uint64_t kb = 0;
+      if (ss >> kb) return kb * 1024;
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace mlfaas::gateway

@@ -1,0 +1,129 @@
+#include "gateway/gateway.h"
+
+#include <spdlog/sinks/basic_file_sink.h>
+#include <spdlog/spdlog.h>
+
+namespace mlfaas::gateway {
+namespace {
+
+std::shared_ptr<spdlog::logger> FunctionLogger(const std::filesystem::path& path) {
+  if (path.empty()) return nullptr;
+  try {
+    std::filesystem::create_directories(path.parent_path());
+    auto logger = std::make_shared<spdlog::logger>(
+        "functions", std::make_shared<spdlog::sinks::basic_file_sink_mt>(path.string()));
+    logger->set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %v", spdlog::pattern_time_type::utc);
+    logger->flush_on(spdlog::level::warn);
+    return logger;
+  } catch (const std::exception& e) {
+    spdlog::warn("cannot open function log {}: {}", path.string(), e.what());
+    return nullptr;
+  }
+}
+
+}  // namespace
+
+Gateway::Gateway(GatewayOptions options, registry::Registry& registry, CodeStore& code,
+                 Clock& clock, ProcessLauncher* launcher)
+    : options_(std::move(options)), registry_(registry), clock_(clock) {
+  if (!launcher) {
+    owned_launcher_ = std::make_unique<ForkExecLauncher>();
+    launcher = owned_launcher_.get();
+  }
+  launcher_ = launcher;
+  ManagerOptions mo;
+  mo.max_instances = options_.max_instances;
+  mo.runtime_bin = options_.runtime_bin;
+  mo.idle_timeout_override_s = options_.idle_timeout_s;
+  mo.init_timeout = options_.init_timeout;
+  mo.cgroups = Cgroups::Detect(options_.cgroups);
+  if (!mo.cgroups.enabled()) {
+    spdlog::warn("cgroups unavailable: limits not enforced ({})", mo.cgroups.reason());
+  }
+  mo.function_log = FunctionLogger(options_.function_log_path);
+  manager_ =
+      std::make_unique<InstanceManager>(ioc_, clock_, *launcher_, code, metrics_, std::move(mo));
+  InvokerOptions io;
+  io.event_queue_limit = options_.event_queue_limit;
+  invoker_ = std::make_unique<Invoker>(ioc_, registry_, *manager_, clock_, io);
+  api_ = std::make_unique<ApiContext>(
+      ApiContext{*invoker_, *manager_, metrics_, clock_, shutting_down_});
+}
+
+Gateway::~Gateway() { Shutdown(); }
+
+Status Gateway::Start() {
+  HttpServerOptions so;
+  so.host = options_.host;
+  so.port = options_.port;
+  so.error_factory = LambdaError;
+  server_ = std::make_unique<HttpServer>(ioc_, so, [this](Request&& req, Responder respond) {
+    Route(*api_, std::move(req), std::move(respond));
+  });
+  MLFAAS_RETURN_IF_ERROR(server_->Start());
+  work_.emplace(boost::asio::make_work_guard(ioc_));
+  int n =
+      options_.threads > 0 ? options_.threads : std::max(1u, std::thread::hardware_concurrency());
+  for (int i = 0; i < n; ++i) io_threads_.emplace_back([this] { ioc_.run(); });
+  maintenance_ = std::thread([this] { MaintenanceLoop(); });
+  return Status::Ok();
+}
+
+void Gateway::MaintenanceLoop() {
+  int ticks = 0;
+  std::unique_lock<std::mutex> lock(maint_mu_);
+  while (!maint_stop_) {
+    lock.unlock();
+    manager_->Tick();
+    if (ticks++ % 5 == 0) ReconcileProvisioned();
+    lock.lock();
+    maint_cv_.wait_for(lock, options_.tick_interval, [this] { return maint_stop_; });
+  }
+}
+
+void Gateway::ReconcileProvisioned() {
+  auto functions = registry_.ListFunctions();
+  if (!functions.ok()) return;
+  for (const auto& f : *functions) {
+    auto versions = registry_.ListVersions(f.name);
+    if (!versions.ok()) continue;
+    for (const auto& v : *versions) {
+      if (v.version != registry::kLatest && v.config.provisioned_concurrency > 0) {
+        manager_->EnsureProvisioned(v);
+      }
+    }
+  }
+}
+
+void Gateway::Shutdown() {
+  if (stopped_) return;
+  stopped_ = true;
+  shutting_down_ = true;
+  if (server_) server_->Stop();
+  {
+    std::lock_guard<std::mutex> lock(maint_mu_);
+    maint_stop_ = true;
+  }
+  maint_cv_.notify_all();
+  if (maintenance_.joinable()) maintenance_.join();
+  size_t dropped = invoker_->Shutdown();
+  if (dropped) spdlog::warn("dropping {} queued Event invocations", dropped);
+  manager_->BeginShutdown();
+  const auto deadline = std::chrono::steady_clock::now() + options_.grace;
+  while (manager_->InFlightCount() > 0 && std::chrono::steady_clock::now() < deadline &&
+         !io_threads_.empty()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  if (int left = manager_->InFlightCount(); left > 0) {
+    spdlog::warn("grace period over: {} invocations still running are cancelled", left);
+  }
+  manager_->KillAll();
+  // Let the last responses reach their clients before the loop stops.
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  work_.reset();
+  ioc_.stop();
+  for (auto& t : io_threads_) t.join();
+  io_threads_.clear();
+}
+
+}  // namespace mlfaas::gateway

@@ -1,0 +1,93 @@
+// The assembled gateway: public HTTP server + router + invoker + instance manager + the
+// maintenance thread (reaping every second, provisioned concurrency every few seconds).
+//
+// Usage: Gateway g(options, registry, code_store); g.Start(); ... g.Shutdown();
+// Thread-safety: Start/Shutdown from one controlling thread; everything else is internal.
+#pragma once
+
+#include <atomic>
+#include <boost/asio/io_context.hpp>
+#include <condition_variable>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/status.h"
+#include "gateway/code_store.h"
+#include "gateway/http_server.h"
+#include "gateway/instance_manager.h"
+#include "gateway/invoker.h"
+#include "gateway/metrics.h"
+#include "gateway/process_launcher.h"
+#include "gateway/router.h"
+#include "registry/registry.h"
+
+namespace mlfaas::gateway {
+
+struct GatewayOptions {
+  std::string host = "127.0.0.1";
+  uint16_t port = 9000;
+  int threads = 0;  // io threads; 0 = hardware concurrency
+  int max_instances = 64;
+  std::filesystem::path runtime_bin;
+  std::string cgroups = "auto";  // auto | off
+  std::optional<int> idle_timeout_s;
+  std::chrono::milliseconds grace{10'000};
+  std::chrono::milliseconds init_timeout{10'000};
+  size_t event_queue_limit = 1024;
+  std::chrono::milliseconds tick_interval{1000};
+  // Worker output + START/END/REPORT lines go here ("" = not written to disk).
+  std::filesystem::path function_log_path;
+};
+
+class Gateway {
+ public:
+  // `registry` and `code` must outlive the gateway. `clock` drives idle reaping; `launcher`
+  // defaults to ForkExecLauncher.
+  Gateway(GatewayOptions options, registry::Registry& registry, CodeStore& code,
+          Clock& clock = SystemClock::Get(), ProcessLauncher* launcher = nullptr);
+  ~Gateway();
+  Gateway(const Gateway&) = delete;
+  Gateway& operator=(const Gateway&) = delete;
+
+  // Binds the public port and starts the io threads and the maintenance thread.
+  Status Start();
+  uint16_t port() const { return server_ ? server_->port() : 0; }
+
+  // Graceful stop: refuse new work, let in-flight invocations finish within the grace period,
+  // kill and reap every worker, stop the threads. Idempotent.
+  void Shutdown();
+
+  InstanceManager& manager() { return *manager_; }
+  Invoker& invoker() { return *invoker_; }
+
+ private:
+  void MaintenanceLoop();
+  void ReconcileProvisioned();
+
+  const GatewayOptions options_;
+  registry::Registry& registry_;
+  Clock& clock_;
+  std::unique_ptr<ProcessLauncher> owned_launcher_;
+  ProcessLauncher* launcher_;
+  boost::asio::io_context ioc_;
+  std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
+  Metrics metrics_;
+  std::unique_ptr<InstanceManager> manager_;
+  std::unique_ptr<Invoker> invoker_;
+  std::atomic<bool> shutting_down_{false};
+  std::unique_ptr<ApiContext> api_;
+  std::unique_ptr<HttpServer> server_;
+  std::vector<std::thread> io_threads_;
+  std::thread maintenance_;
+  std::mutex maint_mu_;
+  std::condition_variable maint_cv_;
+  bool maint_stop_ = false;
+  bool stopped_ = false;
+};
+
+}  // namespace mlfaas::gateway

@@ -1,0 +1,239 @@
+#include "gateway/http_server.h"
+
+#include <atomic>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core.hpp>
+#include <nlohmann/json.hpp>
+#include <optional>
+
+namespace mlfaas::gateway {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+using tcp = net::ip::tcp;
+
+Response JsonErrorResponse(http::status status, const std::string& type, const std::string& msg) {
+  Response res{status, 11};
+  res.set(http::field::content_type, "application/json");
+  res.body() = nlohmann::json{{"type", type}, {"message", msg}}.dump();
+  return res;
+}
+
+struct HttpServer::State {
+  State(net::io_context& io, HttpServerOptions o, Handler h)
+      : ioc(io), options(std::move(o)), handler(std::move(h)), acceptor(net::make_strand(io)) {}
+  net::io_context& ioc;
+  const HttpServerOptions options;
+  const Handler handler;
+  tcp::acceptor acceptor;
+  std::atomic<bool> stopped{false};
+};
+
+namespace detail {
+
+class Session : public std::enable_shared_from_this<Session> {
+  static constexpr size_t kDrainChunk = 16384;
+
+ public:
+  Session(tcp::socket&& socket, std::shared_ptr<HttpServer::State> state)
+      : stream_(std::move(socket)), state_(std::move(state)) {}
+
+  void Start() {
+    net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->ReadHeader(); });
+  }
+
+  void Send(Response res) {
+    if (answered_.exchange(true)) return;
+    net::post(stream_.get_executor(), [self = shared_from_this(), r = std::move(res)]() mutable {
+      self->Write(std::move(r));
+    });
+  }
+
+ private:
+  const HttpServerOptions& opts() const { return state_->options; }
+
+  void ReadHeader() {
+    parser_.emplace();
+    parser_->header_limit(opts().header_limit);
+    parser_->body_limit(opts().body_limit);
+    stream_.expires_after(opts().idle_timeout);
+    http::async_read_header(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
+  }
+
+  void OnHeader(beast::error_code ec) {
+    if (ec) return OnReadError(ec);
+    const auto& req = parser_->get();
+    if (req.target().size() > opts().uri_limit) {
+      return Reject(http::status::uri_too_long, "UriTooLongException", "request URI too long");
+    }
+    if (auto len = parser_->content_length(); len && *len > opts().body_limit) {
+      return RejectTooLarge(*len);
+    }
+    if (parser_->is_done()) return Dispatch();
+    stream_.expires_after(opts().read_timeout);
+    if (beast::iequals(req[http::field::expect], "100-continue")) {
+      static const char kContinue[] = "HTTP/1.1 100 Continue\r\n\r\n";
+      net::async_write(stream_, net::buffer(kContinue, sizeof(kContinue) - 1),
+                       [self = shared_from_this()](beast::error_code wec, size_t) {
+                         if (wec) return self->Close();
+                         self->ReadBody();
+                       });
+      return;
+    }
+    ReadBody();
+  }
+
+  void ReadBody() {
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = shared_from_this()](beast::error_code ec, size_t) {
+                       if (ec) return self->OnReadError(ec);
+                       self->Dispatch();
+                     });
+  }
+
+  void OnReadError(beast::error_code ec) {
+    if (ec == http::error::end_of_stream || ec == net::error::eof || ec == beast::error::timeout ||
+        ec == net::error::connection_reset || ec == net::error::operation_aborted) {
+      return Close();
+    }
+    if (ec == http::error::header_limit) {
+      return Reject(http::status::request_header_fields_too_large,
+                    "RequestHeaderFieldsTooLargeException", "request header fields too large");
+    }
+    if (ec == http::error::body_limit) return RejectTooLarge(0);
+    Reject(http::status::bad_request, "BadRequestException",
+           "malformed HTTP request: " + ec.message());
+  }
+
+  void RejectTooLarge(uint64_t len) {
+    std::string msg = "Request must be smaller than " + std::to_string(opts().body_limit) +
+                      " bytes for the operation";
+    if (len) msg += " (Content-Length " + std::to_string(len) + ")";
+    Reject(http::status::payload_too_large, "RequestTooLargeException", msg);
+  }
+
+  // Answers with an error and closes the connection (the rest of the request is never read).
+  void Reject(http::status status, const std::string& type, const std::string& msg) {
+    keep_alive_ = false;
+    rejected_ = true;
+    answered_ = true;
+    Write(opts().error_factory(status, type, msg));
+  }
+
+  void Dispatch() {
+    keep_alive_ = parser_->get().keep_alive();
+    stream_.expires_never();
+    answered_ = false;
+    state_->handler(parser_->release(), Responder(shared_from_this()));
+  }
+
+  void Write(Response res) {
+    res_ = std::move(res);
+    res_.version(11);
+    res_.keep_alive(keep_alive_);
+    if (res_.find(http::field::server) == res_.end())
+      res_.set(http::field::server, opts().server_name);
+    res_.prepare_payload();
+    stream_.expires_after(opts().write_timeout);
+    http::async_write(stream_, res_, [self = shared_from_this()](beast::error_code ec, size_t) {
+      self->res_ = {};
+      if (!ec && self->rejected_) return self->Drain();
+      if (ec || !self->keep_alive_) return self->Close();
+      self->ReadHeader();
+    });
+  }
+
+  // After a rejection: half-close, then discard (never buffer) whatever the client still sends
+  // for a short while, so closing does not reset the connection before it reads the answer.
+  void Drain() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream_.expires_after(std::chrono::seconds(2));
+    if (!drain_buf_) drain_buf_ = std::make_unique<char[]>(kDrainChunk);
+    stream_.async_read_some(net::buffer(drain_buf_.get(), kDrainChunk),
+                            [self = shared_from_this()](beast::error_code rec, size_t n) {
+                              self->drained_ += n;
+                              if (rec || self->drained_ > (64u << 20)) return self->Close();
+                              self->Drain();
+                            });
+  }
+
+  void Close() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream_.close();
+  }
+
+  beast::tcp_stream stream_;
+  std::shared_ptr<HttpServer::State> state_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  Response res_;
+  bool keep_alive_ = true;
+  bool rejected_ = false;
+  uint64_t drained_ = 0;
+  std::unique_ptr<char[]> drain_buf_;  // allocated only for rejected connections
+  std::atomic<bool> answered_{false};
+};
+
+}  // namespace detail
+
+void Responder::operator()(Response res) const {
+  if (session_) session_->Send(std::move(res));
+}
+
+namespace {
+
+void Accept(std::shared_ptr<HttpServer::State> state) {
+  auto& acceptor = state->acceptor;
+  acceptor.async_accept(net::make_strand(state->ioc),
+                        [state = std::move(state)](beast::error_code ec, tcp::socket socket) {
+                          if (state->stopped) return;
+                          if (!ec) {
+                            socket.set_option(tcp::no_delay(true), ec);
+                            std::make_shared<detail::Session>(std::move(socket), state)->Start();
+                          }
+                          Accept(state);
+                        });
+}
+
+}  // namespace
+
+HttpServer::HttpServer(net::io_context& ioc, HttpServerOptions options, Handler handler)
+    : state_(std::make_shared<State>(ioc, std::move(options), std::move(handler))) {}
+
+HttpServer::~HttpServer() { Stop(); }
+
+Status HttpServer::Start() {
+  beast::error_code ec;
+  auto addr = net::ip::make_address(state_->options.host, ec);
+  if (ec) return InvalidArgument("invalid listen address '" + state_->options.host + "'");
+  tcp::endpoint ep(addr, state_->options.port);
+  auto& a = state_->acceptor;
+  a.open(ep.protocol(), ec);
+  if (!ec) a.set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec) a.bind(ep, ec);
+  if (!ec) a.listen(net::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return Unavailable("cannot listen on " + state_->options.host + ":" +
+                       std::to_string(state_->options.port) + ": " + ec.message());
+  }
+  port_ = a.local_endpoint().port();
+  Accept(state_);
+  return Status::Ok();
+}
+
+void HttpServer::Stop() {
+  if (state_->stopped.exchange(true)) return;
+  net::post(state_->acceptor.get_executor(), [s = state_] {
+    beast::error_code ec;
+    s->acceptor.close(ec);
+  });
+}
+
+}  // namespace mlfaas::gateway

@@ -1,0 +1,93 @@
+// Async HTTP/1.1 server (Boost.Beast) used twice: the public gateway and one Runtime API endpoint
+// per instance, all on one io_context.
+//
+// Protocol limits enforced before the handler sees a request:
+//   - header block larger than `header_limit`      -> 431, connection closed
+//   - request target longer than `uri_limit`        -> 414, connection closed
+//   - Content-Length (or chunked body) > body_limit -> 413 without reading the body, closed
+//   - malformed HTTP                                -> 400, closed
+//   - idle keep-alive connections close after `idle_timeout`; a request (header + body) that
+//     does not arrive within `read_timeout` is dropped (slow clients).
+// The handler answers through a Responder, now or later, from any thread.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/http.hpp>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "common/status.h"
+
+namespace mlfaas::gateway {
+
+namespace http = boost::beast::http;
+using Request = http::request<http::string_body>;
+using Response = http::response<http::string_body>;
+
+namespace detail {
+class Session;
+}
+
+// Completes one request. Copyable handle; call it exactly once (later calls are ignored).
+// Thread-safe: the write is posted to the connection's strand. Dropping every copy without
+// calling it closes the connection.
+class Responder {
+ public:
+  Responder() = default;
+  explicit Responder(std::shared_ptr<detail::Session> s) : session_(std::move(s)) {}
+  void operator()(Response res) const;
+  explicit operator bool() const { return session_ != nullptr; }
+
+ private:
+  std::shared_ptr<detail::Session> session_;
+};
+
+using Handler = std::function<void(Request&& req, Responder respond)>;
+// Builds the error response for a protocol-level rejection (413, 400, 431, 414, ...).
+using ErrorFactory =
+    std::function<Response(http::status status, const std::string& type, const std::string& msg)>;
+
+// {"type": ..., "message": ...} with Content-Type: application/json.
+Response JsonErrorResponse(http::status status, const std::string& type, const std::string& msg);
+
+struct HttpServerOptions {
+  std::string host = "127.0.0.1";
+  uint16_t port = 0;  // 0 = any free port
+  uint64_t body_limit = 6 * 1024 * 1024;
+  uint32_t header_limit = 16 * 1024;
+  size_t uri_limit = 8 * 1024;
+  std::chrono::milliseconds idle_timeout{60'000};
+  std::chrono::milliseconds read_timeout{30'000};
+  std::chrono::milliseconds write_timeout{30'000};
+  ErrorFactory error_factory = JsonErrorResponse;
+  std::string server_name = "mlfaas";
+};
+
+// Owns a listening socket. Sessions outlive the server object safely (they share its state).
+// Start/Stop are thread-safe; the handler runs on io_context threads.
+class HttpServer {
+ public:
+  HttpServer(boost::asio::io_context& ioc, HttpServerOptions options, Handler handler);
+  ~HttpServer();
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  // Binds and starts accepting. Unavailable when the address cannot be bound.
+  Status Start();
+  // Stops accepting new connections; open connections finish their current exchange.
+  void Stop();
+  // The bound port (valid after Start).
+  uint16_t port() const { return port_; }
+
+  struct State;
+
+ private:
+  std::shared_ptr<State> state_;
+  uint16_t port_ = 0;
+};
+
+}  // namespace mlfaas::gateway

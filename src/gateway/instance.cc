@@ -1,0 +1,72 @@
+#include "gateway/instance.h"
+
+#include <cassert>
+
+namespace mlfaas::gateway {
+
+const char* InstanceStateName(InstanceState s) {
+  switch (s) {
+    case InstanceState::kStarting:
+      return "Starting";
+    case InstanceState::kIdle:
+      return "Idle";
+    case InstanceState::kBusy:
+      return "Busy";
+    case InstanceState::kDraining:
+      return "Draining";
+    case InstanceState::kStopped:
+      return "Stopped";
+    case InstanceState::kFailed:
+      return "Failed";
+  }
+  return "?";
+}
+
+const char* OutcomeName(Outcome o) {
+  switch (o) {
+    case Outcome::kSuccess:
+      return "success";
+    case Outcome::kFunctionError:
+      return "function_error";
+    case Outcome::kTimeout:
+      return "timeout";
+    case Outcome::kCrash:
+      return "crash";
+    case Outcome::kInitError:
+      return "init_error";
+    case Outcome::kThrottled:
+      return "throttled";
+    case Outcome::kNotFound:
+      return "not_found";
+    case Outcome::kBadRequest:
+      return "bad_request";
+    case Outcome::kUnavailable:
+      return "unavailable";
+  }
+  return "?";
+}
+
+bool IsValidTransition(InstanceState from, InstanceState to) {
+  using S = InstanceState;
+  if (from == S::kStopped || from == S::kFailed) return false;
+  if (to == S::kFailed) return true;
+  switch (to) {
+    case S::kIdle:
+      return from == S::kStarting || from == S::kBusy;
+    case S::kBusy:
+      return from == S::kIdle;
+    case S::kDraining:
+      return from != S::kDraining;
+    case S::kStopped:
+      return from == S::kDraining;
+    default:
+      return false;
+  }
+}
+
+void Instance::TransitionTo(InstanceState to) {
+  assert(IsValidTransition(state_, to));
+  state_ = to;
+}
+
+}  // namespace mlfaas::gateway

@@ -1,0 +1,96 @@
+// One execution environment: a worker process, its Runtime API endpoint and its state.
+//
+// Lifecycle (InstanceState):
+//
+//   Starting --first GET /next--> Idle <--/response|/error-- Busy
+//      |                           |  \--invocation assigned--^
+//      |                           +--reaped / shutdown / config changed--> Draining --exit-->
+//      Stopped
+//      +-- init error, init timeout, exit before init --> Failed
+//   Busy --timeout (killed) | crash--> Failed;  Busy --shutdown--> Draining (finishes, then killed)
+//
+// An instance serves at most one invocation at a time. A Starting instance may already have an
+// invocation bound to it (the cold-start request waits for init); it is delivered on the first
+// GET /next. Stopped and Failed are terminal: the process has been reaped and the instance is
+// removed from its pool.
+//
+// Thread-safety: every field is guarded by the owning InstanceManager's mutex.
+#pragma once
+
+#include <sys/types.h>
+
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <memory>
+#include <string>
+
+#include "common/clock.h"
+#include "gateway/http_server.h"
+#include "gateway/invocation.h"
+
+namespace mlfaas::gateway {
+
+enum class InstanceState { kStarting, kIdle, kBusy, kDraining, kStopped, kFailed };
+
+const char* InstanceStateName(InstanceState s);
+// True for the edges drawn above (plus any -> Failed, any non-terminal -> Draining).
+bool IsValidTransition(InstanceState from, InstanceState to);
+
+// An invocation bound to an instance.
+struct InFlight {
+  std::string request_id;
+  std::string payload;
+  std::string invoked_arn;
+  bool log_tail = false;
+  InvokeCallback done;
+  bool delivered = false;         // handed to the worker by GET /next
+  bool cold_start = false;        // this invocation waited for the instance's init
+  Clock::TimePoint sent_at{};     // when delivered
+  int64_t deadline_epoch_ms = 0;  // Lambda-Runtime-Deadline-Ms
+  std::string log;                // START + worker lines + END/REPORT (bounded)
+  std::unique_ptr<boost::asio::steady_timer> timer;  // invocation timeout
+};
+
+class Pool;
+
+class Instance : public std::enable_shared_from_this<Instance> {
+ public:
+  Instance(int id, Pool* pool) : id_(id), pool_(pool) {}
+  Instance(const Instance&) = delete;
+  Instance& operator=(const Instance&) = delete;
+
+  int id() const { return id_; }
+  Pool* pool() const { return pool_; }
+  InstanceState state() const { return state_; }
+  // Precondition: IsValidTransition(state(), to).
+  void TransitionTo(InstanceState to);
+
+  // Process.
+  pid_t pid = -1;
+  std::unique_ptr<boost::asio::posix::stream_descriptor> output;      // stdout+stderr pipe
+  std::unique_ptr<boost::asio::posix::stream_descriptor> exit_watch;  // pidfd
+  std::unique_ptr<HttpServer> runtime_api;
+  std::string cgroup_id;
+  std::string log_stream;
+  bool provisioned = false;
+  bool killed = false;  // we sent SIGKILL (timeout, reaping, shutdown)
+  std::string partial_line;
+
+  // Runtime API.
+  Responder parked_next;  // a GET /next waiting for work
+  std::unique_ptr<InFlight> current;
+
+  // Accounting.
+  Clock::TimePoint created_at{};
+  Clock::TimePoint idle_since{};
+  double init_duration_ms = 0;
+  int64_t invocations = 0;
+  std::string init_error;  // body of /runtime/init/error, if any
+
+ private:
+  const int id_;
+  Pool* const pool_;
+  InstanceState state_ = InstanceState::kStarting;
+};
+
+}  // namespace mlfaas::gateway

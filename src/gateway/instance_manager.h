@@ -1,0 +1,139 @@
+// The mechanism behind scaling: pools of worker instances per function version, the Runtime API
+// each instance talks to, timeouts, reaping, back-off and shutdown. Decisions come from
+// scaling_policy.h; this class carries them out.
+//
+// Thread-safety: all public methods are thread-safe (one mutex guards pools and instances).
+// Invocation callbacks are always run after the mutex is released.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/clock.h"
+#include "gateway/cgroups.h"
+#include "gateway/code_store.h"
+#include "gateway/deferred.h"
+#include "gateway/instance.h"
+#include "gateway/invocation.h"
+#include "gateway/metrics.h"
+#include "gateway/process_launcher.h"
+#include "registry/registry.h"
+
+namespace spdlog {
+class logger;
+}
+
+namespace mlfaas::gateway {
+
+struct ManagerOptions {
+  int max_instances = 64;
+  std::filesystem::path runtime_bin;           // worker for runtime "mlfaas"
+  std::optional<int> idle_timeout_override_s;  // --idle-timeout
+  std::chrono::milliseconds init_timeout{10'000};
+  Cgroups cgroups;
+  // Sink for worker output and START/END/REPORT lines (may be null: lines are only kept for
+  // log tails).
+  std::shared_ptr<spdlog::logger> function_log;
+};
+
+// All instances of one function version. Guarded by the manager's mutex.
+class Pool {
+ public:
+  std::string key;  // "<function>:<version>"
+  registry::VersionInfo info;
+  std::string fingerprint;  // code digest + config: instances with another one are drained
+  std::filesystem::path code_dir;
+  std::vector<std::string> base_env;  // environment shared by the pool's instances
+  std::vector<std::shared_ptr<Instance>> instances;
+  int consecutive_init_failures = 0;
+  Clock::TimePoint backoff_until{};
+  std::string last_init_error;  // error JSON of the last failed init
+  int64_t invocations = 0;
+  int64_t cold_starts = 0;
+};
+
+class InstanceManager {
+ public:
+  InstanceManager(boost::asio::io_context& ioc, Clock& clock, ProcessLauncher& launcher,
+                  CodeStore& code, Metrics& metrics, ManagerOptions options);
+  // Kills and reaps every worker.
+  ~InstanceManager();
+  InstanceManager(const InstanceManager&) = delete;
+  InstanceManager& operator=(const InstanceManager&) = delete;
+
+  // Runs one RequestResponse invocation of the resolved version `v` (invoked as
+  // `invoked_arn`). `done` is called exactly once.
+  void Invoke(const registry::VersionInfo& v, const std::string& invoked_arn,
+              std::string request_id, std::string payload, bool log_tail, InvokeCallback done);
+
+  // Housekeeping, driven by a periodic timer (tests call it after advancing a FakeClock):
+  // reaps idle instances past their idle timeout and fails inits older than init_timeout.
+  void Tick();
+  // Keeps `v.config.provisioned_concurrency` initialized instances of published version `v`.
+  void EnsureProvisioned(const registry::VersionInfo& v);
+
+  // Shutdown, phase 1: refuse new invocations, stop idle/starting instances; busy instances
+  // finish their invocation and are then stopped.
+  void BeginShutdown();
+  // Shutdown, phase 2: SIGKILL every worker, fail what is still in flight, reap all.
+  void KillAll();
+
+  int InFlightCount() const;
+  int LiveInstances() const;
+  nlohmann::json StatusJson() const;
+  Metrics::StateCounts StateCounts() const;
+
+ private:
+  using Deferred = DeferredCalls;
+
+  Pool& PoolFor(const registry::VersionInfo& v, Deferred& later);
+  Status InitPool(Pool& pool, const registry::VersionInfo& v);
+  StatusOr<std::shared_ptr<Instance>> StartInstance(Pool& pool, bool provisioned);
+  void Assign(Instance& inst, std::unique_ptr<InFlight> inv, Deferred& later);
+  void Deliver(Instance& inst);
+  void Complete(Instance& inst, Outcome outcome, std::string body, Deferred& later);
+  void FailUnbound(std::unique_ptr<InFlight> inv, const std::string& function,
+                   const std::string& version, Outcome outcome, std::string body,
+                   std::string error_type, Deferred& later);
+  void AfterInvocation(Instance& inst);
+  void Stop(Instance& inst, InstanceState terminal_or_draining);
+  void RecordInitFailure(Pool& pool, const std::string& error_json);
+  bool EvictLruIdle(const Pool& except);
+
+  // Runtime API events (instance_runtime_api.cc).
+  void HandleRuntimeApi(const std::weak_ptr<Instance>& weak, Request&& req, Responder respond);
+  void OnNext(Instance& inst, Responder respond, Deferred& later);
+  void OnResult(Instance& inst, const std::string& id, std::string body, bool is_error,
+                Responder respond, Deferred& later);
+  void OnInitError(Instance& inst, std::string body, Deferred& later);
+  void OnTimeout(const std::weak_ptr<Instance>& weak, const std::string& request_id);
+  void WatchExit(const std::shared_ptr<Instance>& inst);
+  void WatchOutput(const std::shared_ptr<Instance>& inst);
+  // Reads what the worker wrote so far; true at EOF.
+  bool DrainOutput(Instance& inst, bool flush_partial);
+  void AppendLog(Instance& inst, InFlight* inv, std::string_view line);
+  void OnExit(Instance& inst, int wait_status, Deferred& later);
+
+  boost::asio::io_context& ioc_;
+  Clock& clock_;
+  ProcessLauncher& launcher_;
+  CodeStore& code_;
+  Metrics& metrics_;
+  const ManagerOptions options_;
+
+  mutable std::mutex mu_;
+  std::map<std::string, std::unique_ptr<Pool>> pools_;
+  int next_instance_id_ = 1;
+  int live_ = 0;
+  int in_flight_ = 0;
+  bool shutting_down_ = false;
+};
+
+}  // namespace mlfaas::gateway

@@ -1,0 +1,356 @@
+// InstanceManager, worker side: spawning, the per-instance Runtime API (2018-06-01), worker
+// output capture, invocation timeouts and process exit.
+#include <signal.h>
+#include <spdlog/spdlog.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <boost/asio/post.hpp>
+#include <cerrno>
+
+#include "gateway/deferred.h"
+#include "gateway/instance_manager.h"
+#include "gateway/report.h"
+
+namespace mlfaas::gateway {
+namespace {
+
+constexpr std::string_view kRuntimePrefix = "/2018-06-01/runtime/";
+constexpr size_t kMaxInvocationLog = 16 * 1024;
+
+double Millis(Clock::Duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+
+Response RuntimeError(http::status status, const std::string& type, const std::string& msg) {
+  Response res{status, 11};
+  res.set(http::field::content_type, "application/json");
+  res.body() = nlohmann::json{{"errorMessage", msg}, {"errorType", type}}.dump();
+  return res;
+}
+
+Response Accepted() {
+  Response res{http::status::accepted, 11};
+  res.set(http::field::content_type, "application/json");
+  res.body() = R"({"status":"OK"})";
+  return res;
+}
+
+std::string ExitText(int wait_status) {
+  if (WIFEXITED(wait_status)) return "exit status " + std::to_string(WEXITSTATUS(wait_status));
+  if (WIFSIGNALED(wait_status)) {
+    int sig = WTERMSIG(wait_status);
+    return sig == SIGKILL ? "signal: killed" : "signal: " + std::to_string(sig);
+  }
+  return "unknown exit";
+}
+
+// The worker's error body as Lambda returns it: {"errorMessage","errorType",...}.
+std::string NormalizeError(std::string body, std::string_view type_header) {
+  auto j = nlohmann::json::parse(body, nullptr, false);
+  if (j.is_object() && j.contains("errorMessage")) return body;
+  std::string type = type_header.empty() ? "Unhandled" : std::string(type_header);
+  return nlohmann::json{{"errorMessage", body}, {"errorType", type}}.dump(
+      -1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+std::string SafeId(std::string s) {
+  for (char& c : s) {
+    if (!isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') c = '_';
+  }
+  return s;
+}
+
+}  // namespace
+
+StatusOr<std::shared_ptr<Instance>> InstanceManager::StartInstance(Pool& pool, bool provisioned) {
+  auto inst = std::make_shared<Instance>(next_instance_id_++, &pool);
+  HttpServerOptions o;
+  o.idle_timeout = std::chrono::minutes(30);
+  o.read_timeout = std::chrono::seconds(60);
+  o.error_factory = RuntimeError;
+  std::weak_ptr<Instance> weak = inst;
+  inst->runtime_api =
+      std::make_unique<HttpServer>(ioc_, o, [this, weak](Request&& req, Responder respond) {
+        HandleRuntimeApi(weak, std::move(req), std::move(respond));
+      });
+  MLFAAS_RETURN_IF_ERROR(inst->runtime_api->Start());
+  const auto& v = pool.info;
+  LaunchSpec spec;
+  inst->cgroup_id = SafeId(v.function + "-" + v.version + "-" + std::to_string(inst->id()) + "-" +
+                           std::to_string(getpid()));
+  auto join = options_.cgroups.Create(inst->cgroup_id, v.config.memory_mb);
+  if (join.ok()) {
+    spec.join_files = *join;
+  } else {
+    spdlog::warn("{}: {} (instance runs without limits)", pool.key, join.status().message());
+  }
+  inst->log_stream = LogStreamName(clock_.EpochMillis(), v.version);
+  spec.executable =
+      v.config.runtime == "provided" ? pool.code_dir / "bootstrap" : options_.runtime_bin;
+  spec.cwd = pool.code_dir;
+  spec.env = pool.base_env;
+  spec.env.push_back("AWS_LAMBDA_RUNTIME_API=127.0.0.1:" +
+                     std::to_string(inst->runtime_api->port()));
+  spec.env.push_back("AWS_LAMBDA_LOG_STREAM_NAME=" + inst->log_stream);
+  spec.env.push_back(std::string("AWS_LAMBDA_INITIALIZATION_TYPE=") +
+                     (provisioned ? "provisioned-concurrency" : "on-demand"));
+  inst->created_at = clock_.Now();
+  auto launched = launcher_.Launch(spec);
+  if (!launched.ok()) {
+    options_.cgroups.Remove(inst->cgroup_id);
+    inst->runtime_api->Stop();
+    return launched.status();
+  }
+  inst->pid = launched->pid;
+  inst->output = std::make_unique<boost::asio::posix::stream_descriptor>(ioc_, launched->output_fd);
+  inst->exit_watch = std::make_unique<boost::asio::posix::stream_descriptor>(ioc_, launched->pidfd);
+  inst->provisioned = provisioned;
+  pool.instances.push_back(inst);
+  ++live_;
+  ++pool.cold_starts;
+  WatchExit(inst);
+  WatchOutput(inst);
+  return inst;
+}
+
+void InstanceManager::HandleRuntimeApi(const std::weak_ptr<Instance>& weak, Request&& req,
+                                       Responder respond) {
+  std::string_view target(req.target().data(), req.target().size());
+  auto inst = weak.lock();
+  if (!inst)
+    return respond(RuntimeError(http::status::gone, "InstanceStopped", "instance stopped"));
+  if (!target.starts_with(kRuntimePrefix)) {
+    return respond(RuntimeError(http::status::not_found, "NotFound", "unknown path"));
+  }
+  std::string_view path = target.substr(kRuntimePrefix.size());
+  const bool get = req.method() == http::verb::get;
+  const bool post = req.method() == http::verb::post;
+  Deferred later;
+  std::lock_guard<std::mutex> lock(mu_);
+  if (get && path == "invocation/next") return OnNext(*inst, std::move(respond), later);
+  if (post && path == "init/error") {
+    respond(Accepted());
+    return OnInitError(*inst, NormalizeError(std::move(req.body()), ""), later);
+  }
+  constexpr std::string_view kInv = "invocation/";
+  if (post && path.starts_with(kInv)) {
+    std::string_view rest = path.substr(kInv.size());
+    auto slash = rest.find('/');
+    if (slash != std::string_view::npos) {
+      std::string id(rest.substr(0, slash));
+      std::string_view what = rest.substr(slash + 1);
+      if (what == "response") {
+        return OnResult(*inst, id, std::move(req.body()), false, std::move(respond), later);
+      }
+      if (what == "error") {
+        auto h = req["Lambda-Runtime-Function-Error-Type"];
+        std::string body =
+            NormalizeError(std::move(req.body()), std::string_view(h.data(), h.size()));
+        return OnResult(*inst, id, std::move(body), true, std::move(respond), later);
+      }
+    }
+  }
+  respond(RuntimeError(http::status::not_found, "NotFound", "unknown Runtime API path"));
+}
+
+void InstanceManager::OnNext(Instance& inst, Responder respond, Deferred& /*later*/) {
+  Pool& pool = *inst.pool();
+  inst.parked_next = std::move(respond);
+  if (inst.state() == InstanceState::kStarting) {
+    inst.init_duration_ms = Millis(clock_.Now() - inst.created_at);
+    inst.TransitionTo(InstanceState::kIdle);
+    inst.idle_since = clock_.Now();
+    pool.consecutive_init_failures = 0;
+    pool.backoff_until = {};
+    metrics_.RecordColdStart(pool.info.function, pool.info.version, inst.init_duration_ms);
+    if (inst.current) inst.TransitionTo(InstanceState::kBusy);
+  }
+  if (inst.current && !inst.current->delivered) Deliver(inst);
+}
+
+void InstanceManager::Deliver(Instance& inst) {
+  InFlight& inv = *inst.current;
+  const auto& cfg = inst.pool()->info.config;
+  inv.delivered = true;
+  inv.sent_at = clock_.Now();
+  inv.deadline_epoch_ms = clock_.EpochMillis() + int64_t{cfg.timeout_s} * 1000;
+  Response res{http::status::ok, 11};
+  res.set(http::field::content_type, "application/json");
+  res.set("Lambda-Runtime-Aws-Request-Id", inv.request_id);
+  res.set("Lambda-Runtime-Deadline-Ms", std::to_string(inv.deadline_epoch_ms));
+  res.set("Lambda-Runtime-Invoked-Function-Arn", inv.invoked_arn);
+  res.set("Lambda-Runtime-Trace-Id",
+          "Root=1-00000000-" + inv.request_id.substr(0, 8) + ";Parent=0000000000000000;Sampled=0");
+  res.body() = std::move(inv.payload);
+  AppendLog(inst, &inv, StartLine(inv.request_id, inst.pool()->info.version));
+  inv.timer =
+      std::make_unique<boost::asio::steady_timer>(ioc_, std::chrono::seconds(cfg.timeout_s));
+  std::weak_ptr<Instance> weak = inst.weak_from_this();
+  inv.timer->async_wait([this, weak, id = inv.request_id](boost::system::error_code ec) {
+    if (!ec) OnTimeout(weak, id);
+  });
+  Responder next = std::move(inst.parked_next);
+  inst.parked_next = Responder();
+  next(std::move(res));
+}
+
+void InstanceManager::OnResult(Instance& inst, const std::string& id, std::string body,
+                               bool is_error, Responder respond, Deferred& later) {
+  if (!inst.current || !inst.current->delivered || inst.current->request_id != id) {
+    return respond(
+        RuntimeError(http::status::bad_request, "InvalidRequestID", "Invalid request ID: " + id));
+  }
+  respond(Accepted());
+  Complete(inst, is_error ? Outcome::kFunctionError : Outcome::kSuccess, std::move(body), later);
+  AfterInvocation(inst);
+}
+
+void InstanceManager::OnInitError(Instance& inst, std::string body, Deferred& later) {
+  if (inst.state() != InstanceState::kStarting) {
+    spdlog::warn("{}: instance {} posted init/error after init", inst.pool()->key, inst.id());
+    return;
+  }
+  inst.init_error = body;
+  RecordInitFailure(*inst.pool(), body);
+  Complete(inst, Outcome::kInitError, body, later);
+  Stop(inst, InstanceState::kFailed);
+}
+
+void InstanceManager::OnTimeout(const std::weak_ptr<Instance>& weak,
+                                const std::string& request_id) {
+  auto inst = weak.lock();
+  if (!inst) return;
+  Deferred later;
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!inst->current || inst->current->request_id != request_id) return;
+  char secs[32];
+  snprintf(secs, sizeof secs, "%.2f", static_cast<double>(inst->pool()->info.config.timeout_s));
+  std::string msg =
+      "RequestId: " + request_id + " Error: Task timed out after " + secs + " seconds";
+  AppendLog(*inst, inst->current.get(), msg);
+  Complete(*inst, Outcome::kTimeout,
+           nlohmann::json{{"errorMessage", msg}, {"errorType", "Sandbox.Timedout"}}.dump(), later);
+  Stop(*inst, InstanceState::kFailed);
+}
+
+void InstanceManager::WatchExit(const std::shared_ptr<Instance>& inst) {
+  std::weak_ptr<Instance> weak = inst;
+  inst->exit_watch->async_wait(boost::asio::posix::descriptor::wait_read,
+                               [this, weak](boost::system::error_code ec) {
+                                 auto inst = weak.lock();
+                                 if (ec || !inst) return;
+                                 Deferred later;
+                                 std::lock_guard<std::mutex> lock(mu_);
+                                 if (inst->pid <= 0) return;
+                                 int status = 0;
+                                 pid_t r;
+                                 do {
+                                   r = waitpid(inst->pid, &status, WNOHANG);
+                                 } while (r < 0 && errno == EINTR);
+                                 if (r == 0) return WatchExit(inst);  // spurious wake-up
+                                 OnExit(*inst, status, later);
+                               });
+}
+
+void InstanceManager::WatchOutput(const std::shared_ptr<Instance>& inst) {
+  std::weak_ptr<Instance> weak = inst;
+  inst->output->async_wait(boost::asio::posix::descriptor::wait_read,
+                           [this, weak](boost::system::error_code ec) {
+                             auto inst = weak.lock();
+                             if (ec || !inst) return;
+                             std::lock_guard<std::mutex> lock(mu_);
+                             if (!inst->output) return;
+                             if (!DrainOutput(*inst, false)) WatchOutput(inst);
+                           });
+}
+
+bool InstanceManager::DrainOutput(Instance& inst, bool flush_partial) {
+  if (!inst.output) return true;
+  char buf[8192];
+  bool eof = false;
+  for (;;) {
+    ssize_t n = ::read(inst.output->native_handle(), buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      eof = n == 0;
+      break;
+    }
+    inst.partial_line.append(buf, static_cast<size_t>(n));
+    size_t start = 0, nl;
+    while ((nl = inst.partial_line.find('\n', start)) != std::string::npos) {
+      AppendLog(inst, inst.current.get(),
+                std::string_view(inst.partial_line).substr(start, nl - start));
+      start = nl + 1;
+    }
+    inst.partial_line.erase(0, start);
+    if (inst.partial_line.size() > kMaxInvocationLog) {
+      AppendLog(inst, inst.current.get(), inst.partial_line);
+      inst.partial_line.clear();
+    }
+  }
+  if ((flush_partial || eof) && !inst.partial_line.empty()) {
+    AppendLog(inst, inst.current.get(), inst.partial_line);
+    inst.partial_line.clear();
+  }
+  return eof;
+}
+
+void InstanceManager::AppendLog(Instance& inst, InFlight* inv, std::string_view line) {
+  if (inv && inv->log_tail) {
+    inv->log.append(line);
+    inv->log.push_back('\n');
+    if (inv->log.size() > kMaxInvocationLog)
+      inv->log.erase(0, inv->log.size() - kMaxInvocationLog / 2);
+  }
+  if (options_.function_log) {
+    options_.function_log->info("{} {} {}", inst.pool()->key, inst.log_stream, line);
+  }
+}
+
+void InstanceManager::OnExit(Instance& inst, int wait_status, Deferred& later) {
+  DrainOutput(inst, true);
+  Pool& pool = *inst.pool();
+  const std::string why = ExitText(wait_status);
+  if (inst.state() == InstanceState::kStarting) {
+    std::string err = inst.init_error;
+    if (err.empty()) {
+      err = nlohmann::json{{"errorType", "Runtime.ExitError"},
+                           {"errorMessage", "Runtime exited during init with error: " + why}}
+                .dump();
+      if (!inst.killed) RecordInitFailure(pool, err);
+    }
+    Complete(inst, inst.killed && shutting_down_ ? Outcome::kUnavailable : Outcome::kInitError, err,
+             later);
+  } else if (inst.current) {
+    const std::string& id = inst.current->request_id;
+    std::string msg = "RequestId: " + id + " Error: Runtime exited with error: " + why;
+    if (inst.killed) {
+      Complete(inst, Outcome::kUnavailable, "instance stopped (gateway shutting down)", later);
+    } else {
+      AppendLog(inst, inst.current.get(), msg);
+      Complete(inst, Outcome::kCrash,
+               nlohmann::json{{"errorMessage", msg}, {"errorType", "Runtime.ExitError"}}.dump(),
+               later);
+    }
+  }
+  if (inst.state() == InstanceState::kDraining) {
+    inst.TransitionTo(InstanceState::kStopped);
+  } else if (inst.state() != InstanceState::kFailed && inst.state() != InstanceState::kStopped) {
+    if (!inst.killed)
+      spdlog::warn("{}: instance {} exited unexpectedly ({})", pool.key, inst.id(), why);
+    inst.TransitionTo(InstanceState::kFailed);
+  }
+  inst.pid = -1;
+  inst.parked_next = Responder();
+  if (inst.runtime_api) inst.runtime_api->Stop();
+  inst.output.reset();
+  inst.exit_watch.reset();
+  options_.cgroups.Remove(inst.cgroup_id);
+  auto& v = pool.instances;
+  auto it = std::find_if(v.begin(), v.end(), [&](const auto& p) { return p.get() == &inst; });
+  if (it != v.end()) {
+    v.erase(it);
+    --live_;
+  }
+}
+
+}  // namespace mlfaas::gateway

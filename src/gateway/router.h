@@ -1,0 +1,47 @@
+// Routing of the public gateway. Each front door lives in its own file and tries the request:
+//   lambda_api.cc  POST /2015-03-31/functions/{name}/invocations
+//   model_api.cc   TF-Serving /v1/models/... and KServe V2 /v2/...
+//   admin_api.cc   GET /metrics, GET /v1/status, GET /healthz
+// A handler returns false when the path is not its own (nothing sent); true when it took the
+// request (it answers through `respond`, now or later). All go through Invoker::Invoke.
+#pragma once
+
+#include <atomic>
+#include <string>
+
+#include "gateway/http_server.h"
+#include "gateway/instance_manager.h"
+#include "gateway/invoker.h"
+#include "gateway/metrics.h"
+
+namespace mlfaas::gateway {
+
+// Everything a front door may use. Members outlive the HTTP server. Thread-safe.
+struct ApiContext {
+  Invoker& invoker;
+  InstanceManager& manager;
+  Metrics& metrics;
+  Clock& clock;
+  std::atomic<bool>& shutting_down;
+};
+
+bool HandleLambdaApi(ApiContext& ctx, Request& req, Responder& respond);
+bool HandleModelApi(ApiContext& ctx, Request& req, Responder& respond);
+bool HandleAdminApi(ApiContext& ctx, Request& req, Responder& respond);
+
+// Tries the front doors in order; 404 {"type","message"} when none matches.
+void Route(ApiContext& ctx, Request&& req, Responder respond);
+
+// Lambda-shaped error: status, header X-Amzn-ErrorType: <type>, body {"Type":"User"|"Service",
+// "message": msg} (what the AWS CLI prints as "An error occurred (<type>) ...: <msg>").
+Response LambdaError(http::status status, const std::string& type, const std::string& msg);
+
+// The X-Mlfaas-Cold-Start / X-Mlfaas-Init-Duration-Ms / request id headers of a result.
+void SetInvocationHeaders(Response& res, const InvokeResult& r);
+
+// Decodes %XX escapes (and '+' as-is); false on a malformed escape.
+bool PercentDecode(std::string_view in, std::string& out);
+// Value of query parameter `name` in `target` ("" when absent), percent-decoded.
+std::string QueryParam(std::string_view target, std::string_view name);
+
+}  // namespace mlfaas::gateway
