@@ -1,0 +1,37 @@
+// `mlfaas bench study`: runs the reference study's two scenarios (bench/scenarios/, built into
+// the binary) against a gateway and writes one report comparing with the study (DESIGN §1).
+#pragma once
+
+#include <filesystem>
+#include <ostream>
+#include <string>
+
+#include "common/status.h"
+#include "loadtest/stats.h"
+
+namespace mlfaas::loadtest {
+
+struct StudyOptions {
+  std::string endpoint;  // invoke URL; empty: start a gateway on a temporary home
+  double time_scale = 1;
+  std::string report_dir;  // empty: no files
+  int threads = 1;
+  bool live = false;
+  std::filesystem::path self_exe;  // the mlfaas binary, to start `mlfaas serve`
+  std::filesystem::path home;
+};
+
+// The figures the study reported, and ours, as rows of a comparison table.
+struct StudyRow {
+  std::string figure;
+  std::string study;
+  std::string ours;
+};
+std::vector<StudyRow> CompareWithStudy(const RunResult& keepalive, const RunResult& concurrency);
+
+// Runs both scenarios, prints both summaries and the comparison to `out`, writes
+// <report_dir>/{keepalive,concurrency}/ and <report_dir>/report.html. Fails if a scenario's
+// pass/fail criteria failed (after writing everything).
+Status RunStudy(const StudyOptions& options, std::ostream& out);
+
+}  // namespace mlfaas::loadtest
