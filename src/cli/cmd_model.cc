@@ -1,7 +1,375 @@
+// `mlfaas train | predict | package inspect`: the model side of the command line.
+// Tables by default, one JSON object with --json. Progress goes to stderr only on a TTY.
+#include <fmt/core.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <ctime>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <vector>
+
 #include "cli/cli.h"
+#include "common/fs.h"
+#include "common/sha256.h"
+#include "model/csv_reader.h"
+#include "model/metrics.h"
+#include "model/predictor.h"
+#include "model/trainer.h"
+#include "package/package.h"
 
 namespace mlfaas::cli {
+namespace {
 
-void RegisterModelCommands(CLI::App& /*app*/, CliContext& /*ctx*/) {}
+namespace fs = std::filesystem;
+using nlohmann::json;
+using SteadyClock = std::chrono::steady_clock;
+
+double SecondsSince(SteadyClock::time_point t0) {
+  return std::chrono::duration<double>(SteadyClock::now() - t0).count();
+}
+
+void Progress(const std::string& line) {
+  if (::isatty(STDERR_FILENO)) std::cerr << "... " << line << std::endl;
+}
+
+std::string NowRfc3339() {
+  std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+Status CheckWritable(const fs::path& out) {
+  fs::path dir = out.parent_path().empty() ? fs::path(".") : out.parent_path();
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) {
+    return InvalidArgument("cannot write " + out.string() + ": directory " + dir.string() +
+                           " does not exist");
+  }
+  return Status::Ok();
+}
+
+std::string Fmt(double v) { return std::isfinite(v) ? fmt::format("{:.5f}", v) : "n/a"; }
+
+// The confusion matrix and rates, shared by `train` and `predict --data`.
+void PrintMetrics(const model::BinaryMetrics& m, const std::string& what) {
+  const model::ConfusionMatrix& c = m.cm;
+  fmt::print("\nconfusion matrix ({}, threshold {})\n", what, m.threshold);
+  fmt::print("              predicted 0    predicted 1\n");
+  fmt::print("  actual 0    TN {:>10}   FP {:>10}\n", c.tn, c.fp);
+  fmt::print("  actual 1    FN {:>10}   TP {:>10}\n\n", c.fn, c.tp);
+  fmt::print("  accuracy    {}\n  precision   {}\n  recall      {}\n  F1          {}\n",
+             Fmt(m.accuracy), Fmt(m.precision), Fmt(m.recall), Fmt(m.f1));
+  fmt::print("  ROC-AUC     {}\n  PR-AUC      {}\n  rows        {} ({} anomalies)\n", Fmt(m.auc),
+             Fmt(m.average_precision), m.rows, m.positives);
+}
+
+// ---- train ----
+
+struct TrainFlags {
+  std::string data, out, name = "kdd99-anomaly", label = "label";
+  std::string features = "duration,src_bytes,dst_bytes", transform = "log0.1";
+  std::string class_weight = "none";
+  double test_size = 0.2, threshold = 0.5;
+  uint64_t seed = 0;
+  bool skip_invalid = false, json = false;
+};
+
+StatusOr<std::vector<std::string>> SplitFeatures(const std::string& s) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (true) {
+    size_t comma = s.find(',', start);
+    std::string f = s.substr(start, comma - start);
+    if (f.empty()) return InvalidArgument("--features has an empty name: '" + s + "'");
+    for (const std::string& g : out) {
+      if (g == f) return InvalidArgument("--features names '" + f + "' twice");
+    }
+    out.push_back(f);
+    if (comma == std::string::npos) return out;
+    start = comma + 1;
+  }
+}
+
+StatusOr<model::TrainOptions> TrainOptionsFrom(const TrainFlags& f) {
+  model::TrainOptions o;
+  if (!model::ParseTransform(f.transform, &o.transform)) {
+    return InvalidArgument("--transform must be log0.1 or none, got '" + f.transform + "'");
+  }
+  if (f.class_weight != "none" && f.class_weight != "balanced") {
+    return InvalidArgument("--class-weight must be none or balanced, got '" + f.class_weight + "'");
+  }
+  if (!(f.test_size > 0 && f.test_size < 1))
+    return InvalidArgument("--test-size must be in (0, 1)");
+  if (!(f.threshold >= 0 && f.threshold <= 1))
+    return InvalidArgument("--threshold must be in [0, 1]");
+  if (f.seed > 0xffffffffULL) return InvalidArgument("--seed must be < 2^32");
+  o.test_size = f.test_size;
+  o.seed = f.seed;
+  o.threshold = f.threshold;
+  o.solver.balanced = f.class_weight == "balanced";
+  o.solver.threads = 2;  // fixed (not per machine) so the summation order, hence digest, is too
+  return o;
+}
+
+package::Manifest MakeManifest(const TrainFlags& f, const model::TrainResult& r,
+                               const model::Dataset& ds, const std::string& data_sha) {
+  package::Manifest m;
+  m.name = f.name;
+  m.model = r.model;
+  m.metrics = model::MetricsToJson(r.test_metrics);
+  m.training_data_sha256 = data_sha;
+  m.rows = {{"train", r.train_rows}, {"test", r.test_rows}, {"invalid", ds.invalid_rows}};
+  m.training = {{"solver", "newton"},
+                {"penalty", "l2"},
+                {"C", 1.0},
+                {"class_weight", f.class_weight},
+                {"tolerance", 1e-8},
+                {"iterations", r.fit.iterations},
+                {"converged", r.fit.converged},
+                {"loss", r.fit.loss},
+                {"seed", f.seed},
+                {"test_size", f.test_size},
+                {"split", "stratified (scikit-learn train_test_split compatible)"},
+                {"label", f.label}};
+  m.created_at = NowRfc3339();
+  m.producer = "mlfaas " MLFAAS_VERSION;
+  return m;
+}
+
+void PrintTrainTable(const TrainFlags& f, const model::TrainResult& r, const model::Dataset& ds,
+                     const std::string& digest, double load_s) {
+  fmt::print("trained {} -> {}\n", f.name, f.out);
+  fmt::print("  digest      {}\n", digest);
+  fmt::print("  rows        train {}  test {}  invalid skipped {}\n", r.train_rows, r.test_rows,
+             ds.invalid_rows);
+  fmt::print("  model       {} -> standardize -> logistic regression (L2, C=1, class_weight={})\n",
+             model::TransformName(r.model.transform), f.class_weight);
+  fmt::print("  solver      newton: {} iterations, loss {:.6f}, {} (|grad|inf {:.2e})\n",
+             r.fit.iterations, r.fit.loss, r.fit.converged ? "converged" : "NOT converged",
+             r.fit.grad_inf);
+  fmt::print("  time        load {:.3f} s, prepare {:.3f} s, fit {:.3f} s, evaluate {:.3f} s\n",
+             load_s, r.prepare_seconds, r.fit_seconds, r.eval_seconds);
+  PrintMetrics(r.test_metrics, "test split");
+  for (const std::string& e : ds.invalid_examples) fmt::print("  skipped: {}\n", e);
+}
+
+Status RunTrain(const TrainFlags& f) {
+  MLFAAS_ASSIGN_OR_RETURN(model::TrainOptions opts, TrainOptionsFrom(f));
+  MLFAAS_ASSIGN_OR_RETURN(std::vector<std::string> features, SplitFeatures(f.features));
+  MLFAAS_RETURN_IF_ERROR(CheckWritable(f.out));
+  model::CsvOptions csv{features, f.label, false, opts.transform, f.skip_invalid};
+  Progress("reading " + f.data);
+  auto t0 = SteadyClock::now();
+  MLFAAS_ASSIGN_OR_RETURN(model::Dataset ds, model::ReadCsv(f.data, csv));
+  const double load_s = SecondsSince(t0);
+  auto data_sha = Sha256File(f.data);
+  if (!data_sha.ok()) return InvalidArgument(data_sha.status().message());
+  Progress(fmt::format("training on {} rows ({} invalid skipped)", ds.rows(), ds.invalid_rows));
+  MLFAAS_ASSIGN_OR_RETURN(model::TrainResult r, model::Train(ds, opts));
+  Progress("writing " + f.out);
+  MLFAAS_RETURN_IF_ERROR(package::WritePackage(f.out, MakeManifest(f, r, ds, *data_sha)));
+  MLFAAS_ASSIGN_OR_RETURN(package::Manifest written, package::ReadPackage(f.out));
+  if (!f.json) {
+    PrintTrainTable(f, r, ds, written.digest, load_s);
+    return Status::Ok();
+  }
+  json out = {
+      {"package", f.out},
+      {"digest", written.digest},
+      {"name", f.name},
+      {"metrics", written.metrics},
+      {"rows", {{"train", r.train_rows}, {"test", r.test_rows}, {"invalid", ds.invalid_rows}}},
+      {"training", written.training},
+      {"model",
+       {{"features", r.model.features},
+        {"coefficients", r.model.coef},
+        {"intercept", r.model.intercept},
+        {"threshold", r.model.threshold}}},
+      {"seconds",
+       {{"load", load_s},
+        {"prepare", r.prepare_seconds},
+        {"fit", r.fit_seconds},
+        {"evaluate", r.eval_seconds}}},
+  };
+  std::cout << out.dump() << "\n";
+  return Status::Ok();
+}
+
+void RegisterTrain(CLI::App& app, CliContext& ctx) {
+  auto f = std::make_shared<TrainFlags>();
+  CLI::App* cmd = app.add_subcommand("train",
+                                     "Train the model on a CSV (plain or gzip) and "
+                                     "write a package zip with a quality report");
+  cmd->add_option("--data", f->data, "CSV file with a header (plain or .gz)")->required();
+  cmd->add_option("--out", f->out, "Package zip to write")->required();
+  cmd->add_option("--name", f->name, "Model name (default kdd99-anomaly)");
+  cmd->add_option("--label", f->label, "Label column, values 0/1 (default label)");
+  cmd->add_option("--features", f->features,
+                  "Comma-separated feature columns (default duration,src_bytes,dst_bytes)");
+  cmd->add_option("--transform", f->transform, "log0.1 (log(x+0.1)) | none (default log0.1)");
+  cmd->add_option("--test-size", f->test_size, "Test share of the stratified split (0.2)");
+  cmd->add_option("--seed", f->seed, "Split seed (0); splits equal scikit-learn's");
+  cmd->add_option("--class-weight", f->class_weight, "none | balanced (none)");
+  cmd->add_option("--threshold", f->threshold, "Decision threshold (0.5)");
+  cmd->add_flag("--skip-invalid", f->skip_invalid, "Drop invalid rows (and count them)");
+  cmd->add_flag("--json", f->json, "Print one JSON object");
+  cmd->callback([&ctx, f] { ctx.action = [f] { return RunTrain(*f); }; });
+}
+
+// ---- predict ----
+
+struct PredictFlags {
+  std::string package, data, out, input;
+  bool skip_invalid = false, json = false;
+};
+
+Status PredictInput(const model::Predictor& p, const std::string& input) {
+  json row;
+  try {
+    row = json::parse(input);
+  } catch (const json::exception& e) {
+    return InvalidArgument(std::string("--input is not valid JSON: ") + e.what());
+  }
+  std::vector<double> values;
+  MLFAAS_RETURN_IF_ERROR(p.ParseRow(row, &values).WithPrefix("--input"));
+  model::Prediction pred = p.PredictOne(values);
+  std::cout << json{{"anomaly", pred.anomaly}, {"probability", pred.probability}}.dump() << "\n";
+  return Status::Ok();
+}
+
+Status WritePredictions(const fs::path& out, const std::vector<double>& proba, double threshold) {
+  std::string text = "probability,anomaly\n";
+  text.reserve(proba.size() * 26);
+  for (double v : proba)
+    fmt::format_to(std::back_inserter(text), "{},{}\n", v, v >= threshold ? 1 : 0);
+  return WriteFileAtomic(out, text);
+}
+
+Status PredictData(const package::Manifest& m, const model::Predictor& p, const PredictFlags& f) {
+  if (!f.out.empty()) MLFAAS_RETURN_IF_ERROR(CheckWritable(f.out));
+  std::string label = m.training.value("label", std::string("label"));
+  model::CsvOptions csv{m.model.features, label, true, m.model.transform, f.skip_invalid};
+  MLFAAS_ASSIGN_OR_RETURN(model::Dataset ds, model::ReadCsv(f.data, csv));
+  std::vector<double> proba(ds.rows());
+  auto t0 = SteadyClock::now();
+  p.PredictProba(ds.x, proba);
+  const double secs = SecondsSince(t0);
+  int64_t anomalies = 0;
+  for (double v : proba) anomalies += v >= m.model.threshold ? 1 : 0;
+  if (!f.out.empty()) MLFAAS_RETURN_IF_ERROR(WritePredictions(f.out, proba, m.model.threshold));
+  const double rate = secs > 0 ? static_cast<double>(ds.rows()) / secs : 0.0;
+  std::optional<model::BinaryMetrics> metrics;
+  if (ds.has_label) metrics = model::ComputeMetrics(proba, ds.y, m.model.threshold);
+  if (f.json) {
+    json out = {{"rows", ds.rows()},       {"invalid", ds.invalid_rows},
+                {"anomalies", anomalies},  {"seconds", secs},
+                {"rows_per_s", rate},      {"threshold", m.model.threshold},
+                {"model_digest", m.digest}};
+    if (metrics) out["metrics"] = model::MetricsToJson(*metrics);
+    if (!f.out.empty()) out["out"] = f.out;
+    std::cout << out.dump() << "\n";
+    return Status::Ok();
+  }
+  fmt::print("scored {} rows of {} with {} in {:.2f} ms ({:.3g} rows/s, preprocessing included)\n",
+             ds.rows(), f.data, m.name, secs * 1e3, rate);
+  fmt::print("  anomalies   {} (threshold {})\n", anomalies, m.model.threshold);
+  if (ds.invalid_rows > 0) fmt::print("  skipped     {} invalid rows\n", ds.invalid_rows);
+  if (!f.out.empty()) fmt::print("  wrote       {} (probability,anomaly per row)\n", f.out);
+  if (metrics) PrintMetrics(*metrics, "label column '" + label + "'");
+  return Status::Ok();
+}
+
+Status RunPredict(const PredictFlags& f) {
+  if (f.data.empty() == f.input.empty()) {
+    return InvalidArgument("predict needs exactly one of --data FILE.csv or --input JSON");
+  }
+  if (!f.out.empty() && f.data.empty()) return InvalidArgument("--out needs --data");
+  MLFAAS_ASSIGN_OR_RETURN(package::Manifest m, package::ReadPackage(f.package));
+  model::Predictor p(m.model);
+  return f.input.empty() ? PredictData(m, p, f) : PredictInput(p, f.input);
+}
+
+void RegisterPredict(CLI::App& app, CliContext& ctx) {
+  auto f = std::make_shared<PredictFlags>();
+  CLI::App* cmd = app.add_subcommand("predict", "Score rows in-process with a model package");
+  cmd->add_option("--package", f->package, "Model package zip")->required();
+  cmd->add_option("--data", f->data, "CSV to score (feature columns by name; label optional)");
+  cmd->add_option("--out", f->out, "With --data: write probability,anomaly per row");
+  cmd->add_option("--input", f->input, R"(One JSON row, e.g. '{"duration":0,...}')");
+  cmd->add_flag("--skip-invalid", f->skip_invalid, "With --data: drop invalid rows");
+  cmd->add_flag("--json", f->json, "With --data: print one JSON object");
+  cmd->callback([&ctx, f] { ctx.action = [f] { return RunPredict(*f); }; });
+}
+
+// ---- package inspect ----
+
+void PrintManifest(const package::Manifest& m) {
+  const model::LinearModel& lm = m.model;
+  fmt::print("  name        {}\n  kind        {} (format {})\n  digest      {}\n", m.name, m.kind,
+             m.format_version, m.digest);
+  fmt::print("  producer    {}, created {}\n  data        sha256 {}\n", m.producer, m.created_at,
+             m.training_data_sha256);
+  fmt::print("  rows        {}\n  training    {}\n", m.rows.dump(), m.training.dump());
+  fmt::print(
+      "  transform   {}, then standardize; p = sigmoid(coef . z + {:.6g}); anomaly iff p "
+      ">= {}\n\n",
+      model::TransformName(lm.transform), lm.intercept, lm.threshold);
+  fmt::print("  {:<16} {:>8} {:>14} {:>14} {:>14}\n", "feature", "type", "mean", "scale", "coef");
+  for (size_t j = 0; j < lm.features.size(); ++j) {
+    fmt::print("  {:<16} {:>8} {:>14.6g} {:>14.6g} {:>14.6g}\n", lm.features[j], "float64",
+               lm.mean[j], lm.scale[j], lm.coef[j]);
+  }
+  const json& mt = m.metrics;
+  auto num = [&](const char* k) { return mt.contains(k) ? mt[k].dump() : std::string("-"); };
+  fmt::print("\n  metrics     auc {}  f1 {}  precision {}  recall {}  accuracy {}\n", num("auc"),
+             num("f1"), num("precision"), num("recall"), num("accuracy"));
+  if (mt.contains("confusion_matrix"))
+    fmt::print("  confusion   {}\n", mt["confusion_matrix"].dump());
+}
+
+Status RunInspect(const std::string& path, bool as_json) {
+  MLFAAS_ASSIGN_OR_RETURN(package::CodeInfo info, package::InspectCode(path));
+  if (as_json) {
+    json out = {{"path", path},
+                {"sha256", info.sha256},
+                {"has_bootstrap", info.has_bootstrap},
+                {"manifest", info.manifest ? package::ToJson(*info.manifest) : json()}};
+    std::cout << out.dump() << "\n";
+    return Status::Ok();
+  }
+  fmt::print("{}\n  zip sha256  {}\n  bootstrap   {}\n", path, info.sha256,
+             info.has_bootstrap ? "yes (custom runtime)" : "no");
+  if (info.manifest) PrintManifest(*info.manifest);
+  return Status::Ok();
+}
+
+void RegisterPackage(CLI::App& app, CliContext& ctx) {
+  CLI::App* pkg = app.add_subcommand("package", "Model packages (zip + manifest.json)");
+  pkg->require_subcommand(1);
+  auto path = std::make_shared<std::string>();
+  auto as_json = std::make_shared<bool>(false);
+  CLI::App* inspect =
+      pkg->add_subcommand("inspect", "Validate a package (structure, format, digest) and show it");
+  inspect->add_option("package", *path, "Package zip")->required();
+  inspect->add_flag("--json", *as_json, "Print one JSON object");
+  inspect->callback([&ctx, path, as_json] {
+    ctx.action = [path, as_json] { return RunInspect(*path, *as_json); };
+  });
+}
+
+}  // namespace
+
+void RegisterModelCommands(CLI::App& app, CliContext& ctx) {
+  RegisterTrain(app, ctx);
+  RegisterPredict(app, ctx);
+  RegisterPackage(app, ctx);
+}
 
 }  // namespace mlfaas::cli
