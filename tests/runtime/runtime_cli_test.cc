@@ -1,0 +1,89 @@
+// `mlfaas runtime` (the worker inside the CLI) serving a model trained by `mlfaas train` on the
+// shipped data, compared with the Python example on the same package.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <nlohmann/json.hpp>
+
+#include "common/fs.h"
+#include "package/package.h"
+#include "runtime/fake_runtime_api.h"
+#include "testing/subprocess.h"
+
+namespace mlfaas::runtime {
+namespace {
+
+using nlohmann::json;
+using testing::BackgroundProcess;
+using testing::FakeRuntimeApi;
+using testing::PostedResult;
+
+constexpr auto kTimeout = std::chrono::seconds(60);
+
+std::vector<PostedResult> Serve(const std::vector<std::string>& argv,
+                                const std::filesystem::path& task_root,
+                                const std::vector<std::string>& events,
+                                const std::filesystem::path& log, int* exit_status) {
+  FakeRuntimeApi api(events);
+  BackgroundProcess worker(argv,
+                           {{"AWS_LAMBDA_RUNTIME_API", api.endpoint()},
+                            {"_HANDLER", "predict"},
+                            {"LAMBDA_TASK_ROOT", task_root.string()},
+                            {"AWS_LAMBDA_FUNCTION_VERSION", "1"}},
+                           log.string());
+  EXPECT_TRUE(api.Serve(kTimeout, [&] { return testing::ChildAlive(worker.pid()); }));
+  *exit_status = worker.StopWith(0, kTimeout);
+  return api.results();
+}
+
+TEST(RuntimeCliTest, ServesATrainedModelLikeThePythonExample) {
+  TempDir dir("mlfaas-runtime-cli-test");
+  const auto pkg = dir.path() / "kdd.zip";
+  auto train = testing::RunCommand(
+      {MLFAAS_BIN, "train", "--data", MLFAAS_DATA_FILE, "--out", pkg.string()}, {}, kTimeout);
+  ASSERT_EQ(train.exit_code, 0) << train.err;
+  const auto task = dir.path() / "task";
+  std::filesystem::create_directories(task);
+  ASSERT_TRUE(package::ExtractPackage(pkg, task).ok());
+
+  const std::vector<std::string> events = {
+      R"({"duration":0,"src_bytes":215,"dst_bytes":45076})",
+      R"({"duration":0,"src_bytes":54540,"dst_bytes":8314})",
+      R"({"instances":[{"duration":0,"src_bytes":181,"dst_bytes":5450},)"
+      R"({"duration":0,"src_bytes":54540,"dst_bytes":8314},{"duration":3,"src_bytes":0,"dst_bytes":0}]})",
+      R"({"duration":0,"src_bytes":215})",
+  };
+  int cli_status = 0, py_status = 0;
+  auto cli = Serve({MLFAAS_BIN, "runtime"}, task, events, dir.path() / "cli.log", &cli_status);
+  auto py = Serve({MLFAAS_SOURCE_DIR "/examples/python/bootstrap"}, task, events,
+                  dir.path() / "py.log", &py_status);
+  EXPECT_TRUE(WIFEXITED(cli_status) && WEXITSTATUS(cli_status) == 1) << cli_status;
+  EXPECT_NE(testing::Slurp((dir.path() / "cli.log").string()).find("model kdd99-anomaly"),
+            std::string::npos);
+  ASSERT_EQ(cli.size(), events.size()) << testing::Slurp((dir.path() / "cli.log").string());
+  ASSERT_EQ(py.size(), events.size()) << testing::Slurp((dir.path() / "py.log").string());
+
+  json first = json::parse(cli[0].body);
+  EXPECT_FALSE(first["predictions"][0]["anomaly"].get<bool>());  // the study's normal example
+  EXPECT_TRUE(json::parse(cli[1].body)["predictions"][0]["anomaly"].get<bool>());  // huge upload
+  EXPECT_EQ(first["model"]["name"], "kdd99-anomaly");
+  EXPECT_EQ(first["model"]["version"], "1");
+  for (size_t i = 0; i < events.size(); ++i) {
+    ASSERT_EQ(cli[i].kind, py[i].kind) << events[i];
+    json c = json::parse(cli[i].body), p = json::parse(py[i].body);
+    if (cli[i].kind == PostedResult::Kind::kError) {
+      EXPECT_EQ(c, p);
+      continue;
+    }
+    EXPECT_EQ(c["model"], p["model"]);
+    ASSERT_EQ(c["predictions"].size(), p["predictions"].size());
+    for (size_t k = 0; k < c["predictions"].size(); ++k) {
+      EXPECT_EQ(c["predictions"][k]["anomaly"], p["predictions"][k]["anomaly"]);
+      EXPECT_NEAR(c["predictions"][k]["probability"].get<double>(),
+                  p["predictions"][k]["probability"].get<double>(), 1e-9);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace mlfaas::runtime
