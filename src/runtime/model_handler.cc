@@ -41,8 +41,12 @@ std::string ParseEvent(const model::Predictor& predictor, const json& event,
 
 ModelHandler::ModelHandler(std::shared_ptr<const model::Predictor> predictor, const ModelInfo& info)
     : predictor_(std::move(predictor)), info_(info) {
-  json model = {{"name", info.name}, {"version", info.version}, {"digest", info.digest}};
-  model_suffix_ = "],\"model\":" + model.dump(-1, ' ', false, json::error_handler_t::replace) + "}";
+  // ordered_json keeps the documented key order: name, version, digest.
+  nlohmann::ordered_json model = {
+      {"name", info.name}, {"version", info.version}, {"digest", info.digest}};
+  model_suffix_ = "],\"model\":" +
+                  model.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) +
+                  "}";
 }
 
 Response ModelHandler::HandleEvent(std::string_view payload) const {
