@@ -124,5 +124,34 @@ TEST_F(ConcurrentPublishTest, ProcessesNeverShareAVersionNumber) {
             std::to_string(published.size() + 1) + ";");
 }
 
+TEST_F(ConcurrentPublishTest, ThreadsShareOneRegistry) {
+  Create("f");
+  ASSERT_EQ(PublishWithMemory("f", 256), "1");
+  ASSERT_TRUE(reg_->CreateAlias({"f", "live", "1", std::nullopt, 0.0, ""}).ok());
+  constexpr int kThreads = 4;
+  std::vector<int> failures(kThreads, 0);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 20; ++i) {
+        if (!reg_->Resolve("f", "live", 0.5).ok()) ++failures[t];
+        FunctionConfig c;
+        c.memory_mb = 300 + t * 20 + i;
+        if (!reg_->UpdateConfig("f", c).ok() || !reg_->PublishVersion("f", "").ok()) {
+          ++failures[t];
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  for (int t = 0; t < kThreads; ++t) EXPECT_EQ(failures[t], 0) << "thread " << t;
+  auto versions = reg_->ListVersions("f");
+  ASSERT_TRUE(versions.ok());
+  for (size_t i = 1; i < versions->size(); ++i) {
+    EXPECT_EQ((*versions)[i].version, std::to_string(i));
+  }
+  EXPECT_GT(versions->size(), 2u);
+}
+
 }  // namespace
 }  // namespace mlfaas::registry
