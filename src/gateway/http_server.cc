@@ -191,15 +191,15 @@ namespace {
 
 void Accept(std::shared_ptr<HttpServer::State> state) {
   auto& acceptor = state->acceptor;
-  acceptor.async_accept(net::make_strand(state->ioc),
-                        [state = std::move(state)](beast::error_code ec, tcp::socket socket) {
-                          if (state->stopped) return;
-                          if (!ec) {
-                            socket.set_option(tcp::no_delay(true), ec);
-                            std::make_shared<detail::Session>(std::move(socket), state)->Start();
-                          }
-                          Accept(state);
-                        });
+  auto strand = net::make_strand(state->ioc);
+  acceptor.async_accept(strand, [state](beast::error_code ec, tcp::socket socket) {
+    if (state->stopped) return;
+    if (!ec) {
+      socket.set_option(tcp::no_delay(true), ec);
+      std::make_shared<detail::Session>(std::move(socket), state)->Start();
+    }
+    Accept(state);
+  });
 }
 
 }  // namespace

@@ -1,0 +1,275 @@
+// Integration tests: a real Gateway, real HTTP on port 0, real worker processes (python3 stdlib
+// runtime clients), fake registry.
+#include <signal.h>
+
+#include <boost/beast/core/detail/base64.hpp>
+#include <thread>
+
+#include "gateway/gateway_fixture.h"
+
+namespace mlfaas::testing {
+namespace {
+
+using nlohmann::json;
+
+std::string Unbase64(const std::string& in) {
+  namespace b64 = boost::beast::detail::base64;
+  std::string out(b64::decoded_size(in.size()), '\0');
+  out.resize(b64::decode(out.data(), in.data(), in.size()).first);
+  return out;
+}
+
+class GatewayTest : public GatewayFixture {};
+
+TEST_F(GatewayTest, ColdThenWarmWithLambdaEnvironment) {
+  reg_.Put("echo", "$LATEST", "py", Config({{"TAG", "t1"}}));
+  StartGateway();
+  auto first = Invoke("echo", R"({"msg":"one"})");
+  ASSERT_EQ(first.status, 200) << first.body;
+  EXPECT_EQ(first.header("x-mlfaas-cold-start"), "true");
+  EXPECT_FALSE(first.header("x-mlfaas-init-duration-ms").empty());
+  EXPECT_EQ(first.header("x-amz-executed-version"), "$LATEST");
+  EXPECT_EQ(first.header("x-amz-request-id").size(), 36u);
+  auto j = json::parse(first.body);
+  EXPECT_EQ(j["echo"]["msg"], "one");
+  EXPECT_EQ(j["env"]["AWS_LAMBDA_FUNCTION_NAME"], "echo");
+  EXPECT_EQ(j["env"]["AWS_LAMBDA_FUNCTION_VERSION"], "$LATEST");
+  EXPECT_EQ(j["env"]["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"], "256");
+  EXPECT_EQ(j["env"]["AWS_LAMBDA_INITIALIZATION_TYPE"], "on-demand");
+  EXPECT_EQ(j["env"]["_HANDLER"], "handler.main");
+  EXPECT_EQ(j["env"]["AWS_LAMBDA_LOG_GROUP_NAME"], "/aws/lambda/echo");
+  EXPECT_EQ(j["env"]["TZ"], ":UTC");
+  EXPECT_EQ(j["env"]["TAG"], "t1");
+  EXPECT_EQ(j["arn"], "arn:aws:lambda:us-east-1:000000000000:function:echo");
+
+  auto second = Invoke("echo", R"({"msg":"two"})");
+  ASSERT_EQ(second.status, 200);
+  EXPECT_EQ(second.header("x-mlfaas-cold-start"), "false");
+  EXPECT_EQ(second.header("x-mlfaas-init-duration-ms"), "");
+  EXPECT_EQ(json::parse(second.body)["pid"], j["pid"]);  // same warm instance
+  auto st = Status();
+  EXPECT_EQ(st["live_instances"], 1);
+  EXPECT_EQ(st["functions"][0]["versions"][0]["instances"][0]["invocations"], 2);
+}
+
+TEST_F(GatewayTest, ParallelCallersGetParallelInstances) {
+  reg_.Put("par", "$LATEST", "py", Config());
+  StartGateway();
+  constexpr int kCallers = 4;
+  std::vector<std::thread> threads;
+  std::vector<HttpReply> replies(kCallers);
+  for (int i = 0; i < kCallers; ++i) {
+    threads.emplace_back(
+        [&, i] { replies[i] = Invoke("par", R"({"action":"sleep","seconds":0.5})"); });
+  }
+  for (auto& t : threads) t.join();
+  std::set<int> pids;
+  for (auto& r : replies) {
+    ASSERT_EQ(r.status, 200) << r.body;
+    pids.insert(json::parse(r.body)["pid"].get<int>());
+  }
+  EXPECT_EQ(pids.size(), static_cast<size_t>(kCallers));
+  EXPECT_EQ(Status()["live_instances"], kCallers);
+}
+
+TEST_F(GatewayTest, ThrottlesBeyondMaxInstancesWith429) {
+  reg_.Put("busy", "$LATEST", "py", Config());
+  gateway::GatewayOptions o;
+  o.max_instances = 1;
+  StartGateway(o);
+  std::thread slow(
+      [&] { EXPECT_EQ(Invoke("busy", R"({"action":"sleep","seconds":1})").status, 200); });
+  ASSERT_TRUE(Eventually([&] { return Status()["in_flight"] == 1; }));
+  auto r = Invoke("busy", "{}");
+  EXPECT_EQ(r.status, 429) << r.body;
+  EXPECT_EQ(r.header("x-amzn-errortype"), "TooManyRequestsException");
+  EXPECT_NE(json::parse(r.body)["message"].get<std::string>().find("Rate Exceeded"),
+            std::string::npos);
+  slow.join();
+}
+
+TEST_F(GatewayTest, ReservedConcurrencyCapsTheFunction) {
+  auto c = Config();
+  c.reserved_concurrency = 0;
+  reg_.Put("capped", "$LATEST", "py", c);
+  StartGateway();
+  EXPECT_EQ(Invoke("capped", "{}").status, 429);
+}
+
+TEST_F(GatewayTest, TimeoutKillsTheInstanceAndTheNextCallWorks) {
+  reg_.Put("slow", "$LATEST", "py", Config({}, /*timeout_s=*/1));
+  StartGateway();
+  auto r = Invoke("slow", R"({"action":"sleep","seconds":5})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.header("x-amz-function-error"), "Unhandled");
+  auto j = json::parse(r.body);
+  EXPECT_EQ(j["errorType"], "Sandbox.Timedout");
+  EXPECT_NE(j["errorMessage"].get<std::string>().find("Task timed out after 1.00 seconds"),
+            std::string::npos);
+  auto next = Invoke("slow", "{}");
+  EXPECT_EQ(next.status, 200);
+  EXPECT_EQ(next.header("x-mlfaas-cold-start"), "true");  // replaced
+}
+
+TEST_F(GatewayTest, CrashFailsOnlyThatRequestWith502) {
+  reg_.Put("crashy", "$LATEST", "py", Config());
+  StartGateway();
+  ASSERT_EQ(Invoke("crashy", "{}").status, 200);
+  auto r = Invoke("crashy", R"({"action":"crash"})");
+  EXPECT_EQ(r.status, 502) << r.body;
+  EXPECT_EQ(r.header("x-amzn-errortype"), "Runtime.ExitError");
+  EXPECT_NE(r.body.find("exit status 7"), std::string::npos) << r.body;
+  EXPECT_EQ(Invoke("crashy", "{}").status, 200);
+}
+
+TEST_F(GatewayTest, FunctionErrorIsUnhandledWithErrorBody) {
+  reg_.Put("err", "$LATEST", "py", Config());
+  StartGateway();
+  auto r = Invoke("err", R"({"action":"error"})");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.header("x-amz-function-error"), "Unhandled");
+  EXPECT_EQ(json::parse(r.body)["errorType"], "InvalidInput");
+}
+
+TEST_F(GatewayTest, InitErrorBacksOffInsteadOfRespawning) {
+  reg_.Put("broken", "$LATEST", "py", Config({{"MODE", "init_error"}}));
+  StartGateway();
+  auto r = Invoke("broken", "{}");
+  EXPECT_EQ(r.status, 502) << r.body;
+  EXPECT_EQ(r.header("x-amzn-errortype"), "Runtime.InitError");
+  EXPECT_NE(r.body.find("model file missing"), std::string::npos) << r.body;
+  auto again = Invoke("broken", "{}");
+  EXPECT_EQ(again.status, 502);
+  EXPECT_NE(again.body.find("model file missing"), std::string::npos);
+  auto v = Status()["functions"][0]["versions"][0];
+  EXPECT_EQ(v["cold_starts"], 1) << v.dump();  // the second call did not spawn
+  EXPECT_TRUE(v.contains("init_backoff_ms"));
+}
+
+TEST_F(GatewayTest, ExitDuringInitIsAnInitError) {
+  reg_.Put("dies", "$LATEST", "py", Config({{"MODE", "init_crash"}}));
+  StartGateway();
+  auto r = Invoke("dies", "{}");
+  EXPECT_EQ(r.status, 502) << r.body;
+  EXPECT_NE(r.body.find("exit status 3"), std::string::npos) << r.body;
+}
+
+TEST_F(GatewayTest, EventIsQueuedAndDryRunOnlyValidates) {
+  reg_.Put("ev", "$LATEST", "py", Config());
+  StartGateway();
+  auto dry = Invoke("ev", "{}", {{"X-Amz-Invocation-Type", "DryRun"}});
+  EXPECT_EQ(dry.status, 204);
+  EXPECT_EQ(Status()["live_instances"], 0);
+  auto ev = Invoke("ev", R"({"msg":"async"})", {{"X-Amz-Invocation-Type", "Event"}});
+  EXPECT_EQ(ev.status, 202);
+  EXPECT_TRUE(ev.body.empty());
+  EXPECT_TRUE(Eventually([&] {
+    auto st = Status();
+    return !st["functions"].empty() && st["functions"][0]["versions"][0]["invocations"] == 1;
+  }));
+  EXPECT_EQ(Invoke("ev", "{}", {{"X-Amz-Invocation-Type", "Bogus"}}).status, 400);
+  EXPECT_EQ(Invoke("nope", "{}", {{"X-Amz-Invocation-Type", "DryRun"}}).status, 404);
+}
+
+TEST_F(GatewayTest, QualifierRoutesToVersionsAndAliases) {
+  reg_.Put("q", "$LATEST", "py", Config({{"TAG", "latest"}}));
+  reg_.Put("q", "1", "py", Config({{"TAG", "v1"}}));
+  reg_.Put("q", "2", "py", Config({{"TAG", "v2"}}));
+  reg_.PutAlias({"q", "prod", "1", std::nullopt, 0.0, ""});
+  reg_.PutAlias({"q", "canary", "1", std::string("2"), 0.5, ""});
+  StartGateway();
+  auto tag = [&](const std::string& qual) {
+    auto r = Invoke("q", "{}", {}, qual);
+    EXPECT_EQ(r.status, 200) << qual << ": " << r.body;
+    return std::make_pair(json::parse(r.body)["env"]["TAG"].get<std::string>(),
+                          r.header("x-amz-executed-version"));
+  };
+  EXPECT_EQ(tag(""), std::make_pair(std::string("latest"), std::string("$LATEST")));
+  EXPECT_EQ(tag("%24LATEST"), std::make_pair(std::string("latest"), std::string("$LATEST")));
+  EXPECT_EQ(tag("2"), std::make_pair(std::string("v2"), std::string("2")));
+  EXPECT_EQ(tag("prod"), std::make_pair(std::string("v1"), std::string("1")));
+  // "name:qualifier" in the path works too.
+  auto r = Invoke("q:2", "{}");
+  EXPECT_EQ(r.header("x-amz-executed-version"), "2");
+  int v2 = 0;
+  for (int i = 0; i < 40; ++i) v2 += tag("canary").second == "2";
+  EXPECT_GT(v2, 4);  // ~20 expected; loose bounds
+  EXPECT_LT(v2, 36);
+  EXPECT_EQ(Invoke("q", "{}", {}, "7").status, 404);
+  EXPECT_EQ(Invoke("q", "{}", {}, "nosuchalias").status, 404);
+}
+
+TEST_F(GatewayTest, BadInputsGetTypedErrors) {
+  reg_.Put("bad", "$LATEST", "py", Config());
+  StartGateway();
+  auto nf = Invoke("missing", "{}");
+  EXPECT_EQ(nf.status, 404);
+  EXPECT_EQ(nf.header("x-amzn-errortype"), "ResourceNotFoundException");
+  EXPECT_EQ(json::parse(nf.body)["Type"], "User");
+  auto bad = Invoke("bad", "{not json");
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_EQ(bad.header("x-amzn-errortype"), "InvalidRequestContentException");
+  auto big = Invoke("bad", "\"" + std::string(7 << 20, 'a') + "\"");
+  EXPECT_EQ(big.status, 413);
+  EXPECT_EQ(big.header("x-amzn-errortype"), "RequestTooLargeException");
+  HttpClient c(gw_->port());
+  EXPECT_EQ(c.Get(Path("bad")).status, 405);
+  EXPECT_EQ(c.Get("/nowhere").status, 404);
+  EXPECT_EQ(Status()["live_instances"], 0);  // nothing reached a worker
+}
+
+TEST_F(GatewayTest, LogTailCarriesWorkerLinesAndReport) {
+  reg_.Put("logs", "$LATEST", "py", Config());
+  StartGateway();
+  auto r = Invoke("logs", R"({"msg":"hello-tail"})", {{"X-Amz-Log-Type", "Tail"}});
+  ASSERT_EQ(r.status, 200);
+  std::string tail = Unbase64(r.header("x-amz-log-result"));
+  EXPECT_NE(tail.find("START RequestId: " + r.header("x-amz-request-id")), std::string::npos);
+  EXPECT_NE(tail.find("hello-tail"), std::string::npos) << tail;
+  EXPECT_NE(tail.find("REPORT RequestId: "), std::string::npos) << tail;
+  EXPECT_NE(tail.find("Memory Size: 256 MB"), std::string::npos) << tail;
+  EXPECT_NE(tail.find("Init Duration: "), std::string::npos) << tail;  // cold start
+  EXPECT_TRUE(Invoke("logs", "{}").header("x-amz-log-result").empty());
+}
+
+TEST_F(GatewayTest, MetricsCountInvocationsAndColdStarts) {
+  reg_.Put("m", "$LATEST", "py", Config());
+  StartGateway();
+  Invoke("m", "{}");
+  Invoke("m", "{}");
+  Invoke("missing", "{}");
+  HttpClient c(gw_->port());
+  auto m = c.Get("/metrics");
+  ASSERT_EQ(m.status, 200);
+  EXPECT_NE(m.body.find(
+                R"(mlfaas_invocations_total{function="m",version="$LATEST",outcome="success"} 2)"),
+            std::string::npos)
+      << m.body;
+  EXPECT_NE(m.body.find(R"(mlfaas_cold_starts_total{function="m",version="$LATEST"} 1)"),
+            std::string::npos);
+  EXPECT_NE(m.body.find(R"(mlfaas_instances{function="m",version="$LATEST",state="Idle"} 1)"),
+            std::string::npos);
+  EXPECT_NE(m.body.find("mlfaas_gb_seconds_total"), std::string::npos);
+}
+
+TEST_F(GatewayTest, ShutdownWaitsForInFlightAndLeavesNoWorkers) {
+  reg_.Put("sd", "$LATEST", "py", Config());
+  StartGateway();
+  ASSERT_EQ(Invoke("sd", "{}").status, 200);  // one idle instance
+  std::vector<int> pids;
+  HttpReply slow;
+  std::thread t([&] { slow = Invoke("sd", R"({"action":"sleep","seconds":0.5})"); });
+  ASSERT_TRUE(Eventually([&] { return Status()["in_flight"] == 1; }));
+  const json st = Status();
+  for (auto& f : st["functions"])
+    for (auto& v : f["versions"])
+      for (auto& i : v["instances"]) pids.push_back(i["pid"].get<int>());
+  gw_->Shutdown();
+  t.join();
+  EXPECT_EQ(slow.status, 200) << slow.body;  // finished within the grace period
+  ASSERT_FALSE(pids.empty());
+  for (int pid : pids) EXPECT_NE(kill(pid, 0), 0) << "worker " << pid << " still exists";
+}
+
+}  // namespace
+}  // namespace mlfaas::testing

@@ -1,0 +1,144 @@
+#include "gateway/http_server.h"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/write.hpp>
+#include <thread>
+
+#include "gateway/http_client.h"
+
+namespace mlfaas::gateway {
+namespace {
+
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+// An echo server on port 0 with small limits, running on its own io thread.
+class HttpServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    HttpServerOptions o;
+    o.body_limit = 1024;
+    o.header_limit = 2048;
+    o.uri_limit = 256;
+    o.idle_timeout = std::chrono::milliseconds(300);
+    server_ = std::make_unique<HttpServer>(ioc_, o, [this](Request&& req, Responder respond) {
+      ++handled_;
+      if (req.target() == "/later") {  // answer from another thread, later
+        std::thread([respond] {
+          std::this_thread::sleep_for(std::chrono::milliseconds(20));
+          Response res{http::status::ok, 11};
+          res.body() = "later";
+          respond(std::move(res));
+        }).detach();
+        return;
+      }
+      Response res{http::status::ok, 11};
+      res.body() = req.body().empty() ? std::string(req.target()) : req.body();
+      respond(std::move(res));
+    });
+    ASSERT_TRUE(server_->Start().ok());
+    work_.emplace(net::make_work_guard(ioc_));
+    thread_ = std::thread([this] { ioc_.run(); });
+  }
+  void TearDown() override {
+    server_->Stop();
+    work_.reset();
+    ioc_.stop();
+    thread_.join();
+  }
+
+  // Sends raw bytes and returns everything the server answers until it closes (or 5 s).
+  std::string Raw(const std::string& bytes) {
+    net::io_context io;
+    boost::beast::tcp_stream s(io);
+    s.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), server_->port()));
+    net::write(s, net::buffer(bytes));
+    s.expires_after(std::chrono::seconds(5));
+    std::string out;
+    char buf[4096];
+    boost::beast::error_code ec;
+    for (;;) {
+      size_t n = s.read_some(net::buffer(buf), ec);
+      if (ec) break;
+      out.append(buf, n);
+    }
+    return out;
+  }
+
+  net::io_context ioc_;
+  std::optional<net::executor_work_guard<net::io_context::executor_type>> work_;
+  std::unique_ptr<HttpServer> server_;
+  std::thread thread_;
+  std::atomic<int> handled_{0};
+};
+
+TEST_F(HttpServerTest, ServesKeepAliveRequestsAndLateResponders) {
+  testing::HttpClient c(server_->port());
+  auto a = c.Post("/x", "hello");
+  EXPECT_EQ(a.status, 200);
+  EXPECT_EQ(a.body, "hello");
+  auto b = c.Get("/later");
+  EXPECT_EQ(b.status, 200);
+  EXPECT_EQ(b.body, "later");
+  EXPECT_EQ(c.Get("/again").body, "/again");
+  EXPECT_EQ(handled_, 3);
+}
+
+TEST_F(HttpServerTest, OversizedContentLengthGets413WithoutSendingTheBody) {
+  // Only the header is sent: the server must answer from Content-Length alone.
+  std::string out = Raw("POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 100000000\r\n\r\n");
+  EXPECT_EQ(out.rfind("HTTP/1.1 413", 0), 0u) << out;
+  EXPECT_NE(out.find("RequestTooLargeException"), std::string::npos);
+  EXPECT_EQ(handled_, 0);
+}
+
+TEST_F(HttpServerTest, OversizedChunkedBodyGets413) {
+  std::string chunk(2000, 'x');
+  std::string out = Raw("POST /x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n7d0\r\n" +
+                        chunk + "\r\n0\r\n\r\n");
+  EXPECT_EQ(out.rfind("HTTP/1.1 413", 0), 0u) << out;
+  EXPECT_EQ(handled_, 0);
+}
+
+TEST_F(HttpServerTest, MalformedRequestGets400) {
+  std::string out = Raw("THIS IS NOT HTTP\r\n\r\n");
+  EXPECT_EQ(out.rfind("HTTP/1.1 400", 0), 0u) << out;
+  EXPECT_EQ(handled_, 0);
+}
+
+TEST_F(HttpServerTest, HugeHeadersGet431) {
+  std::string out =
+      Raw("GET / HTTP/1.1\r\nHost: a\r\nX-Big: " + std::string(4000, 'a') + "\r\n\r\n");
+  EXPECT_EQ(out.rfind("HTTP/1.1 431", 0), 0u) << out;
+}
+
+TEST_F(HttpServerTest, LongUriGets414) {
+  std::string out = Raw("GET /" + std::string(600, 'a') + " HTTP/1.1\r\nHost: a\r\n\r\n");
+  EXPECT_EQ(out.rfind("HTTP/1.1 414", 0), 0u) << out;
+}
+
+TEST_F(HttpServerTest, IdleConnectionIsClosedByTheServer) {
+  net::io_context io;
+  boost::beast::tcp_stream s(io);
+  s.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), server_->port()));
+  s.expires_after(std::chrono::seconds(5));
+  char buf[16];
+  boost::beast::error_code ec;
+  s.read_some(net::buffer(buf), ec);  // returns when the server closes after 300 ms idle
+  EXPECT_EQ(ec, net::error::eof);
+}
+
+TEST_F(HttpServerTest, BindingAPortInUseFails) {
+  HttpServerOptions o;
+  o.port = server_->port();
+  HttpServer second(ioc_, o, [](Request&&, Responder) {});
+  Status st = second.Start();
+  EXPECT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("cannot listen"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace mlfaas::gateway

@@ -1,0 +1,74 @@
+#include "gateway/instance.h"
+
+#include <gtest/gtest.h>
+
+#include "gateway/report.h"
+
+namespace mlfaas::gateway {
+namespace {
+
+using S = InstanceState;
+
+TEST(InstanceTest, LifecycleTransitionsFollowTheDocumentedGraph) {
+  const S all[] = {S::kStarting, S::kIdle, S::kBusy, S::kDraining, S::kStopped, S::kFailed};
+  // Allowed edges; everything else is rejected.
+  const std::pair<S, S> allowed[] = {
+      {S::kStarting, S::kIdle},     {S::kIdle, S::kBusy},       {S::kBusy, S::kIdle},
+      {S::kStarting, S::kDraining}, {S::kIdle, S::kDraining},   {S::kBusy, S::kDraining},
+      {S::kDraining, S::kStopped},  {S::kStarting, S::kFailed}, {S::kIdle, S::kFailed},
+      {S::kBusy, S::kFailed},       {S::kDraining, S::kFailed},
+  };
+  for (S from : all) {
+    for (S to : all) {
+      bool want = false;
+      for (auto& [a, b] : allowed) want |= (a == from && b == to);
+      EXPECT_EQ(IsValidTransition(from, to), want)
+          << InstanceStateName(from) << " -> " << InstanceStateName(to);
+    }
+  }
+}
+
+TEST(InstanceTest, StartsInStartingAndWalksTheHappyPath) {
+  Instance inst(7, nullptr);
+  EXPECT_EQ(inst.state(), S::kStarting);
+  inst.TransitionTo(S::kIdle);
+  inst.TransitionTo(S::kBusy);
+  inst.TransitionTo(S::kIdle);
+  inst.TransitionTo(S::kDraining);
+  inst.TransitionTo(S::kStopped);
+  EXPECT_EQ(inst.state(), S::kStopped);
+  EXPECT_STREQ(InstanceStateName(inst.state()), "Stopped");
+}
+
+TEST(ReportTest, ReportLineMatchesLambdaFormat) {
+  ReportFields f;
+  f.request_id = "abc";
+  f.duration_ms = 2.231;
+  f.memory_mb = 512;
+  f.max_memory_used_mb = 21;
+  EXPECT_EQ(ReportLine(f),
+            "REPORT RequestId: abc\tDuration: 2.23 ms\tBilled Duration: 3 ms\tMemory Size: 512 "
+            "MB\tMax Memory Used: 21 MB");
+  f.init_duration_ms = 4.1;
+  EXPECT_NE(ReportLine(f).find("\tInit Duration: 4.10 ms"), std::string::npos);
+}
+
+TEST(ReportTest, BillingRoundsUpToWholeMilliseconds) {
+  EXPECT_EQ(BilledMillis(0.01), 1);
+  EXPECT_EQ(BilledMillis(2.0), 2);
+  EXPECT_EQ(BilledMillis(2.0001), 3);
+  EXPECT_DOUBLE_EQ(GbSeconds(1024, 1000), 1.0);
+  EXPECT_NEAR(CostUsd(1024, 1000), 0.0000166667 + 0.2e-6, 1e-12);
+}
+
+TEST(ReportTest, RequestIdsAreUuidShapedAndUnique) {
+  std::string a = NewRequestId(), b = NewRequestId();
+  EXPECT_EQ(a.size(), 36u);
+  EXPECT_EQ(a[14], '4');
+  EXPECT_NE(a, b);
+  EXPECT_NE(LogStreamName(1'700'000'000'000, "$LATEST").find("2023/11/14/[$LATEST]"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace mlfaas::gateway
