@@ -16,16 +16,17 @@ struct Ctx {
 };
 
 Status ParseAsserts(const Ctx& ctx, const YAML::Node& list, RequestSpec& req) {
-  if (!list.IsSequence()) return ctx.r.Error(list, "assert", "expected a list");
+  if (!(list.IsDefined() && list.IsSequence()))
+    return ctx.r.Error(list, "assert", "expected a list");
   for (const auto& a : list) {
     ContainsAssertion ca;
-    if (a.IsScalar()) {
+    if (a.IsDefined() && a.IsScalar()) {
       ca.contains.push_back(a.Scalar());
     } else {
       MLFAAS_RETURN_IF_ERROR(
           ctx.r.KnownKeys(a, "assert", {"contains", "subject", "not", "regexp"}));
       const YAML::Node c = a["contains"];
-      if (c.IsSequence()) {
+      if (c.IsDefined() && c.IsSequence()) {
         for (const auto& s : c) ca.contains.push_back(s.Scalar());
       } else {
         MLFAAS_ASSIGN_OR_RETURN(std::string s, ctx.r.String(c, "assert.contains"));
@@ -49,10 +50,11 @@ Status ParseAsserts(const Ctx& ctx, const YAML::Node& list, RequestSpec& req) {
 }
 
 Status ParseJsonAsserts(const Ctx& ctx, const YAML::Node& list, RequestSpec& req) {
-  if (!list.IsSequence()) return ctx.r.Error(list, "assert-jsonpath", "expected a list");
+  if (!(list.IsDefined() && list.IsSequence()))
+    return ctx.r.Error(list, "assert-jsonpath", "expected a list");
   for (const auto& a : list) {
     JsonAssertion ja;
-    if (a.IsScalar()) {
+    if (a.IsDefined() && a.IsScalar()) {
       ja.path = a.Scalar();
     } else {
       MLFAAS_RETURN_IF_ERROR(ctx.r.KnownKeys(a, "assert-jsonpath",
@@ -72,7 +74,8 @@ Status ParseJsonAsserts(const Ctx& ctx, const YAML::Node& list, RequestSpec& req
 }
 
 Status ParseHeaders(const Ctx& ctx, const YAML::Node& n, RequestSpec& req) {
-  if (!n.IsMap()) return ctx.r.Error(n, "headers", "expected a map of name: value");
+  if (!(n.IsDefined() && n.IsMap()))
+    return ctx.r.Error(n, "headers", "expected a map of name: value");
   for (const auto& kv : n) {
     MLFAAS_ASSIGN_OR_RETURN(std::string v, ctx.r.String(kv.second, "headers." + kv.first.Scalar()));
     req.headers.emplace_back(kv.first.Scalar(), v);
@@ -85,7 +88,7 @@ Status ParseBody(const Ctx& ctx, const YAML::Node& n, RequestSpec& req) {
     return ctx.r.Error(n["body-file"], "body-file", "give either body or body-file, not both");
   }
   if (const YAML::Node b = n["body"]) {
-    req.body = b.IsScalar() ? b.Scalar() : yamlutil::ToJson(b).dump();
+    req.body = (b.IsDefined() && b.IsScalar()) ? b.Scalar() : yamlutil::ToJson(b).dump();
   } else if (const YAML::Node f = n["body-file"]) {
     MLFAAS_ASSIGN_OR_RETURN(std::string rel, ctx.r.String(f, "body-file"));
     auto bytes = ReadFile(ctx.base_dir / rel);
@@ -98,12 +101,12 @@ Status ParseBody(const Ctx& ctx, const YAML::Node& n, RequestSpec& req) {
 StatusOr<RequestSpec> ParseRequest(const Ctx& ctx, const YAML::Node& n, const RequestSpec& dflt) {
   RequestSpec req = dflt;
   YAML::Node url_node = n;
-  if (!n.IsScalar()) {
+  if (!(n.IsDefined() && n.IsScalar())) {
     MLFAAS_RETURN_IF_ERROR(
         ctx.r.KnownKeys(n, "request",
                         {"url", "method", "headers", "body", "body-file", "think-time", "timeout",
                          "assert", "assert-jsonpath", "label"}));
-    url_node = n["url"];
+    url_node.reset(n["url"]);
     if (n["method"]) {
       MLFAAS_ASSIGN_OR_RETURN(req.method, ctx.r.String(n["method"], "method"));
     }
@@ -123,7 +126,7 @@ StatusOr<RequestSpec> ParseRequest(const Ctx& ctx, const YAML::Node& n, const Re
   auto url = ParseUrl(req.url_text);
   if (!url.ok()) return ctx.r.Error(url_node, "url", url.status().message());
   req.url = *url;
-  if (req.timeout.count() <= 0) return ctx.r.Error(n["timeout"], "timeout", "expected > 0");
+  if (req.timeout.count() <= 0) return ctx.r.Error(n, "timeout", "expected > 0");
   return req;
 }
 
@@ -140,7 +143,7 @@ StatusOr<Scenario> ParseScenario(const Ctx& ctx, const std::string& name, const 
     MLFAAS_ASSIGN_OR_RETURN(dflt.timeout, ctx.r.Dur(n["timeout"], "timeout"));
   }
   const YAML::Node reqs = n["requests"];
-  if (!reqs.IsSequence() || reqs.size() == 0) {
+  if (!(reqs.IsDefined() && reqs.IsSequence()) || reqs.size() == 0) {
     return ctx.r.Error(reqs.IsDefined() ? reqs : n, "scenario '" + name + "'.requests",
                        "expected a non-empty list of requests");
   }
@@ -181,7 +184,7 @@ Status ParseStageTiming(const Ctx& ctx, const YAML::Node& n, Stage& st) {
     MLFAAS_ASSIGN_OR_RETURN(st.rate, ctx.r.Number(n["rate"], "rate"));
   }
   if (const YAML::Node at = n["at"]) {
-    if (!at.IsSequence() || at.size() == 0)
+    if (!(at.IsDefined() && at.IsSequence()) || at.size() == 0)
       return ctx.r.Error(at, "at", "expected a list of offsets, e.g. [0m, 6m]");
     for (const auto& item : at) {
       MLFAAS_ASSIGN_OR_RETURN(Duration d, ctx.r.Dur(item, "at"));
@@ -217,7 +220,8 @@ StatusOr<Stage> ParseStage(const Ctx& ctx, const YAML::Node& n, const Plan& plan
 }
 
 Status ParseReporting(const Ctx& ctx, const YAML::Node& n, Plan& plan) {
-  if (!n.IsSequence()) return ctx.r.Error(n, "reporting", "expected a list of modules");
+  if (!(n.IsDefined() && n.IsSequence()))
+    return ctx.r.Error(n, "reporting", "expected a list of modules");
   for (const auto& m : n) {
     MLFAAS_RETURN_IF_ERROR(ctx.r.KnownKeys(m, "reporting item", {"module", "criteria"}));
     MLFAAS_ASSIGN_OR_RETURN(std::string mod, ctx.r.String(m["module"], "reporting.module"));
@@ -227,7 +231,7 @@ Status ParseReporting(const Ctx& ctx, const YAML::Node& n, Plan& plan) {
                          "expected passfail, final-stats, console or junit-xml");
     }
     const YAML::Node crit = m["criteria"];
-    if (!crit.IsSequence())
+    if (!(crit.IsDefined() && crit.IsSequence()))
       return ctx.r.Error(crit.IsDefined() ? crit : m, "criteria", "expected a list of strings");
     for (const auto& c : crit) {
       MLFAAS_ASSIGN_OR_RETURN(std::string text, ctx.r.String(c, "criteria"));
@@ -244,7 +248,7 @@ StatusOr<Plan> ParseRoot(const Ctx& ctx, const YAML::Node& root) {
       root, "top level", {"execution", "scenarios", "reporting", "settings", "modules"}));
   Plan plan;
   const YAML::Node scenarios = root["scenarios"];
-  if (!scenarios.IsMap())
+  if (!(scenarios.IsDefined() && scenarios.IsMap()))
     return ctx.r.Error(scenarios.IsDefined() ? scenarios : root, "scenarios",
                        "expected a map of name: scenario");
   for (const auto& kv : scenarios) {
@@ -252,12 +256,12 @@ StatusOr<Plan> ParseRoot(const Ctx& ctx, const YAML::Node& root) {
     plan.scenarios[s.name] = std::move(s);
   }
   YAML::Node exec = root["execution"];
-  if (exec.IsMap()) {
+  if (exec.IsDefined() && exec.IsMap()) {
     YAML::Node list(YAML::NodeType::Sequence);
     list.push_back(exec);
-    exec = list;
+    exec.reset(list);
   }
-  if (!exec.IsSequence() || exec.size() == 0)
+  if (!(exec.IsDefined() && exec.IsSequence()) || exec.size() == 0)
     return ctx.r.Error(exec.IsDefined() ? exec : root, "execution", "expected a list of stages");
   for (const auto& item : exec) {
     MLFAAS_ASSIGN_OR_RETURN(Stage st, ParseStage(ctx, item, plan));

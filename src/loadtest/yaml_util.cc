@@ -10,8 +10,8 @@ namespace {
 
 std::string Show(const YAML::Node& n) {
   if (!n.IsDefined() || n.IsNull()) return "nothing";
-  if (n.IsScalar()) return "'" + n.Scalar() + "'";
-  return n.IsMap() ? "a map" : "a list";
+  if (n.IsDefined() && n.IsScalar()) return "'" + n.Scalar() + "'";
+  return (n.IsDefined() && n.IsMap()) ? "a map" : "a list";
 }
 
 bool ParseInt(const std::string& s, int64_t& out) {
@@ -45,13 +45,13 @@ Status Reader::Error(const YAML::Node& node, std::string_view what,
 }
 
 StatusOr<std::string> Reader::String(const YAML::Node& n, std::string_view what) const {
-  if (!n.IsScalar()) return Error(n, what, "expected a string, got " + Show(n));
+  if (!(n.IsDefined() && n.IsScalar())) return Error(n, what, "expected a string, got " + Show(n));
   return n.Scalar();
 }
 
 StatusOr<int64_t> Reader::Int(const YAML::Node& n, std::string_view what, int64_t min) const {
   int64_t v = 0;
-  if (!n.IsScalar() || !ParseInt(n.Scalar(), v) || v < min) {
+  if (!(n.IsDefined() && n.IsScalar()) || !ParseInt(n.Scalar(), v) || v < min) {
     return Error(n, what, "expected an integer >= " + std::to_string(min) + ", got " + Show(n));
   }
   return v;
@@ -59,14 +59,14 @@ StatusOr<int64_t> Reader::Int(const YAML::Node& n, std::string_view what, int64_
 
 StatusOr<double> Reader::Number(const YAML::Node& n, std::string_view what) const {
   double v = 0;
-  if (!n.IsScalar() || !ParseDouble(n.Scalar(), v) || v < 0) {
+  if (!(n.IsDefined() && n.IsScalar()) || !ParseDouble(n.Scalar(), v) || v < 0) {
     return Error(n, what, "expected a non-negative number, got " + Show(n));
   }
   return v;
 }
 
 StatusOr<bool> Reader::Bool(const YAML::Node& n, std::string_view what) const {
-  if (n.IsScalar()) {
+  if (n.IsDefined() && n.IsScalar()) {
     const std::string& s = n.Scalar();
     if (s == "true" || s == "yes" || s == "on") return true;
     if (s == "false" || s == "no" || s == "off") return false;
@@ -75,7 +75,8 @@ StatusOr<bool> Reader::Bool(const YAML::Node& n, std::string_view what) const {
 }
 
 StatusOr<Duration> Reader::Dur(const YAML::Node& n, std::string_view what) const {
-  if (!n.IsScalar()) return Error(n, what, "expected a duration (90s, 3m, 500ms), got " + Show(n));
+  if (!(n.IsDefined() && n.IsScalar()))
+    return Error(n, what, "expected a duration (90s, 3m, 500ms), got " + Show(n));
   auto d = ParseDuration(n.Scalar());
   if (!d.ok()) return Error(n, what, d.status().message());
   return d;
@@ -83,7 +84,7 @@ StatusOr<Duration> Reader::Dur(const YAML::Node& n, std::string_view what) const
 
 Status Reader::KnownKeys(const YAML::Node& n, std::string_view what,
                          std::initializer_list<std::string_view> allowed) const {
-  if (!n.IsMap()) return Error(n, what, "expected a map, got " + Show(n));
+  if (!(n.IsDefined() && n.IsMap())) return Error(n, what, "expected a map, got " + Show(n));
   for (const auto& kv : n) {
     const std::string key = kv.first.Scalar();
     bool ok = false;
@@ -98,12 +99,12 @@ Status Reader::KnownKeys(const YAML::Node& n, std::string_view what,
 
 nlohmann::json ToJson(const YAML::Node& node) {
   if (!node.IsDefined() || node.IsNull()) return nullptr;
-  if (node.IsSequence()) {
+  if (node.IsDefined() && node.IsSequence()) {
     nlohmann::json arr = nlohmann::json::array();
     for (const auto& item : node) arr.push_back(ToJson(item));
     return arr;
   }
-  if (node.IsMap()) {
+  if (node.IsDefined() && node.IsMap()) {
     nlohmann::json obj = nlohmann::json::object();
     for (const auto& kv : node) obj[kv.first.Scalar()] = ToJson(kv.second);
     return obj;
@@ -137,7 +138,7 @@ Status ApplyOverride(YAML::Node root, std::string_view path, const std::string& 
     if (key.empty()) return InvalidArgument("-o " + std::string(path) + ": empty path element");
     int64_t index = 0;
     YAML::Node next;
-    if (node.IsSequence()) {
+    if (node.IsDefined() && node.IsSequence()) {
       if (!ParseInt(key, index) || index < 0 || index >= static_cast<int64_t>(node.size())) {
         return InvalidArgument("-o " + std::string(path) + ": '" + key +
                                "' is not an index of that list");
