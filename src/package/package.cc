@@ -10,51 +10,26 @@
 
 #include "common/fs.h"
 #include "common/sha256.h"
+#include "package/manifest_file.h"
 #include "package/zip_io.h"
 
 namespace mlfaas::package {
 namespace {
 
 namespace fs = std::filesystem;
+using internal::ParseManifestText;
+using internal::ReadWhole;
 using internal::ZipReader;
 using nlohmann::json;
 
 constexpr const char* kManifestName = "manifest.json";
 constexpr uint64_t kMaxManifestBytes = 16u << 20;
 
-// Parses and validates manifest text, digest included.
-StatusOr<Manifest> ParseManifestText(const std::string& text) {
-  json j;
-  try {
-    j = json::parse(text);
-  } catch (const json::exception& e) {
-    return InvalidArgument(std::string("manifest.json is not valid JSON: ") + e.what());
-  }
-  MLFAAS_ASSIGN_OR_RETURN(Manifest m, ManifestFromJson(j));
-  if (m.digest.empty()) return InvalidArgument("manifest field 'digest' is missing");
-  const std::string actual = ComputeDigest(j);
-  if (actual != m.digest) {
-    return DataLoss("digest mismatch: manifest declares " + m.digest +
-                    " but its content hashes to " + actual + " (package was modified)");
-  }
-  return m;
-}
-
 StatusOr<Manifest> ReadManifestEntry(const ZipReader& zip) {
   int64_t idx = zip.Locate(kManifestName);
   if (idx < 0) return InvalidArgument("package has no manifest.json");
   MLFAAS_ASSIGN_OR_RETURN(std::string text, zip.Read(idx, kMaxManifestBytes));
   return ParseManifestText(text);
-}
-
-StatusOr<std::string> ReadWhole(const fs::path& path) {
-  std::error_code ec;
-  if (!fs::is_regular_file(path, ec)) {
-    return InvalidArgument("cannot read " + path.string() + ": no such file");
-  }
-  auto bytes = ReadFile(path);
-  if (!bytes.ok()) return InvalidArgument(bytes.status().message());
-  return bytes;
 }
 
 Status CheckEntryName(const std::string& name) {
@@ -109,13 +84,6 @@ StatusOr<Manifest> ReadPackage(const fs::path& path) {
   MLFAAS_ASSIGN_OR_RETURN(std::string bytes, ReadWhole(path));
   auto m = ReadPackageBytes(bytes);
   if (!m.ok()) return m.status().WithPrefix(path.string());
-  return m;
-}
-
-StatusOr<Manifest> ReadManifestFile(const fs::path& manifest_json_path) {
-  MLFAAS_ASSIGN_OR_RETURN(std::string text, ReadWhole(manifest_json_path));
-  auto m = ParseManifestText(text);
-  if (!m.ok()) return m.status().WithPrefix(manifest_json_path.string());
   return m;
 }
 
