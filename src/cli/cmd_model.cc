@@ -259,7 +259,7 @@ Status PredictData(const package::Manifest& m, const model::Predictor& p, const 
   MLFAAS_ASSIGN_OR_RETURN(model::Dataset ds, model::ReadCsv(f.data, csv));
   std::vector<double> proba(ds.rows());
   auto t0 = SteadyClock::now();
-  p.PredictProba(ds.x, proba);
+  p.PredictProbaParallel(ds.x, proba, 2);
   const double secs = SecondsSince(t0);
   int64_t anomalies = 0;
   for (double v : proba) anomalies += v >= m.model.threshold ? 1 : 0;

@@ -1,44 +1,46 @@
+// Compiled with -ffast-math (this file only, see CMakeLists.txt) so that glibc's vector math
+// library (libmvec) supplies SIMD log/exp; target_clones adds an AVX2 build picked at load time.
+// Inputs are finite (validated by the caller) and the score is clamped before exp, so the
+// finite-math assumptions hold. libmvec's log/exp are accurate to a few ulp.
 #include "model/predict_kernel.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace mlfaas::model {
 namespace {
 
-template <bool kLog, size_t kD>
-void KernelFixed(const double* w, double b, const double* rows, size_t n, double* out) {
-#pragma omp simd
-  for (size_t i = 0; i < n; ++i) {
-    double s = b;
-    for (size_t j = 0; j < kD; ++j) {
-      double x = rows[i * kD + j];
-      s += w[j] * (kLog ? std::log(x + 0.1) : x);
-    }
-    out[i] = 1.0 / (1.0 + std::exp(-s));
-  }
-}
-
-template <bool kLog>
-void KernelAny(const double* w, size_t d, double b, const double* rows, size_t n, double* out) {
-  for (size_t i = 0; i < n; ++i) {
-    double s = b;
-    for (size_t j = 0; j < d; ++j) {
-      double x = rows[i * d + j];
-      s += w[j] * (kLog ? std::log(x + 0.1) : x);
-    }
-    out[i] = 1.0 / (1.0 + std::exp(-s));
-  }
-}
+constexpr size_t kBlock = 512;  // rows per block: the column scratch stays in L1
 
 }  // namespace
 
-void PredictKernel(Transform transform, const double* w, size_t d, double b, const double* rows,
-                   size_t n, double* out) {
+__attribute__((target_clones("avx2", "default"))) void PredictKernel(Transform transform,
+                                                                     const double* w, size_t d,
+                                                                     double b, const double* rows,
+                                                                     size_t n, double* out) {
+  alignas(64) double col[kBlock];
   const bool log = transform == Transform::kLog01;
-  if (d == 3) {
-    log ? KernelFixed<true, 3>(w, b, rows, n, out) : KernelFixed<false, 3>(w, b, rows, n, out);
-  } else {
-    log ? KernelAny<true>(w, d, b, rows, n, out) : KernelAny<false>(w, d, b, rows, n, out);
+  for (size_t base = 0; base < n; base += kBlock) {
+    const size_t m = std::min(kBlock, n - base);
+    const double* r = rows + base * d;
+    double* s = out + base;  // accumulate the score in place
+    for (size_t i = 0; i < m; ++i) s[i] = b;
+    for (size_t j = 0; j < d; ++j) {
+      const double wj = w[j];
+      for (size_t i = 0; i < m; ++i) col[i] = r[i * d + j];
+      if (log) {
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) s[i] += wj * std::log(col[i] + 0.1);
+      } else {
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) s[i] += wj * col[i];
+      }
+    }
+#pragma omp simd
+    for (size_t i = 0; i < m; ++i) {
+      const double z = std::min(std::max(s[i], -700.0), 700.0);
+      s[i] = 1.0 / (1.0 + std::exp(-z));
+    }
   }
 }
 

@@ -1,6 +1,8 @@
 #include "model/predictor.h"
 
+#include <algorithm>
 #include <cmath>
+#include <thread>
 #include <unordered_set>
 #include <utility>
 
@@ -47,6 +49,21 @@ Status Predictor::Validate(const LinearModel& m) {
 
 void Predictor::PredictProba(std::span<const double> rows, std::span<double> out) const {
   PredictKernel(model_.transform, w_.data(), w_.size(), b_, rows.data(), out.size(), out.data());
+}
+
+void Predictor::PredictProbaParallel(std::span<const double> rows, std::span<double> out,
+                                     int threads) const {
+  const size_t n = out.size(), d = w_.size();
+  const size_t t = std::clamp<size_t>(static_cast<size_t>(std::max(threads, 1)), 1, n / 65536 + 1);
+  std::vector<std::thread> pool;
+  for (size_t k = 1; k < t; ++k) {
+    const size_t begin = n * k / t, end = n * (k + 1) / t;
+    pool.emplace_back([this, &rows, &out, begin, end, d] {
+      PredictProba(rows.subspan(begin * d, (end - begin) * d), out.subspan(begin, end - begin));
+    });
+  }
+  PredictProba(rows.first(n / t * d), out.first(n / t));
+  for (std::thread& th : pool) th.join();
 }
 
 Prediction Predictor::PredictOne(std::span<const double> row) const {

@@ -33,6 +33,9 @@ class Predictor {
   // rows: row-major, rows.size() == n * num_features(); out.size() == n. Raw (untransformed)
   // feature values; the caller has validated them (see ParseRow).
   void PredictProba(std::span<const double> rows, std::span<double> out) const;
+  // Same as PredictProba over `threads` threads (contiguous row ranges) for batches of at least
+  // 65,536 rows; smaller batches run on the calling thread. Blocks on the workers.
+  void PredictProbaParallel(std::span<const double> rows, std::span<double> out, int threads) const;
   Prediction PredictOne(std::span<const double> row) const;
 
   // Validates one JSON object as a raw row: every feature present, numeric, finite, and >= 0
