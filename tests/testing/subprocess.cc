@@ -139,7 +139,7 @@ BackgroundProcess::BackgroundProcess(const std::vector<std::string>& argv_in,
 }
 
 int BackgroundProcess::StopWith(int sig, std::chrono::milliseconds timeout) {
-  if (reaped_) return -1;
+  if (reaped_) return wait_status_;
   kill(pid_, sig);
   auto deadline = Clock::now() + timeout;
   int status = 0;
@@ -147,6 +147,7 @@ int BackgroundProcess::StopWith(int sig, std::chrono::milliseconds timeout) {
     pid_t r = waitpid(pid_, &status, WNOHANG);
     if (r == pid_) {
       reaped_ = true;
+      wait_status_ = status;
       return status;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
@@ -159,6 +160,7 @@ bool BackgroundProcess::Running() {
   int status = 0;
   if (waitpid(pid_, &status, WNOHANG) == pid_) {
     reaped_ = true;
+    wait_status_ = status;
     return false;
   }
   return true;
@@ -171,6 +173,7 @@ BackgroundProcess::~BackgroundProcess() {
     int status = 0;
     waitpid(pid_, &status, 0);
     reaped_ = true;
+    wait_status_ = status;
   }
 }
 

@@ -35,14 +35,16 @@ class BackgroundProcess {
   BackgroundProcess& operator=(const BackgroundProcess&) = delete;
 
   pid_t pid() const { return pid_; }
-  // Sends `sig` and waits up to `timeout` for exit; returns the exit status as from waitpid
-  // (or -1 if it did not exit in time).
+  // Sends `sig` (unless already reaped) and waits up to `timeout` for exit; returns the wait
+  // status as from waitpid (also when Running() reaped it earlier), or -1 if it did not exit.
   int StopWith(int sig, std::chrono::milliseconds timeout);
+  // False once the child has exited; reaps it and keeps its wait status for StopWith.
   bool Running();
 
  private:
   pid_t pid_ = -1;
   bool reaped_ = false;
+  int wait_status_ = -1;
 };
 
 // Reads a file whole ("" if missing).
