@@ -1,7 +1,156 @@
+// `mlfaas serve` (the gateway) and `mlfaas status` (asks a running gateway for /v1/status).
+#include <signal.h>
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <optional>
+
 #include "cli/cli.h"
+#include "gateway/code_store.h"
+#include "gateway/gateway.h"
+#include "registry/registry.h"
 
 namespace mlfaas::cli {
+namespace {
 
-void RegisterServeCommands(CLI::App& /*app*/, CliContext& /*ctx*/) {}
+struct ServeFlags {
+  gateway::GatewayOptions options;
+  std::string runtime_bin;
+  int idle_timeout = -1;
+  double grace_s = 10;
+};
+
+Status RunServe(const CliContext& ctx, ServeFlags flags) {
+  auto& o = flags.options;
+  if (o.cgroups != "auto" && o.cgroups != "off") {
+    return InvalidArgument("--cgroups must be auto or off");
+  }
+  if (o.max_instances < 1) return InvalidArgument("--max-instances must be >= 1");
+  if (flags.grace_s < 0) return InvalidArgument("--grace must be >= 0");
+  o.runtime_bin = flags.runtime_bin.empty() ? ctx.self_exe.parent_path() / "mlfaas-runtime"
+                                            : std::filesystem::path(flags.runtime_bin);
+  if (flags.idle_timeout >= 0) o.idle_timeout_s = flags.idle_timeout;
+  o.grace = std::chrono::milliseconds(static_cast<int64_t>(flags.grace_s * 1000));
+  o.function_log_path = ctx.home / "logs" / "functions.log";
+  MLFAAS_ASSIGN_OR_RETURN(auto registry, registry::OpenRegistry(ctx.home));
+  gateway::ExtractingCodeStore code(*registry, ctx.home);
+
+  // SIGTERM/SIGINT are handled by sigwait on this thread: block them before any thread starts
+  // (workers get a clean mask in the launcher).
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  gateway::Gateway gw(o, *registry, code);
+  MLFAAS_RETURN_IF_ERROR(gw.Start());
+  spdlog::info("listening on http://{}:{}", o.host, gw.port());
+  std::cout << "listening on http://" << o.host << ":" << gw.port() << std::endl;
+  int sig = 0;
+  sigwait(&stop_signals, &sig);
+  spdlog::info("received {}, shutting down (grace {} s)", sig == SIGTERM ? "SIGTERM" : "SIGINT",
+               flags.grace_s);
+  gw.Shutdown();
+  spdlog::info("stopped");
+  return Status::Ok();
+}
+
+// GET <endpoint>/v1/status with Beast; endpoint "http://host:port".
+StatusOr<std::string> FetchStatus(const std::string& endpoint) {
+  std::string rest = endpoint;
+  if (rest.starts_with("http://")) rest = rest.substr(7);
+  if (auto slash = rest.find('/'); slash != std::string::npos) rest.resize(slash);
+  auto colon = rest.rfind(':');
+  std::string host = colon == std::string::npos ? rest : rest.substr(0, colon);
+  std::string port = colon == std::string::npos ? "80" : rest.substr(colon + 1);
+  namespace http = boost::beast::http;
+  try {
+    boost::asio::io_context ioc;
+    boost::asio::ip::tcp::resolver resolver(ioc);
+    boost::beast::tcp_stream stream(ioc);
+    stream.expires_after(std::chrono::seconds(10));
+    stream.connect(resolver.resolve(host, port));
+    http::request<http::empty_body> req{http::verb::get, "/v1/status", 11};
+    req.set(http::field::host, host);
+    http::write(stream, req);
+    boost::beast::flat_buffer buf;
+    http::response<http::string_body> res;
+    http::read(stream, buf, res);
+    if (res.result() != http::status::ok) {
+      return Unavailable("gateway answered HTTP " + std::to_string(res.result_int()));
+    }
+    return res.body();
+  } catch (const std::exception& e) {
+    return Unavailable("cannot reach the gateway at " + endpoint + ": " + e.what());
+  }
+}
+
+Status RunStatus(const std::string& endpoint, bool as_json) {
+  MLFAAS_ASSIGN_OR_RETURN(std::string body, FetchStatus(endpoint));
+  auto j = nlohmann::json::parse(body, nullptr, false);
+  if (j.is_discarded()) return Internal("gateway returned invalid JSON");
+  if (as_json) {
+    std::cout << j.dump(2) << "\n";
+    return Status::Ok();
+  }
+  std::cout << "instances: " << j.value("live_instances", 0) << "/" << j.value("max_instances", 0)
+            << "  in flight: " << j.value("in_flight", 0)
+            << "  queued events: " << j.value("queued_events", 0) << "\n";
+  for (const auto& f : j["functions"]) {
+    for (const auto& v : f["versions"]) {
+      std::cout << f["name"].get<std::string>() << ":" << v["version"].get<std::string>()
+                << "  invocations " << v["invocations"] << "  cold starts " << v["cold_starts"]
+                << "  memory " << v["memory_mb"] << " MB\n";
+      for (const auto& i : v["instances"]) {
+        std::printf("  #%-4d %-9s pid %-7d age %8.1f s  served %lld\n", i["id"].get<int>(),
+                    i["state"].get<std::string>().c_str(), i["pid"].get<int>(),
+                    i["age_s"].get<double>(),
+                    static_cast<long long>(i["invocations"].get<int64_t>()));
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+void RegisterServeCommands(CLI::App& app, CliContext& ctx) {
+  auto flags = std::make_shared<ServeFlags>();
+  auto* serve = app.add_subcommand("serve", "Run the gateway: Lambda Invoke API + instances");
+  auto& o = flags->options;
+  serve->add_option("--host", o.host, "Listen address")->capture_default_str();
+  serve->add_option("--port", o.port, "Listen port (0 = any free port)")->capture_default_str();
+  serve->add_option("--max-instances", o.max_instances, "Global cap on worker instances")
+      ->capture_default_str();
+  serve->add_option("--threads", o.threads, "I/O threads (0 = number of cores)")
+      ->capture_default_str();
+  serve->add_option("--runtime-bin", flags->runtime_bin,
+                    "Built-in worker executable (default: mlfaas-runtime beside mlfaas)");
+  serve->add_option("--cgroups", o.cgroups, "Per-instance memory/CPU limits: auto | off")
+      ->capture_default_str();
+  serve->add_option("--idle-timeout", flags->idle_timeout,
+                    "Reap idle instances after S seconds (overrides every function's setting)");
+  serve->add_option("--grace", flags->grace_s, "Seconds in-flight work may finish on shutdown")
+      ->capture_default_str();
+  serve->add_option("--event-queue", o.event_queue_limit, "Max queued Event invocations")
+      ->capture_default_str();
+  serve->callback([&ctx, flags] { ctx.action = [&ctx, flags] { return RunServe(ctx, *flags); }; });
+
+  auto endpoint = std::make_shared<std::string>("http://127.0.0.1:9000");
+  auto as_json = std::make_shared<bool>(false);
+  auto* status = app.add_subcommand("status", "Show a running gateway's functions and instances");
+  status->add_option("--endpoint", *endpoint, "Gateway URL")->capture_default_str();
+  status->add_flag("--json", *as_json, "Print the raw JSON");
+  status->callback([&ctx, endpoint, as_json] {
+    ctx.action = [endpoint, as_json] { return RunStatus(*endpoint, *as_json); };
+  });
+}
 
 }  // namespace mlfaas::cli
