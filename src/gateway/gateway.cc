@@ -40,7 +40,8 @@ Gateway::Gateway(GatewayOptions options, registry::Registry& registry, CodeStore
   if (!mo.cgroups.enabled()) {
     spdlog::warn("cgroups unavailable: limits not enforced ({})", mo.cgroups.reason());
   }
-  mo.function_log = FunctionLogger(options_.function_log_path);
+  function_log_ = FunctionLogger(options_.function_log_path);
+  mo.function_log = function_log_;
   manager_ =
       std::make_unique<InstanceManager>(ioc_, clock_, *launcher_, code, metrics_, std::move(mo));
   InvokerOptions io;
@@ -76,6 +77,7 @@ void Gateway::MaintenanceLoop() {
     lock.unlock();
     manager_->Tick();
     if (ticks++ % 5 == 0) ReconcileProvisioned();
+    if (function_log_) function_log_->flush();
     lock.lock();
     maint_cv_.wait_for(lock, options_.tick_interval, [this] { return maint_stop_; });
   }
@@ -118,6 +120,7 @@ void Gateway::Shutdown() {
     spdlog::warn("grace period over: {} invocations still running are cancelled", left);
   }
   manager_->KillAll();
+  if (function_log_) function_log_->flush();
   // Let the last responses reach their clients before the loop stops.
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
   work_.reset();

@@ -85,6 +85,8 @@ class Instance : public std::enable_shared_from_this<Instance> {
   Clock::TimePoint idle_since{};
   double init_duration_ms = 0;
   int64_t invocations = 0;
+  uint64_t peak_bytes = 0;  // cached peak memory (refreshed at most once a second)
+  Clock::TimePoint peak_read_at{};
   std::string init_error;  // body of /runtime/init/error, if any
 
  private:

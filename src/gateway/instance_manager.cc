@@ -233,13 +233,18 @@ void InstanceManager::Complete(Instance& inst, Outcome outcome, std::string body
   double gbs = 0;
   if (inv->delivered) {
     r.duration_ms = Millis(clock_.Now() - inv->sent_at);
-    std::optional<uint64_t> peak = options_.cgroups.PeakBytes(inst.cgroup_id);
-    if (!peak && inst.pid > 0) peak = ProcessPeakBytes(inst.pid);
+    // Reading the peak costs a file read: refresh at most once a second (it only grows).
+    if (inst.peak_bytes == 0 || clock_.Now() - inst.peak_read_at >= std::chrono::seconds(1)) {
+      std::optional<uint64_t> peak = options_.cgroups.PeakBytes(inst.cgroup_id);
+      if (!peak && inst.pid > 0) peak = ProcessPeakBytes(inst.pid);
+      inst.peak_bytes = std::max(inst.peak_bytes, peak.value_or(0));
+      inst.peak_read_at = clock_.Now();
+    }
     ReportFields f;
     f.request_id = inv->request_id;
     f.duration_ms = r.duration_ms;
     f.memory_mb = pool.info.config.memory_mb;
-    f.max_memory_used_mb = static_cast<int64_t>((peak.value_or(0) + (1 << 20) - 1) >> 20);
+    f.max_memory_used_mb = static_cast<int64_t>((inst.peak_bytes + (1 << 20) - 1) >> 20);
     if (inv->cold_start) f.init_duration_ms = inst.init_duration_ms;
     AppendLog(inst, inv.get(), EndLine(inv->request_id));
     AppendLog(inst, inv.get(), ReportLine(f));

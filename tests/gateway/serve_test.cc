@@ -1,0 +1,145 @@
+// `mlfaas serve` / `mlfaas status` as a user runs them: real binary, real registry under a temp
+// home, port 0, a python custom runtime and the built-in mlfaas-runtime with a trained package.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <thread>
+
+#include "common/fs.h"
+#include "gateway/gateway_fixture.h"
+#include "gateway/http_client.h"
+#include "testing/subprocess.h"
+
+namespace mlfaas::testing {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+constexpr auto kTimeout = std::chrono::seconds(120);
+
+class ServeTest : public ::testing::Test {
+ protected:
+  CommandResult Mlfaas(std::vector<std::string> args) {
+    args.insert(args.begin(), {MLFAAS_BIN, "--home", (tmp_.path() / "home").string()});
+    return RunCommand(args, {}, kTimeout);
+  }
+
+  // A zip holding an executable python `bootstrap` (custom runtime "provided").
+  fs::path BootstrapZip() {
+    fs::path bs = tmp_.path() / "bootstrap";
+    std::ofstream(bs) << kPythonBootstrap;
+    fs::path zip = tmp_.path() / "py.zip";
+    auto r = RunCommand({"python3", "-c",
+                         "import sys, zipfile\n"
+                         "z = zipfile.ZipFile(sys.argv[2], 'w')\n"
+                         "i = zipfile.ZipInfo('bootstrap'); i.external_attr = 0o100755 << 16\n"
+                         "z.writestr(i, open(sys.argv[1]).read()); z.close()\n",
+                         bs.string(), zip.string()});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return zip;
+  }
+
+  // Starts `mlfaas serve --port 0` and returns the port it printed.
+  uint16_t Serve(std::vector<std::string> extra = {}) {
+    std::vector<std::string> argv = {MLFAAS_BIN,  "--home", (tmp_.path() / "home").string(),
+                                     "serve",     "--port", "0",
+                                     "--cgroups", "off",    "--threads",
+                                     "2"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    log_ = (tmp_.path() / "serve.log").string();
+    server_ = std::make_unique<BackgroundProcess>(argv, std::map<std::string, std::string>{}, log_);
+    std::regex re("listening on http://127\\.0\\.0\\.1:(\\d+)");
+    for (int i = 0; i < 2000; ++i) {
+      std::smatch m;
+      std::string text = Slurp(log_);
+      if (std::regex_search(text, m, re)) return static_cast<uint16_t>(std::stoi(m[1]));
+      if (!server_->Running()) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    ADD_FAILURE() << "serve did not start: " << Slurp(log_);
+    return 0;
+  }
+
+  std::vector<int> WorkerPids(uint16_t port) {
+    HttpClient c(port);
+    json st = json::parse(c.Get("/v1/status").body);
+    std::vector<int> pids;
+    for (auto& f : st["functions"])
+      for (auto& v : f["versions"])
+        for (auto& i : v["instances"]) pids.push_back(i["pid"].get<int>());
+    return pids;
+  }
+
+  TempDir tmp_{"mlfaas-serve"};
+  std::string log_;
+  std::unique_ptr<BackgroundProcess> server_;
+};
+
+TEST_F(ServeTest, ServesCustomRuntimeAndStopsCleanlyOnSigterm) {
+  auto created = Mlfaas({"function", "create", "echo", "--package", BootstrapZip().string(),
+                         "--runtime", "provided"});
+  ASSERT_EQ(created.exit_code, 0) << created.err;
+  uint16_t port = Serve();
+  ASSERT_NE(port, 0);
+  HttpClient c(port);
+  auto r = c.Post("/2015-03-31/functions/echo/invocations", R"({"msg":"hi"})");
+  ASSERT_EQ(r.status, 200) << r.body << Slurp(log_);
+  EXPECT_EQ(json::parse(r.body)["echo"]["msg"], "hi");
+  EXPECT_EQ(r.header("x-mlfaas-cold-start"), "true");
+
+  auto status = Mlfaas({"status", "--endpoint", "http://127.0.0.1:" + std::to_string(port)});
+  EXPECT_EQ(status.exit_code, 0) << status.err;
+  EXPECT_NE(status.out.find("echo:$LATEST"), std::string::npos) << status.out;
+  EXPECT_NE(status.out.find("Idle"), std::string::npos) << status.out;
+
+  // One request in flight while SIGTERM arrives: it completes, then everything stops.
+  HttpReply slow;
+  std::thread t([&] {
+    HttpClient c2(port);
+    slow = c2.Post("/2015-03-31/functions/echo/invocations", R"({"action":"sleep","seconds":0.5})");
+  });
+  std::vector<int> pids;
+  for (int i = 0; i < 500 && pids.size() < 2; ++i) {
+    pids = WorkerPids(port);
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  int st = server_->StopWith(SIGTERM, std::chrono::seconds(15));
+  t.join();
+  EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << st << Slurp(log_);
+  EXPECT_EQ(slow.status, 200) << slow.body;
+  ASSERT_EQ(pids.size(), 2u);
+  for (int pid : pids) EXPECT_NE(kill(pid, 0), 0) << "worker " << pid << " survived";
+}
+
+TEST_F(ServeTest, ServesATrainedModelWithTheBuiltInRuntime) {
+  fs::path pkg = tmp_.path() / "model.zip";
+  auto trained = RunCommand(
+      {MLFAAS_BIN, "train", "--data", MLFAAS_DATA_FILE, "--out", pkg.string()}, {}, kTimeout);
+  ASSERT_EQ(trained.exit_code, 0) << trained.err;
+  ASSERT_EQ(Mlfaas({"function", "create", "kdd99-anomaly", "--package", pkg.string()}).exit_code,
+            0);
+  uint16_t port = Serve();
+  ASSERT_NE(port, 0);
+  HttpClient c(port);
+  const std::string path = "/2015-03-31/functions/kdd99-anomaly/invocations";
+  auto r = c.Post(path, R"({"duration":0,"src_bytes":215,"dst_bytes":45076})");
+  ASSERT_EQ(r.status, 200) << r.body << Slurp(log_);
+  auto j = json::parse(r.body);
+  ASSERT_TRUE(j.contains("predictions")) << r.body;
+  EXPECT_EQ(j["predictions"].size(), 1u);
+  auto warm = c.Post(path, R"({"duration":0,"src_bytes":215,"dst_bytes":45076})");
+  EXPECT_EQ(warm.header("x-mlfaas-cold-start"), "false");
+  auto bad = c.Post(path, R"({"duration":"x"})");
+  EXPECT_EQ(bad.status, 200);
+  EXPECT_EQ(bad.header("x-amz-function-error"), "Unhandled");
+  EXPECT_NE(bad.body.find("InvalidInput"), std::string::npos) << bad.body;
+  EXPECT_EQ(server_->StopWith(SIGTERM, std::chrono::seconds(15)), 0);
+}
+
+}  // namespace
+}  // namespace mlfaas::testing
