@@ -132,6 +132,7 @@ package::Manifest MakeManifest(const TrainFlags& f, const model::TrainResult& r,
                 {"class_weight", f.class_weight},
                 {"tolerance", 1e-8},
                 {"iterations", r.fit.iterations},
+                {"warm_start_iterations", r.fit.warm_start_iterations},
                 {"converged", r.fit.converged},
                 {"loss", r.fit.loss},
                 {"seed", f.seed},
@@ -151,9 +152,11 @@ void PrintTrainTable(const TrainFlags& f, const model::TrainResult& r, const mod
              ds.invalid_rows);
   fmt::print("  model       {} -> standardize -> logistic regression (L2, C=1, class_weight={})\n",
              model::TransformName(r.model.transform), f.class_weight);
-  fmt::print("  solver      newton: {} iterations, loss {:.6f}, {} (|grad|inf {:.2e})\n",
-             r.fit.iterations, r.fit.loss, r.fit.converged ? "converged" : "NOT converged",
-             r.fit.grad_inf);
+  fmt::print(
+      "  solver      newton: {} iterations (+{} on a 1/16 sample), loss {:.6f}, {} "
+      "(|grad|inf {:.2e})\n",
+      r.fit.iterations, r.fit.warm_start_iterations, r.fit.loss,
+      r.fit.converged ? "converged" : "NOT converged", r.fit.grad_inf);
   fmt::print("  time        load {:.3f} s, prepare {:.3f} s, fit {:.3f} s, evaluate {:.3f} s\n",
              load_s, r.prepare_seconds, r.fit_seconds, r.eval_seconds);
   PrintMetrics(r.test_metrics, "test split");

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 #include <thread>
 
 namespace mlfaas::model {
@@ -144,15 +145,47 @@ double LogisticObjective(std::span<const double> z, size_t d, std::span<const ui
   return r.loss;
 }
 
+namespace {
+
+// Solves the problem on every `stride`-th row; nullopt when the sample lacks a class.
+std::optional<LogisticFit> SubsampleFit(std::span<const double> z, size_t d,
+                                        std::span<const uint8_t> y, const LogisticOptions& o,
+                                        size_t stride) {
+  std::vector<double> zs;
+  std::vector<uint8_t> ys;
+  for (size_t i = 0; i < y.size(); i += stride) {
+    zs.insert(zs.end(), z.begin() + static_cast<ptrdiff_t>(i * d),
+              z.begin() + static_cast<ptrdiff_t>((i + 1) * d));
+    ys.push_back(y[i]);
+  }
+  LogisticOptions so = o;
+  so.C = o.C * static_cast<double>(stride);
+  so.warm_start = false;
+  so.tolerance = 1e-6;
+  auto fit = FitLogistic(zs, d, ys, so);
+  if (!fit.ok()) return std::nullopt;
+  return std::move(fit).value();
+}
+
+}  // namespace
+
 StatusOr<LogisticFit> FitLogistic(std::span<const double> z, size_t d, std::span<const uint8_t> y,
                                   const LogisticOptions& o) {
   MLFAAS_ASSIGN_OR_RETURN(Problem P, MakeProblem(z, d, y, o));
+  constexpr size_t kStride = 16;
+  std::vector<double> theta(d + 1, 0.0), dir, trial;
+  LogisticFit fit;
+  if (o.warm_start && y.size() >= 65536) {
+    if (auto warm = SubsampleFit(z, d, y, o, kStride)) {
+      std::copy(warm->coef.begin(), warm->coef.end(), theta.begin());
+      theta[d] = warm->intercept;
+      fit.warm_start_iterations = warm->iterations;
+    }
+  }
   double total_weight = 0;
   for (uint8_t v : y) total_weight += P.weight[v];
   const double gtol = o.tolerance * total_weight;
-  std::vector<double> theta(d + 1, 0.0), dir, trial;
   Partial cur = Evaluate(P, theta, true);
-  LogisticFit fit;
   fit.data_passes = 1;
   while (InfNorm(cur.grad) > gtol && fit.iterations < o.max_iterations) {
     if (!NewtonDirection(cur.hess, cur.grad, &dir)) {
