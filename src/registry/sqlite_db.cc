@@ -82,7 +82,7 @@ StatusOr<std::unique_ptr<Db>> Db::Open(const std::filesystem::path& path, int bu
   sqlite3_busy_timeout(raw, busy_timeout_ms);
   // journal_mode=WAL is persistent in the file; setting it again is a cheap no-op.
   MLFAAS_RETURN_IF_ERROR(db->Exec("PRAGMA journal_mode=WAL"));
-  MLFAAS_RETURN_IF_ERROR(db->Exec("PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON"));
+  MLFAAS_RETURN_IF_ERROR(db->Exec("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON"));
   return db;
 }
 

@@ -56,7 +56,8 @@ class Stmt {
 
 class Db {
  public:
-  // Opens (creating) `path`, sets busy_timeout, WAL journal, synchronous=NORMAL, foreign keys.
+  // Opens (creating) `path`, sets busy_timeout, WAL journal, synchronous=FULL (a committed
+  // transaction survives power loss), foreign keys.
   static StatusOr<std::unique_ptr<Db>> Open(const std::filesystem::path& path, int busy_timeout_ms);
   ~Db();
   Db(const Db&) = delete;
