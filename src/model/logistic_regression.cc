@@ -26,11 +26,15 @@ struct Problem {
   int threads;
 };
 
-void Accumulate(const Problem& P, const double* theta, size_t begin, size_t end, bool want_hess,
-                Partial* out) {
-  const size_t d = P.d, m = d + 1;
-  out->grad.assign(m, 0.0);
-  out->hess.assign(want_hess ? m * m : 0, 0.0);
+// Sums over rows [begin, end) at theta = (w, b). kD > 0 fixes the width at compile time (the
+// common case, unrolled); kD == 0 reads it from P.d.
+template <size_t kD>
+void AccumulateT(const Problem& P, const double* theta, size_t begin, size_t end, bool want_hess,
+                 Partial* out) {
+  const size_t d = kD > 0 ? kD : P.d, m = d + 1;
+  double grad[kMaxD + 1] = {}, hess[(kD > 0 ? (kD + 1) * (kD + 1) : 1)] = {};
+  std::vector<double> hess_dyn(kD > 0 ? 0 : (want_hess ? m * m : 0), 0.0);
+  double* h_acc = kD > 0 ? hess : hess_dyn.data();
   double loss = 0;
   double x[kMaxD + 1];
   x[d] = 1.0;
@@ -40,19 +44,38 @@ void Accumulate(const Problem& P, const double* theta, size_t begin, size_t end,
     for (size_t j = 0; j < d; ++j) s += theta[j] * (x[j] = zi[j]);
     const double c = P.weight[P.y[i]];
     const double e = std::exp(-std::fabs(s));
-    const double p = s >= 0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
+    const double inv = 1.0 / (1.0 + e);
+    const double p = s >= 0 ? inv : e * inv;
     // logloss = softplus(s) - y*s, softplus(s) = max(s, 0) + log1p(exp(-|s|)).
     loss += c * (std::max(s, 0.0) + std::log1p(e) - (P.y[i] ? s : 0.0));
     const double r = c * (p - P.y[i]);
-    for (size_t j = 0; j < m; ++j) out->grad[j] += r * x[j];
+    for (size_t j = 0; j < m; ++j) grad[j] += r * x[j];
     if (want_hess) {
       const double h = c * p * (1.0 - p);
       for (size_t j = 0; j < m; ++j) {
-        for (size_t k = j; k < m; ++k) out->hess[j * m + k] += h * x[j] * x[k];
+        const double hx = h * x[j];
+        for (size_t k = j; k < m; ++k) h_acc[j * m + k] += hx * x[k];
       }
     }
   }
   out->loss = loss;
+  out->grad.assign(grad, grad + m);
+  out->hess.assign(want_hess ? m * m : 0, 0.0);
+  if (want_hess) std::copy(h_acc, h_acc + m * m, out->hess.begin());
+}
+
+void Accumulate(const Problem& P, const double* theta, size_t begin, size_t end, bool want_hess,
+                Partial* out) {
+  switch (P.d) {
+    case 1:
+      return AccumulateT<1>(P, theta, begin, end, want_hess, out);
+    case 2:
+      return AccumulateT<2>(P, theta, begin, end, want_hess, out);
+    case 3:
+      return AccumulateT<3>(P, theta, begin, end, want_hess, out);
+    default:
+      return AccumulateT<0>(P, theta, begin, end, want_hess, out);
+  }
 }
 
 // Full pass (threads over contiguous row ranges, partial sums combined in a fixed order).
@@ -147,24 +170,62 @@ double LogisticObjective(std::span<const double> z, size_t d, std::span<const ui
 
 namespace {
 
-// Solves the problem on every `stride`-th row; nullopt when the sample lacks a class.
-std::optional<LogisticFit> SubsampleFit(std::span<const double> z, size_t d,
-                                        std::span<const uint8_t> y, const LogisticOptions& o,
-                                        size_t stride) {
+// Newton iterations from *theta until ||grad||_inf <= gtol. `fit` gets iterations and passes.
+Partial Newton(const Problem& P, double gtol, int max_iterations, std::vector<double>* theta,
+               LogisticFit* fit) {
+  const size_t m = P.d + 1;
+  std::vector<double> dir, trial;
+  Partial cur = Evaluate(P, *theta, true);
+  ++fit->data_passes;
+  while (InfNorm(cur.grad) > gtol && fit->iterations < max_iterations) {
+    if (!NewtonDirection(cur.hess, cur.grad, &dir)) {
+      dir = cur.grad;
+      for (double& v : dir) v = -v;
+    }
+    double slope = 0;
+    for (size_t j = 0; j < m; ++j) slope += cur.grad[j] * dir[j];
+    const double slack = 1e-13 * std::fabs(cur.loss);  // rounding error of a sum over n rows
+    double step = 1.0;
+    Partial next;
+    for (int tries = 0; tries < 40; ++tries, step /= 2) {  // Armijo backtracking
+      trial = *theta;
+      for (size_t j = 0; j < m; ++j) trial[j] += step * dir[j];
+      next = Evaluate(P, trial, true);
+      ++fit->data_passes;
+      if (next.loss <= cur.loss + 1e-4 * step * slope + slack) break;
+    }
+    ++fit->iterations;
+    if (!(next.loss <= cur.loss + slack)) break;  // no progress possible at this precision
+    *theta = trial;
+    cur = std::move(next);
+  }
+  return cur;
+}
+
+// Warm start: every row of the minority class plus every `stride`-th row of the majority class
+// weighted by `stride`, so the sampled objective approximates the full one (same penalty).
+void WarmStart(const Problem& P, size_t stride, std::vector<double>* theta, LogisticFit* fit) {
+  size_t pos = 0;
+  for (uint8_t v : P.y) pos += v;
+  const uint8_t majority = pos * 2 < P.y.size() ? 0 : 1;
   std::vector<double> zs;
   std::vector<uint8_t> ys;
-  for (size_t i = 0; i < y.size(); i += stride) {
-    zs.insert(zs.end(), z.begin() + static_cast<ptrdiff_t>(i * d),
-              z.begin() + static_cast<ptrdiff_t>((i + 1) * d));
-    ys.push_back(y[i]);
+  size_t seen = 0;
+  for (size_t i = 0; i < P.y.size(); ++i) {
+    if (P.y[i] == majority && seen++ % stride != 0) continue;
+    zs.insert(zs.end(), P.z.begin() + static_cast<ptrdiff_t>(i * P.d),
+              P.z.begin() + static_cast<ptrdiff_t>((i + 1) * P.d));
+    ys.push_back(P.y[i]);
   }
-  LogisticOptions so = o;
-  so.C = o.C * static_cast<double>(stride);
-  so.warm_start = false;
-  so.tolerance = 1e-6;
-  auto fit = FitLogistic(zs, d, ys, so);
-  if (!fit.ok()) return std::nullopt;
-  return std::move(fit).value();
+  Problem S = P;
+  S.z = zs;
+  S.y = ys;
+  S.weight[majority] *= static_cast<double>(stride);
+  double total = 0;
+  for (uint8_t v : ys) total += S.weight[v];
+  LogisticFit sub;
+  Newton(S, 1e-6 * total, 100, theta, &sub);
+  fit->warm_start_iterations = sub.iterations;
 }
 
 }  // namespace
@@ -172,42 +233,13 @@ std::optional<LogisticFit> SubsampleFit(std::span<const double> z, size_t d,
 StatusOr<LogisticFit> FitLogistic(std::span<const double> z, size_t d, std::span<const uint8_t> y,
                                   const LogisticOptions& o) {
   MLFAAS_ASSIGN_OR_RETURN(Problem P, MakeProblem(z, d, y, o));
-  constexpr size_t kStride = 16;
-  std::vector<double> theta(d + 1, 0.0), dir, trial;
+  std::vector<double> theta(d + 1, 0.0);
   LogisticFit fit;
-  if (o.warm_start && y.size() >= 65536) {
-    if (auto warm = SubsampleFit(z, d, y, o, kStride)) {
-      std::copy(warm->coef.begin(), warm->coef.end(), theta.begin());
-      theta[d] = warm->intercept;
-      fit.warm_start_iterations = warm->iterations;
-    }
-  }
+  if (o.warm_start && y.size() >= 65536) WarmStart(P, 16, &theta, &fit);
   double total_weight = 0;
   for (uint8_t v : y) total_weight += P.weight[v];
   const double gtol = o.tolerance * total_weight;
-  Partial cur = Evaluate(P, theta, true);
-  fit.data_passes = 1;
-  while (InfNorm(cur.grad) > gtol && fit.iterations < o.max_iterations) {
-    if (!NewtonDirection(cur.hess, cur.grad, &dir)) {
-      dir = cur.grad;
-      for (double& v : dir) v = -v;
-    }
-    double slope = 0;
-    for (size_t j = 0; j <= d; ++j) slope += cur.grad[j] * dir[j];
-    double step = 1.0;
-    Partial next;
-    for (int tries = 0; tries < 40; ++tries, step /= 2) {  // Armijo backtracking
-      trial = theta;
-      for (size_t j = 0; j <= d; ++j) trial[j] += step * dir[j];
-      next = Evaluate(P, trial, true);
-      ++fit.data_passes;
-      if (next.loss <= cur.loss + 1e-4 * step * slope) break;
-    }
-    ++fit.iterations;
-    if (!(next.loss <= cur.loss)) break;  // no progress possible at this precision
-    theta = trial;
-    cur = std::move(next);
-  }
+  Partial cur = Newton(P, gtol, o.max_iterations, &theta, &fit);
   fit.coef.assign(theta.begin(), theta.begin() + static_cast<ptrdiff_t>(d));
   fit.intercept = theta[d];
   fit.loss = cur.loss;

@@ -23,9 +23,10 @@ struct LogisticOptions {
   // Worker threads for the data passes (>= 1). The result does not depend on it beyond
   // floating-point summation order of the per-thread partial sums.
   int threads = 1;
-  // For n >= 65,536 rows, first solve the same problem on every 16th row (C scaled by 16 so
-  // the objectives match in expectation) and start the full Newton iterations from there. The
-  // answer is the full-data optimum either way (same tolerance); this only saves passes.
+  // For n >= 65,536 rows, first solve on a sample (every minority row, every 16th majority row
+  // weighted 16, so the objectives match in expectation) and start the full Newton iterations
+  // from there. The answer is the full-data optimum either way (same tolerance); this only
+  // saves passes over the data.
   bool warm_start = true;
 };
 
@@ -33,7 +34,7 @@ struct LogisticFit {
   std::vector<double> coef;
   double intercept = 0.0;
   int iterations = 0;             // Newton iterations taken on the full data
-  int warm_start_iterations = 0;  // iterations on the 1/16 subsample (0 if none)
+  int warm_start_iterations = 0;  // iterations on the warm-start sample (0 if none)
   int data_passes = 0;            // full passes over the data (line-search trials included)
   double loss = 0.0;              // final objective L
   double grad_inf = 0.0;          // final ||grad L||_inf
