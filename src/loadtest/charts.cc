@@ -104,32 +104,47 @@ std::string Axes(const Frame& f, double lstep, double rstep, double xstep, const
 }  // namespace
 
 std::string TimelineSvg(const std::vector<KpiRow>& rows, const std::string& title) {
-  double max_lat = 0, max_right = 0;
+  double max_lat = 0, max_hits = 0, max_users = 0;
   for (const KpiRow& r : rows) {
     max_lat = std::max(max_lat, r.max_ms);
-    max_right = std::max({max_right, static_cast<double>(r.hits), static_cast<double>(r.users)});
+    max_hits = std::max(max_hits, static_cast<double>(r.hits));
+    max_users = std::max(max_users, static_cast<double>(r.users));
   }
+  // Users share the right axis while comparable with hits/s; otherwise (a fast server: hits/s
+  // in the thousands) they get their own scale, up to 40 % of the height, labelled at changes.
+  const bool users_own_scale = max_users * 4 < max_hits;
   const auto [lstep, ltop] = NiceAxis(max_lat);
-  const auto [rstep, rtop] = NiceAxis(max_right);
+  const auto [rstep, rtop] = NiceAxis(users_own_scale ? max_hits : std::max(max_hits, max_users));
   const auto [xstep, xtop] = NiceAxis(std::max<double>(1, static_cast<double>(rows.size())));
   const Frame f{xtop, ltop, rtop};
+  const double users_scale = users_own_scale ? 0.4 * rtop / std::max(1.0, max_users) : 1.0;
   std::vector<std::pair<double, double>> hits, maxl, avgl, users;
+  std::string labels;
+  int last_users = -1;
   for (const KpiRow& r : rows) {
     const double x = f.X(static_cast<double>(r.second) + 0.5);
     hits.emplace_back(x, f.YR(static_cast<double>(r.hits)));
     maxl.emplace_back(x, f.YL(r.max_ms));
     avgl.emplace_back(x, f.YL(r.avg_ms));
-    users.emplace_back(f.X(static_cast<double>(r.second)), f.YR(r.users));
-    users.emplace_back(f.X(static_cast<double>(r.second) + 1), f.YR(r.users));
+    const double uy = f.YR(r.users * users_scale);
+    users.emplace_back(f.X(static_cast<double>(r.second)), uy);
+    users.emplace_back(f.X(static_cast<double>(r.second) + 1), uy);
+    if (users_own_scale && r.users != last_users && r.users > 0) {
+      labels += "<text x=\"" + Num(f.X(static_cast<double>(r.second)) + 2) + "\" y=\"" +
+                Num(uy - 4) + "\" fill=\"#2ca02c\">" + std::to_string(r.users) + "</text>\n";
+    }
+    last_users = r.users;
   }
   std::string out = SvgOpen(title);
-  out += Axes(f, lstep, rstep, xstep, "latency (ms)", "hits/s, active users", "elapsed (s)");
+  out += Axes(f, lstep, rstep, xstep, "latency (ms)",
+              users_own_scale ? "hits/s" : "hits/s, active users", "elapsed (s)");
   out += Polyline(users, "#2ca02c", 2.5);
+  out += labels;
   out += Polyline(hits, "#1f77b4", 1.5);
   out += Polyline(maxl, "#d62728", 1.2);
   out += Polyline(avgl, "#ff7f0e", 1.8);
   out += Legend({{"hits/s (right)", "#1f77b4"},
-                 {"active users (right)", "#2ca02c"},
+                 {users_own_scale ? "active users (labelled)" : "active users (right)", "#2ca02c"},
                  {"max latency (left)", "#d62728"},
                  {"avg latency (left)", "#ff7f0e"}});
   return out + "</svg>\n";

@@ -127,7 +127,7 @@ class Session : public std::enable_shared_from_this<Session> {
       s.error = ErrorKind::kAssertion;
     }
     if (!res.keep_alive()) CloseSocket();
-    Complete(s, spec.think_time);
+    Complete(s, Scaled(spec.think_time, shared_.time_scale));
   }
 
   void Fail(ErrorKind kind, int status) {
@@ -135,7 +135,7 @@ class Session : public std::enable_shared_from_this<Session> {
     CloseSocket();
     Sample s = MakeSample(status);
     s.error = kind;
-    const auto think = shared_.scenario->requests[req_].think_time;
+    const Duration think = Scaled(shared_.scenario->requests[req_].think_time, shared_.time_scale);
     Complete(s, kind == ErrorKind::kConnect ? std::max<Duration>(think, kConnectBackoff) : think);
   }
 
@@ -149,14 +149,14 @@ class Session : public std::enable_shared_from_this<Session> {
     return s;
   }
 
-  void Complete(const Sample& s, Duration think) {
+  // `wait`: real time before the next request (think-time already scaled).
+  void Complete(const Sample& s, Duration wait) {
     in_flight_ = false;
     recorder_.Record(s);
     ++done_;
     req_ = (req_ + 1) % shared_.scenario->requests.size();
-    think = Scaled(think, shared_.time_scale);
-    if (think.count() <= 0 || shared_.stage->timeline()) return Next();
-    wait_.expires_after(think);
+    if (wait.count() <= 0 || shared_.stage->timeline()) return Next();
+    wait_.expires_after(wait);
     wait_.async_wait([self = shared_from_this()](error_code) { self->Next(); });
   }
 

@@ -8,6 +8,7 @@
 #include "loadtest/plan_parser.h"
 #include "loadtest/report.h"
 #include "loadtest/runner.h"
+#include "loadtest/self_gateway.h"
 #include "loadtest/study_scenarios.h"
 
 namespace mlfaas::loadtest {
@@ -98,12 +99,15 @@ std::vector<StudyRow> CompareWithStudy(const RunResult& ka, const RunResult& cc)
   return rows;
 }
 
-Status RunStudy(const StudyOptions& o, std::ostream& out) {
+Status RunStudy(const StudyOptions& options, std::ostream& out) {
+  StudyOptions o = options;
+  std::unique_ptr<SelfGateway> gateway;
   if (o.endpoint.empty()) {
-    return FailedPrecondition(
-        "bench study: give --endpoint URL (e.g. http://127.0.0.1:9000/2015-03-31/functions/"
-        "kdd99-anomaly/invocations); starting a gateway needs `mlfaas serve`, which this build "
-        "lacks");
+    MLFAAS_ASSIGN_OR_RETURN(auto data, FindStudyData(o.self_exe));
+    // 20 scenario minutes: the study's instances survived 15 idle minutes, not 30.
+    const int idle_s = std::max(1, static_cast<int>(1200 / o.time_scale));
+    MLFAAS_ASSIGN_OR_RETURN(gateway, SelfGateway::Start(o.self_exe, data, idle_s, out));
+    o.endpoint = gateway->invoke_url();
   }
   MLFAAS_ASSIGN_OR_RETURN(RunResult ka, RunOne(kKeepaliveYaml, "keepalive.yaml", o, out));
   MLFAAS_ASSIGN_OR_RETURN(RunResult cc, RunOne(kConcurrencyYaml, "concurrency.yaml", o, out));

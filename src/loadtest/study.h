@@ -12,7 +12,7 @@
 namespace mlfaas::loadtest {
 
 struct StudyOptions {
-  std::string endpoint;  // invoke URL; empty: start a gateway on a temporary home
+  std::string endpoint;  // invoke URL; empty: start a gateway (SelfGateway) on a temp home
   double time_scale = 1;
   std::string report_dir;  // empty: no files
   int threads = 1;
