@@ -207,7 +207,15 @@ void Accept(std::shared_ptr<HttpServer::State> state) {
 HttpServer::HttpServer(net::io_context& ioc, HttpServerOptions options, Handler handler)
     : state_(std::make_shared<State>(ioc, std::move(options), std::move(handler))) {}
 
-HttpServer::~HttpServer() { Stop(); }
+HttpServer::~HttpServer() {
+  Stop();
+  // With the loop stopped no handler can run concurrently: close now so the acceptor never
+  // outlives its io_context while still registered with the reactor.
+  if (state_->ioc.stopped()) {
+    beast::error_code ec;
+    state_->acceptor.close(ec);
+  }
+}
 
 Status HttpServer::Start() {
   beast::error_code ec;

@@ -27,12 +27,13 @@ class HttpServerTest : public ::testing::Test {
     server_ = std::make_unique<HttpServer>(ioc_, o, [this](Request&& req, Responder respond) {
       ++handled_;
       if (req.target() == "/later") {  // answer from another thread, later
-        std::thread([respond] {
+        std::lock_guard<std::mutex> lock(mu_);
+        helpers_.emplace_back([respond] {
           std::this_thread::sleep_for(std::chrono::milliseconds(20));
           Response res{http::status::ok, 11};
           res.body() = "later";
           respond(std::move(res));
-        }).detach();
+        });
         return;
       }
       Response res{http::status::ok, 11};
@@ -44,6 +45,7 @@ class HttpServerTest : public ::testing::Test {
     thread_ = std::thread([this] { ioc_.run(); });
   }
   void TearDown() override {
+    for (auto& t : helpers_) t.join();  // drop every Responder while the loop still runs
     server_->Stop();
     work_.reset();
     ioc_.stop();
@@ -73,6 +75,8 @@ class HttpServerTest : public ::testing::Test {
   std::unique_ptr<HttpServer> server_;
   std::thread thread_;
   std::atomic<int> handled_{0};
+  std::mutex mu_;
+  std::vector<std::thread> helpers_;
 };
 
 TEST_F(HttpServerTest, ServesKeepAliveRequestsAndLateResponders) {
