@@ -55,14 +55,27 @@ Response FailureResponse(const InvokeResult& r) {
                ? http::status::bad_request
                : http::status::internal_server_error;
       break;
-    case Outcome::kTimeout: st = http::status::gateway_timeout; break;
+    case Outcome::kTimeout:
+      st = http::status::gateway_timeout;
+      break;
     case Outcome::kCrash:
-    case Outcome::kInitError: st = http::status::bad_gateway; break;
-    case Outcome::kThrottled: st = http::status::too_many_requests; break;
-    case Outcome::kNotFound: st = http::status::not_found; break;
-    case Outcome::kBadRequest: st = http::status::bad_request; break;
-    case Outcome::kUnavailable: st = http::status::service_unavailable; break;
-    case Outcome::kSuccess: break;
+    case Outcome::kInitError:
+      st = http::status::bad_gateway;
+      break;
+    case Outcome::kThrottled:
+      st = http::status::too_many_requests;
+      break;
+    case Outcome::kNotFound:
+      st = http::status::not_found;
+      break;
+    case Outcome::kBadRequest:
+      st = http::status::bad_request;
+      break;
+    case Outcome::kUnavailable:
+      st = http::status::service_unavailable;
+      break;
+    case Outcome::kSuccess:
+      break;
   }
   Response res = ModelError(st, msg);
   SetInvocationHeaders(res, r);
@@ -157,7 +170,8 @@ void FlattenRowMajor(const json& j, std::vector<json>& out) {
 StatusOr<json> V2InputsToInstances(const json& body) {
   if (!body.is_object() || !body.contains("inputs") || !body["inputs"].is_array() ||
       body["inputs"].empty()) {
-    return InvalidArgument("expected {\"inputs\": [{\"name\", \"shape\", \"datatype\", \"data\"}]}");
+    return InvalidArgument(
+        "expected {\"inputs\": [{\"name\", \"shape\", \"datatype\", \"data\"}]}");
   }
   json instances = json::array();
   size_t rows = 0;
@@ -168,7 +182,8 @@ StatusOr<json> V2InputsToInstances(const json& body) {
       return InvalidArgument(where + ": missing \"name\"");
     }
     if (!in.contains("data") || !in["data"].is_array()) {
-      return InvalidArgument(where + " ('" + in["name"].get<std::string>() + "'): missing \"data\"");
+      return InvalidArgument(where + " ('" + in["name"].get<std::string>() +
+                             "'): missing \"data\"");
     }
     std::vector<json> flat;
     FlattenRowMajor(in["data"], flat);  // accepts [N] and nested [N,1]
@@ -186,8 +201,8 @@ StatusOr<json> V2InputsToInstances(const json& body) {
   return json{{"instances", std::move(instances)}};
 }
 
-void V2Infer(ApiContext& ctx, const std::string& model, const std::string& qualifier,
-             Request& req, Responder& respond) {
+void V2Infer(ApiContext& ctx, const std::string& model, const std::string& qualifier, Request& req,
+             Responder& respond) {
   auto body = json::parse(req.body(), nullptr, false);
   auto event = V2InputsToInstances(body);
   if (!event.ok()) return respond(ModelError(http::status::bad_request, event.status().message()));
@@ -203,9 +218,13 @@ void V2Infer(ApiContext& ctx, const std::string& model, const std::string& quali
                    json out{{"model_name", model},
                             {"model_version", r.executed_version},
                             {"outputs",
-                             {{{"name", "probability"}, {"datatype", "FP64"}, {"shape", {n}},
+                             {{{"name", "probability"},
+                               {"datatype", "FP64"},
+                               {"shape", {n}},
                                {"data", std::move(prob)}},
-                              {{"name", "anomaly"}, {"datatype", "BOOL"}, {"shape", {n}},
+                              {{"name", "anomaly"},
+                               {"datatype", "BOOL"},
+                               {"shape", {n}},
                                {"data", std::move(anomaly)}}}}};
                    if (!id.is_null()) out["id"] = id;
                    return out;
@@ -236,10 +255,9 @@ bool HandleV2(ApiContext& ctx, Request& req, Responder& respond, std::string_vie
     if (!get) return respond(ModelError(http::status::method_not_allowed, "use GET")), true;
     bool draining = ctx.shutting_down.load();
     if (seg.size() == 1) {
-      return respond(JsonResponse(http::status::ok,
-                                  json{{"name", "mlfaas"},
-                                       {"version", MLFAAS_GATEWAY_VERSION},
-                                       {"extensions", json::array()}})),
+      return respond(JsonResponse(http::status::ok, json{{"name", "mlfaas"},
+                                                         {"version", MLFAAS_GATEWAY_VERSION},
+                                                         {"extensions", json::array()}})),
              true;
     }
     if (seg[2] == "live") return respond(JsonResponse(http::status::ok, {{"live", true}})), true;
