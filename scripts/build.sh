@@ -1,6 +1,11 @@
 #!/usr/bin/env bash
-# Configures and builds mlfaas into build/ (Release with debug info). Extra args go to cmake.
+# Configures and builds mlfaas into build/ (Release with debug info).
+# Usage: build.sh [target...]   (default: everything). Env MLFAAS_CMAKE_ARGS: extra cmake flags.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo ${MLFAAS_CMAKE_ARGS:-} "$@" >/dev/null
-cmake --build build -j"$(nproc)"
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo ${MLFAAS_CMAKE_ARGS:-} >/dev/null
+if [ $# -gt 0 ]; then
+  cmake --build build -j"$(nproc)" --target "$@"
+else
+  cmake --build build -j"$(nproc)"
+fi

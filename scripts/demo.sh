@@ -11,7 +11,7 @@ export MLFAAS_HOME=${MLFAAS_HOME:-$HOME/.mlfaas}
 FN=kdd99-anomaly
 
 bash scripts/deps.sh
-bash scripts/build.sh
+bash scripts/build.sh mlfaas mlfaas-runtime
 BIN=$ROOT/build/bin/mlfaas
 mkdir -p "$MLFAAS_HOME"
 PKG=$MLFAAS_HOME/$FN.zip
