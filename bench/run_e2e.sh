@@ -64,7 +64,7 @@ echo "== wrk -c18 -d${D}s" >&2
 URL=http://127.0.0.1:18090/2015-03-31/functions/kdd99-anomaly/invocations
 curl -s -o /dev/null -X POST "$URL" -d '{"duration":0,"src_bytes":215,"dst_bytes":45076}'
 M=$(run_wrk mlfaas "$URL")
-rss_kb=$(for p in $(pgrep -f mlfaas-runtime); do awk '/VmRSS/{print $2}' /proc/$p/status 2>/dev/null; done | sort -n | tail -1)
+rss_kb=$(for p in $(pgrep -x mlfaas-runtime); do awk '/VmRSS/{print $2}' /proc/$p/status 2>/dev/null; done | sort -n | tail -1)
 N=""; S=""
 [ -f "$TMP/nginx.conf" ] && { wait_http http://127.0.0.1:18080/; N=$(run_wrk nginx http://127.0.0.1:18080/); }
 [ -f "$PEERS_DIR/sklearn_flask.py" ] && { wait_http http://127.0.0.1:18081/ || true; S=$(run_wrk sklearn-flask http://127.0.0.1:18081/predict); }
