@@ -235,9 +235,11 @@ void InstanceManager::Complete(Instance& inst, Outcome outcome, std::string body
     r.duration_ms = Millis(clock_.Now() - inv->sent_at);
     // Reading the peak costs a file read: refresh at most once a second (it only grows).
     if (inst.peak_bytes == 0 || clock_.Now() - inst.peak_read_at >= std::chrono::seconds(1)) {
+      // The larger of the group's peak and the process's own: pages first charged to another
+      // group (shared libraries in the page cache) are missing from the group's peak.
       std::optional<uint64_t> peak = options_.cgroups.PeakBytes(inst.cgroup_id);
-      if (!peak && inst.pid > 0) peak = ProcessPeakBytes(inst.pid);
-      inst.peak_bytes = std::max(inst.peak_bytes, peak.value_or(0));
+      std::optional<uint64_t> hwm = inst.pid > 0 ? ProcessPeakBytes(inst.pid) : std::nullopt;
+      inst.peak_bytes = std::max({inst.peak_bytes, peak.value_or(0), hwm.value_or(0)});
       inst.peak_read_at = clock_.Now();
     }
     ReportFields f;
