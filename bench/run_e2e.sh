@@ -51,14 +51,15 @@ if [ -f "$PEERS_DIR/sklearn_flask.py" ]; then
 fi
 wait_http http://127.0.0.1:18090/v2/health/live
 
+cold_starts() {  # port -> "p50 p99" (ms) of the first request on 100 fresh instances
+  for i in $(seq 1 100); do
+    curl -s -o /dev/null -w '%{time_total}\n' -X POST \
+      "http://127.0.0.1:$1/2015-03-31/functions/cold-$i/invocations" \
+      -d '{"duration":0,"src_bytes":215,"dst_bytes":45076}'
+  done | sort -n | awk '{a[NR]=$1} END {printf "%.3f %.3f", a[int(NR*0.50+0.5)]*1000, a[int(NR*0.99+0.5)]*1000}'
+}
 echo "== cold starts: first request on 100 fresh instances" >&2
-for i in $(seq 1 100); do
-  curl -s -o /dev/null -w '%{time_total}\n' -X POST \
-    "http://127.0.0.1:18090/2015-03-31/functions/cold-$i/invocations" \
-    -d '{"duration":0,"src_bytes":215,"dst_bytes":45076}'
-done | sort -n >"$TMP/cold.txt"
-cold_p50=$(awk '{a[NR]=$1} END {printf "%.3f", a[int(NR*0.50+0.5)]*1000}' "$TMP/cold.txt")
-cold_p99=$(awk '{a[NR]=$1} END {printf "%.3f", a[int(NR*0.99+0.5)]*1000}' "$TMP/cold.txt")
+read -r cold_p50 cold_p99 <<<"$(cold_starts 18090)"
 
 echo "== wrk -c18 -d${D}s" >&2
 URL=http://127.0.0.1:18090/2015-03-31/functions/kdd99-anomaly/invocations
@@ -69,6 +70,12 @@ N=""; S=""
 [ -f "$TMP/nginx.conf" ] && { wait_http http://127.0.0.1:18080/; N=$(run_wrk nginx http://127.0.0.1:18080/); }
 [ -f "$PEERS_DIR/sklearn_flask.py" ] && { wait_http http://127.0.0.1:18081/ || true; S=$(run_wrk sklearn-flask http://127.0.0.1:18081/predict); }
 
+# The same cold starts without per-instance cgroups (a fresh gateway: every instance is new).
+kill "${PIDS[0]}"; wait "${PIDS[0]}" 2>/dev/null || true
+"$BIN" serve --port 18091 --max-instances 256 --cgroups off >"$TMP/serve-nocg.log" 2>&1 & PIDS+=($!)
+wait_http http://127.0.0.1:18091/v2/health/live
+read -r nocg_p50 nocg_p99 <<<"$(cold_starts 18091)"
+
 echo
 echo "machine: $(nproc) cores, $(uname -r); date: $(date -u +%FT%TZ)"
 printf '%-16s %10s %10s %10s %8s\n' contender req/s avg_ms p99_ms non2xx
@@ -78,5 +85,6 @@ if [ -n "$N" ]; then read -r _ nr na np _ <<<"$N"
   awk -v a="$mr" -v b="$nr" -v p="$mp" -v q="$np" 'BEGIN{printf "mlfaas/nginx: req/s %.2fx (goal >= 0.5), p99 %.2fx (goal <= 2)\n", a/b, p/q}'; fi
 if [ -n "$S" ]; then read -r _ sr sa sp _ <<<"$S"
   awk -v a="$mr" -v b="$sr" -v p="$mp" -v q="$sp" 'BEGIN{printf "mlfaas/sklearn-flask: req/s %.2fx, p99 %.2fx\n", a/b, p/q}'; fi
-echo "cold start at the client (100 fresh instances): p50 ${cold_p50} ms (goal <= 5), p99 ${cold_p99} ms (goal <= 20)"
+echo "cold start at the client (100 fresh instances), cgroups $(grep -q 'cgroups unavailable' "$TMP/serve.log" && echo unavailable || echo on): p50 ${cold_p50} ms (goal <= 5), p99 ${cold_p99} ms (goal <= 20)"
+echo "cold start at the client (100 fresh instances), --cgroups off: p50 ${nocg_p50} ms, p99 ${nocg_p99} ms"
 echo "warm worker RSS: $(( ${rss_kb:-0} / 1024 )) MiB (${rss_kb:-?} kB; goal <= 8 MiB)"
