@@ -87,6 +87,14 @@ std::string Short(const std::string& digest) { return digest.empty() ? "-" : dig
 
 void PrintJson(const nlohmann::json& j) { std::cout << j.dump(2) << "\n"; }
 
+// Prints registry records (FunctionInfo, VersionInfo, AliasInfo) as one JSON array.
+template <typename T>
+void PrintJsonArray(const std::vector<T>& items) {
+  nlohmann::json j = nlohmann::json::array();
+  for (const auto& item : items) j.push_back(registry::ToJson(item));
+  PrintJson(j);
+}
+
 void PrintFunction(const FunctionInfo& f) {
   const FunctionConfig& c = f.latest.config;
   auto row = [](const char* k, const std::string& v) { fmt::print("{:<24}{}\n", k, v); };
@@ -244,9 +252,7 @@ void RegisterFunctionReads(CLI::App* fn, CliContext& ctx) {
       PrintFunctionList(fs);
       return Status::Ok();
     }
-    nlohmann::json j = nlohmann::json::array();
-    for (const auto& f : fs) j.push_back(registry::ToJson(f));
-    PrintJson(j);
+    PrintJsonArray(fs);
     return Status::Ok();
   });
 
@@ -278,9 +284,7 @@ void RegisterVersion(CLI::App& app, CliContext& ctx) {
       PrintVersionList(vs);
       return Status::Ok();
     }
-    nlohmann::json j = nlohmann::json::array();
-    for (const auto& v : vs) j.push_back(registry::ToJson(v));
-    PrintJson(j);
+    PrintJsonArray(vs);
     return Status::Ok();
   });
 
@@ -387,9 +391,7 @@ void RegisterAliasReads(CLI::App* al, CliContext& ctx) {
       PrintAliasList(as);
       return Status::Ok();
     }
-    nlohmann::json j = nlohmann::json::array();
-    for (const auto& a : as) j.push_back(registry::ToJson(a));
-    PrintJson(j);
+    PrintJsonArray(as);
     return Status::Ok();
   });
 

@@ -28,4 +28,7 @@ Status WriteReportDir(const std::filesystem::path& dir, const RunResult& r,
 // Escapes &, <, >, " and ' for XML text and attributes.
 std::string XmlEscape(std::string_view s);
 
+// printf-style formatting of one double ("%.3f s"), for summaries and reports.
+std::string FormatNumber(const char* format, double v);
+
 }  // namespace mlfaas::loadtest

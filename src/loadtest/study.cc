@@ -14,18 +14,12 @@
 namespace mlfaas::loadtest {
 namespace {
 
-std::string Num(const char* f, double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, f, v);
-  return buf;
-}
-
 // "8.123 s (cold)" for each keep-alive call in order.
 std::string Calls(const RunResult& r) {
   std::string out;
   for (const Sample& s : r.samples) {
     if (!out.empty()) out += ", ";
-    out += Num("%.3f s", static_cast<double>(s.latency_ns) / 1e9);
+    out += FormatNumber("%.3f s", static_cast<double>(s.latency_ns) / 1e9);
     if (s.cold_start) out += " (cold)";
     if (s.error != ErrorKind::kNone) out += " (" + std::string(ErrorKindName(s.error)) + ")";
   }
@@ -44,7 +38,8 @@ StatusOr<RunResult> RunOne(const char* yaml, const std::string& name, const Stud
   ro.live = o.live ? &out : nullptr;
   ro.name = name;
   out << "== " << name
-      << (o.time_scale != 1 ? " (time compressed " + Num("%g", o.time_scale) + "x)" : "") << "\n";
+      << (o.time_scale != 1 ? " (time compressed " + FormatNumber("%g", o.time_scale) + "x)" : "")
+      << "\n";
   MLFAAS_ASSIGN_OR_RETURN(RunResult r, RunPlan(plan, ro));
   out << FormatSummary(r);
   return r;
@@ -83,18 +78,19 @@ std::vector<StudyRow> CompareWithStudy(const RunResult& ka, const RunResult& cc)
   std::vector<StudyRow> rows = {
       {"keep-alive calls (0, 6, 16, 31, 61 min)", "~8 s cold, ~1 s warm x3, ~6 s cold", Calls(ka)},
       {"predictions/s, concurrency scenario (mean)", "~40 (Python 256 MB mean 33.4)",
-       Num("%.1f", mean_hits)},
+       FormatNumber("%.1f", mean_hits)},
       {"peak hits/s", "77", std::to_string(peak)},
-      {"average latency", "~200 ms", Num("%.2f ms", h.mean() / 1e6)},
-      {"p99 latency", "n/a", Num("%.2f ms", static_cast<double>(h.Percentile(99)) / 1e6)},
-      {"max latency (cold starts)", "6-18 s", Num("%.3f s", static_cast<double>(h.max()) / 1e9)},
+      {"average latency", "~200 ms", FormatNumber("%.2f ms", h.mean() / 1e6)},
+      {"p99 latency", "n/a", FormatNumber("%.2f ms", static_cast<double>(h.Percentile(99)) / 1e6)},
+      {"max latency (cold starts)", "6-18 s",
+       FormatNumber("%.3f s", static_cast<double>(h.max()) / 1e9)},
       {"cold starts seen", "one per new instance",
        std::to_string(cc.total.cold_starts + ka.total.cold_starts)},
       {"errors", "n/a", std::to_string(cc.total.window.failures + ka.total.window.failures)},
   };
   if (cc.time_scale != 1) {
-    rows.push_back(
-        {"time scale", "real time (~66 min)", "compressed " + Num("%g", cc.time_scale) + "x"});
+    rows.push_back({"time scale", "real time (~66 min)",
+                    "compressed " + FormatNumber("%g", cc.time_scale) + "x"});
   }
   return rows;
 }
