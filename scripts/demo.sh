@@ -44,6 +44,8 @@ for _ in $(seq 100); do
   sleep 0.1
 done
 URL=http://127.0.0.1:$PORT/2015-03-31/functions/$FN/invocations
+# Debian's awscli (v2) takes --cli-binary-format; an older `aws` earlier on PATH may not.
+AWS=aws; [ -x /usr/bin/aws ] && AWS=/usr/bin/aws
 echo "first call (cold start), then a warm one:"
 for _ in 1 2; do
   curl -s -D - -o /tmp/mlfaas-demo-out.json -X POST "$URL?Qualifier=live" \
@@ -56,7 +58,7 @@ mlfaas is serving $FN (version $VERSION, alias live) on http://127.0.0.1:$PORT â
 Call it:
   curl -s -X POST '$URL?Qualifier=live' -d '{"duration":0,"src_bytes":215,"dst_bytes":45076}'
   AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=x AWS_DEFAULT_REGION=us-east-1 \\
-    aws lambda invoke --endpoint-url http://127.0.0.1:$PORT --function-name $FN --qualifier live \\
+    $AWS lambda invoke --endpoint-url http://127.0.0.1:$PORT --function-name $FN --qualifier live \\
     --cli-binary-format raw-in-base64-out --payload '{"duration":0,"src_bytes":215,"dst_bytes":45076}' out.json
   curl -s -X POST http://127.0.0.1:$PORT/v1/models/$FN:predict -d '{"instances":[{"duration":0,"src_bytes":215,"dst_bytes":45076}]}'
   $BIN status --endpoint http://127.0.0.1:$PORT
