@@ -41,7 +41,7 @@ for r in $(seq 1 "$ROUNDS"); do
   wrk -t2 -c18 -d"${D}s" --latency -s "$TMP/body.lua" http://127.0.0.1:18180/ >"$TMP/wrk.txt"
   w=$(awk 'function ms(v){if(v~/us$/)return v/1000;if(v~/ms$/)return v+0;if(v~/s$/)return v*1000;return v}
     /Requests\/sec/{r=$2} / 50%/{a=ms($2)} / 99%/{b=ms($2)} END{printf "%.0f %.3f %.3f", r, a, b}' "$TMP/wrk.txt")
-  "$BIN" bench run "$TMP/plan.yaml" -q --report-dir "$TMP/rep" >"$TMP/mb.txt" 2>&1 || true
+  "$BIN" bench run "$TMP/plan.yaml" ${MLFAAS_BENCH_ARGS:-} -q --report-dir "$TMP/rep" >"$TMP/mb.txt" 2>&1 || true
   m=$(awk '/requests/ && /req\/s/ {gsub(/[()]/,""); for(i=1;i<=NF;i++) if($(i+1)=="req/s") r=$i}
     /percentiles/ {for(i=1;i<=NF;i++){if($i=="p50")a=$(i+1); if($i=="p99")b=$(i+1)}}
     END{printf "%.0f %s %s", r, a, b}' "$TMP/mb.txt")

@@ -23,7 +23,7 @@ struct BenchFlags {
   double time_scale = 1;
   std::string report_dir;
   bool samples = false;
-  int threads = 1;
+  int threads = 2;
   bool quiet = false;
   std::string endpoint;
 };
@@ -32,7 +32,7 @@ void AddCommonFlags(CLI::App* cmd, BenchFlags& f) {
   cmd->add_option("--time-scale", f.time_scale,
                   "Compress scenario time by this factor (60: 1 min/s)");
   cmd->add_option("--report-dir", f.report_dir, "Write kpi.csv, junit.xml, report.html here");
-  cmd->add_option("--threads", f.threads, "Client IO threads (1..16)");
+  cmd->add_option("--threads", f.threads, "Client IO threads (1..16, default 2)");
   cmd->add_flag("-q,--quiet", f.quiet, "No live line per second");
 }
 
