@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "common/sha256.h"
-#include "package/sample_manifest.h"
+#include "testing/sample_manifest.h"
 
 namespace mlfaas::package {
 namespace {

@@ -8,7 +8,7 @@
 
 #include "common/fs.h"
 #include "common/sha256.h"
-#include "package/sample_manifest.h"
+#include "testing/sample_manifest.h"
 #include "package/zip_io.h"
 
 namespace mlfaas::package {

@@ -1,4 +1,4 @@
-// A small valid manifest for package tests.
+// A small valid manifest for tests that need a model package (package, registry).
 #pragma once
 
 #include "package/manifest.h"
