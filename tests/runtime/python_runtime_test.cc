@@ -94,13 +94,7 @@ TEST_F(PythonRuntimeTest, AnswersLikeTheCppWorker) {
       }
       continue;
     }
-    EXPECT_EQ(p["model"], c["model"]);
-    ASSERT_EQ(p["predictions"].size(), c["predictions"].size());
-    for (size_t k = 0; k < p["predictions"].size(); ++k) {
-      EXPECT_EQ(p["predictions"][k]["anomaly"], c["predictions"][k]["anomaly"]);
-      EXPECT_NEAR(p["predictions"][k]["probability"].get<double>(),
-                  c["predictions"][k]["probability"].get<double>(), 1e-9);
-    }
+    testing::ExpectSamePredictions(p, c);
   }
 }
 

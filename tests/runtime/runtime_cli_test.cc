@@ -8,6 +8,7 @@
 #include "common/fs.h"
 #include "package/package.h"
 #include "runtime/fake_runtime_api.h"
+#include "runtime/test_model.h"
 #include "testing/subprocess.h"
 
 namespace mlfaas::runtime {
@@ -75,13 +76,7 @@ TEST(RuntimeCliTest, ServesATrainedModelLikeThePythonExample) {
       EXPECT_EQ(c, p);
       continue;
     }
-    EXPECT_EQ(c["model"], p["model"]);
-    ASSERT_EQ(c["predictions"].size(), p["predictions"].size());
-    for (size_t k = 0; k < c["predictions"].size(); ++k) {
-      EXPECT_EQ(c["predictions"][k]["anomaly"], p["predictions"][k]["anomaly"]);
-      EXPECT_NEAR(c["predictions"][k]["probability"].get<double>(),
-                  p["predictions"][k]["probability"].get<double>(), 1e-9);
-    }
+    testing::ExpectSamePredictions(c, p);
   }
 }
 

@@ -56,4 +56,14 @@ std::vector<std::string> TestEvents() {
   };
 }
 
+void ExpectSamePredictions(const nlohmann::json& a, const nlohmann::json& b) {
+  EXPECT_EQ(a["model"], b["model"]);
+  ASSERT_EQ(a["predictions"].size(), b["predictions"].size());
+  for (size_t k = 0; k < a["predictions"].size(); ++k) {
+    EXPECT_EQ(a["predictions"][k]["anomaly"], b["predictions"][k]["anomaly"]);
+    EXPECT_NEAR(a["predictions"][k]["probability"].get<double>(),
+                b["predictions"][k]["probability"].get<double>(), 1e-9);
+  }
+}
+
 }  // namespace mlfaas::testing

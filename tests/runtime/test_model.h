@@ -2,6 +2,9 @@
 #pragma once
 
 #include <filesystem>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
 
 #include "package/manifest.h"
 
@@ -15,5 +18,9 @@ void WriteTaskRoot(const std::filesystem::path& task_root);
 
 // Same events for every worker test: valid single rows, a batch, and every kind of bad input.
 std::vector<std::string> TestEvents();
+
+// Two successful results agree: same model block, same anomaly flags, probabilities within 1e-9
+// (gtest EXPECTs; `a` and `b` are the workers' result objects).
+void ExpectSamePredictions(const nlohmann::json& a, const nlohmann::json& b);
 
 }  // namespace mlfaas::testing
