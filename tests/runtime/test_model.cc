@@ -3,25 +3,13 @@
 #include <gtest/gtest.h>
 
 #include "package/package.h"
+#include "testing/sample_manifest.h"
 
 namespace mlfaas::testing {
 
 package::Manifest TestManifest() {
-  package::Manifest m;
+  package::Manifest m = package::sample::SampleManifest();
   m.name = "kdd99-test";
-  m.model.features = {"duration", "src_bytes", "dst_bytes"};
-  m.model.transform = model::Transform::kLog01;
-  m.model.mean = {-2.2, 5.4, 7.9};
-  m.model.scale = {0.9, 0.6, 1.8};
-  m.model.coef = {0.8, 4.1, -1.7};
-  m.model.intercept = -9.5;
-  m.model.threshold = 0.5;
-  m.metrics = {{"auc", 0.99}};
-  m.training_data_sha256 = std::string(64, 'a');
-  m.rows = {{"train", 80}, {"test", 20}, {"invalid", 0}};
-  m.training = {{"solver", "test"}};
-  m.created_at = "2024-01-01T00:00:00Z";
-  m.producer = "mlfaas test";
   return m;
 }
 
