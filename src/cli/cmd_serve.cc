@@ -123,7 +123,8 @@ Status RunStatus(const std::string& endpoint, bool as_json) {
 
 void RegisterServeCommands(CLI::App& app, CliContext& ctx) {
   auto flags = std::make_shared<ServeFlags>();
-  auto* serve = app.add_subcommand("serve", "Run the gateway (Lambda Invoke API, TF-Serving, KServe V2) over worker instances");
+  auto* serve = app.add_subcommand(
+      "serve", "Run the gateway (Lambda Invoke API, TF-Serving, KServe V2) over worker instances");
   auto& o = flags->options;
   serve->add_option("--host", o.host, "Listen address")->capture_default_str();
   serve->add_option("--port", o.port, "Listen port (0 = any free port)")->capture_default_str();

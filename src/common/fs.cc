@@ -23,9 +23,7 @@ StatusOr<std::string> ReadFile(const fs::path& path) {
 }
 
 namespace {
-Status Errno(const std::string& what) {
-  return Internal(what + ": " + std::strerror(errno));
-}
+Status Errno(const std::string& what) { return Internal(what + ": " + std::strerror(errno)); }
 }  // namespace
 
 Status WriteFileAtomic(const fs::path& path, std::string_view bytes) {

@@ -25,7 +25,7 @@ enum class StatusCode {
   kDeadlineExceeded,    // timeouts
   kUnavailable,         // transient: retry may succeed
   kUnimplemented,
-  kInternal,            // bug or unexpected environment failure
+  kInternal,  // bug or unexpected environment failure
 };
 
 // Stable, CamelCase name of a code ("InvalidArgument"), used in JSON error bodies and logs.
@@ -77,7 +77,7 @@ inline Status Internal(std::string msg) { return Status(StatusCode::kInternal, s
 template <typename T>
 class [[nodiscard]] StatusOr {
  public:
-  StatusOr(T value) : v_(std::move(value)) {}  // NOLINT: implicit by design
+  StatusOr(T value) : v_(std::move(value)) {}        // NOLINT: implicit by design
   StatusOr(Status status) : v_(std::move(status)) {  // NOLINT: implicit by design
     assert(!std::get<Status>(v_).ok() && "StatusOr needs a non-OK status");
   }
@@ -104,10 +104,10 @@ class [[nodiscard]] StatusOr {
 #define MLFAAS_CONCAT_(a, b) MLFAAS_CONCAT_INNER_(a, b)
 
 // Returns the status from the enclosing function if `expr` is not OK.
-#define MLFAAS_RETURN_IF_ERROR(expr)         \
-  do {                                       \
-    ::mlfaas::Status _st = (expr);           \
-    if (!_st.ok()) return _st;               \
+#define MLFAAS_RETURN_IF_ERROR(expr) \
+  do {                               \
+    ::mlfaas::Status _st = (expr);   \
+    if (!_st.ok()) return _st;       \
   } while (0)
 
 // `MLFAAS_ASSIGN_OR_RETURN(auto x, F());` assigns the value or returns the error.

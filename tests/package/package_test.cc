@@ -8,8 +8,8 @@
 
 #include "common/fs.h"
 #include "common/sha256.h"
-#include "testing/sample_manifest.h"
 #include "package/zip_io.h"
+#include "testing/sample_manifest.h"
 
 namespace mlfaas::package {
 namespace {
