@@ -31,6 +31,12 @@ Status RunServe(const CliContext& ctx, ServeFlags flags) {
     return InvalidArgument("--cgroups must be auto or off");
   }
   if (o.max_instances < 1) return InvalidArgument("--max-instances must be >= 1");
+  if (o.worker_transport != "socket" && o.worker_transport != "http") {
+    return InvalidArgument("--worker-transport must be socket or http");
+  }
+  if (o.stem_cells < 0 || o.stem_cells > 64) {
+    return InvalidArgument("--stem-cells must be between 0 and 64");
+  }
   if (flags.grace_s < 0) return InvalidArgument("--grace must be >= 0");
   o.runtime_bin = flags.runtime_bin.empty() ? ctx.self_exe.parent_path() / "mlfaas-runtime"
                                             : std::filesystem::path(flags.runtime_bin);
@@ -134,6 +140,15 @@ void RegisterServeCommands(CLI::App& app, CliContext& ctx) {
       ->capture_default_str();
   serve->add_option("--runtime-bin", flags->runtime_bin,
                     "Built-in worker executable (default: mlfaas-runtime beside mlfaas)");
+  o.stem_cells = 2;
+  serve
+      ->add_option("--stem-cells", o.stem_cells,
+                   "Generic workers kept started (in their own cgroups) for cold starts to take")
+      ->capture_default_str();
+  serve
+      ->add_option("--worker-transport", o.worker_transport,
+                   "Built-in runtime channel: socket (worker protocol) | http (Runtime API)")
+      ->capture_default_str();
   serve->add_option("--cgroups", o.cgroups, "Per-instance memory/CPU limits: auto | off")
       ->capture_default_str();
   serve->add_option("--idle-timeout", flags->idle_timeout,

@@ -87,31 +87,35 @@ Cgroups Cgroups::Detect(const std::string& mode, const fs::path& root) {
 StatusOr<std::vector<fs::path>> Cgroups::Create(const std::string& id, int memory_mb) const {
   std::vector<fs::path> join;
   if (version_ == Version::kNone) return join;
-  const int64_t bytes = static_cast<int64_t>(memory_mb) * 1024 * 1024;
-  const std::string quota = std::to_string(CpuQuotaUs(memory_mb));
-  fs::path m = memory_base_ / id;
   std::error_code ec;
-  fs::create_directory(m, ec);
-  if (ec) return Internal("cgroup mkdir " + m.string() + ": " + ec.message());
+  for (const fs::path& base : {memory_base_, cpu_base_}) {
+    if (base.empty()) continue;
+    fs::create_directory(base / id, ec);
+    if (ec) return Internal("cgroup mkdir " + (base / id).string() + ": " + ec.message());
+    join.push_back(base / id / "cgroup.procs");
+  }
+  MLFAAS_RETURN_IF_ERROR(SetLimits(id, memory_mb));
+  return join;
+}
+
+Status Cgroups::SetLimits(const std::string& id, int memory_mb) const {
+  if (version_ == Version::kNone) return Status::Ok();
+  const std::string bytes = std::to_string(static_cast<int64_t>(memory_mb) * 1024 * 1024);
+  const std::string quota = std::to_string(CpuQuotaUs(memory_mb));
+  const fs::path m = memory_base_ / id;
   if (version_ == Version::kV2) {
-    if (!WriteValue(m / "memory.max", std::to_string(bytes)) ||
-        !WriteValue(m / "cpu.max", quota + " 100000")) {
+    if (!WriteValue(m / "memory.max", bytes) || !WriteValue(m / "cpu.max", quota + " 100000")) {
       return Internal("cannot set limits in " + m.string());
     }
-    join.push_back(m / "cgroup.procs");
-    return join;
+    return Status::Ok();
   }
-  fs::path c = cpu_base_ / id;
-  fs::create_directory(c, ec);
-  if (ec) return Internal("cgroup mkdir " + c.string() + ": " + ec.message());
-  if (!WriteValue(m / "memory.limit_in_bytes", std::to_string(bytes)) ||
+  const fs::path c = cpu_base_ / id;
+  if (!WriteValue(m / "memory.limit_in_bytes", bytes) ||
       !WriteValue(c / "cpu.cfs_period_us", "100000") ||
       !WriteValue(c / "cpu.cfs_quota_us", quota)) {
     return Internal("cannot set limits in " + m.string() + " / " + c.string());
   }
-  join.push_back(m / "cgroup.procs");
-  join.push_back(c / "cgroup.procs");
-  return join;
+  return Status::Ok();
 }
 
 std::optional<uint64_t> Cgroups::PeakBytes(const std::string& id) const {

@@ -33,6 +33,8 @@ class Cgroups {
   // Creates the instance's groups with limits. Returns the cgroup.procs files the child must
   // write its pid to (empty when disabled).
   StatusOr<std::vector<std::filesystem::path>> Create(const std::string& id, int memory_mb) const;
+  // (Re)sets the limits of existing groups: a stem cell's group when it becomes an instance.
+  Status SetLimits(const std::string& id, int memory_mb) const;
   // Peak memory of the group in bytes, when known.
   std::optional<uint64_t> PeakBytes(const std::string& id) const;
   // Removes the groups (after the process exited). Best effort.

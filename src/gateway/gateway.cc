@@ -34,6 +34,9 @@ Gateway::Gateway(GatewayOptions options, registry::Registry& registry, CodeStore
   ManagerOptions mo;
   mo.max_instances = options_.max_instances;
   mo.runtime_bin = options_.runtime_bin;
+  mo.worker_transport =
+      options_.worker_transport == "http" ? WorkerTransport::kHttp : WorkerTransport::kSocket;
+  mo.stem_cells = options_.stem_cells;
   mo.idle_timeout_override_s = options_.idle_timeout_s;
   mo.init_timeout = options_.init_timeout;
   mo.cgroups = Cgroups::Detect(options_.cgroups);

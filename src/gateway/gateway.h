@@ -38,7 +38,9 @@ struct GatewayOptions {
   int threads = 0;  // io threads; 0 = hardware concurrency
   int max_instances = 64;
   std::filesystem::path runtime_bin;
-  std::string cgroups = "auto";  // auto | off
+  std::string worker_transport = "socket";  // socket | http: the built-in runtime's channel
+  int stem_cells = 0;                       // pre-started generic workers kept ready (stem_pool.h)
+  std::string cgroups = "auto";             // auto | off
   std::optional<int> idle_timeout_s;
   std::chrono::milliseconds grace{10'000};
   std::chrono::milliseconds init_timeout{10'000};

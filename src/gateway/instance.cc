@@ -1,8 +1,17 @@
 #include "gateway/instance.h"
 
 #include <cassert>
+#include <nlohmann/json.hpp>
 
 namespace mlfaas::gateway {
+
+std::string WorkerErrorBody(std::string body, std::string_view type) {
+  auto j = nlohmann::json::parse(body, nullptr, false);
+  if (j.is_object() && j.contains("errorMessage")) return body;
+  return nlohmann::json{{"errorMessage", body},
+                        {"errorType", type.empty() ? "Unhandled" : std::string(type)}}
+      .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
 
 const char* InstanceStateName(InstanceState s) {
   switch (s) {

@@ -19,10 +19,13 @@
 
 #include <sys/types.h>
 
+#include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "common/clock.h"
 #include "gateway/http_server.h"
@@ -53,6 +56,10 @@ struct InFlight {
 
 class Pool;
 
+// A worker's error body as Lambda returns it: {"errorMessage","errorType",...} is kept, anything
+// else becomes the message of an error of type `type` ("Unhandled" when empty).
+std::string WorkerErrorBody(std::string body, std::string_view type);
+
 class Instance : public std::enable_shared_from_this<Instance> {
  public:
   Instance(int id, Pool* pool) : id_(id), pool_(pool) {}
@@ -76,8 +83,15 @@ class Instance : public std::enable_shared_from_this<Instance> {
   bool killed = false;  // we sent SIGKILL (timeout, reaping, shutdown)
   std::string partial_line;
 
-  // Runtime API.
+  // Runtime API: over HTTP (custom runtimes) ...
   Responder parked_next;  // a GET /next waiting for work
+  // ... or over the worker protocol (built-in runtime, common/worker_protocol.h).
+  std::unique_ptr<boost::asio::local::stream_protocol::socket> channel;
+  std::shared_ptr<std::vector<char>> channel_buf;  // read buffer (kept alive by pending reads)
+  std::string channel_in;                          // bytes read, not yet a whole frame
+  std::string channel_out;                         // the part of a frame still being written
+  bool channel_next = false;                       // an N frame waits for work
+  bool WaitingForWork() const { return parked_next || channel_next; }
   std::unique_ptr<InFlight> current;
 
   // Accounting.

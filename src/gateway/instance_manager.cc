@@ -37,9 +37,21 @@ InstanceManager::InstanceManager(boost::asio::io_context& ioc, Clock& clock,
       launcher_(launcher),
       code_(code),
       metrics_(metrics),
-      options_(std::move(options)) {}
+      options_(std::move(options)) {
+  std::error_code ec;
+  if (options_.stem_cells > 0 && std::filesystem::exists(options_.runtime_bin, ec)) {
+    StemPoolOptions so;
+    so.size = options_.stem_cells;
+    so.runtime_bin = options_.runtime_bin;
+    stems_ = std::make_unique<StemPool>(launcher_, options_.cgroups, so);
+    stems_->Start();
+  }
+}
 
-InstanceManager::~InstanceManager() { KillAll(); }
+InstanceManager::~InstanceManager() {
+  KillAll();
+  if (stems_) stems_->Stop();
+}
 
 Status InstanceManager::InitPool(Pool& pool, const registry::VersionInfo& v) {
   pool.info = v;
@@ -200,7 +212,7 @@ void InstanceManager::Assign(Instance& inst, std::unique_ptr<InFlight> inv, Defe
   inst.TransitionTo(InstanceState::kBusy);
   inst.current = std::move(inv);
   ++in_flight_;
-  if (inst.parked_next) Deliver(inst);
+  if (inst.WaitingForWork()) Deliver(inst);
 }
 
 void InstanceManager::FailUnbound(std::unique_ptr<InFlight> inv, const std::string& function,
@@ -389,6 +401,8 @@ int InstanceManager::InFlightCount() const {
   return in_flight_;
 }
 
+int InstanceManager::ReadyStems() const { return stems_ ? stems_->Ready() : 0; }
+
 int InstanceManager::LiveInstances() const {
   std::lock_guard<std::mutex> lock(mu_);
   return live_;
@@ -440,6 +454,7 @@ nlohmann::json InstanceManager::StatusJson() const {
   nlohmann::json out = {{"live_instances", live_},
                         {"in_flight", in_flight_},
                         {"max_instances", options_.max_instances},
+                        {"stem_cells_ready", stems_ ? stems_->Ready() : 0},
                         {"functions", nlohmann::json::array()}};
   for (auto& [name, f] : functions) out["functions"].push_back(std::move(f));
   return out;

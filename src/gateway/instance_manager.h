@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "common/worker_protocol.h"
 #include "gateway/cgroups.h"
 #include "gateway/code_store.h"
 #include "gateway/deferred.h"
@@ -24,6 +25,7 @@
 #include "gateway/invocation.h"
 #include "gateway/metrics.h"
 #include "gateway/process_launcher.h"
+#include "gateway/stem_pool.h"
 #include "registry/registry.h"
 
 namespace spdlog {
@@ -32,9 +34,15 @@ class logger;
 
 namespace mlfaas::gateway {
 
+// How the built-in runtime talks to the gateway: the worker protocol over an inherited Unix
+// socket (default), or the HTTP Runtime API that custom runtimes always use.
+enum class WorkerTransport { kSocket, kHttp };
+
 struct ManagerOptions {
   int max_instances = 64;
-  std::filesystem::path runtime_bin;           // worker for runtime "mlfaas"
+  std::filesystem::path runtime_bin;  // worker for runtime "mlfaas"
+  WorkerTransport worker_transport = WorkerTransport::kSocket;
+  int stem_cells = 0;  // stem cells kept ready (stem_pool.h); needs runtime_bin
   std::optional<int> idle_timeout_override_s;  // --idle-timeout
   std::chrono::milliseconds init_timeout{10'000};
   Cgroups cgroups;
@@ -86,6 +94,8 @@ class InstanceManager {
   void KillAll();
 
   int InFlightCount() const;
+  // Stem cells waiting (0 when the pool is off).
+  int ReadyStems() const;
   int LiveInstances() const;
   nlohmann::json StatusJson() const;
   Metrics::StateCounts StateCounts() const;
@@ -109,11 +119,18 @@ class InstanceManager {
 
   // Runtime API events (instance_runtime_api.cc).
   void HandleRuntimeApi(const std::weak_ptr<Instance>& weak, Request&& req, Responder respond);
-  void OnNext(Instance& inst, Responder respond, Deferred& later);
-  void OnResult(Instance& inst, const std::string& id, std::string body, bool is_error,
-                Responder respond, Deferred& later);
+  // The worker asked for work (parked_next or channel_next is set).
+  void OnNext(Instance& inst);
+  // False for an unknown request id.
+  bool OnResult(Instance& inst, const std::string& id, std::string body, bool is_error,
+                Deferred& later);
   void OnInitError(Instance& inst, std::string body, Deferred& later);
   void OnTimeout(const std::weak_ptr<Instance>& weak, const std::string& request_id);
+  // Worker protocol (instance_channel.cc).
+  void AttachChannel(Instance& inst, int fd);
+  void ReadChannel(const std::shared_ptr<Instance>& inst);
+  bool OnChannelFrame(Instance& inst, const wire::Frame& frame, Deferred& later);
+  void WriteChannel(Instance& inst, std::string frame);
   void WatchExit(const std::shared_ptr<Instance>& inst);
   void WatchOutput(const std::shared_ptr<Instance>& inst);
   // Reads what the worker wrote so far; true at EOF.
@@ -134,6 +151,8 @@ class InstanceManager {
   int live_ = 0;
   int in_flight_ = 0;
   bool shutting_down_ = false;
+  // Last member: destroyed (refill thread joined) after KillAll in the destructor.
+  std::unique_ptr<StemPool> stems_;
 };
 
 }  // namespace mlfaas::gateway

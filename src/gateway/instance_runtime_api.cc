@@ -2,11 +2,13 @@
 // output capture, invocation timeouts and process exit.
 #include <signal.h>
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <boost/asio/post.hpp>
 #include <cerrno>
+#include <cstring>
 
 #include "gateway/deferred.h"
 #include "gateway/instance_manager.h"
@@ -43,15 +45,6 @@ std::string ExitText(int wait_status) {
   return "unknown exit";
 }
 
-// The worker's error body as Lambda returns it: {"errorMessage","errorType",...}.
-std::string NormalizeError(std::string body, std::string_view type_header) {
-  auto j = nlohmann::json::parse(body, nullptr, false);
-  if (j.is_object() && j.contains("errorMessage")) return body;
-  std::string type = type_header.empty() ? "Unhandled" : std::string(type_header);
-  return nlohmann::json{{"errorMessage", body}, {"errorType", type}}.dump(
-      -1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
-
 std::string SafeId(std::string s) {
   for (char& c : s) {
     if (!isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') c = '_';
@@ -63,52 +56,95 @@ std::string SafeId(std::string s) {
 
 StatusOr<std::shared_ptr<Instance>> InstanceManager::StartInstance(Pool& pool, bool provisioned) {
   auto inst = std::make_shared<Instance>(next_instance_id_++, &pool);
-  HttpServerOptions o;
-  o.idle_timeout = std::chrono::minutes(30);
-  o.read_timeout = std::chrono::seconds(60);
-  o.error_factory = RuntimeError;
-  std::weak_ptr<Instance> weak = inst;
-  inst->runtime_api =
-      std::make_unique<HttpServer>(ioc_, o, [this, weak](Request&& req, Responder respond) {
-        HandleRuntimeApi(weak, std::move(req), std::move(respond));
-      });
-  MLFAAS_RETURN_IF_ERROR(inst->runtime_api->Start());
   const auto& v = pool.info;
-  LaunchSpec spec;
-  inst->cgroup_id = SafeId(v.function + "-" + v.version + "-" + std::to_string(inst->id()) + "-" +
-                           std::to_string(getpid()));
-  auto join = options_.cgroups.Create(inst->cgroup_id, v.config.memory_mb);
-  if (join.ok()) {
-    spec.join_files = *join;
+  const bool builtin = v.config.runtime != "provided";
+  const bool socket = builtin && options_.worker_transport == WorkerTransport::kSocket;
+  std::vector<std::string> env = pool.base_env;
+  if (socket) {
+    env.push_back("MLFAAS_RUNTIME_FD=3");
   } else {
-    spdlog::warn("{}: {} (instance runs without limits)", pool.key, join.status().message());
+    HttpServerOptions o;
+    o.idle_timeout = std::chrono::minutes(30);
+    o.read_timeout = std::chrono::seconds(60);
+    o.error_factory = RuntimeError;
+    std::weak_ptr<Instance> weak = inst;
+    inst->runtime_api =
+        std::make_unique<HttpServer>(ioc_, o, [this, weak](Request&& req, Responder respond) {
+          HandleRuntimeApi(weak, std::move(req), std::move(respond));
+        });
+    MLFAAS_RETURN_IF_ERROR(inst->runtime_api->Start());
+    env.push_back("AWS_LAMBDA_RUNTIME_API=127.0.0.1:" + std::to_string(inst->runtime_api->port()));
   }
   inst->log_stream = LogStreamName(clock_.EpochMillis(), v.version);
-  spec.executable =
-      v.config.runtime == "provided" ? pool.code_dir / "bootstrap" : options_.runtime_bin;
-  spec.cwd = pool.code_dir;
-  spec.env = pool.base_env;
-  spec.env.push_back("AWS_LAMBDA_RUNTIME_API=127.0.0.1:" +
-                     std::to_string(inst->runtime_api->port()));
-  spec.env.push_back("AWS_LAMBDA_LOG_STREAM_NAME=" + inst->log_stream);
-  spec.env.push_back(std::string("AWS_LAMBDA_INITIALIZATION_TYPE=") +
-                     (provisioned ? "provisioned-concurrency" : "on-demand"));
+  env.push_back("AWS_LAMBDA_LOG_STREAM_NAME=" + inst->log_stream);
+  env.push_back(std::string("AWS_LAMBDA_INITIALIZATION_TYPE=") +
+                (provisioned ? "provisioned-concurrency" : "on-demand"));
+  const std::filesystem::path exe = builtin ? options_.runtime_bin : pool.code_dir / "bootstrap";
   inst->created_at = clock_.Now();
-  auto launched = launcher_.Launch(spec);
-  if (!launched.ok()) {
-    options_.cgroups.Remove(inst->cgroup_id);
-    inst->runtime_api->Stop();
-    return launched.status();
+  int output_fd = -1, pidfd = -1, channel_fd = -1;
+  if (auto stem = stems_ ? stems_->Take() : std::nullopt) {
+    // A waiting stem cell becomes the instance: its limits, then its launch frame.
+    inst->cgroup_id = stem->cgroup_id;
+    if (Status st = options_.cgroups.SetLimits(inst->cgroup_id, v.config.memory_mb); !st.ok()) {
+      spdlog::warn("{}: {}", pool.key, st.message());
+    }
+    std::vector<std::string> launch{builtin ? std::string() : exe.string(), pool.code_dir.string(),
+                                    "0"};
+    launch.insert(launch.end(), env.begin(), env.end());
+    std::string frame;
+    wire::AppendFrame(frame, wire::FrameType::kLaunch, launch);
+    inst->pid = stem->pid;
+    output_fd = stem->output_fd;
+    pidfd = stem->pidfd;
+    channel_fd = stem->socket_fd;
+    AttachChannel(*inst, channel_fd);
+    WriteChannel(*inst, std::move(frame));
+    if (!socket) {
+      boost::system::error_code ec;
+      inst->channel->close(ec);  // the bootstrap speaks HTTP; the stem read its frame
+      inst->channel.reset();
+    }
+  } else {
+    LaunchSpec spec;
+    inst->cgroup_id = SafeId(v.function + "-" + v.version + "-" + std::to_string(inst->id()) + "-" +
+                             std::to_string(getpid()));
+    auto join = options_.cgroups.Create(inst->cgroup_id, v.config.memory_mb);
+    if (join.ok()) {
+      spec.join_files = *join;
+    } else {
+      spdlog::warn("{}: {} (instance runs without limits)", pool.key, join.status().message());
+    }
+    spec.executable = exe;
+    spec.cwd = pool.code_dir;
+    spec.env = std::move(env);
+    int sv[2] = {-1, -1};
+    if (socket && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+      options_.cgroups.Remove(inst->cgroup_id);
+      return Internal(std::string("socketpair: ") + strerror(errno));
+    }
+    spec.pass_fd = sv[1];
+    auto launched = launcher_.Launch(spec);
+    if (sv[1] >= 0) close(sv[1]);
+    if (!launched.ok()) {
+      if (sv[0] >= 0) close(sv[0]);
+      options_.cgroups.Remove(inst->cgroup_id);
+      if (inst->runtime_api) inst->runtime_api->Stop();
+      return launched.status();
+    }
+    inst->pid = launched->pid;
+    output_fd = launched->output_fd;
+    pidfd = launched->pidfd;
+    if (socket) AttachChannel(*inst, sv[0]);
   }
-  inst->pid = launched->pid;
-  inst->output = std::make_unique<boost::asio::posix::stream_descriptor>(ioc_, launched->output_fd);
-  inst->exit_watch = std::make_unique<boost::asio::posix::stream_descriptor>(ioc_, launched->pidfd);
+  inst->output = std::make_unique<boost::asio::posix::stream_descriptor>(ioc_, output_fd);
+  inst->exit_watch = std::make_unique<boost::asio::posix::stream_descriptor>(ioc_, pidfd);
   inst->provisioned = provisioned;
   pool.instances.push_back(inst);
   ++live_;
   ++pool.cold_starts;
   WatchExit(inst);
   WatchOutput(inst);
+  if (inst->channel) ReadChannel(inst);
   return inst;
 }
 
@@ -126,10 +162,13 @@ void InstanceManager::HandleRuntimeApi(const std::weak_ptr<Instance>& weak, Requ
   const bool post = req.method() == http::verb::post;
   Deferred later;
   std::lock_guard<std::mutex> lock(mu_);
-  if (get && path == "invocation/next") return OnNext(*inst, std::move(respond), later);
+  if (get && path == "invocation/next") {
+    inst->parked_next = std::move(respond);
+    return OnNext(*inst);
+  }
   if (post && path == "init/error") {
     respond(Accepted());
-    return OnInitError(*inst, NormalizeError(std::move(req.body()), ""), later);
+    return OnInitError(*inst, WorkerErrorBody(std::move(req.body()), ""), later);
   }
   constexpr std::string_view kInv = "invocation/";
   if (post && path.starts_with(kInv)) {
@@ -138,23 +177,25 @@ void InstanceManager::HandleRuntimeApi(const std::weak_ptr<Instance>& weak, Requ
     if (slash != std::string_view::npos) {
       std::string id(rest.substr(0, slash));
       std::string_view what = rest.substr(slash + 1);
-      if (what == "response") {
-        return OnResult(*inst, id, std::move(req.body()), false, std::move(respond), later);
-      }
-      if (what == "error") {
-        auto h = req["Lambda-Runtime-Function-Error-Type"];
-        std::string body =
-            NormalizeError(std::move(req.body()), std::string_view(h.data(), h.size()));
-        return OnResult(*inst, id, std::move(body), true, std::move(respond), later);
+      if (what == "response" || what == "error") {
+        std::string body = std::move(req.body());
+        if (what == "error") {
+          auto h = req["Lambda-Runtime-Function-Error-Type"];
+          body = WorkerErrorBody(std::move(body), std::string_view(h.data(), h.size()));
+        }
+        if (!OnResult(*inst, id, std::move(body), what == "error", later)) {
+          return respond(RuntimeError(http::status::bad_request, "InvalidRequestID",
+                                      "Invalid request ID: " + id));
+        }
+        return respond(Accepted());
       }
     }
   }
   respond(RuntimeError(http::status::not_found, "NotFound", "unknown Runtime API path"));
 }
 
-void InstanceManager::OnNext(Instance& inst, Responder respond, Deferred& /*later*/) {
+void InstanceManager::OnNext(Instance& inst) {
   Pool& pool = *inst.pool();
-  inst.parked_next = std::move(respond);
   if (inst.state() == InstanceState::kStarting) {
     inst.init_duration_ms = Millis(clock_.Now() - inst.created_at);
     inst.TransitionTo(InstanceState::kIdle);
@@ -173,14 +214,9 @@ void InstanceManager::Deliver(Instance& inst) {
   inv.delivered = true;
   inv.sent_at = clock_.Now();
   inv.deadline_epoch_ms = clock_.EpochMillis() + int64_t{cfg.timeout_s} * 1000;
-  Response res{http::status::ok, 11};
-  res.set(http::field::content_type, "application/json");
-  res.set("Lambda-Runtime-Aws-Request-Id", inv.request_id);
-  res.set("Lambda-Runtime-Deadline-Ms", std::to_string(inv.deadline_epoch_ms));
-  res.set("Lambda-Runtime-Invoked-Function-Arn", inv.invoked_arn);
-  res.set("Lambda-Runtime-Trace-Id",
-          "Root=1-00000000-" + inv.request_id.substr(0, 8) + ";Parent=0000000000000000;Sampled=0");
-  res.body() = std::move(inv.payload);
+  const std::string deadline = std::to_string(inv.deadline_epoch_ms);
+  const std::string trace =
+      "Root=1-00000000-" + inv.request_id.substr(0, 8) + ";Parent=0000000000000000;Sampled=0";
   AppendLog(inst, &inv, StartLine(inv.request_id, inst.pool()->info.version));
   inv.timer =
       std::make_unique<boost::asio::steady_timer>(ioc_, std::chrono::seconds(cfg.timeout_s));
@@ -188,20 +224,32 @@ void InstanceManager::Deliver(Instance& inst) {
   inv.timer->async_wait([this, weak, id = inv.request_id](boost::system::error_code ec) {
     if (!ec) OnTimeout(weak, id);
   });
+  if (inst.channel_next) {
+    inst.channel_next = false;
+    std::string frame;
+    wire::AppendFrame(frame, wire::FrameType::kInvocation,
+                      {inv.request_id, deadline, inv.invoked_arn, trace, inv.payload});
+    inv.payload.clear();
+    return WriteChannel(inst, std::move(frame));
+  }
+  Response res{http::status::ok, 11};
+  res.set(http::field::content_type, "application/json");
+  res.set("Lambda-Runtime-Aws-Request-Id", inv.request_id);
+  res.set("Lambda-Runtime-Deadline-Ms", deadline);
+  res.set("Lambda-Runtime-Invoked-Function-Arn", inv.invoked_arn);
+  res.set("Lambda-Runtime-Trace-Id", trace);
+  res.body() = std::move(inv.payload);
   Responder next = std::move(inst.parked_next);
   inst.parked_next = Responder();
   next(std::move(res));
 }
 
-void InstanceManager::OnResult(Instance& inst, const std::string& id, std::string body,
-                               bool is_error, Responder respond, Deferred& later) {
-  if (!inst.current || !inst.current->delivered || inst.current->request_id != id) {
-    return respond(
-        RuntimeError(http::status::bad_request, "InvalidRequestID", "Invalid request ID: " + id));
-  }
-  respond(Accepted());
+bool InstanceManager::OnResult(Instance& inst, const std::string& id, std::string body,
+                               bool is_error, Deferred& later) {
+  if (!inst.current || !inst.current->delivered || inst.current->request_id != id) return false;
   Complete(inst, is_error ? Outcome::kFunctionError : Outcome::kSuccess, std::move(body), later);
   AfterInvocation(inst);
+  return true;
 }
 
 void InstanceManager::OnInitError(Instance& inst, std::string body, Deferred& later) {
@@ -341,6 +389,12 @@ void InstanceManager::OnExit(Instance& inst, int wait_status, Deferred& later) {
   }
   inst.pid = -1;
   inst.parked_next = Responder();
+  inst.channel_next = false;
+  if (inst.channel) {
+    boost::system::error_code ec;
+    inst.channel->close(ec);
+    inst.channel.reset();
+  }
   if (inst.runtime_api) inst.runtime_api->Stop();
   inst.output.reset();
   inst.exit_watch.reset();

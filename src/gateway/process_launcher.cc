@@ -34,8 +34,8 @@ size_t FormatPid(pid_t pid, char* buf) {
 }
 
 // Runs in the child between fork and exec: only async-signal-safe calls.
-[[noreturn]] void ChildExec(pid_t parent, int out_w, int err_w, int devnull, const char* cwd,
-                            const char* exe, char** argv, char** envp,
+[[noreturn]] void ChildExec(pid_t parent, int out_w, int err_w, int devnull, int pass_fd,
+                            const char* cwd, const char* exe, char** argv, char** envp,
                             const std::vector<const char*>& join_files) {
   setpgid(0, 0);
   prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -57,8 +57,19 @@ size_t FormatPid(pid_t pid, char* buf) {
   dup2(devnull, 0);
   dup2(out_w, 1);
   dup2(out_w, 2);
+  unsigned first_closed = 3;
+  if (pass_fd >= 0) {
+    if (pass_fd == 3) {
+      fcntl(3, F_SETFD, 0);
+    } else {
+      // err_w must survive as fd 3 would clobber it: move it first if it sits there.
+      if (err_w == 3) err_w = fcntl(3, F_DUPFD_CLOEXEC, 4);
+      dup2(pass_fd, 3);  // dup2 clears FD_CLOEXEC on the copy
+    }
+    first_closed = 4;
+  }
   // Everything else (including err_w, which is O_CLOEXEC) closes at exec.
-  syscall(SYS_close_range, 3u, ~0u, 4u /* CLOSE_RANGE_CLOEXEC */);
+  syscall(SYS_close_range, first_closed, ~0u, 4u /* CLOSE_RANGE_CLOEXEC */);
   if (cwd[0] && chdir(cwd) != 0) {
     int e = errno;
     ssize_t w = write(err_w, &e, sizeof e);
@@ -101,8 +112,8 @@ StatusOr<LaunchedProcess> ForkExecLauncher::Launch(const LaunchSpec& spec) {
   pid_t parent = getpid();
   pid_t pid = fork();
   if (pid == 0) {
-    ChildExec(parent, out[1], err[1], devnull, cwd.c_str(), exe.c_str(), argv.data(), envp.data(),
-              join);
+    ChildExec(parent, out[1], err[1], devnull, spec.pass_fd, cwd.c_str(), exe.c_str(), argv.data(),
+              envp.data(), join);
   }
   int fork_errno = errno;
   close(out[1]);

@@ -1,14 +1,20 @@
 #include "runtime/worker.h"
 
+#include <fcntl.h>
 #include <openssl/crypto.h>
+#include <unistd.h>
 
+#include <cerrno>
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 
 #include "package/package.h"
 #include "runtime/http_transport.h"
 #include "runtime/loop.h"
+#include "runtime/socket_transport.h"
 
 namespace mlfaas::runtime {
 
@@ -107,15 +113,76 @@ Status RunWorkerWith(const WorkerConfig& config, RuntimeTransport& transport) {
   return RunLoop(transport, handler);
 }
 
+namespace {
+
+StatusOr<int> FdFromEnv(const char* name) {
+  std::string v = Env(name);
+  int fd = -1;
+  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), fd);
+  if (ec != std::errc() || p != v.data() + v.size() || fd < 0 || fcntl(fd, F_GETFD) < 0) {
+    return InvalidArgument(std::string(name) + " '" + v + "' is not an open file descriptor");
+  }
+  return fd;
+}
+
+}  // namespace
+
+Status AwaitLaunch(SocketTransport& transport, int fd) {
+  MLFAAS_ASSIGN_OR_RETURN(std::string data, transport.ReadFrame(wire::FrameType::kLaunch));
+  std::vector<std::string_view> f = wire::SplitAll(data);
+  size_t argc = 0;
+  if (f.size() < 3 ||
+      std::from_chars(f[2].data(), f[2].data() + f[2].size(), argc).ec != std::errc() ||
+      f.size() < 3 + argc) {
+    return InvalidArgument("stem: malformed launch frame");
+  }
+  const std::string exe(f[0]), cwd(f[1]);
+  if (!cwd.empty() && chdir(cwd.c_str()) != 0) {
+    return FailedPrecondition("stem: cannot enter " + cwd + ": " + std::strerror(errno));
+  }
+  // Strings that become the environment must outlive the process image.
+  static std::vector<std::string> env;
+  env.assign(f.begin() + 3 + static_cast<std::ptrdiff_t>(argc), f.end());
+  if (!exe.empty()) {  // a custom runtime: become its bootstrap
+    std::vector<std::string> args{exe};
+    for (size_t i = 0; i < argc; ++i) args.emplace_back(f[3 + i]);
+    std::vector<char*> argv, envp;
+    for (auto& a : args) argv.push_back(a.data());
+    for (auto& e : env) envp.push_back(e.data());
+    argv.push_back(nullptr);
+    envp.push_back(nullptr);
+    fcntl(fd, F_SETFD, FD_CLOEXEC);
+    execve(exe.c_str(), argv.data(), envp.data());
+    return FailedPrecondition("stem: cannot execute " + exe + ": " + std::strerror(errno));
+  }
+  clearenv();
+  for (auto& e : env) putenv(e.data());
+  return Status::Ok();
+}
+
 Status RunWorker() {
   // The digest check uses OpenSSL. Its default initialization reads openssl.cnf and registers
   // every cipher and digest: ~0.7 ms of a ~1 ms cold start. SHA-256 needs none of it.
   OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG | OPENSSL_INIT_NO_ADD_ALL_CIPHERS |
                           OPENSSL_INIT_NO_ADD_ALL_DIGESTS,
                       nullptr);
-  const std::string api = Env("AWS_LAMBDA_RUNTIME_API");
-  if (api.empty()) return InvalidArgument("AWS_LAMBDA_RUNTIME_API is not set");
-  MLFAAS_ASSIGN_OR_RETURN(std::unique_ptr<HttpTransport> transport, HttpTransport::Create(api));
+  std::unique_ptr<RuntimeTransport> transport;
+  if (!Env(kStemFdEnv).empty()) {
+    MLFAAS_ASSIGN_OR_RETURN(int fd, FdFromEnv(kStemFdEnv));
+    auto socket = std::make_unique<SocketTransport>(fd);
+    MLFAAS_RETURN_IF_ERROR(AwaitLaunch(*socket, fd));
+    // The launch environment picks the transport: this socket, or the HTTP Runtime API.
+    if (Env(kRuntimeFdEnv) == std::to_string(fd)) transport = std::move(socket);
+  }
+  if (!transport && !Env(kRuntimeFdEnv).empty()) {
+    MLFAAS_ASSIGN_OR_RETURN(int fd, FdFromEnv(kRuntimeFdEnv));
+    transport = std::make_unique<SocketTransport>(fd);
+  }
+  if (!transport) {
+    const std::string api = Env("AWS_LAMBDA_RUNTIME_API");
+    if (api.empty()) return InvalidArgument("AWS_LAMBDA_RUNTIME_API is not set");
+    MLFAAS_ASSIGN_OR_RETURN(transport, HttpTransport::Create(api));
+  }
   auto config = WorkerConfigFromEnv();
   if (!config.ok()) {
     (void)transport->PostInitError(kInitError, config.status().message());

@@ -1,7 +1,13 @@
 // The mlfaas worker: what `mlfaas-runtime` and `mlfaas runtime` run in a Lambda-style instance.
 //
 // Environment (set by `mlfaas serve`, and by AWS Lambda for a provided.al2023 function):
-//   AWS_LAMBDA_RUNTIME_API       host:port of the Runtime API (required)
+//   AWS_LAMBDA_RUNTIME_API       host:port of the Runtime API (required unless one below is set)
+//   MLFAAS_RUNTIME_FD            an inherited Unix socket speaking the mlfaas worker protocol
+//                                (common/worker_protocol.h); preferred over the HTTP API
+//   MLFAAS_STEM_FD               stem cell: wait on this socket for a launch frame (working
+//                                directory, environment, and for custom runtimes the executable
+//                                to become), then run; the launch environment sets
+//                                MLFAAS_RUNTIME_FD to the same socket
 //   _HANDLER                     "predict" (the only handler; empty means predict)
 //   LAMBDA_TASK_ROOT             directory holding manifest.json (default: current directory)
 //   AWS_LAMBDA_FUNCTION_VERSION  reported as model.version in results (default "$LATEST")
@@ -21,6 +27,8 @@
 namespace mlfaas::runtime {
 
 inline constexpr std::string_view kInitError = "InitError";
+inline constexpr const char* kRuntimeFdEnv = "MLFAAS_RUNTIME_FD";
+inline constexpr const char* kStemFdEnv = "MLFAAS_STEM_FD";
 
 struct WorkerConfig {
   std::string runtime_api;
@@ -42,7 +50,13 @@ StatusOr<std::unique_ptr<ModelHandler>> LoadModelHandler(const WorkerConfig& con
 // InitError) and returned. Returns when the loop ends (normally: the Runtime API went away).
 Status RunWorkerWith(const WorkerConfig& config, RuntimeTransport& transport);
 
-// WorkerConfigFromEnv + HttpTransport + RunWorkerWith. Never returns OK.
+class SocketTransport;
+// Stem cell: reads the launch frame from `transport` (socket `fd`), enters its directory and
+// takes its environment; for a custom runtime execs its executable (returns only on failure).
+Status AwaitLaunch(SocketTransport& transport, int fd);
+
+// [AwaitLaunch +] WorkerConfigFromEnv + the transport the environment names + RunWorkerWith.
+// Never returns OK.
 Status RunWorker();
 
 }  // namespace mlfaas::runtime

@@ -64,6 +64,41 @@ class ServeTest : public ::testing::Test {
     return 0;
   }
 
+  // Trains, creates and serves the model with the built-in runtime under `flags`, and calls it
+  // as a user would: cold, warm batch, bad input, log tail.
+  void ServeModel(const std::vector<std::string>& flags) {
+    fs::path pkg = tmp_.path() / "model.zip";
+    auto trained = RunCommand(
+        {MLFAAS_BIN, "train", "--data", MLFAAS_DATA_FILE, "--out", pkg.string()}, {}, kTimeout);
+    ASSERT_EQ(trained.exit_code, 0) << trained.err;
+    ASSERT_EQ(Mlfaas({"function", "create", "kdd99-anomaly", "--package", pkg.string()}).exit_code,
+              0);
+    uint16_t port = Serve(flags);
+    ASSERT_NE(port, 0);
+    HttpClient c(port);
+    const std::string path = "/2015-03-31/functions/kdd99-anomaly/invocations";
+    auto r = c.Post(path, R"({"duration":0,"src_bytes":215,"dst_bytes":45076})");
+    ASSERT_EQ(r.status, 200) << r.body << Slurp(log_);
+    EXPECT_EQ(r.header("x-mlfaas-cold-start"), "true");
+    auto j = json::parse(r.body);
+    ASSERT_TRUE(j.contains("predictions")) << r.body;
+    EXPECT_EQ(j["predictions"].size(), 1u);
+    EXPECT_EQ(j["model"]["version"], "$LATEST");
+    auto warm = c.Post(path, R"({"instances":[{"duration":0,"src_bytes":215,"dst_bytes":45076},)"
+                             R"({"duration":2,"src_bytes":0,"dst_bytes":0}]})");
+    EXPECT_EQ(warm.header("x-mlfaas-cold-start"), "false");
+    EXPECT_EQ(json::parse(warm.body)["predictions"].size(), 2u) << warm.body;
+    auto bad = c.Post(path, R"({"duration":"x"})");
+    EXPECT_EQ(bad.status, 200);
+    EXPECT_EQ(bad.header("x-amz-function-error"), "Unhandled");
+    EXPECT_NE(bad.body.find("InvalidInput"), std::string::npos) << bad.body;
+    auto tail =
+        c.Post(path, R"({"duration":0,"src_bytes":1,"dst_bytes":1})", {{"X-Amz-Log-Type", "Tail"}});
+    EXPECT_FALSE(tail.header("x-amz-log-result").empty());
+    EXPECT_EQ(WorkerPids(port).size(), 1u) << "sequential calls reuse one warm instance";
+    EXPECT_EQ(server_->StopWith(SIGTERM, std::chrono::seconds(15)), 0);
+  }
+
   std::vector<int> WorkerPids(uint16_t port) {
     HttpClient c(port);
     json st = json::parse(c.Get("/v1/status").body);
@@ -109,37 +144,39 @@ TEST_F(ServeTest, ServesCustomRuntimeAndStopsCleanlyOnSigterm) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   pids = WorkerPids(port);  // the warm instance, now busy with the slow request
+  // Every process the gateway started: the busy instance plus its waiting stem cells.
+  std::set<pid_t> children;
+  for (int i = 0; i < 1000 && children.size() != 3; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    children = ChildrenOf(server_->pid());
+  }
+  ASSERT_EQ(children.size(), 3u);
   int st = server_->StopWith(SIGTERM, std::chrono::seconds(15));
   t.join();
   EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << st << Slurp(log_);
   EXPECT_EQ(slow.status, 200) << slow.body;
   ASSERT_EQ(pids.size(), 1u);
   for (int pid : pids) EXPECT_NE(kill(pid, 0), 0) << "worker " << pid << " survived";
+  for (pid_t pid : children) EXPECT_NE(kill(pid, 0), 0) << "process " << pid << " survived";
 }
 
 TEST_F(ServeTest, ServesATrainedModelWithTheBuiltInRuntime) {
-  fs::path pkg = tmp_.path() / "model.zip";
-  auto trained = RunCommand(
-      {MLFAAS_BIN, "train", "--data", MLFAAS_DATA_FILE, "--out", pkg.string()}, {}, kTimeout);
-  ASSERT_EQ(trained.exit_code, 0) << trained.err;
-  ASSERT_EQ(Mlfaas({"function", "create", "kdd99-anomaly", "--package", pkg.string()}).exit_code,
-            0);
-  uint16_t port = Serve();
-  ASSERT_NE(port, 0);
-  HttpClient c(port);
-  const std::string path = "/2015-03-31/functions/kdd99-anomaly/invocations";
-  auto r = c.Post(path, R"({"duration":0,"src_bytes":215,"dst_bytes":45076})");
-  ASSERT_EQ(r.status, 200) << r.body << Slurp(log_);
-  auto j = json::parse(r.body);
-  ASSERT_TRUE(j.contains("predictions")) << r.body;
-  EXPECT_EQ(j["predictions"].size(), 1u);
-  auto warm = c.Post(path, R"({"duration":0,"src_bytes":215,"dst_bytes":45076})");
-  EXPECT_EQ(warm.header("x-mlfaas-cold-start"), "false");
-  auto bad = c.Post(path, R"({"duration":"x"})");
-  EXPECT_EQ(bad.status, 200);
-  EXPECT_EQ(bad.header("x-amz-function-error"), "Unhandled");
-  EXPECT_NE(bad.body.find("InvalidInput"), std::string::npos) << bad.body;
-  EXPECT_EQ(server_->StopWith(SIGTERM, std::chrono::seconds(15)), 0);
+  ServeModel({});  // defaults: stem cells, worker protocol
+}
+
+TEST_F(ServeTest, ServesTheModelWithoutStemCells) { ServeModel({"--stem-cells", "0"}); }
+
+TEST_F(ServeTest, ServesTheModelOverTheHttpRuntimeApi) {
+  ServeModel({"--worker-transport", "http"});
+}
+
+TEST_F(ServeTest, RejectsBadTransportAndStemFlags) {
+  auto r = Mlfaas({"serve", "--port", "0", "--worker-transport", "pigeon"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("--worker-transport must be socket or http"), std::string::npos) << r.err;
+  r = Mlfaas({"serve", "--port", "0", "--stem-cells", "-1"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("--stem-cells"), std::string::npos) << r.err;
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -49,5 +50,8 @@ class BackgroundProcess {
 
 // Reads a file whole ("" if missing).
 std::string Slurp(const std::string& path);
+
+// Live (non-zombie) children of `parent`, from /proc.
+std::set<pid_t> ChildrenOf(pid_t parent);
 
 }  // namespace mlfaas::testing
