@@ -1,24 +1,18 @@
 #include "gateway/gateway.h"
 
-#include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/spdlog.h>
 
 namespace mlfaas::gateway {
 namespace {
 
-std::shared_ptr<spdlog::logger> FunctionLogger(const std::filesystem::path& path) {
+std::shared_ptr<FunctionLog> OpenFunctionLog(const std::filesystem::path& path) {
   if (path.empty()) return nullptr;
-  try {
-    std::filesystem::create_directories(path.parent_path());
-    auto logger = std::make_shared<spdlog::logger>(
-        "functions", std::make_shared<spdlog::sinks::basic_file_sink_mt>(path.string()));
-    logger->set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %v", spdlog::pattern_time_type::utc);
-    logger->flush_on(spdlog::level::warn);
-    return logger;
-  } catch (const std::exception& e) {
-    spdlog::warn("cannot open function log {}: {}", path.string(), e.what());
+  auto log = FunctionLog::Open(path);
+  if (!log.ok()) {
+    spdlog::warn("function log disabled: {}", log.status().message());
     return nullptr;
   }
+  return std::move(log).value();
 }
 
 }  // namespace
@@ -43,7 +37,7 @@ Gateway::Gateway(GatewayOptions options, registry::Registry& registry, CodeStore
   if (!mo.cgroups.enabled()) {
     spdlog::warn("cgroups unavailable: limits not enforced ({})", mo.cgroups.reason());
   }
-  function_log_ = FunctionLogger(options_.function_log_path);
+  function_log_ = OpenFunctionLog(options_.function_log_path);
   mo.function_log = function_log_;
   manager_ =
       std::make_unique<InstanceManager>(ioc_, clock_, *launcher_, code, metrics_, std::move(mo));
@@ -80,7 +74,7 @@ void Gateway::MaintenanceLoop() {
     lock.unlock();
     manager_->Tick();
     if (ticks++ % 5 == 0) ReconcileProvisioned();
-    if (function_log_) function_log_->flush();
+    if (function_log_) function_log_->Flush();
     lock.lock();
     maint_cv_.wait_for(lock, options_.tick_interval, [this] { return maint_stop_; });
   }
@@ -123,7 +117,7 @@ void Gateway::Shutdown() {
     spdlog::warn("grace period over: {} invocations still running are cancelled", left);
   }
   manager_->KillAll();
-  if (function_log_) function_log_->flush();
+  if (function_log_) function_log_->Flush();
   // Let the last responses reach their clients before the loop stops.
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
   work_.reset();

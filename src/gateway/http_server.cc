@@ -1,5 +1,6 @@
 #include "gateway/http_server.h"
 
+#include <array>
 #include <atomic>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
@@ -75,6 +76,16 @@ class Session : public std::enable_shared_from_this<Session> {
       return RejectTooLarge(*len);
     }
     if (parser_->is_done()) return Dispatch();
+    // Usually the body arrived with the header: parse it from the buffer, without another
+    // asynchronous round (the common case on keep-alive connections).
+    if (!beast::iequals(req[http::field::expect], "100-continue") && buffer_.size() > 0) {
+      beast::error_code pec;
+      size_t used = parser_->put(buffer_.data(), pec);
+      buffer_.consume(used);
+      if (pec == http::error::need_more) pec = {};
+      if (pec) return OnReadError(pec);
+      if (parser_->is_done()) return Dispatch();
+    }
     stream_.expires_after(opts().read_timeout);
     if (beast::iequals(req[http::field::expect], "100-continue")) {
       static const char kContinue[] = "HTTP/1.1 100 Continue\r\n\r\n";
@@ -139,13 +150,43 @@ class Session : public std::enable_shared_from_this<Session> {
     if (res_.find(http::field::server) == res_.end())
       res_.set(http::field::server, opts().server_name);
     res_.prepare_payload();
+    // The header is serialized here (Beast's serializer costs more than the rest of a small
+    // response) and the header and body go out in one gathered write, tried at once: a few
+    // hundred bytes nearly always fit the socket buffer. Only a remainder waits for the reactor.
+    head_.clear();
+    head_ += "HTTP/1.1 ";
+    head_ += std::to_string(res_.result_int());
+    head_ += ' ';
+    head_.append(res_.reason().data(), res_.reason().size());
+    head_ += "\r\n";
+    for (const auto& f : res_) {
+      head_.append(f.name_string().data(), f.name_string().size());
+      head_ += ": ";
+      head_.append(f.value().data(), f.value().size());
+      head_ += "\r\n";
+    }
+    head_ += "\r\n";
+    std::array<net::const_buffer, 2> bufs{net::buffer(head_), net::buffer(res_.body())};
+    const size_t total = head_.size() + res_.body().size();
+    beast::error_code ec;
+    auto& sock = stream_.socket();
+    if (!sock.non_blocking()) sock.non_blocking(true, ec);
+    size_t sent = ec ? 0 : sock.write_some(bufs, ec);
+    if (ec == net::error::would_block || ec == net::error::try_again) ec = {};
+    if (ec || sent == total) return AfterWrite(ec);
     stream_.expires_after(opts().write_timeout);
-    http::async_write(stream_, res_, [self = shared_from_this()](beast::error_code ec, size_t) {
-      self->res_ = {};
-      if (!ec && self->rejected_) return self->Drain();
-      if (ec || !self->keep_alive_) return self->Close();
-      self->ReadHeader();
+    beast::buffers_suffix<std::array<net::const_buffer, 2>> rest(bufs);
+    rest.consume(sent);
+    net::async_write(stream_, rest, [self = shared_from_this()](beast::error_code wec, size_t) {
+      self->AfterWrite(wec);
     });
+  }
+
+  void AfterWrite(beast::error_code ec) {
+    res_ = {};
+    if (!ec && rejected_) return Drain();
+    if (ec || !keep_alive_) return Close();
+    ReadHeader();
   }
 
   // After a rejection: half-close, then discard (never buffer) whatever the client still sends
@@ -174,6 +215,7 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   Response res_;
+  std::string head_;  // serialized status line and fields of res_
   bool keep_alive_ = true;
   bool rejected_ = false;
   uint64_t drained_ = 0;

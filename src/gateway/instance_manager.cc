@@ -16,11 +16,13 @@ namespace {
 
 double Millis(Clock::Duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
 
-std::string Fingerprint(const registry::VersionInfo& v) {
-  const auto& c = v.config;
-  nlohmann::json env(c.environment);
-  return v.code_digest + "|" + c.runtime + "|" + c.handler + "|" + std::to_string(c.memory_mb) +
-         "|" + std::to_string(c.timeout_s) + "|" + c.model_loading + "|" + env.dump();
+// Whether instances started for `a` can serve `b`: same code and the configuration they were
+// started with (other settings, such as concurrency limits, apply without a restart).
+bool SameFingerprint(const registry::VersionInfo& a, const registry::VersionInfo& b) {
+  const auto &x = a.config, &y = b.config;
+  return a.code_digest == b.code_digest && x.runtime == y.runtime && x.handler == y.handler &&
+         x.memory_mb == y.memory_mb && x.timeout_s == y.timeout_s &&
+         x.model_loading == y.model_loading && x.environment == y.environment;
 }
 
 bool Live(const Instance& i) {
@@ -55,7 +57,6 @@ InstanceManager::~InstanceManager() {
 
 Status InstanceManager::InitPool(Pool& pool, const registry::VersionInfo& v) {
   pool.info = v;
-  pool.fingerprint = Fingerprint(v);
   pool.code_dir.clear();
   MLFAAS_ASSIGN_OR_RETURN(pool.code_dir, code_.CodeDir(v));
   const auto& c = v.config;
@@ -82,7 +83,7 @@ Pool& InstanceManager::PoolFor(const registry::VersionInfo& v, Deferred& /*later
   if (!slot) {
     slot = std::make_unique<Pool>();
     slot->key = key;
-  } else if (slot->fingerprint == Fingerprint(v)) {
+  } else if (SameFingerprint(slot->info, v)) {
     return *slot;
   } else {
     // Code or configuration changed ($LATEST updated): retire the old instances.

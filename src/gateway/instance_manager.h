@@ -21,16 +21,13 @@
 #include "gateway/cgroups.h"
 #include "gateway/code_store.h"
 #include "gateway/deferred.h"
+#include "gateway/function_log.h"
 #include "gateway/instance.h"
 #include "gateway/invocation.h"
 #include "gateway/metrics.h"
 #include "gateway/process_launcher.h"
 #include "gateway/stem_pool.h"
 #include "registry/registry.h"
-
-namespace spdlog {
-class logger;
-}
 
 namespace mlfaas::gateway {
 
@@ -48,7 +45,7 @@ struct ManagerOptions {
   Cgroups cgroups;
   // Sink for worker output and START/END/REPORT lines (may be null: lines are only kept for
   // log tails).
-  std::shared_ptr<spdlog::logger> function_log;
+  std::shared_ptr<FunctionLog> function_log;
 };
 
 // All instances of one function version. Guarded by the manager's mutex.
@@ -56,7 +53,6 @@ class Pool {
  public:
   std::string key;  // "<function>:<version>"
   registry::VersionInfo info;
-  std::string fingerprint;  // code digest + config: instances with another one are drained
   std::filesystem::path code_dir;
   std::vector<std::string> base_env;  // environment shared by the pool's instances
   std::vector<std::shared_ptr<Instance>> instances;

@@ -350,7 +350,7 @@ void InstanceManager::AppendLog(Instance& inst, InFlight* inv, std::string_view 
       inv->log.erase(0, inv->log.size() - kMaxInvocationLog / 2);
   }
   if (options_.function_log) {
-    options_.function_log->info("{} {} {}", inst.pool()->key, inst.log_stream, line);
+    options_.function_log->Write(inst.pool()->key, inst.log_stream, line);
   }
 }
 

@@ -27,19 +27,23 @@ StatusOr<ResolverCache::Entry> ResolverCache::Fetch(const std::string& function,
   Entry e;
   e.fetched_at = clock_.Now();
   // 0.999999 never picks a canary (weights are < 1 or the canary is the only target).
-  MLFAAS_ASSIGN_OR_RETURN(e.primary, registry_.Resolve(function, qualifier, 0.999999));
+  MLFAAS_ASSIGN_OR_RETURN(registry::VersionInfo primary,
+                          registry_.Resolve(function, qualifier, 0.999999));
+  e.primary = std::make_shared<const registry::VersionInfo>(std::move(primary));
   if (!IsVersionQualifier(qualifier)) {
     auto alias = registry_.GetAlias(function, qualifier);
     if (alias.ok() && alias->canary_version && alias->canary_weight > 0) {
-      MLFAAS_ASSIGN_OR_RETURN(e.canary, registry_.Resolve(function, qualifier, 0.0));
+      MLFAAS_ASSIGN_OR_RETURN(registry::VersionInfo canary,
+                              registry_.Resolve(function, qualifier, 0.0));
+      e.canary = std::make_shared<const registry::VersionInfo>(std::move(canary));
       e.canary_weight = alias->canary_weight;
     }
   }
   return e;
 }
 
-StatusOr<registry::VersionInfo> ResolverCache::Resolve(const std::string& function,
-                                                       const std::string& qualifier) {
+StatusOr<std::shared_ptr<const registry::VersionInfo>> ResolverCache::Resolve(
+    const std::string& function, const std::string& qualifier) {
   const std::string key = function + '\0' + qualifier;
   const auto now = clock_.Now();
   {
@@ -47,7 +51,7 @@ StatusOr<registry::VersionInfo> ResolverCache::Resolve(const std::string& functi
     auto it = cache_.find(key);
     if (it != cache_.end() && now - it->second.fetched_at < ttl_) {
       const Entry& e = it->second;
-      if (e.canary && Uniform01() < e.canary_weight) return *e.canary;
+      if (e.canary && Uniform01() < e.canary_weight) return e.canary;
       return e.primary;
     }
   }
@@ -58,7 +62,7 @@ StatusOr<registry::VersionInfo> ResolverCache::Resolve(const std::string& functi
     return fetched.status();
   }
   const Entry& e = cache_[key] = std::move(*fetched);
-  if (e.canary && Uniform01() < e.canary_weight) return *e.canary;
+  if (e.canary && Uniform01() < e.canary_weight) return e.canary;
   return e.primary;
 }
 
@@ -80,7 +84,8 @@ std::string Invoker::FunctionArn(const std::string& function, const std::string&
 
 StatusOr<registry::VersionInfo> Invoker::Resolve(const std::string& function,
                                                  const std::string& qualifier) {
-  return resolver_.Resolve(function, qualifier);
+  MLFAAS_ASSIGN_OR_RETURN(auto v, resolver_.Resolve(function, qualifier));
+  return *v;
 }
 
 void Invoker::Invoke(InvokeRequest req, InvokeCallback done) {
@@ -97,13 +102,14 @@ void Invoker::Invoke(InvokeRequest req, InvokeCallback done) {
     r.body = v.status().message();
     return done(std::move(r));
   }
-  r.executed_version = v->version;
+  const registry::VersionInfo& version = **v;
+  r.executed_version = version.version;
   const std::string arn = FunctionArn(req.function, req.qualifier);
   switch (req.type) {
     case InvocationType::kDryRun:
       return done(std::move(r));
     case InvocationType::kRequestResponse:
-      return manager_.Invoke(*v, arn, r.request_id, std::move(req.payload), req.log_tail,
+      return manager_.Invoke(version, arn, r.request_id, std::move(req.payload), req.log_tail,
                              std::move(done));
     case InvocationType::kEvent:
       break;
@@ -117,7 +123,7 @@ void Invoker::Invoke(InvokeRequest req, InvokeCallback done) {
                         : "Rate Exceeded. (event queue full: " +
                               std::to_string(options_.event_queue_limit) + " waiting)";
     } else {
-      events_.push_back({*v, arn, r.request_id, std::move(req.payload)});
+      events_.push_back({version, arn, r.request_id, std::move(req.payload)});
     }
   }
   done(std::move(r));

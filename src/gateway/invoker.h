@@ -10,6 +10,7 @@
 #include <chrono>
 #include <deque>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 
@@ -32,13 +33,14 @@ class ResolverCache {
  public:
   ResolverCache(registry::Registry& registry, Clock& clock, Clock::Duration ttl)
       : registry_(registry), clock_(clock), ttl_(ttl) {}
-  StatusOr<registry::VersionInfo> Resolve(const std::string& function,
-                                          const std::string& qualifier);
+  StatusOr<std::shared_ptr<const registry::VersionInfo>> Resolve(const std::string& function,
+                                                                 const std::string& qualifier);
 
  private:
+  using VersionPtr = std::shared_ptr<const registry::VersionInfo>;
   struct Entry {
-    registry::VersionInfo primary;
-    std::optional<registry::VersionInfo> canary;
+    VersionPtr primary;
+    VersionPtr canary;  // null: none
     double canary_weight = 0;
     Clock::TimePoint fetched_at;
   };
