@@ -136,7 +136,7 @@ void RegisterServeCommands(CLI::App& app, CliContext& ctx) {
   serve->add_option("--port", o.port, "Listen port (0 = any free port)")->capture_default_str();
   serve->add_option("--max-instances", o.max_instances, "Global cap on worker instances")
       ->capture_default_str();
-  serve->add_option("--threads", o.threads, "I/O threads (0 = number of cores)")
+  serve->add_option("--threads", o.threads, "I/O threads (0 = half the cores, at least 1)")
       ->capture_default_str();
   serve->add_option("--runtime-bin", flags->runtime_bin,
                     "Built-in worker executable (default: mlfaas-runtime beside mlfaas)");

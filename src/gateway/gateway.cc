@@ -19,7 +19,14 @@ std::shared_ptr<FunctionLog> OpenFunctionLog(const std::filesystem::path& path) 
 
 Gateway::Gateway(GatewayOptions options, registry::Registry& registry, CodeStore& code,
                  Clock& clock, ProcessLauncher* launcher)
-    : options_(std::move(options)), registry_(registry), clock_(clock) {
+    : options_(std::move(options)),
+      io_threads_count_(
+          options_.threads > 0
+              ? options_.threads
+              : std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / 2)),
+      registry_(registry),
+      clock_(clock),
+      ioc_(io_threads_count_) {
   if (!launcher) {
     owned_launcher_ = std::make_unique<ForkExecLauncher>();
     launcher = owned_launcher_.get();
@@ -60,9 +67,7 @@ Status Gateway::Start() {
   });
   MLFAAS_RETURN_IF_ERROR(server_->Start());
   work_.emplace(boost::asio::make_work_guard(ioc_));
-  int n =
-      options_.threads > 0 ? options_.threads : std::max(1u, std::thread::hardware_concurrency());
-  for (int i = 0; i < n; ++i) io_threads_.emplace_back([this] { ioc_.run(); });
+  for (int i = 0; i < io_threads_count_; ++i) io_threads_.emplace_back([this] { ioc_.run(); });
   maintenance_ = std::thread([this] { MaintenanceLoop(); });
   return Status::Ok();
 }

@@ -35,7 +35,9 @@ namespace mlfaas::gateway {
 struct GatewayOptions {
   std::string host = "127.0.0.1";
   uint16_t port = 9000;
-  int threads = 0;  // io threads; 0 = hardware concurrency
+  // io threads; 0 = half the cores (at least 1): the workers need the rest. With one thread
+  // the io_context runs its single-threaded fast paths.
+  int threads = 0;
   int max_instances = 64;
   std::filesystem::path runtime_bin;
   std::string worker_transport = "socket";  // socket | http: the built-in runtime's channel
@@ -76,6 +78,7 @@ class Gateway {
   void ReconcileProvisioned();
 
   const GatewayOptions options_;
+  const int io_threads_count_;  // resolved options_.threads
   registry::Registry& registry_;
   Clock& clock_;
   std::unique_ptr<ProcessLauncher> owned_launcher_;
