@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # End-to-end serving benchmark, every contender measured in this one invocation:
-#   (a) mlfaas warm   (b) nginx returning a fixed JSON body   (c) sklearn + Flask + gunicorn -w 2
+#   (a) mlfaas warm (default: worker protocol over a Unix socket)
+#   (a') mlfaas warm with --worker-transport http (the Runtime API over loopback TCP)
+#   (b) nginx returning a fixed JSON body   (c) sklearn + Flask + gunicorn -w 2
 # wrk at 18 connections (the study's top concurrency), then cold starts (first request on 100
-# fresh instances, measured at the client) and warm worker RSS.
+# fresh instances, measured at the client) with stem cells (default), without, and without
+# cgroups, and warm worker RSS.
 # Usage: bench/run_e2e.sh [seconds-per-run] ; env PEERS_DIR (default ../shared/peers), BUILD (build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -58,6 +61,8 @@ cold_starts() {  # port -> "p50 p99" (ms) of the first request on 100 fresh inst
       -d '{"duration":0,"src_bytes":215,"dst_bytes":45076}'
   done | sort -n | awk '{a[NR]=$1} END {printf "%.3f %.3f", a[int(NR*0.50+0.5)]*1000, a[int(NR*0.99+0.5)]*1000}'
 }
+# A gateway that has been up a moment: its stem cells are started.
+for _ in $(seq 100); do curl -s http://127.0.0.1:18090/v1/status | grep -Eq '"stem_cells_ready": ?2' && break; sleep 0.05; done
 echo "== cold starts: first request on 100 fresh instances" >&2
 read -r cold_p50 cold_p99 <<<"$(cold_starts 18090)"
 
@@ -70,21 +75,36 @@ N=""; S=""
 [ -f "$TMP/nginx.conf" ] && { wait_http http://127.0.0.1:18080/; N=$(run_wrk nginx http://127.0.0.1:18080/); }
 [ -f "$PEERS_DIR/sklearn_flask.py" ] && { wait_http http://127.0.0.1:18081/ || true; S=$(run_wrk sklearn-flask http://127.0.0.1:18081/predict); }
 
-# The same cold starts without per-instance cgroups (a fresh gateway: every instance is new).
+# The same cold starts on fresh gateways (every instance is new): without stem cells, then
+# without stem cells and without per-instance cgroups; and the warm path over HTTP.
 kill "${PIDS[0]}"; wait "${PIDS[0]}" 2>/dev/null || true
-"$BIN" serve --port 18091 --max-instances 256 --cgroups off >"$TMP/serve-nocg.log" 2>&1 & PIDS+=($!)
+"$BIN" serve --port 18091 --max-instances 256 --stem-cells 0 >"$TMP/serve-nostem.log" 2>&1 & P1=$!; PIDS+=($P1)
 wait_http http://127.0.0.1:18091/v2/health/live
-read -r nocg_p50 nocg_p99 <<<"$(cold_starts 18091)"
+read -r nostem_p50 nostem_p99 <<<"$(cold_starts 18091)"
+kill "$P1"; wait "$P1" 2>/dev/null || true
+"$BIN" serve --port 18092 --max-instances 256 --stem-cells 0 --cgroups off >"$TMP/serve-nocg.log" 2>&1 & P2=$!; PIDS+=($P2)
+wait_http http://127.0.0.1:18092/v2/health/live
+read -r nocg_p50 nocg_p99 <<<"$(cold_starts 18092)"
+kill "$P2"; wait "$P2" 2>/dev/null || true
+"$BIN" serve --port 18093 --worker-transport http >"$TMP/serve-http.log" 2>&1 & P3=$!; PIDS+=($P3)
+wait_http http://127.0.0.1:18093/v2/health/live
+URL3=http://127.0.0.1:18093/2015-03-31/functions/kdd99-anomaly/invocations
+curl -s -o /dev/null -X POST "$URL3" -d '{"duration":0,"src_bytes":215,"dst_bytes":45076}'
+H=$(run_wrk mlfaas-http "$URL3")
 
 echo
 echo "machine: $(nproc) cores, $(uname -r); date: $(date -u +%FT%TZ)"
 printf '%-16s %10s %10s %10s %8s\n' contender req/s avg_ms p99_ms non2xx
-for line in "$M" "$N" "$S"; do [ -n "$line" ] && printf '%-16s %10s %10s %10s %8s\n' $line; done
+for line in "$M" "$H" "$N" "$S"; do [ -n "$line" ] && printf '%-16s %10s %10s %10s %8s\n' $line; done
 read -r _ mr ma mp _ <<<"$M"
+read -r _ hr _ hp _ <<<"$H"
+awk -v a="$mr" -v b="$hr" 'BEGIN{printf "mlfaas socket/http worker transport: req/s %.2fx\n", a/b}'
 if [ -n "$N" ]; then read -r _ nr na np _ <<<"$N"
   awk -v a="$mr" -v b="$nr" -v p="$mp" -v q="$np" 'BEGIN{printf "mlfaas/nginx: req/s %.2fx (goal >= 0.5), p99 %.2fx (goal <= 2)\n", a/b, p/q}'; fi
 if [ -n "$S" ]; then read -r _ sr sa sp _ <<<"$S"
   awk -v a="$mr" -v b="$sr" -v p="$mp" -v q="$sp" 'BEGIN{printf "mlfaas/sklearn-flask: req/s %.2fx, p99 %.2fx\n", a/b, p/q}'; fi
-echo "cold start at the client (100 fresh instances), cgroups $(grep -q 'cgroups unavailable' "$TMP/serve.log" && echo unavailable || echo on): p50 ${cold_p50} ms (goal <= 5), p99 ${cold_p99} ms (goal <= 20)"
-echo "cold start at the client (100 fresh instances), --cgroups off: p50 ${nocg_p50} ms, p99 ${nocg_p99} ms"
+cg=$(grep -q 'cgroups unavailable' "$TMP/serve.log" && echo unavailable || echo on)
+echo "cold start at the client (100 fresh instances), stem cells, cgroups $cg: p50 ${cold_p50} ms (goal <= 5), p99 ${cold_p99} ms (goal <= 20)"
+echo "cold start at the client (100 fresh instances), --stem-cells 0, cgroups $cg: p50 ${nostem_p50} ms, p99 ${nostem_p99} ms"
+echo "cold start at the client (100 fresh instances), --stem-cells 0 --cgroups off: p50 ${nocg_p50} ms, p99 ${nocg_p99} ms"
 echo "warm worker RSS: $(( ${rss_kb:-0} / 1024 )) MiB (${rss_kb:-?} kB; goal <= 8 MiB)"
