@@ -108,6 +108,7 @@ Status RunStatus(const std::string& endpoint, bool as_json) {
   }
   std::cout << "instances: " << j.value("live_instances", 0) << "/" << j.value("max_instances", 0)
             << "  in flight: " << j.value("in_flight", 0)
+            << "  stem cells ready: " << j.value("stem_cells_ready", 0)
             << "  queued events: " << j.value("queued_events", 0) << "\n";
   for (const auto& f : j["functions"]) {
     for (const auto& v : f["versions"]) {

@@ -1,5 +1,7 @@
 #include "gateway/gateway.h"
 
+#include <boost/asio/post.hpp>
+
 #include <spdlog/spdlog.h>
 
 namespace mlfaas::gateway {
@@ -93,7 +95,9 @@ void Gateway::ReconcileProvisioned() {
     if (!versions.ok()) continue;
     for (const auto& v : *versions) {
       if (v.version != registry::kLatest && v.config.provisioned_concurrency > 0) {
-        manager_->EnsureProvisioned(v);
+        // On an io thread: a worker forked here would die with this thread (PDEATHSIG), and
+        // Shutdown joins it before the grace period.
+        boost::asio::post(ioc_, [this, v] { manager_->EnsureProvisioned(v); });
       }
     }
   }

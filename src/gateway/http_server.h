@@ -1,5 +1,6 @@
-// Async HTTP/1.1 server (Boost.Beast) used twice: the public gateway and one Runtime API endpoint
-// per instance, all on one io_context.
+// Async HTTP/1.1 server (Boost.Beast) used twice: the public gateway and, for instances that
+// speak HTTP (custom runtimes, --worker-transport http), one Runtime API endpoint per instance,
+// all on one io_context.
 //
 // Protocol limits enforced before the handler sees a request:
 //   - header block larger than `header_limit`      -> 431, connection closed

@@ -1,4 +1,5 @@
-// One execution environment: a worker process, its Runtime API endpoint and its state.
+// One execution environment: a worker process, its Runtime API channel (an HTTP endpoint or a
+// worker-protocol socket) and its state. "GET /next" below stands for either form of "next".
 //
 // Lifecycle (InstanceState):
 //

@@ -99,11 +99,8 @@ StatusOr<std::shared_ptr<Instance>> InstanceManager::StartInstance(Pool& pool, b
     channel_fd = stem->socket_fd;
     AttachChannel(*inst, channel_fd);
     WriteChannel(*inst, std::move(frame));
-    if (!socket) {
-      boost::system::error_code ec;
-      inst->channel->close(ec);  // the bootstrap speaks HTTP; the stem read its frame
-      inst->channel.reset();
-    }
+    // A custom runtime speaks HTTP: the channel stays open only to hear a failed launch (an I
+    // frame) and closes at EOF, when the exec'd bootstrap drops the close-on-exec socket.
   } else {
     LaunchSpec spec;
     inst->cgroup_id = SafeId(v.function + "-" + v.version + "-" + std::to_string(inst->id()) + "-" +
@@ -307,7 +304,12 @@ void InstanceManager::WatchOutput(const std::shared_ptr<Instance>& inst) {
                              if (ec || !inst) return;
                              std::lock_guard<std::mutex> lock(mu_);
                              if (!inst->output) return;
-                             if (!DrainOutput(*inst, false)) WatchOutput(inst);
+                             if (DrainOutput(*inst, false)) return;  // EOF
+                             WatchOutput(inst);
+                             // asio's reactor is edge-triggered and a wait is not speculative:
+                             // output written between the drain above and the new wait would
+                             // raise no event. Drain once more now that the wait is queued.
+                             DrainOutput(*inst, false);
                            });
 }
 

@@ -4,8 +4,8 @@
 // prctl(PR_SET_PDEATHSIG, SIGKILL) — so workers die with the gateway even on SIGKILL (no
 // orphans) — and join its cgroup before exec; both are async-signal-safe calls done between
 // fork and exec, everything else is prepared before fork. Note PDEATHSIG fires when the forking
-// *thread* exits: the gateway forks only from io_context threads, which live until shutdown,
-// and shutdown kills every worker first.
+// *thread* exits: the gateway forks only from io_context threads and the stem pool's thread
+// (stem_pool.h), which live until every worker has been killed.
 #pragma once
 
 #include <sys/types.h>

@@ -170,7 +170,10 @@ Status RunWorker() {
   if (!Env(kStemFdEnv).empty()) {
     MLFAAS_ASSIGN_OR_RETURN(int fd, FdFromEnv(kStemFdEnv));
     auto socket = std::make_unique<SocketTransport>(fd);
-    MLFAAS_RETURN_IF_ERROR(AwaitLaunch(*socket, fd));
+    if (Status launched = AwaitLaunch(*socket, fd); !launched.ok()) {
+      (void)socket->PostInitError("Runtime.InvalidEntrypoint", launched.message());
+      return launched;
+    }
     // The launch environment picks the transport: this socket, or the HTTP Runtime API.
     if (Env(kRuntimeFdEnv) == std::to_string(fd)) transport = std::move(socket);
   }

@@ -28,15 +28,17 @@ class ServeTest : public ::testing::Test {
     return RunCommand(args, {}, kTimeout);
   }
 
-  // A zip holding an executable python `bootstrap` (custom runtime "provided").
-  fs::path BootstrapZip() {
+  // A zip holding an executable `bootstrap` (custom runtime "provided"), the python one unless
+  // told otherwise.
+  fs::path BootstrapZip(const std::string& script = kPythonBootstrap) {
     fs::path bs = tmp_.path() / "bootstrap";
-    std::ofstream(bs) << kPythonBootstrap;
+    std::ofstream(bs) << script;
     fs::path zip = tmp_.path() / "py.zip";
     auto r = RunCommand({"python3", "-c",
                          "import sys, zipfile\n"
                          "z = zipfile.ZipFile(sys.argv[2], 'w')\n"
-                         "i = zipfile.ZipInfo('bootstrap'); i.external_attr = 0o100755 << 16\n"
+                         "i = zipfile.ZipInfo('bootstrap')\n"
+                         "i.external_attr = 0o100755 << 16\n"
                          "z.writestr(i, open(sys.argv[1]).read()); z.close()\n",
                          bs.string(), zip.string()});
     EXPECT_EQ(r.exit_code, 0) << r.err;
@@ -50,7 +52,7 @@ class ServeTest : public ::testing::Test {
                                      "--cgroups", "off",    "--threads",
                                      "2"};
     argv.insert(argv.end(), extra.begin(), extra.end());
-    log_ = (tmp_.path() / "serve.log").string();
+    log_ = (tmp_.path() / ("serve-" + std::to_string(++serves_) + ".log")).string();
     server_ = std::make_unique<BackgroundProcess>(argv, std::map<std::string, std::string>{}, log_);
     std::regex re("listening on http://127\\.0\\.0\\.1:(\\d+)");
     for (int i = 0; i < 2000; ++i) {
@@ -111,6 +113,7 @@ class ServeTest : public ::testing::Test {
 
   TempDir tmp_{"mlfaas-serve"};
   std::string log_;
+  int serves_ = 0;
   std::unique_ptr<BackgroundProcess> server_;
 };
 
@@ -168,6 +171,24 @@ TEST_F(ServeTest, ServesTheModelWithoutStemCells) { ServeModel({"--stem-cells", 
 
 TEST_F(ServeTest, ServesTheModelOverTheHttpRuntimeApi) {
   ServeModel({"--worker-transport", "http"});
+}
+
+TEST_F(ServeTest, BootstrapThatCannotRunIsAnInitErrorNamingTheCause) {
+  // Its interpreter does not exist: execve fails with ENOENT.
+  auto created = Mlfaas({"function", "create", "noexec", "--package",
+                         BootstrapZip("#!/nonexistent/interpreter\n").string(), "--runtime",
+                         "provided"});
+  ASSERT_EQ(created.exit_code, 0) << created.err;
+  for (const char* stems : {"2", "0"}) {  // launched by a stem cell, then by fork/exec
+    uint16_t port = Serve({"--stem-cells", stems});
+    ASSERT_NE(port, 0);
+    HttpClient c(port);
+    auto r = c.Post("/2015-03-31/functions/noexec/invocations", "{}");
+    EXPECT_EQ(r.status, 502) << stems << ": " << r.body;
+    EXPECT_NE(r.body.find("cannot execute"), std::string::npos) << stems << ": " << r.body;
+    EXPECT_NE(r.body.find("No such file or directory"), std::string::npos) << stems << ": " << r.body;
+    EXPECT_EQ(server_->StopWith(SIGTERM, std::chrono::seconds(15)), 0);
+  }
 }
 
 TEST_F(ServeTest, RejectsBadTransportAndStemFlags) {

@@ -233,6 +233,10 @@ TEST_F(SocketTransportTest, StemCellWithABadLaunchFrameExitsNonZero) {
   close(sv_[1]);
   GatewayEnd gw(sv_[0]);
   gw.Send({"", (dir_.path() / "missing-dir").string(), "0", "MLFAAS_RUNTIME_FD=3"});
+  auto [type, data] = gw.Read();  // the failure is reported like an init error
+  EXPECT_EQ(type, FrameType::kInitError);
+  EXPECT_NE(data.find("Runtime.InvalidEntrypoint"), std::string::npos) << data;
+  EXPECT_NE(data.find("cannot enter"), std::string::npos) << data;
   int status = Reap(pid);
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) != 0) << status;
   EXPECT_NE(testing::Slurp((dir_.path() / "stem.log").string()).find("cannot enter"),
