@@ -123,6 +123,9 @@ void StemPool::Run() {
   while (!stop_) {
     if (static_cast<int>(ready_.size()) >= options_.size) {
       cv_.wait(lock);
+      // A stem was just taken: let its launch (the cold start in progress) have the CPU before
+      // forking a replacement, unless the pool ran dry.
+      if (!ready_.empty()) cv_.wait_for(lock, options_.refill_delay, [this] { return stop_; });
       continue;
     }
     lock.unlock();

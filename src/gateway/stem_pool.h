@@ -40,6 +40,8 @@ struct StemPoolOptions {
   std::filesystem::path runtime_bin;      // mlfaas-runtime
   int memory_mb = 128;                    // limits while waiting (reset when taken)
   std::chrono::milliseconds retry{1000};  // after a failed start
+  // Pause before replacing a taken stem while others are still ready.
+  std::chrono::milliseconds refill_delay{5};
 };
 
 class StemPool {
