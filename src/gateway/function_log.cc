@@ -7,7 +7,9 @@
 
 namespace mlfaas::gateway {
 namespace {
-constexpr size_t kFlushAt = 64 * 1024;
+constexpr size_t kWakeAt = 256 * 1024;
+constexpr size_t kMaxBuffered = 32u << 20;
+constexpr auto kInterval = std::chrono::milliseconds(200);
 }  // namespace
 
 StatusOr<std::unique_ptr<FunctionLog>> FunctionLog::Open(const std::filesystem::path& path) {
@@ -18,7 +20,17 @@ StatusOr<std::unique_ptr<FunctionLog>> FunctionLog::Open(const std::filesystem::
   return std::unique_ptr<FunctionLog>(new FunctionLog(f));
 }
 
+FunctionLog::FunctionLog(std::FILE* file) : file_(file) {
+  writer_ = std::thread([this] { Run(); });
+}
+
 FunctionLog::~FunctionLog() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  writer_.join();
   Flush();
   std::fclose(file_);
 }
@@ -28,6 +40,10 @@ void FunctionLog::Write(std::string_view key, std::string_view stream, std::stri
                              std::chrono::system_clock::now().time_since_epoch())
                              .count();
   std::lock_guard<std::mutex> lock(mu_);
+  if (buffer_.size() >= kMaxBuffered) {
+    ++dropped_;
+    return;
+  }
   if (now_ms != stamp_ms_) {
     std::time_t secs = now_ms / 1000;
     std::tm tm{};
@@ -45,19 +61,38 @@ void FunctionLog::Write(std::string_view key, std::string_view stream, std::stri
   buffer_.push_back(' ');
   buffer_.append(line);
   buffer_.push_back('\n');
-  if (buffer_.size() >= kFlushAt) FlushLocked();
+  if (buffer_.size() >= kWakeAt && !wake_pending_) {
+    wake_pending_ = true;
+    cv_.notify_one();
+  }
 }
 
 void FunctionLog::Flush() {
-  std::lock_guard<std::mutex> lock(mu_);
-  FlushLocked();
+  std::lock_guard<std::mutex> write_lock(write_mu_);
+  std::string chunk;
+  uint64_t dropped = 0;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    chunk.swap(buffer_);
+    std::swap(dropped, dropped_);
+    wake_pending_ = false;
+  }
+  if (!chunk.empty()) std::fwrite(chunk.data(), 1, chunk.size(), file_);
+  if (dropped) {
+    std::fprintf(file_, "mlfaas: %llu function log lines dropped (the disk fell behind)\n",
+                 static_cast<unsigned long long>(dropped));
+  }
+  std::fflush(file_);
 }
 
-void FunctionLog::FlushLocked() {
-  if (buffer_.empty()) return;
-  std::fwrite(buffer_.data(), 1, buffer_.size(), file_);
-  std::fflush(file_);
-  buffer_.clear();
+void FunctionLog::Run() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!stop_) {
+    cv_.wait_for(lock, kInterval, [this] { return stop_ || wake_pending_; });
+    lock.unlock();
+    Flush();
+    lock.lock();
+  }
 }
 
 }  // namespace mlfaas::gateway

@@ -37,10 +37,14 @@ StemPoolOptions Options(int size) {
   return o;
 }
 
-TEST(StemPoolTest, KeepsStemsReadyRefillsAndReapsOnStop) {
+class StemPoolTest : public ::testing::Test {
+ protected:
   ForkExecLauncher launcher;
   Cgroups cgroups = Cgroups::Detect("off");
-  const auto before = Children();
+  const std::set<pid_t> before = Children();  // processes the test did not start
+};
+
+TEST_F(StemPoolTest, KeepsStemsReadyRefillsAndReapsOnStop) {
   {
     StemPool pool(launcher, cgroups, Options(2));
     pool.Start();
@@ -65,10 +69,7 @@ TEST(StemPoolTest, KeepsStemsReadyRefillsAndReapsOnStop) {
   EXPECT_EQ(Children(), before) << "stems outlived their pool";
 }
 
-TEST(StemPoolTest, AStemThatDiedWhileWaitingIsNeverHandedOut) {
-  ForkExecLauncher launcher;
-  Cgroups cgroups = Cgroups::Detect("off");
-  const auto before = Children();
+TEST_F(StemPoolTest, AStemThatDiedWhileWaitingIsNeverHandedOut) {
   StemPool pool(launcher, cgroups, Options(1));
   pool.Start();
   ASSERT_TRUE(Eventually([&] { return pool.Ready() == 1; }));
@@ -93,9 +94,7 @@ TEST(StemPoolTest, AStemThatDiedWhileWaitingIsNeverHandedOut) {
   EXPECT_EQ(Children(), before);
 }
 
-TEST(StemPoolTest, SizeZeroStartsNothingAndAMissingBinaryKeepsRetrying) {
-  ForkExecLauncher launcher;
-  Cgroups cgroups = Cgroups::Detect("off");
+TEST_F(StemPoolTest, SizeZeroStartsNothingAndAMissingBinaryKeepsRetrying) {
   StemPool off(launcher, cgroups, Options(0));
   off.Start();
   EXPECT_FALSE(off.Take().has_value());
