@@ -19,6 +19,7 @@ namespace {
 
 constexpr std::string_view kRuntimePrefix = "/2018-06-01/runtime/";
 constexpr size_t kMaxInvocationLog = 16 * 1024;
+constexpr size_t kMaxResponseBytes = 6 * 1024 * 1024;
 
 double Millis(Clock::Duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
 
@@ -66,6 +67,8 @@ StatusOr<std::shared_ptr<Instance>> InstanceManager::StartInstance(Pool& pool, b
     HttpServerOptions o;
     o.idle_timeout = std::chrono::minutes(30);
     o.read_timeout = std::chrono::seconds(60);
+    o.body_limit =
+        wire::kMaxFrame;  // oversized results fail the invocation (OnResult), as on Lambda
     o.error_factory = RuntimeError;
     std::weak_ptr<Instance> weak = inst;
     inst->runtime_api =
@@ -244,6 +247,15 @@ void InstanceManager::Deliver(Instance& inst) {
 bool InstanceManager::OnResult(Instance& inst, const std::string& id, std::string body,
                                bool is_error, Deferred& later) {
   if (!inst.current || !inst.current->delivered || inst.current->request_id != id) return false;
+  if (!is_error && body.size() > kMaxResponseBytes) {  // Lambda's limit on a function's result
+    std::string msg = "Response payload size (" + std::to_string(body.size()) +
+                      " bytes) exceeded maximum allowed payload size (" +
+                      std::to_string(kMaxResponseBytes) + " bytes).";
+    AppendLog(inst, inst.current.get(), "RequestId: " + id + " Error: " + msg);
+    body = nlohmann::json{{"errorMessage", msg}, {"errorType", "Function.ResponseSizeTooLarge"}}
+               .dump();
+    is_error = true;
+  }
   Complete(inst, is_error ? Outcome::kFunctionError : Outcome::kSuccess, std::move(body), later);
   AfterInvocation(inst);
   return true;

@@ -97,6 +97,20 @@ class ServeTest : public ::testing::Test {
     auto tail =
         c.Post(path, R"({"duration":0,"src_bytes":1,"dst_bytes":1})", {{"X-Amz-Log-Type", "Tail"}});
     EXPECT_FALSE(tail.header("x-amz-log-result").empty());
+    // A result over Lambda's 6 MiB limit fails the invocation; the request itself fits.
+    std::string big = R"({"instances":[)";
+    for (int i = 0; i < 130000; ++i) {
+      if (i) big += ',';
+      big += R"({"duration":0,"src_bytes":0,"dst_bytes":0})";
+    }
+    big += "]}";
+    ASSERT_LT(big.size(), 6u << 20);
+    auto huge = c.Post(path, big);
+    EXPECT_EQ(huge.status, 200);
+    EXPECT_EQ(huge.header("x-amz-function-error"), "Unhandled");
+    EXPECT_NE(huge.body.find("Function.ResponseSizeTooLarge"), std::string::npos)
+        << huge.body.substr(0, 300);
+    EXPECT_EQ(c.Post(path, R"({"duration":0,"src_bytes":1,"dst_bytes":1})").status, 200);
     EXPECT_EQ(WorkerPids(port).size(), 1u) << "sequential calls reuse one warm instance";
     EXPECT_EQ(server_->StopWith(SIGTERM, std::chrono::seconds(15)), 0);
   }
@@ -175,9 +189,9 @@ TEST_F(ServeTest, ServesTheModelOverTheHttpRuntimeApi) {
 
 TEST_F(ServeTest, BootstrapThatCannotRunIsAnInitErrorNamingTheCause) {
   // Its interpreter does not exist: execve fails with ENOENT.
-  auto created = Mlfaas({"function", "create", "noexec", "--package",
-                         BootstrapZip("#!/nonexistent/interpreter\n").string(), "--runtime",
-                         "provided"});
+  auto created =
+      Mlfaas({"function", "create", "noexec", "--package",
+              BootstrapZip("#!/nonexistent/interpreter\n").string(), "--runtime", "provided"});
   ASSERT_EQ(created.exit_code, 0) << created.err;
   for (const char* stems : {"2", "0"}) {  // launched by a stem cell, then by fork/exec
     uint16_t port = Serve({"--stem-cells", stems});
@@ -186,7 +200,8 @@ TEST_F(ServeTest, BootstrapThatCannotRunIsAnInitErrorNamingTheCause) {
     auto r = c.Post("/2015-03-31/functions/noexec/invocations", "{}");
     EXPECT_EQ(r.status, 502) << stems << ": " << r.body;
     EXPECT_NE(r.body.find("cannot execute"), std::string::npos) << stems << ": " << r.body;
-    EXPECT_NE(r.body.find("No such file or directory"), std::string::npos) << stems << ": " << r.body;
+    EXPECT_NE(r.body.find("No such file or directory"), std::string::npos)
+        << stems << ": " << r.body;
     EXPECT_EQ(server_->StopWith(SIGTERM, std::chrono::seconds(15)), 0);
   }
 }
