@@ -6,11 +6,15 @@
 # wrk at 18 connections (the study's top concurrency), then cold starts (first request on 100
 # fresh instances, measured at the client) with stem cells (default), without, and without
 # cgroups, and warm worker RSS.
-# Usage: bench/run_e2e.sh [seconds-per-run] ; env PEERS_DIR (default ../shared/peers), BUILD (build)
+# The wrk runs alternate between contenders for ROUNDS rounds (default 3); the table shows each
+# contender's median req/s and median p99 (shared, noisy machines: one run can catch a stall).
+# Usage: bench/run_e2e.sh [seconds-per-run] ; env PEERS_DIR (default ../shared/peers), BUILD
+# (build), ROUNDS
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 D=${1:-10}
+ROUNDS=${ROUNDS:-3}
 BUILD=${BUILD:-$ROOT/build}
 PEERS_DIR=${PEERS_DIR:-$ROOT/../shared/peers}
 BIN=$BUILD/bin/mlfaas
@@ -62,21 +66,36 @@ cold_starts() {  # port -> "p50 p99" (ms) of the first request on 100 fresh inst
   done | sort -n | awk '{a[NR]=$1} END {printf "%.3f %.3f", a[int(NR*0.50+0.5)]*1000, a[int(NR*0.99+0.5)]*1000}'
 }
 # A gateway that has been up a moment: its stem cells are started.
-for _ in $(seq 100); do curl -s http://127.0.0.1:18090/v1/status | grep -Eq '"stem_cells_ready": ?2' && break; sleep 0.05; done
+for _ in $(seq 100); do curl -s http://127.0.0.1:18090/v1/status | grep -Eq '"stem_cells_ready": ?4' && break; sleep 0.05; done
 echo "== cold starts: first request on 100 fresh instances" >&2
 read -r cold_p50 cold_p99 <<<"$(cold_starts 18090)"
 
-echo "== wrk -c18 -d${D}s" >&2
+# The warm path over HTTP, on a second gateway over the same registry.
+"$BIN" serve --port 18093 --worker-transport http >"$TMP/serve-http.log" 2>&1 & PIDS+=($!)
+wait_http http://127.0.0.1:18093/v2/health/live
 URL=http://127.0.0.1:18090/2015-03-31/functions/kdd99-anomaly/invocations
-curl -s -o /dev/null -X POST "$URL" -d '{"duration":0,"src_bytes":215,"dst_bytes":45076}'
-M=$(run_wrk mlfaas "$URL")
+URL3=http://127.0.0.1:18093/2015-03-31/functions/kdd99-anomaly/invocations
+for u in "$URL" "$URL3"; do curl -s -o /dev/null -X POST "$u" -d '{"duration":0,"src_bytes":215,"dst_bytes":45076}'; done
+[ -f "$TMP/nginx.conf" ] && wait_http http://127.0.0.1:18080/
+[ -f "$PEERS_DIR/sklearn_flask.py" ] && { wait_http http://127.0.0.1:18081/ || true; }
+for r in $(seq 1 "$ROUNDS"); do
+  echo "== round $r/$ROUNDS: wrk -c18 -d${D}s against each contender" >&2
+  run_wrk mlfaas "$URL" >>"$TMP/rounds"
+  run_wrk mlfaas-http "$URL3" >>"$TMP/rounds"
+  [ -f "$TMP/nginx.conf" ] && run_wrk nginx http://127.0.0.1:18080/ >>"$TMP/rounds"
+  [ -f "$PEERS_DIR/sklearn_flask.py" ] && run_wrk sklearn-flask http://127.0.0.1:18081/predict >>"$TMP/rounds"
+done
 rss_kb=$(for p in $(pgrep -x mlfaas-runtime); do awk '/VmRSS/{print $2}' /proc/$p/status 2>/dev/null; done | sort -n | tail -1)
-N=""; S=""
-[ -f "$TMP/nginx.conf" ] && { wait_http http://127.0.0.1:18080/; N=$(run_wrk nginx http://127.0.0.1:18080/); }
-[ -f "$PEERS_DIR/sklearn_flask.py" ] && { wait_http http://127.0.0.1:18081/ || true; S=$(run_wrk sklearn-flask http://127.0.0.1:18081/predict); }
+median() {  # contender -> "name median_rps median_avg median_p99 total_non2xx"
+  grep "^$1 " "$TMP/rounds" | awk -v n="$1" '
+    {r[NR]=$2; a[NR]=$3; p[NR]=$4; bad+=$5}
+    function med(x, k,   i, j, t) { for (i = 1; i <= k; i++) for (j = i + 1; j <= k; j++) if (x[j] < x[i]) { t = x[i]; x[i] = x[j]; x[j] = t }; return x[int((k + 1) / 2)] }
+    END { if (NR) printf "%s %.0f %.3f %.3f %d\n", n, med(r, NR), med(a, NR), med(p, NR), bad }'
+}
+M=$(median mlfaas); H=$(median mlfaas-http); N=$(median nginx); S=$(median sklearn-flask)
 
 # The same cold starts on fresh gateways (every instance is new): without stem cells, then
-# without stem cells and without per-instance cgroups; and the warm path over HTTP.
+# without stem cells and without per-instance cgroups.
 kill "${PIDS[0]}"; wait "${PIDS[0]}" 2>/dev/null || true
 "$BIN" serve --port 18091 --max-instances 256 --stem-cells 0 >"$TMP/serve-nostem.log" 2>&1 & P1=$!; PIDS+=($P1)
 wait_http http://127.0.0.1:18091/v2/health/live
@@ -86,14 +105,11 @@ kill "$P1"; wait "$P1" 2>/dev/null || true
 wait_http http://127.0.0.1:18092/v2/health/live
 read -r nocg_p50 nocg_p99 <<<"$(cold_starts 18092)"
 kill "$P2"; wait "$P2" 2>/dev/null || true
-"$BIN" serve --port 18093 --worker-transport http >"$TMP/serve-http.log" 2>&1 & P3=$!; PIDS+=($P3)
-wait_http http://127.0.0.1:18093/v2/health/live
-URL3=http://127.0.0.1:18093/2015-03-31/functions/kdd99-anomaly/invocations
-curl -s -o /dev/null -X POST "$URL3" -d '{"duration":0,"src_bytes":215,"dst_bytes":45076}'
-H=$(run_wrk mlfaas-http "$URL3")
 
 echo
 echo "machine: $(nproc) cores, $(uname -r); date: $(date -u +%FT%TZ)"
+echo "per round:"; cat "$TMP/rounds"
+echo "medians of $ROUNDS rounds:"
 printf '%-16s %10s %10s %10s %8s\n' contender req/s avg_ms p99_ms non2xx
 for line in "$M" "$H" "$N" "$S"; do [ -n "$line" ] && printf '%-16s %10s %10s %10s %8s\n' $line; done
 read -r _ mr ma mp _ <<<"$M"

@@ -141,7 +141,7 @@ void RegisterServeCommands(CLI::App& app, CliContext& ctx) {
       ->capture_default_str();
   serve->add_option("--runtime-bin", flags->runtime_bin,
                     "Built-in worker executable (default: mlfaas-runtime beside mlfaas)");
-  o.stem_cells = 2;
+  o.stem_cells = 4;
   serve
       ->add_option("--stem-cells", o.stem_cells,
                    "Generic workers kept started (in their own cgroups) for cold starts to take")

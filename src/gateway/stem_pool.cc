@@ -125,7 +125,9 @@ void StemPool::Run() {
       cv_.wait(lock);
       // A stem was just taken: let its launch (the cold start in progress) have the CPU before
       // forking a replacement, unless the pool ran dry.
-      if (!ready_.empty()) cv_.wait_for(lock, options_.refill_delay, [this] { return stop_; });
+      if (!ready_.empty()) {
+        cv_.wait_for(lock, options_.refill_delay, [this] { return stop_ || ready_.empty(); });
+      }
       continue;
     }
     lock.unlock();
