@@ -1,8 +1,8 @@
 #include "gateway/gateway.h"
 
-#include <boost/asio/post.hpp>
-
 #include <spdlog/spdlog.h>
+
+#include <boost/asio/post.hpp>
 
 namespace mlfaas::gateway {
 namespace {
