@@ -67,8 +67,8 @@ StatusOr<std::shared_ptr<Instance>> InstanceManager::StartInstance(Pool& pool, b
     HttpServerOptions o;
     o.idle_timeout = std::chrono::minutes(30);
     o.read_timeout = std::chrono::seconds(60);
-    o.body_limit =
-        wire::kMaxFrame;  // oversized results fail the invocation (OnResult), as on Lambda
+    // Larger than Lambda's 6 MiB: an oversized result fails its invocation (OnResult).
+    o.body_limit = wire::kMaxFrame;
     o.error_factory = RuntimeError;
     std::weak_ptr<Instance> weak = inst;
     inst->runtime_api =
@@ -84,7 +84,7 @@ StatusOr<std::shared_ptr<Instance>> InstanceManager::StartInstance(Pool& pool, b
                 (provisioned ? "provisioned-concurrency" : "on-demand"));
   const std::filesystem::path exe = builtin ? options_.runtime_bin : pool.code_dir / "bootstrap";
   inst->created_at = clock_.Now();
-  int output_fd = -1, pidfd = -1, channel_fd = -1;
+  int output_fd = -1, pidfd = -1;
   if (auto stem = stems_ ? stems_->Take() : std::nullopt) {
     // A waiting stem cell becomes the instance: its limits, then its launch frame.
     inst->cgroup_id = stem->cgroup_id;
@@ -99,8 +99,7 @@ StatusOr<std::shared_ptr<Instance>> InstanceManager::StartInstance(Pool& pool, b
     inst->pid = stem->pid;
     output_fd = stem->output_fd;
     pidfd = stem->pidfd;
-    channel_fd = stem->socket_fd;
-    AttachChannel(*inst, channel_fd);
+    AttachChannel(*inst, stem->socket_fd);
     WriteChannel(*inst, std::move(frame));
     // A custom runtime speaks HTTP: the channel stays open only to hear a failed launch (an I
     // frame) and closes at EOF, when the exec'd bootstrap drops the close-on-exec socket.
