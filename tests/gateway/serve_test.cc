@@ -73,7 +73,10 @@ class ServeTest : public ::testing::Test {
     auto trained = RunCommand(
         {MLFAAS_BIN, "train", "--data", MLFAAS_DATA_FILE, "--out", pkg.string()}, {}, kTimeout);
     ASSERT_EQ(trained.exit_code, 0) << trained.err;
-    ASSERT_EQ(Mlfaas({"function", "create", "kdd99-anomaly", "--package", pkg.string()}).exit_code,
+    // A generous timeout: the 130,000-row batch below takes seconds in sanitizer builds.
+    ASSERT_EQ(Mlfaas({"function", "create", "kdd99-anomaly", "--package", pkg.string(), "--timeout",
+                      "60"})
+                  .exit_code,
               0);
     uint16_t port = Serve(flags);
     ASSERT_NE(port, 0);
