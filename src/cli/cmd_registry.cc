@@ -10,13 +10,13 @@
 #include <vector>
 
 #include "cli/cli.h"
+#include "cli/registry_cli.h"
 #include "registry/config_json.h"
 #include "registry/registry.h"
 
 namespace mlfaas::cli {
 namespace {
 
-using registry::AliasInfo;
 using registry::FunctionConfig;
 using registry::FunctionInfo;
 using registry::Registry;
@@ -83,18 +83,6 @@ Status ApplyConfigFlags(const ConfigFlags& f, FunctionConfig& c) {
   return Status::Ok();
 }
 
-std::string Short(const std::string& digest) { return digest.empty() ? "-" : digest.substr(0, 12); }
-
-void PrintJson(const nlohmann::json& j) { std::cout << j.dump(2) << "\n"; }
-
-// Prints registry records (FunctionInfo, VersionInfo, AliasInfo) as one JSON array.
-template <typename T>
-void PrintJsonArray(const std::vector<T>& items) {
-  nlohmann::json j = nlohmann::json::array();
-  for (const auto& item : items) j.push_back(registry::ToJson(item));
-  PrintJson(j);
-}
-
 void PrintFunction(const FunctionInfo& f) {
   const FunctionConfig& c = f.latest.config;
   auto row = [](const char* k, const std::string& v) { fmt::print("{:<24}{}\n", k, v); };
@@ -133,35 +121,6 @@ void PrintVersionList(const std::vector<VersionInfo>& vs) {
     fmt::print("{:<8} {:<13} {:<13} {:>7} {:<25} {}\n", v.version, Short(v.code_digest),
                Short(v.model_digest), v.config.memory_mb, v.created_at, v.description);
   }
-}
-
-std::string CanaryText(const AliasInfo& a) {
-  if (!a.canary_version) return "-";
-  return fmt::format("{} ({:g}%)", *a.canary_version, a.canary_weight * 100.0);
-}
-
-void PrintAliasList(const std::vector<AliasInfo>& as) {
-  fmt::print("{:<24} {:<8} {:<18} {}\n", "NAME", "VERSION", "CANARY", "DESCRIPTION");
-  for (const auto& a : as) {
-    fmt::print("{:<24} {:<8} {:<18} {}\n", a.name, a.version, CanaryText(a), a.description);
-  }
-}
-
-void PrintAlias(const AliasInfo& a) {
-  fmt::print("{:<14}{}\n{:<14}{}\n{:<14}{}\n{:<14}{}\n{:<14}{}\n", "Alias:", a.name,
-             "Function:", a.function, "Version:", a.version, "Canary:", CanaryText(a),
-             "Description:", a.description);
-}
-
-// Runs `body` with the registry opened under ctx.home.
-template <typename F>
-void SetAction(CLI::App* cmd, CliContext& ctx, F body) {
-  cmd->callback([&ctx, body] {
-    ctx.action = [&ctx, body]() -> Status {
-      MLFAAS_ASSIGN_OR_RETURN(std::unique_ptr<Registry> reg, registry::OpenRegistry(ctx.home));
-      return body(*reg);
-    };
-  });
 }
 
 struct FunctionArgs {
@@ -299,113 +258,6 @@ void RegisterVersion(CLI::App& app, CliContext& ctx) {
   });
 }
 
-struct AliasArgs {
-  std::string function, name, version, canary_version, description;
-  double canary_weight = 0.0;
-  bool json = false;
-  CLI::Option* version_opt = nullptr;
-  CLI::Option* canary_opt = nullptr;
-  CLI::Option* weight_opt = nullptr;
-  CLI::Option* description_opt = nullptr;
-  CLI::Option* no_canary_opt = nullptr;
-};
-
-// FUNCTION ALIAS [--version V] [--canary-version V2 --canary-weight W] [--description D].
-void AddAliasFlags(CLI::App* cmd, AliasArgs& a, bool version_required) {
-  cmd->add_option("FUNCTION", a.function, "Function name")->required();
-  cmd->add_option("ALIAS", a.name, "Alias name")->required();
-  a.version_opt = cmd->add_option("--version", a.version, "Published version it points at");
-  if (version_required) a.version_opt->required();
-  a.canary_opt = cmd->add_option("--canary-version", a.canary_version, "Second (canary) version");
-  a.weight_opt =
-      cmd->add_option("--canary-weight", a.canary_weight, "Share of requests for the canary, 0-1");
-  a.description_opt = cmd->add_option("--description", a.description, "Description");
-  a.canary_opt->needs(a.weight_opt);
-}
-
-void PrintAliasOut(const AliasArgs& a, const AliasInfo& info) {
-  a.json ? PrintJson(registry::ToJson(info)) : PrintAlias(info);
-}
-
-// `alias create|update`.
-void RegisterAliasWrites(CLI::App* al, CliContext& ctx) {
-  auto cr = std::make_shared<AliasArgs>();
-  auto* create = al->add_subcommand("create", "Point a new alias at a published version");
-  AddAliasFlags(create, *cr, /*version_required=*/true);
-  cr->weight_opt->needs(cr->canary_opt);
-  create->add_flag("--json", cr->json, "JSON output");
-  SetAction(create, ctx, [cr](Registry& reg) -> Status {
-    AliasInfo a{cr->function, cr->name, cr->version, std::nullopt, 0.0, cr->description};
-    if (cr->canary_opt->count() > 0) {
-      a.canary_version = cr->canary_version;
-      a.canary_weight = cr->canary_weight;
-    }
-    MLFAAS_ASSIGN_OR_RETURN(AliasInfo out, reg.CreateAlias(a));
-    PrintAliasOut(*cr, out);
-    return Status::Ok();
-  });
-
-  auto up = std::make_shared<AliasArgs>();
-  auto* update = al->add_subcommand(
-      "update", "Repoint an alias (rollback: --version <older>); only given flags change");
-  AddAliasFlags(update, *up, /*version_required=*/false);
-  up->no_canary_opt = update->add_flag("--no-canary")->description("Remove the canary version");
-  up->no_canary_opt->excludes(up->canary_opt)->excludes(up->weight_opt);
-  update->add_flag("--json", up->json, "JSON output");
-  SetAction(update, ctx, [up](Registry& reg) -> Status {
-    MLFAAS_ASSIGN_OR_RETURN(AliasInfo a, reg.GetAlias(up->function, up->name));
-    if (up->version_opt->count() > 0) a.version = up->version;
-    if (up->canary_opt->count() > 0) a.canary_version = up->canary_version;
-    if (up->weight_opt->count() > 0) a.canary_weight = up->canary_weight;
-    if (up->description_opt->count() > 0) a.description = up->description;
-    if (up->no_canary_opt->count() > 0) {
-      a.canary_version.reset();
-      a.canary_weight = 0.0;
-    }
-    MLFAAS_ASSIGN_OR_RETURN(AliasInfo out, reg.UpdateAlias(a));
-    PrintAliasOut(*up, out);
-    return Status::Ok();
-  });
-}
-
-// `alias get|list|delete`.
-void RegisterAliasReads(CLI::App* al, CliContext& ctx) {
-  auto gt = std::make_shared<AliasArgs>();
-  auto* get = al->add_subcommand("get", "Show an alias");
-  get->add_option("FUNCTION", gt->function, "Function name")->required();
-  get->add_option("ALIAS", gt->name, "Alias name")->required();
-  get->add_flag("--json", gt->json, "JSON output");
-  SetAction(get, ctx, [gt](Registry& reg) -> Status {
-    MLFAAS_ASSIGN_OR_RETURN(AliasInfo a, reg.GetAlias(gt->function, gt->name));
-    PrintAliasOut(*gt, a);
-    return Status::Ok();
-  });
-
-  auto ls = std::make_shared<AliasArgs>();
-  auto* list = al->add_subcommand("list", "List a function's aliases");
-  list->add_option("FUNCTION", ls->function, "Function name")->required();
-  list->add_flag("--json", ls->json, "JSON output");
-  SetAction(list, ctx, [ls](Registry& reg) -> Status {
-    MLFAAS_ASSIGN_OR_RETURN(auto as, reg.ListAliases(ls->function));
-    if (!ls->json) {
-      PrintAliasList(as);
-      return Status::Ok();
-    }
-    PrintJsonArray(as);
-    return Status::Ok();
-  });
-
-  auto dl = std::make_shared<AliasArgs>();
-  auto* del = al->add_subcommand("delete", "Delete an alias");
-  del->add_option("FUNCTION", dl->function, "Function name")->required();
-  del->add_option("ALIAS", dl->name, "Alias name")->required();
-  SetAction(del, ctx, [dl](Registry& reg) -> Status {
-    MLFAAS_RETURN_IF_ERROR(reg.DeleteAlias(dl->function, dl->name));
-    std::cout << "Deleted alias " << dl->name << " of " << dl->function << "\n";
-    return Status::Ok();
-  });
-}
-
 }  // namespace
 
 void RegisterRegistryCommands(CLI::App& app, CliContext& ctx) {
@@ -414,10 +266,7 @@ void RegisterRegistryCommands(CLI::App& app, CliContext& ctx) {
   RegisterFunctionWrites(fn, ctx);
   RegisterFunctionReads(fn, ctx);
   RegisterVersion(app, ctx);
-  auto* al = app.add_subcommand("alias", "Named pointers to versions, with optional canary");
-  al->require_subcommand(1);
-  RegisterAliasWrites(al, ctx);
-  RegisterAliasReads(al, ctx);
+  RegisterAliasCommands(app, ctx);
 }
 
 }  // namespace mlfaas::cli

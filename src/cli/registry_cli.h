@@ -1,0 +1,46 @@
+// Helpers shared by the registry commands (cmd_registry.cc: function, version; cmd_alias.cc:
+// alias). Internal to the CLI.
+#pragma once
+
+#include <iostream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "cli/cli.h"
+#include "registry/config_json.h"
+#include "registry/registry.h"
+
+namespace mlfaas::cli {
+
+inline std::string Short(const std::string& digest) {
+  return digest.empty() ? "-" : digest.substr(0, 12);
+}
+
+inline void PrintJson(const nlohmann::json& j) { std::cout << j.dump(2) << "\n"; }
+
+// Prints registry records (FunctionInfo, VersionInfo, AliasInfo) as one JSON array.
+template <typename T>
+void PrintJsonArray(const std::vector<T>& items) {
+  nlohmann::json j = nlohmann::json::array();
+  for (const auto& item : items) j.push_back(registry::ToJson(item));
+  PrintJson(j);
+}
+
+// Runs `body` with the registry opened under ctx.home.
+template <typename F>
+void SetAction(CLI::App* cmd, CliContext& ctx, F body) {
+  cmd->callback([&ctx, body] {
+    ctx.action = [&ctx, body]() -> Status {
+      MLFAAS_ASSIGN_OR_RETURN(std::unique_ptr<registry::Registry> reg,
+                              registry::OpenRegistry(ctx.home));
+      return body(*reg);
+    };
+  });
+}
+
+// `alias create|update|get|list|delete` (cmd_alias.cc).
+void RegisterAliasCommands(CLI::App& app, CliContext& ctx);
+
+}  // namespace mlfaas::cli
