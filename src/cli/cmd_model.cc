@@ -1,4 +1,5 @@
-// `mlfaas train | predict | package inspect`: the model side of the command line.
+// `mlfaas train`: the model side of the command line (`predict` and `package inspect` are in
+// cmd_predict.cc).
 // Tables by default, one JSON object with --json. Progress goes to stderr only on a TTY.
 #include <fmt/core.h>
 #include <unistd.h>
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "cli/cli.h"
+#include "cli/model_cli.h"
 #include "common/fs.h"
 #include "common/sha256.h"
 #include "model/csv_reader.h"
@@ -22,11 +24,9 @@
 #include "package/package.h"
 
 namespace mlfaas::cli {
-namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
-using SteadyClock = std::chrono::steady_clock;
 
 double SecondsSince(SteadyClock::time_point t0) {
   return std::chrono::duration<double>(SteadyClock::now() - t0).count();
@@ -55,9 +55,10 @@ Status CheckWritable(const fs::path& out) {
   return Status::Ok();
 }
 
+namespace {
 std::string Fmt(double v) { return std::isfinite(v) ? fmt::format("{:.5f}", v) : "n/a"; }
+}  // namespace
 
-// The confusion matrix and rates, shared by `train` and `predict --data`.
 void PrintMetrics(const model::BinaryMetrics& m, const std::string& what) {
   const model::ConfusionMatrix& c = m.cm;
   fmt::print("\nconfusion matrix ({}, threshold {})\n", what, m.threshold);
@@ -69,6 +70,8 @@ void PrintMetrics(const model::BinaryMetrics& m, const std::string& what) {
   fmt::print("  ROC-AUC     {}\n  PR-AUC      {}\n  rows        {} ({} anomalies)\n", Fmt(m.auc),
              Fmt(m.average_precision), m.rows, m.positives);
 }
+
+namespace {
 
 // ---- train ----
 
@@ -226,153 +229,11 @@ void RegisterTrain(CLI::App& app, CliContext& ctx) {
   cmd->callback([&ctx, f] { ctx.action = [f] { return RunTrain(*f); }; });
 }
 
-// ---- predict ----
-
-struct PredictFlags {
-  std::string package, data, out, input;
-  bool skip_invalid = false, json = false;
-};
-
-Status PredictInput(const model::Predictor& p, const std::string& input) {
-  json row;
-  try {
-    row = json::parse(input);
-  } catch (const json::exception& e) {
-    return InvalidArgument(std::string("--input is not valid JSON: ") + e.what());
-  }
-  std::vector<double> values;
-  MLFAAS_RETURN_IF_ERROR(p.ParseRow(row, &values).WithPrefix("--input"));
-  model::Prediction pred = p.PredictOne(values);
-  std::cout << json{{"anomaly", pred.anomaly}, {"probability", pred.probability}}.dump() << "\n";
-  return Status::Ok();
-}
-
-Status WritePredictions(const fs::path& out, const std::vector<double>& proba, double threshold) {
-  std::string text = "probability,anomaly\n";
-  text.reserve(proba.size() * 26);
-  for (double v : proba)
-    fmt::format_to(std::back_inserter(text), "{},{}\n", v, v >= threshold ? 1 : 0);
-  return WriteFileAtomic(out, text);
-}
-
-Status PredictData(const package::Manifest& m, const model::Predictor& p, const PredictFlags& f) {
-  if (!f.out.empty()) MLFAAS_RETURN_IF_ERROR(CheckWritable(f.out));
-  std::string label = m.training.value("label", std::string("label"));
-  model::CsvOptions csv{m.model.features, label, true, m.model.transform, f.skip_invalid};
-  MLFAAS_ASSIGN_OR_RETURN(model::Dataset ds, model::ReadCsv(f.data, csv));
-  std::vector<double> proba(ds.rows());
-  auto t0 = SteadyClock::now();
-  p.PredictProbaParallel(ds.x, proba, 2);
-  const double secs = SecondsSince(t0);
-  int64_t anomalies = 0;
-  for (double v : proba) anomalies += v >= m.model.threshold ? 1 : 0;
-  if (!f.out.empty()) MLFAAS_RETURN_IF_ERROR(WritePredictions(f.out, proba, m.model.threshold));
-  const double rate = secs > 0 ? static_cast<double>(ds.rows()) / secs : 0.0;
-  std::optional<model::BinaryMetrics> metrics;
-  if (ds.has_label) metrics = model::ComputeMetrics(proba, ds.y, m.model.threshold);
-  if (f.json) {
-    json out = {{"rows", ds.rows()},       {"invalid", ds.invalid_rows},
-                {"anomalies", anomalies},  {"seconds", secs},
-                {"rows_per_s", rate},      {"threshold", m.model.threshold},
-                {"model_digest", m.digest}};
-    if (metrics) out["metrics"] = model::MetricsToJson(*metrics);
-    if (!f.out.empty()) out["out"] = f.out;
-    std::cout << out.dump() << "\n";
-    return Status::Ok();
-  }
-  fmt::print("scored {} rows of {} with {} in {:.2f} ms ({:.3g} rows/s, preprocessing included)\n",
-             ds.rows(), f.data, m.name, secs * 1e3, rate);
-  fmt::print("  anomalies   {} (threshold {})\n", anomalies, m.model.threshold);
-  if (ds.invalid_rows > 0) fmt::print("  skipped     {} invalid rows\n", ds.invalid_rows);
-  if (!f.out.empty()) fmt::print("  wrote       {} (probability,anomaly per row)\n", f.out);
-  if (metrics) PrintMetrics(*metrics, "label column '" + label + "'");
-  return Status::Ok();
-}
-
-Status RunPredict(const PredictFlags& f) {
-  if (f.data.empty() == f.input.empty()) {
-    return InvalidArgument("predict needs exactly one of --data FILE.csv or --input JSON");
-  }
-  if (!f.out.empty() && f.data.empty()) return InvalidArgument("--out needs --data");
-  MLFAAS_ASSIGN_OR_RETURN(package::Manifest m, package::ReadPackage(f.package));
-  model::Predictor p(m.model);
-  return f.input.empty() ? PredictData(m, p, f) : PredictInput(p, f.input);
-}
-
-void RegisterPredict(CLI::App& app, CliContext& ctx) {
-  auto f = std::make_shared<PredictFlags>();
-  CLI::App* cmd = app.add_subcommand("predict", "Score rows in-process with a model package");
-  cmd->add_option("--package", f->package, "Model package zip")->required();
-  cmd->add_option("--data", f->data, "CSV to score (feature columns by name; label optional)");
-  cmd->add_option("--out", f->out, "With --data: write probability,anomaly per row");
-  cmd->add_option("--input", f->input, R"(One JSON row, e.g. '{"duration":0,...}')");
-  cmd->add_flag("--skip-invalid", f->skip_invalid, "With --data: drop invalid rows");
-  cmd->add_flag("--json", f->json, "With --data: print one JSON object");
-  cmd->callback([&ctx, f] { ctx.action = [f] { return RunPredict(*f); }; });
-}
-
-// ---- package inspect ----
-
-void PrintManifest(const package::Manifest& m) {
-  const model::LinearModel& lm = m.model;
-  fmt::print("  name        {}\n  kind        {} (format {})\n  digest      {}\n", m.name, m.kind,
-             m.format_version, m.digest);
-  fmt::print("  producer    {}, created {}\n  data        sha256 {}\n", m.producer, m.created_at,
-             m.training_data_sha256);
-  fmt::print("  rows        {}\n  training    {}\n", m.rows.dump(), m.training.dump());
-  fmt::print(
-      "  transform   {}, then standardize; p = sigmoid(coef . z + {:.6g}); anomaly iff p "
-      ">= {}\n\n",
-      model::TransformName(lm.transform), lm.intercept, lm.threshold);
-  fmt::print("  {:<16} {:>8} {:>14} {:>14} {:>14}\n", "feature", "type", "mean", "scale", "coef");
-  for (size_t j = 0; j < lm.features.size(); ++j) {
-    fmt::print("  {:<16} {:>8} {:>14.6g} {:>14.6g} {:>14.6g}\n", lm.features[j], "float64",
-               lm.mean[j], lm.scale[j], lm.coef[j]);
-  }
-  const json& mt = m.metrics;
-  auto num = [&](const char* k) { return mt.contains(k) ? mt[k].dump() : std::string("-"); };
-  fmt::print("\n  metrics     auc {}  f1 {}  precision {}  recall {}  accuracy {}\n", num("auc"),
-             num("f1"), num("precision"), num("recall"), num("accuracy"));
-  if (mt.contains("confusion_matrix"))
-    fmt::print("  confusion   {}\n", mt["confusion_matrix"].dump());
-}
-
-Status RunInspect(const std::string& path, bool as_json) {
-  MLFAAS_ASSIGN_OR_RETURN(package::CodeInfo info, package::InspectCode(path));
-  if (as_json) {
-    json out = {{"path", path},
-                {"sha256", info.sha256},
-                {"has_bootstrap", info.has_bootstrap},
-                {"manifest", info.manifest ? package::ToJson(*info.manifest) : json()}};
-    std::cout << out.dump() << "\n";
-    return Status::Ok();
-  }
-  fmt::print("{}\n  zip sha256  {}\n  bootstrap   {}\n", path, info.sha256,
-             info.has_bootstrap ? "yes (custom runtime)" : "no");
-  if (info.manifest) PrintManifest(*info.manifest);
-  return Status::Ok();
-}
-
-void RegisterPackage(CLI::App& app, CliContext& ctx) {
-  CLI::App* pkg = app.add_subcommand("package", "Model packages (zip + manifest.json)");
-  pkg->require_subcommand(1);
-  auto path = std::make_shared<std::string>();
-  auto as_json = std::make_shared<bool>(false);
-  CLI::App* inspect =
-      pkg->add_subcommand("inspect", "Validate a package (structure, format, digest) and show it");
-  inspect->add_option("package", *path, "Package zip")->required();
-  inspect->add_flag("--json", *as_json, "Print one JSON object");
-  inspect->callback([&ctx, path, as_json] {
-    ctx.action = [path, as_json] { return RunInspect(*path, *as_json); };
-  });
-}
-
 }  // namespace
 
 void RegisterModelCommands(CLI::App& app, CliContext& ctx) {
   RegisterTrain(app, ctx);
-  RegisterPredict(app, ctx);
-  RegisterPackage(app, ctx);
+  RegisterPredictCommands(app, ctx);
 }
 
 }  // namespace mlfaas::cli

@@ -1,0 +1,29 @@
+// Helpers shared by the model commands (cmd_model.cc: train; cmd_predict.cc: predict, package
+// inspect). Internal to the CLI.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <string>
+
+#include "cli/cli.h"
+#include "common/status.h"
+#include "model/metrics.h"
+
+namespace mlfaas::cli {
+
+using SteadyClock = std::chrono::steady_clock;
+
+double SecondsSince(SteadyClock::time_point t0);
+// One progress line on stderr, only when stderr is a terminal.
+void Progress(const std::string& line);
+std::string NowRfc3339();
+// InvalidArgument when the directory `out` would be written in does not exist.
+Status CheckWritable(const std::filesystem::path& out);
+// The confusion matrix and rates, shared by `train` and `predict --data`.
+void PrintMetrics(const model::BinaryMetrics& m, const std::string& what);
+
+// `predict` and `package inspect` (cmd_predict.cc).
+void RegisterPredictCommands(CLI::App& app, CliContext& ctx);
+
+}  // namespace mlfaas::cli
