@@ -1,5 +1,6 @@
-// InstanceManager, worker side: spawning, the per-instance Runtime API (2018-06-01), worker
-// output capture, invocation timeouts and process exit.
+// InstanceManager, worker side: spawning (from a stem cell or by fork/exec), the per-instance
+// Runtime API over HTTP (2018-06-01), delivery, results and invocation timeouts. Worker output
+// and process exit: instance_process.cc; the worker protocol: instance_channel.cc.
 #include <signal.h>
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
@@ -18,7 +19,6 @@ namespace mlfaas::gateway {
 namespace {
 
 constexpr std::string_view kRuntimePrefix = "/2018-06-01/runtime/";
-constexpr size_t kMaxInvocationLog = 16 * 1024;
 constexpr size_t kMaxResponseBytes = 6 * 1024 * 1024;
 
 double Millis(Clock::Duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
@@ -35,15 +35,6 @@ Response Accepted() {
   res.set(http::field::content_type, "application/json");
   res.body() = R"({"status":"OK"})";
   return res;
-}
-
-std::string ExitText(int wait_status) {
-  if (WIFEXITED(wait_status)) return "exit status " + std::to_string(WEXITSTATUS(wait_status));
-  if (WIFSIGNALED(wait_status)) {
-    int sig = WTERMSIG(wait_status);
-    return sig == SIGKILL ? "signal: killed" : "signal: " + std::to_string(sig);
-  }
-  return "unknown exit";
 }
 
 std::string SafeId(std::string s) {
@@ -286,138 +277,6 @@ void InstanceManager::OnTimeout(const std::weak_ptr<Instance>& weak,
   Complete(*inst, Outcome::kTimeout,
            nlohmann::json{{"errorMessage", msg}, {"errorType", "Sandbox.Timedout"}}.dump(), later);
   Stop(*inst, InstanceState::kFailed);
-}
-
-void InstanceManager::WatchExit(const std::shared_ptr<Instance>& inst) {
-  std::weak_ptr<Instance> weak = inst;
-  inst->exit_watch->async_wait(boost::asio::posix::descriptor::wait_read,
-                               [this, weak](boost::system::error_code ec) {
-                                 auto inst = weak.lock();
-                                 if (ec || !inst) return;
-                                 Deferred later;
-                                 std::lock_guard<std::mutex> lock(mu_);
-                                 if (inst->pid <= 0) return;
-                                 int status = 0;
-                                 pid_t r;
-                                 do {
-                                   r = waitpid(inst->pid, &status, WNOHANG);
-                                 } while (r < 0 && errno == EINTR);
-                                 if (r == 0) return WatchExit(inst);  // spurious wake-up
-                                 OnExit(*inst, status, later);
-                               });
-}
-
-void InstanceManager::WatchOutput(const std::shared_ptr<Instance>& inst) {
-  std::weak_ptr<Instance> weak = inst;
-  inst->output->async_wait(boost::asio::posix::descriptor::wait_read,
-                           [this, weak](boost::system::error_code ec) {
-                             auto inst = weak.lock();
-                             if (ec || !inst) return;
-                             std::lock_guard<std::mutex> lock(mu_);
-                             if (!inst->output) return;
-                             if (DrainOutput(*inst, false)) return;  // EOF
-                             WatchOutput(inst);
-                             // asio's reactor is edge-triggered and a wait is not speculative:
-                             // output written between the drain above and the new wait would
-                             // raise no event. Drain once more now that the wait is queued.
-                             DrainOutput(*inst, false);
-                           });
-}
-
-bool InstanceManager::DrainOutput(Instance& inst, bool flush_partial) {
-  if (!inst.output) return true;
-  char buf[8192];
-  bool eof = false;
-  for (;;) {
-    ssize_t n = ::read(inst.output->native_handle(), buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      eof = n == 0;
-      break;
-    }
-    inst.partial_line.append(buf, static_cast<size_t>(n));
-    size_t start = 0, nl;
-    while ((nl = inst.partial_line.find('\n', start)) != std::string::npos) {
-      AppendLog(inst, inst.current.get(),
-                std::string_view(inst.partial_line).substr(start, nl - start));
-      start = nl + 1;
-    }
-    inst.partial_line.erase(0, start);
-    if (inst.partial_line.size() > kMaxInvocationLog) {
-      AppendLog(inst, inst.current.get(), inst.partial_line);
-      inst.partial_line.clear();
-    }
-  }
-  if ((flush_partial || eof) && !inst.partial_line.empty()) {
-    AppendLog(inst, inst.current.get(), inst.partial_line);
-    inst.partial_line.clear();
-  }
-  return eof;
-}
-
-void InstanceManager::AppendLog(Instance& inst, InFlight* inv, std::string_view line) {
-  if (inv && inv->log_tail) {
-    inv->log.append(line);
-    inv->log.push_back('\n');
-    if (inv->log.size() > kMaxInvocationLog)
-      inv->log.erase(0, inv->log.size() - kMaxInvocationLog / 2);
-  }
-  if (options_.function_log) {
-    options_.function_log->Write(inst.pool()->key, inst.log_stream, line);
-  }
-}
-
-void InstanceManager::OnExit(Instance& inst, int wait_status, Deferred& later) {
-  DrainOutput(inst, true);
-  Pool& pool = *inst.pool();
-  const std::string why = ExitText(wait_status);
-  if (inst.state() == InstanceState::kStarting) {
-    std::string err = inst.init_error;
-    if (err.empty()) {
-      err = nlohmann::json{{"errorType", "Runtime.ExitError"},
-                           {"errorMessage", "Runtime exited during init with error: " + why}}
-                .dump();
-      if (!inst.killed) RecordInitFailure(pool, err);
-    }
-    Complete(inst, inst.killed && shutting_down_ ? Outcome::kUnavailable : Outcome::kInitError, err,
-             later);
-  } else if (inst.current) {
-    const std::string& id = inst.current->request_id;
-    std::string msg = "RequestId: " + id + " Error: Runtime exited with error: " + why;
-    if (inst.killed) {
-      Complete(inst, Outcome::kUnavailable, "instance stopped (gateway shutting down)", later);
-    } else {
-      AppendLog(inst, inst.current.get(), msg);
-      Complete(inst, Outcome::kCrash,
-               nlohmann::json{{"errorMessage", msg}, {"errorType", "Runtime.ExitError"}}.dump(),
-               later);
-    }
-  }
-  if (inst.state() == InstanceState::kDraining) {
-    inst.TransitionTo(InstanceState::kStopped);
-  } else if (inst.state() != InstanceState::kFailed && inst.state() != InstanceState::kStopped) {
-    if (!inst.killed)
-      spdlog::warn("{}: instance {} exited unexpectedly ({})", pool.key, inst.id(), why);
-    inst.TransitionTo(InstanceState::kFailed);
-  }
-  inst.pid = -1;
-  inst.parked_next = Responder();
-  inst.channel_next = false;
-  if (inst.channel) {
-    boost::system::error_code ec;
-    inst.channel->close(ec);
-    inst.channel.reset();
-  }
-  if (inst.runtime_api) inst.runtime_api->Stop();
-  inst.output.reset();
-  inst.exit_watch.reset();
-  options_.cgroups.Remove(inst.cgroup_id);
-  auto& v = pool.instances;
-  auto it = std::find_if(v.begin(), v.end(), [&](const auto& p) { return p.get() == &inst; });
-  if (it != v.end()) {
-    v.erase(it);
-    --live_;
-  }
 }
 
 }  // namespace mlfaas::gateway
