@@ -81,7 +81,6 @@ void Gateway::MaintenanceLoop() {
     lock.unlock();
     manager_->Tick();
     if (ticks++ % 5 == 0) ReconcileProvisioned();
-    if (function_log_) function_log_->Flush();
     lock.lock();
     maint_cv_.wait_for(lock, options_.tick_interval, [this] { return maint_stop_; });
   }

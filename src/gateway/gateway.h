@@ -86,7 +86,7 @@ class Gateway {
   boost::asio::io_context ioc_;
   std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
   Metrics metrics_;
-  std::shared_ptr<FunctionLog> function_log_;  // flushed by the maintenance thread
+  std::shared_ptr<FunctionLog> function_log_;  // written by its own thread; flushed at shutdown
   std::unique_ptr<InstanceManager> manager_;
   std::unique_ptr<Invoker> invoker_;
   std::atomic<bool> shutting_down_{false};

@@ -402,8 +402,6 @@ int InstanceManager::InFlightCount() const {
   return in_flight_;
 }
 
-int InstanceManager::ReadyStems() const { return stems_ ? stems_->Ready() : 0; }
-
 int InstanceManager::LiveInstances() const {
   std::lock_guard<std::mutex> lock(mu_);
   return live_;

@@ -90,8 +90,6 @@ class InstanceManager {
   void KillAll();
 
   int InFlightCount() const;
-  // Stem cells waiting (0 when the pool is off).
-  int ReadyStems() const;
   int LiveInstances() const;
   nlohmann::json StatusJson() const;
   Metrics::StateCounts StateCounts() const;

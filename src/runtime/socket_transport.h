@@ -28,12 +28,13 @@ class SocketTransport final : public RuntimeTransport {
                    std::string_view error_message) override;
   Status PostInitError(std::string_view error_type, std::string_view error_message) override;
 
-  // Reads one frame of any type (used by a waiting stem cell for its launch frame).
+  // Reads one frame, which must be of type `expected` (a waiting stem cell's launch frame).
   StatusOr<std::string> ReadFrame(wire::FrameType expected);
+
+ private:
   // Writes what is queued.
   Status Flush();
 
- private:
   int fd_;
   std::string out_;  // queued frames
   std::string in_;   // bytes read but not yet consumed
