@@ -23,6 +23,7 @@ struct ServeFlags {
   std::string runtime_bin;
   int idle_timeout = -1;
   double grace_s = 10;
+  int64_t log_retention_mb = 256;
 };
 
 Status RunServe(const CliContext& ctx, ServeFlags flags) {
@@ -38,21 +39,26 @@ Status RunServe(const CliContext& ctx, ServeFlags flags) {
     return InvalidArgument("--stem-cells must be between 0 and 64");
   }
   if (flags.grace_s < 0) return InvalidArgument("--grace must be >= 0");
+  if (flags.log_retention_mb < 1 || flags.log_retention_mb > (int64_t{1} << 30)) {
+    return InvalidArgument("--log-retention-mb must be between 1 and 1073741824");
+  }
+  o.log_retention_bytes = static_cast<uint64_t>(flags.log_retention_mb) << 20;
   o.runtime_bin = flags.runtime_bin.empty() ? ctx.self_exe.parent_path() / "mlfaas-runtime"
                                             : std::filesystem::path(flags.runtime_bin);
   if (flags.idle_timeout >= 0) o.idle_timeout_s = flags.idle_timeout;
   o.grace = std::chrono::milliseconds(static_cast<int64_t>(flags.grace_s * 1000));
-  o.function_log_path = ctx.home / "logs" / "functions.log";
+  o.log_dir = ctx.home / "logs";
   MLFAAS_ASSIGN_OR_RETURN(auto registry, registry::OpenRegistry(ctx.home));
   gateway::ExtractingCodeStore code(*registry, ctx.home);
 
-  // SIGTERM/SIGINT are handled by sigwait on this thread: block them before any thread starts
-  // (workers get a clean mask in the launcher).
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGTERM);
-  sigaddset(&stop_signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  // SIGTERM/SIGINT (stop) and SIGHUP (reopen the log files) are handled by sigwait on this
+  // thread: block them before any thread starts (workers get a clean mask in the launcher).
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
   gateway::Gateway gw(o, *registry, code);
@@ -60,7 +66,10 @@ Status RunServe(const CliContext& ctx, ServeFlags flags) {
   spdlog::info("listening on http://{}:{}", o.host, gw.port());
   std::cout << "listening on http://" << o.host << ":" << gw.port() << std::endl;
   int sig = 0;
-  sigwait(&stop_signals, &sig);
+  while (sigwait(&signals, &sig) == 0 && sig == SIGHUP) {
+    spdlog::info("received SIGHUP, reopening the function log files");
+    gw.ReopenLogs();
+  }
   spdlog::info("received {}, shutting down (grace {} s)", sig == SIGTERM ? "SIGTERM" : "SIGINT",
                flags.grace_s);
   gw.Shutdown();
@@ -157,6 +166,10 @@ void RegisterServeCommands(CLI::App& app, CliContext& ctx) {
   serve->add_option("--grace", flags->grace_s, "Seconds in-flight work may finish on shutdown")
       ->capture_default_str();
   serve->add_option("--event-queue", o.event_queue_limit, "Max queued Event invocations")
+      ->capture_default_str();
+  serve
+      ->add_option("--log-retention-mb", flags->log_retention_mb,
+                   "Function log kept per function (<home>/logs/<function>/), oldest deleted first")
       ->capture_default_str();
   serve->callback([&ctx, flags] { ctx.action = [&ctx, flags] { return RunServe(ctx, *flags); }; });
 

@@ -1,6 +1,7 @@
 // Operator routes: GET /metrics (Prometheus text), GET /v1/status (JSON), GET /healthz.
 #include <nlohmann/json.hpp>
 
+#include "common/json.h"
 #include "gateway/router.h"
 
 namespace mlfaas::gateway {
@@ -23,7 +24,7 @@ bool HandleAdminApi(ApiContext& ctx, Request& req, Responder& respond) {
     j["queued_events"] = ctx.invoker.QueuedEvents();
     j["shutting_down"] = ctx.shutting_down.load();
     res.set(http::field::content_type, "application/json");
-    res.body() = j.dump(2);
+    res.body() = DumpJson(j, 2);
   } else {
     res.set(http::field::content_type, "application/json");
     res.body() = ctx.shutting_down ? R"({"status":"draining"})" : R"({"status":"ok"})";

@@ -1,7 +1,11 @@
 #include "gateway/cgroups.h"
 
+#include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <charconv>
 #include <fstream>
 #include <sstream>
 
@@ -129,6 +133,104 @@ void Cgroups::Remove(const std::string& id) const {
   std::error_code ec;
   fs::remove(memory_base_ / id, ec);  // rmdir: cgroup dirs hold only virtual files
   if (!cpu_base_.empty()) fs::remove(cpu_base_ / id, ec);
+}
+
+int Cgroups::OpenPeak(const std::string& id) const {
+  fs::path f;
+  if (version_ == Version::kV1) f = memory_base_ / id / "memory.max_usage_in_bytes";
+  if (version_ == Version::kV2) f = memory_base_ / id / "memory.peak";
+  return f.empty() ? -1 : open(f.c_str(), O_RDONLY | O_CLOEXEC);
+}
+
+std::optional<uint64_t> Cgroups::ReadPeak(int fd) {
+  if (fd < 0) return std::nullopt;
+  char buf[32];
+  ssize_t n = pread(fd, buf, sizeof buf - 1, 0);  // offset 0: the kernel formats it anew
+  if (n <= 0) return std::nullopt;
+  uint64_t v = 0;
+  auto [end, ec] = std::from_chars(buf, buf + n, v);
+  if (ec != std::errc() || end == buf) return std::nullopt;
+  return v;
+}
+
+bool Cgroups::OomKilled(const std::string& id) const {
+  if (version_ == Version::kNone) return false;
+  const fs::path events =
+      memory_base_ / id / (version_ == Version::kV2 ? "memory.events" : "memory.oom_control");
+  std::ifstream in(events);
+  std::string key;
+  uint64_t value = 0;
+  bool has_oom_kill = false;
+  while (in >> key >> value) {
+    if (key == "oom_kill") {
+      if (value > 0) return true;
+      has_oom_kill = true;
+    }
+  }
+  if (version_ == Version::kV1 && !has_oom_kill) {
+    return ReadNumber(memory_base_ / id / "memory.failcnt").value_or(0) > 0;
+  }
+  return false;
+}
+
+std::string Cgroups::OwnedId(std::string_view name) {
+  return std::to_string(getpid()) + "." + std::string(name);
+}
+
+namespace {
+
+// The owner of a group named "<pid>.<name>" (new scheme) or, for groups from before it,
+// "stem-<pid>-<n>" and "<function>-<version>-<n>-<pid>". 0 when the name says nothing.
+pid_t OwnerOf(const std::string& name) {
+  auto digits = [](std::string_view s) -> pid_t {
+    if (s.empty() || s.size() > 9) return 0;
+    pid_t v = 0;
+    for (char c : s) {
+      if (c < '0' || c > '9') return 0;
+      v = v * 10 + (c - '0');
+    }
+    return v;
+  };
+  if (auto dot = name.find('.'); dot != std::string::npos) return digits(name.substr(0, dot));
+  if (name.starts_with("stem-")) {
+    auto rest = std::string_view(name).substr(5);
+    return digits(rest.substr(0, rest.find('-')));
+  }
+  if (auto dash = name.rfind('-'); dash != std::string::npos) return digits(name.substr(dash + 1));
+  return 0;
+}
+
+bool ProcessAlive(pid_t pid) { return ::kill(pid, 0) == 0 || errno == EPERM; }
+
+// Kills every process in the group, then removes it (retrying while the kernel finishes the
+// kills). True when the directory is gone.
+bool KillAndRemove(const fs::path& dir) {
+  std::error_code ec;
+  for (int attempt = 0; attempt < 50; ++attempt) {
+    std::ifstream procs(dir / "cgroup.procs");
+    for (pid_t pid; procs >> pid;) ::kill(pid, SIGKILL);
+    if (fs::remove(dir, ec) || !fs::exists(dir, ec)) return true;
+    usleep(2000);
+  }
+  return false;
+}
+
+}  // namespace
+
+int Cgroups::RemoveStale() const {
+  if (version_ == Version::kNone) return 0;
+  int removed = 0;
+  for (const fs::path& base : {memory_base_, cpu_base_}) {
+    if (base.empty()) continue;
+    std::error_code ec;
+    for (fs::directory_iterator it(base, ec), end; !ec && it != end; it.increment(ec)) {
+      if (!it->is_directory(ec)) continue;
+      const pid_t owner = OwnerOf(it->path().filename().string());
+      if (owner <= 0 || owner == getpid() || ProcessAlive(owner)) continue;
+      removed += KillAndRemove(it->path()) ? 1 : 0;
+    }
+  }
+  return removed;
 }
 
 std::optional<uint64_t> ProcessPeakBytes(int pid) {

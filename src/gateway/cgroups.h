@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/status.h"
@@ -37,8 +38,22 @@ class Cgroups {
   Status SetLimits(const std::string& id, int memory_mb) const;
   // Peak memory of the group in bytes, when known.
   std::optional<uint64_t> PeakBytes(const std::string& id) const;
+  // A descriptor of the group's peak-memory file for ReadPeak (-1 when disabled or absent).
+  // The caller owns it.
+  int OpenPeak(const std::string& id) const;
+  // The peak, read fresh through a descriptor from OpenPeak (one pread).
+  static std::optional<uint64_t> ReadPeak(int fd);
+  // Whether the kernel's OOM killer killed a process of the group (v1 memory.oom_control /
+  // v2 memory.events "oom_kill N"; on older v1 kernels: the limit was hit, memory.failcnt).
+  bool OomKilled(const std::string& id) const;
   // Removes the groups (after the process exited). Best effort.
   void Remove(const std::string& id) const;
+  // Group ids are "<owner pid>.<name>". Removes the groups left behind by gateways that are gone
+  // (crashed or killed): kills whatever still runs in them, then removes them. Groups of live
+  // gateways (other pids) are left alone. Returns how many were removed.
+  int RemoveStale() const;
+  // The id for a group named `name` owned by this process.
+  static std::string OwnedId(std::string_view name);
 
   // CPU quota in microseconds per 100 ms period for `memory_mb` (>= 1 ms).
   static int64_t CpuQuotaUs(int memory_mb);

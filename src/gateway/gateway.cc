@@ -7,9 +7,12 @@
 namespace mlfaas::gateway {
 namespace {
 
-std::shared_ptr<FunctionLog> OpenFunctionLog(const std::filesystem::path& path) {
-  if (path.empty()) return nullptr;
-  auto log = FunctionLog::Open(path);
+std::shared_ptr<FunctionLog> OpenFunctionLog(const GatewayOptions& o) {
+  if (o.log_dir.empty()) return nullptr;
+  FunctionLogOptions lo;
+  lo.dir = o.log_dir;
+  lo.retention_bytes = o.log_retention_bytes;
+  auto log = FunctionLog::Open(lo);
   if (!log.ok()) {
     spdlog::warn("function log disabled: {}", log.status().message());
     return nullptr;
@@ -45,8 +48,10 @@ Gateway::Gateway(GatewayOptions options, registry::Registry& registry, CodeStore
   mo.cgroups = Cgroups::Detect(options_.cgroups);
   if (!mo.cgroups.enabled()) {
     spdlog::warn("cgroups unavailable: limits not enforced ({})", mo.cgroups.reason());
+  } else if (int stale = mo.cgroups.RemoveStale(); stale > 0) {
+    spdlog::info("removed {} cgroups left behind by gateways that are gone", stale);
   }
-  function_log_ = OpenFunctionLog(options_.function_log_path);
+  function_log_ = OpenFunctionLog(options_);
   mo.function_log = function_log_;
   manager_ =
       std::make_unique<InstanceManager>(ioc_, clock_, *launcher_, code, metrics_, std::move(mo));
@@ -69,9 +74,27 @@ Status Gateway::Start() {
   });
   MLFAAS_RETURN_IF_ERROR(server_->Start());
   work_.emplace(boost::asio::make_work_guard(ioc_));
-  for (int i = 0; i < io_threads_count_; ++i) io_threads_.emplace_back([this] { ioc_.run(); });
+  for (int i = 0; i < io_threads_count_; ++i) io_threads_.emplace_back([this] { RunIo(); });
   maintenance_ = std::thread([this] { MaintenanceLoop(); });
   return Status::Ok();
+}
+
+// The last line of defence of the data plane: nothing in a handler should throw (bytes from
+// clients and functions go through bounded, type-checked parsing), but if something does, the
+// request it served is lost, the error is logged and the thread goes on serving the others.
+void Gateway::RunIo() {
+  for (;;) {
+    try {
+      ioc_.run();
+      return;
+    } catch (const std::exception& e) {
+      io_exceptions_.fetch_add(1, std::memory_order_relaxed);
+      spdlog::error("io thread: uncaught exception, handler abandoned: {}", e.what());
+    } catch (...) {
+      io_exceptions_.fetch_add(1, std::memory_order_relaxed);
+      spdlog::error("io thread: uncaught non-standard exception, handler abandoned");
+    }
+  }
 }
 
 void Gateway::MaintenanceLoop() {
@@ -79,8 +102,12 @@ void Gateway::MaintenanceLoop() {
   std::unique_lock<std::mutex> lock(maint_mu_);
   while (!maint_stop_) {
     lock.unlock();
-    manager_->Tick();
-    if (ticks++ % 5 == 0) ReconcileProvisioned();
+    try {
+      manager_->Tick();
+      if (ticks++ % 5 == 0) ReconcileProvisioned();
+    } catch (const std::exception& e) {
+      spdlog::error("maintenance: uncaught exception: {}", e.what());
+    }
     lock.lock();
     maint_cv_.wait_for(lock, options_.tick_interval, [this] { return maint_stop_; });
   }
@@ -102,6 +129,10 @@ void Gateway::ReconcileProvisioned() {
   }
 }
 
+void Gateway::ReopenLogs() {
+  if (function_log_) function_log_->Reopen();
+}
+
 void Gateway::Shutdown() {
   if (stopped_) return;
   stopped_ = true;
@@ -116,9 +147,11 @@ void Gateway::Shutdown() {
   size_t dropped = invoker_->Shutdown();
   if (dropped) spdlog::warn("dropping {} queued Event invocations", dropped);
   manager_->BeginShutdown();
+  // Requests still uploading are read to their end and answered (503: the gateway no longer
+  // takes work); invocations in flight finish. Both within the grace period.
   const auto deadline = std::chrono::steady_clock::now() + options_.grace;
-  while (manager_->InFlightCount() > 0 && std::chrono::steady_clock::now() < deadline &&
-         !io_threads_.empty()) {
+  auto busy = [this] { return manager_->InFlightCount() > 0 || (server_ && server_->Busy() > 0); };
+  while (busy() && std::chrono::steady_clock::now() < deadline && !io_threads_.empty()) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   if (int left = manager_->InFlightCount(); left > 0) {
@@ -126,8 +159,12 @@ void Gateway::Shutdown() {
   }
   manager_->KillAll();
   if (function_log_) function_log_->Flush();
-  // Let the last responses reach their clients before the loop stops.
-  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  // Let the last responses (those of cancelled invocations included) reach their clients.
+  const auto flush_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+  while (server_ && server_->Busy() > 0 && std::chrono::steady_clock::now() < flush_deadline &&
+         !io_threads_.empty()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
   work_.reset();
   ioc_.stop();
   for (auto& t : io_threads_) t.join();

@@ -48,8 +48,10 @@ struct GatewayOptions {
   std::chrono::milliseconds init_timeout{10'000};
   size_t event_queue_limit = 1024;
   std::chrono::milliseconds tick_interval{1000};
-  // Worker output + START/END/REPORT lines go here ("" = not written to disk).
-  std::filesystem::path function_log_path;
+  // Worker output + START/END/REPORT lines go to <log_dir>/<function>/<log stream>.log, at most
+  // log_retention_bytes per function ("" = not written to disk). function_log.h.
+  std::filesystem::path log_dir;
+  uint64_t log_retention_bytes = 256ull << 20;
 };
 
 class Gateway {
@@ -70,10 +72,16 @@ class Gateway {
   // kill and reap every worker, stop the threads. Idempotent.
   void Shutdown();
 
+  // Closes the function log's files; the next lines reopen them (SIGHUP, after logrotate).
+  void ReopenLogs();
+  // Exceptions caught by the io threads' last-line boundary (0 unless there is a bug).
+  uint64_t io_exceptions() const { return io_exceptions_.load(); }
+
   InstanceManager& manager() { return *manager_; }
   Invoker& invoker() { return *invoker_; }
 
  private:
+  void RunIo();
   void MaintenanceLoop();
   void ReconcileProvisioned();
 
@@ -98,6 +106,7 @@ class Gateway {
   std::condition_variable maint_cv_;
   bool maint_stop_ = false;
   bool stopped_ = false;
+  std::atomic<uint64_t> io_exceptions_{0};
 };
 
 }  // namespace mlfaas::gateway

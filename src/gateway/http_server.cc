@@ -1,5 +1,6 @@
 #include "gateway/http_server.h"
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <boost/asio/dispatch.hpp>
@@ -10,6 +11,8 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
+#include "common/json.h"
+
 namespace mlfaas::gateway {
 
 namespace net = boost::asio;
@@ -19,7 +22,7 @@ using tcp = net::ip::tcp;
 Response JsonErrorResponse(http::status status, const std::string& type, const std::string& msg) {
   Response res{status, 11};
   res.set(http::field::content_type, "application/json");
-  res.body() = nlohmann::json{{"type", type}, {"message", msg}}.dump();
+  res.body() = DumpJson(nlohmann::json{{"type", type}, {"message", msg}});
   return res;
 }
 
@@ -31,16 +34,19 @@ struct HttpServer::State {
   const Handler handler;
   tcp::acceptor acceptor;
   std::atomic<bool> stopped{false};
+  std::atomic<int> busy{0};  // exchanges between a complete header and the end of the response
 };
 
 namespace detail {
 
 class Session : public std::enable_shared_from_this<Session> {
   static constexpr size_t kDrainChunk = 16384;
+  static constexpr size_t kFirstRead = 16384;
 
  public:
   Session(tcp::socket&& socket, std::shared_ptr<HttpServer::State> state)
       : stream_(std::move(socket)), state_(std::move(state)) {}
+  ~Session() { EndExchange(); }
 
   void Start() {
     net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->ReadHeader(); });
@@ -56,18 +62,43 @@ class Session : public std::enable_shared_from_this<Session> {
  private:
   const HttpServerOptions& opts() const { return state_->options; }
 
+  // Waits (idle_timeout) for the first bytes of the next request, then gives the whole request
+  // read_timeout: a client trickling its header in (slowloris) cannot hold the connection longer.
   void ReadHeader() {
     parser_.emplace();
     parser_->header_limit(opts().header_limit);
     parser_->body_limit(opts().body_limit);
+    if (buffer_.size() > 0) return ParseHeader();  // pipelined: already here
     stream_.expires_after(opts().idle_timeout);
+    stream_.async_read_some(buffer_.prepare(kFirstRead),
+                            [self = shared_from_this()](beast::error_code ec, size_t n) {
+                              if (ec) return self->OnReadError(ec);
+                              self->buffer_.commit(n);
+                              self->ParseHeader();
+                            });
+  }
+
+  void ParseHeader() {
+    stream_.expires_after(opts().read_timeout);
+    // A request line over the URI limit is refused as such (414), before the header limit
+    // (431) would see it.
+    std::string_view data(static_cast<const char*>(buffer_.data().data()), buffer_.size());
+    const size_t eol = data.find("\r\n");
+    line_seen_ = eol != std::string_view::npos;
+    if ((line_seen_ ? eol : data.size()) > opts().uri_limit) {
+      return Reject(http::status::uri_too_long, "UriTooLongException", "request URI too long");
+    }
+    beast::error_code ec;
+    buffer_.consume(parser_->put(buffer_.data(), ec));  // stops after the header (not eager)
+    if (ec != http::error::need_more) return OnHeader(ec);
     http::async_read_header(
         stream_, buffer_, *parser_,
-        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
+        [self = shared_from_this()](beast::error_code rec, size_t) { self->OnHeader(rec); });
   }
 
   void OnHeader(beast::error_code ec) {
     if (ec) return OnReadError(ec);
+    BeginExchange();
     const auto& req = parser_->get();
     if (req.target().size() > opts().uri_limit) {
       return Reject(http::status::uri_too_long, "UriTooLongException", "request URI too long");
@@ -113,6 +144,10 @@ class Session : public std::enable_shared_from_this<Session> {
       return Close();
     }
     if (ec == http::error::header_limit) {
+      // The request line never ended: it alone is over the limit, a long URI.
+      if (!line_seen_) {
+        return Reject(http::status::uri_too_long, "UriTooLongException", "request URI too long");
+      }
       return Reject(http::status::request_header_fields_too_large,
                     "RequestHeaderFieldsTooLargeException", "request header fields too large");
     }
@@ -140,7 +175,14 @@ class Session : public std::enable_shared_from_this<Session> {
     keep_alive_ = parser_->get().keep_alive();
     stream_.expires_never();
     answered_ = false;
-    state_->handler(parser_->release(), Responder(shared_from_this()));
+    // A handler must not throw; if one does, this request gets a 500 and the connection closes.
+    try {
+      state_->handler(parser_->release(), Responder(shared_from_this()));
+    } catch (const std::exception& e) {
+      keep_alive_ = false;
+      Send(opts().error_factory(http::status::internal_server_error, "ServiceException",
+                                std::string("internal error: ") + e.what()));
+    }
   }
 
   void Write(Response res) {
@@ -184,9 +226,21 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void AfterWrite(beast::error_code ec) {
     res_ = {};
+    EndExchange();
     if (!ec && rejected_) return Drain();
-    if (ec || !keep_alive_) return Close();
+    // Once the server stops, connections close after their current exchange.
+    if (ec || !keep_alive_ || state_->stopped.load(std::memory_order_relaxed)) return Close();
     ReadHeader();
+  }
+
+  // A request is being received or answered: the server's Busy() count covers it.
+  void BeginExchange() {
+    if (!in_exchange_) state_->busy.fetch_add(1, std::memory_order_relaxed);
+    in_exchange_ = true;
+  }
+  void EndExchange() {
+    if (in_exchange_) state_->busy.fetch_sub(1, std::memory_order_relaxed);
+    in_exchange_ = false;
   }
 
   // After a rejection: half-close, then discard (never buffer) whatever the client still sends
@@ -205,6 +259,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void Close() {
+    EndExchange();
     beast::error_code ec;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
     stream_.close();
@@ -218,6 +273,8 @@ class Session : public std::enable_shared_from_this<Session> {
   std::string head_;  // serialized status line and fields of res_
   bool keep_alive_ = true;
   bool rejected_ = false;
+  bool in_exchange_ = false;
+  bool line_seen_ = false;  // the request line's end was among the first bytes read
   uint64_t drained_ = 0;
   std::unique_ptr<char[]> drain_buf_;  // allocated only for rejected connections
   std::atomic<bool> answered_{false};
@@ -277,6 +334,8 @@ Status HttpServer::Start() {
   Accept(state_);
   return Status::Ok();
 }
+
+int HttpServer::Busy() const { return state_->busy.load(std::memory_order_relaxed); }
 
 void HttpServer::Stop() {
   if (state_->stopped.exchange(true)) return;

@@ -79,8 +79,11 @@ class HttpServer {
 
   // Binds and starts accepting. Unavailable when the address cannot be bound.
   Status Start();
-  // Stops accepting new connections; open connections finish their current exchange.
+  // Stops accepting new connections; open connections finish their current exchange (a request
+  // still uploading is read to its end and answered), then close.
   void Stop();
+  // Requests being received (header complete) or answered right now. Thread-safe.
+  int Busy() const;
   // The bound port (valid after Start).
   uint16_t port() const { return port_; }
 

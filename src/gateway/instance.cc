@@ -3,14 +3,24 @@
 #include <cassert>
 #include <nlohmann/json.hpp>
 
+#include "common/json.h"
+
 namespace mlfaas::gateway {
 
 std::string WorkerErrorBody(std::string body, std::string_view type) {
-  auto j = nlohmann::json::parse(body, nullptr, false);
-  if (j.is_object() && j.contains("errorMessage")) return body;
-  return nlohmann::json{{"errorMessage", body},
-                        {"errorType", type.empty() ? "Unhandled" : std::string(type)}}
-      .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  const std::string_view fallback = type.empty() ? "Unhandled" : type;
+  auto parsed = ParseJson(body);
+  if (parsed.ok() && parsed->is_object()) {
+    auto message = JsonString(*parsed, "errorMessage");
+    auto error_type = JsonString(*parsed, "errorType");
+    if (message && error_type) return body;  // well formed: kept as the function sent it
+    if (message || error_type) {             // repaired: both fields become strings
+      (*parsed)["errorMessage"] = message.value_or("");
+      (*parsed)["errorType"] = error_type.value_or(std::string(fallback));
+      return DumpJson(*parsed);
+    }
+  }
+  return ErrorJson(fallback, body);
 }
 
 const char* InstanceStateName(InstanceState s) {

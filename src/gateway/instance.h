@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "gateway/function_log.h"
 #include "gateway/http_server.h"
 #include "gateway/invocation.h"
 
@@ -80,9 +81,19 @@ class Instance : public std::enable_shared_from_this<Instance> {
   std::unique_ptr<HttpServer> runtime_api;
   std::string cgroup_id;
   std::string log_stream;
+  std::unique_ptr<LogStream> log;  // the instance's log stream file (null without a log)
   bool provisioned = false;
   bool killed = false;  // we sent SIGKILL (timeout, reaping, shutdown)
   std::string partial_line;
+  // Exit. Once reaped (pid is then -1), the exit is acted on only when the output pipe and the
+  // worker-protocol channel have been read to EOF, so nothing the worker wrote just before
+  // exiting is lost; a grandchild holding the pipe open cannot delay it past kExitDrainLimit.
+  bool reaped = false;
+  int wait_status = 0;
+  bool output_eof = false;
+  bool exit_drain_over = false;  // kExitDrainLimit passed
+  bool exit_handled = false;     // OnExit ran
+  std::unique_ptr<boost::asio::steady_timer> exit_timer;
 
   // Runtime API: over HTTP (custom runtimes) ...
   Responder parked_next;  // a GET /next waiting for work
@@ -100,9 +111,10 @@ class Instance : public std::enable_shared_from_this<Instance> {
   Clock::TimePoint idle_since{};
   double init_duration_ms = 0;
   int64_t invocations = 0;
-  uint64_t peak_bytes = 0;  // cached peak memory (refreshed at most once a second)
-  Clock::TimePoint peak_read_at{};
-  std::string init_error;  // body of /runtime/init/error, if any
+  uint64_t peak_bytes = 0;  // peak memory so far (the cgroup's is read after every invocation)
+  int peak_fd = -1;         // the cgroup's peak file (Cgroups::OpenPeak), owned
+  Clock::TimePoint hwm_read_at{};  // the process's VmHWM is read at most once a second
+  std::string init_error;          // body of /runtime/init/error, if any
 
  private:
   const int id_;

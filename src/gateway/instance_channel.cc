@@ -39,7 +39,7 @@ void InstanceManager::ReadChannel(const std::shared_ptr<Instance>& inst) {
           inst->channel->close(ignored);
           inst->channel.reset();
           inst->channel_next = false;
-          return;
+          return FinishExitWhenDrained(inst, later);
         }
         inst->channel_in.append(buf->data(), n);
         std::string_view rest = inst->channel_in;

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstdlib>
 
+#include "common/json.h"
 #include "gateway/deferred.h"
 #include "gateway/report.h"
 #include "gateway/scaling_policy.h"
@@ -84,7 +85,9 @@ Pool& InstanceManager::PoolFor(const registry::VersionInfo& v, Deferred& /*later
     slot = std::make_unique<Pool>();
     slot->key = key;
   } else if (SameFingerprint(slot->info, v)) {
-    return *slot;
+    // Code that could not be prepared is tried again once its back-off has passed (the blob
+    // may have been repaired): an error is never pinned.
+    if (!slot->code_dir.empty() || clock_.Now() < slot->backoff_until) return *slot;
   } else {
     // Code or configuration changed ($LATEST updated): retire the old instances.
     for (auto& inst : slot->instances) {
@@ -100,9 +103,8 @@ Pool& InstanceManager::PoolFor(const registry::VersionInfo& v, Deferred& /*later
   }
   Status st = InitPool(*slot, v);
   if (!st.ok()) {
-    slot->last_init_error =
-        nlohmann::json{{"errorType", "Runtime.InitError"}, {"errorMessage", st.message()}}.dump();
     spdlog::error("{}: cannot prepare code: {}", key, st.message());
+    RecordInitFailure(*slot, ErrorJson("Runtime.InitError", st.message()));
   }
   return *slot;
 }
@@ -169,9 +171,7 @@ void InstanceManager::Invoke(const registry::VersionInfo& v, const std::string& 
     case InvokeAction::kStartNew: {
       auto started = StartInstance(pool, /*provisioned=*/false);
       if (!started.ok()) {
-        std::string err = nlohmann::json{{"errorType", "Runtime.InitError"},
-                                         {"errorMessage", started.status().message()}}
-                              .dump();
+        std::string err = ErrorJson("Runtime.InitError", started.status().message());
         RecordInitFailure(pool, err);
         return FailUnbound(std::move(inv), v.function, v.version, Outcome::kInitError, err,
                            "Runtime.InitError", later);
@@ -229,7 +229,8 @@ void InstanceManager::FailUnbound(std::unique_ptr<InFlight> inv, const std::stri
   later.Add([done = std::move(inv->done), r = std::move(r)]() mutable { done(std::move(r)); });
 }
 
-void InstanceManager::Complete(Instance& inst, Outcome outcome, std::string body, Deferred& later) {
+void InstanceManager::Complete(Instance& inst, Outcome outcome, std::string body, Deferred& later,
+                               std::string_view error_type) {
   std::unique_ptr<InFlight> inv = std::move(inst.current);
   if (!inv) return;
   --in_flight_;
@@ -243,18 +244,11 @@ void InstanceManager::Complete(Instance& inst, Outcome outcome, std::string body
   if (outcome == Outcome::kCrash) r.error_type = "Runtime.ExitError";
   if (outcome == Outcome::kInitError) r.error_type = "Runtime.InitError";
   if (outcome == Outcome::kUnavailable) r.error_type = "ServiceException";
+  if (!error_type.empty()) r.error_type = error_type;
   double gbs = 0;
   if (inv->delivered) {
     r.duration_ms = Millis(clock_.Now() - inv->sent_at);
-    // Reading the peak costs a file read: refresh at most once a second (it only grows).
-    if (inst.peak_bytes == 0 || clock_.Now() - inst.peak_read_at >= std::chrono::seconds(1)) {
-      // The larger of the group's peak and the process's own: pages first charged to another
-      // group (shared libraries in the page cache) are missing from the group's peak.
-      std::optional<uint64_t> peak = options_.cgroups.PeakBytes(inst.cgroup_id);
-      std::optional<uint64_t> hwm = inst.pid > 0 ? ProcessPeakBytes(inst.pid) : std::nullopt;
-      inst.peak_bytes = std::max({inst.peak_bytes, peak.value_or(0), hwm.value_or(0)});
-      inst.peak_read_at = clock_.Now();
-    }
+    RefreshPeak(inst);
     ReportFields f;
     f.request_id = inv->request_id;
     f.duration_ms = r.duration_ms;
@@ -273,6 +267,21 @@ void InstanceManager::Complete(Instance& inst, Outcome outcome, std::string body
   }
   r.body = std::move(body);
   later.Add([done = std::move(inv->done), r = std::move(r)]() mutable { done(std::move(r)); });
+}
+
+// The execution environment's peak memory so far, read fresh as an invocation ends: the cgroup's
+// peak (one pread) every time; the process's own VmHWM at most once a second, or every time
+// without cgroups (pages first charged to another group, such as shared libraries already in
+// the page cache, are missing from the group's peak).
+void InstanceManager::RefreshPeak(Instance& inst) {
+  uint64_t peak = Cgroups::ReadPeak(inst.peak_fd).value_or(0);
+  const auto now = clock_.Now();
+  if (inst.pid > 0 && (inst.peak_fd < 0 || inst.peak_bytes == 0 ||
+                       now - inst.hwm_read_at >= std::chrono::seconds(1))) {
+    peak = std::max(peak, ProcessPeakBytes(inst.pid).value_or(0));
+    inst.hwm_read_at = now;
+  }
+  inst.peak_bytes = std::max(inst.peak_bytes, peak);
 }
 
 void InstanceManager::AfterInvocation(Instance& inst) {
@@ -312,11 +321,9 @@ void InstanceManager::Tick() {
       if (i->state() == InstanceState::kIdle)
         idle.push_back({i->id(), i->idle_since, i->provisioned});
       if (i->state() == InstanceState::kStarting && now - i->created_at > options_.init_timeout) {
-        std::string err = nlohmann::json{
-            {"errorType", "Runtime.InitTimeout"},
-            {"errorMessage",
-             "Init phase exceeded " + std::to_string(options_.init_timeout.count()) +
-                 " ms"}}.dump();
+        std::string err = ErrorJson(
+            "Runtime.InitTimeout",
+            "Init phase exceeded " + std::to_string(options_.init_timeout.count()) + " ms");
         i->init_error = err;
         RecordInitFailure(*pool, err);
         Complete(*i, Outcome::kInitError, err, later);
@@ -351,9 +358,7 @@ void InstanceManager::EnsureProvisioned(const registry::VersionInfo& v) {
   for (int k = 0; k < n; ++k) {
     auto started = StartInstance(pool, /*provisioned=*/true);
     if (!started.ok()) {
-      RecordInitFailure(pool, nlohmann::json{{"errorType", "Runtime.InitError"},
-                                             {"errorMessage", started.status().message()}}
-                                  .dump());
+      RecordInitFailure(pool, ErrorJson("Runtime.InitError", started.status().message()));
       break;
     }
   }
@@ -388,10 +393,11 @@ void InstanceManager::KillAll() {
     }
   }
   for (auto& i : all) {
-    int status = 0;
+    int status = i->wait_status;
     if (i->pid > 0) {
       while (waitpid(i->pid, &status, 0) < 0 && errno == EINTR) {
       }
+      i->pid = -1;
     }
     OnExit(*i, status, later);
   }

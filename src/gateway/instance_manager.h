@@ -65,6 +65,10 @@ class Pool {
 
 class InstanceManager {
  public:
+  // How long an exited worker's output pipe may stay open (held by a process it left behind)
+  // before its exit is acted on anyway.
+  static constexpr std::chrono::milliseconds kExitDrainLimit{500};
+
   InstanceManager(boost::asio::io_context& ioc, Clock& clock, ProcessLauncher& launcher,
                   CodeStore& code, Metrics& metrics, ManagerOptions options);
   // Kills and reaps every worker.
@@ -102,11 +106,14 @@ class InstanceManager {
   StatusOr<std::shared_ptr<Instance>> StartInstance(Pool& pool, bool provisioned);
   void Assign(Instance& inst, std::unique_ptr<InFlight> inv, Deferred& later);
   void Deliver(Instance& inst);
-  void Complete(Instance& inst, Outcome outcome, std::string body, Deferred& later);
+  // `error_type` overrides the type the outcome implies (Runtime.ExitError for a crash).
+  void Complete(Instance& inst, Outcome outcome, std::string body, Deferred& later,
+                std::string_view error_type = {});
   void FailUnbound(std::unique_ptr<InFlight> inv, const std::string& function,
                    const std::string& version, Outcome outcome, std::string body,
                    std::string error_type, Deferred& later);
   void AfterInvocation(Instance& inst);
+  void RefreshPeak(Instance& inst);
   void Stop(Instance& inst, InstanceState terminal_or_draining);
   void RecordInitFailure(Pool& pool, const std::string& error_json);
   bool EvictLruIdle(const Pool& except);
@@ -130,6 +137,9 @@ class InstanceManager {
   // Reads what the worker wrote so far; true at EOF.
   bool DrainOutput(Instance& inst, bool flush_partial);
   void AppendLog(Instance& inst, InFlight* inv, std::string_view line);
+  // After the process was reaped: acts on the exit once its output and channel reached EOF (or
+  // kExitDrainLimit passed).
+  void FinishExitWhenDrained(const std::shared_ptr<Instance>& inst, Deferred& later);
   void OnExit(Instance& inst, int wait_status, Deferred& later);
 
   boost::asio::io_context& ioc_;

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 
+#include "common/json.h"
 #include "gateway/instance_manager.h"
 
 namespace mlfaas::gateway {
@@ -27,21 +28,47 @@ std::string ExitText(int wait_status) {
 
 void InstanceManager::WatchExit(const std::shared_ptr<Instance>& inst) {
   std::weak_ptr<Instance> weak = inst;
-  inst->exit_watch->async_wait(boost::asio::posix::descriptor::wait_read,
-                               [this, weak](boost::system::error_code ec) {
-                                 auto inst = weak.lock();
-                                 if (ec || !inst) return;
-                                 Deferred later;
-                                 std::lock_guard<std::mutex> lock(mu_);
-                                 if (inst->pid <= 0) return;
-                                 int status = 0;
-                                 pid_t r;
-                                 do {
-                                   r = waitpid(inst->pid, &status, WNOHANG);
-                                 } while (r < 0 && errno == EINTR);
-                                 if (r == 0) return WatchExit(inst);  // spurious wake-up
-                                 OnExit(*inst, status, later);
-                               });
+  inst->exit_watch->async_wait(
+      boost::asio::posix::descriptor::wait_read, [this, weak](boost::system::error_code ec) {
+        auto inst = weak.lock();
+        if (ec || !inst) return;
+        Deferred later;
+        std::lock_guard<std::mutex> lock(mu_);
+        if (inst->pid <= 0) return;
+        int status = 0;
+        pid_t r;
+        do {
+          r = waitpid(inst->pid, &status, WNOHANG);
+        } while (r < 0 && errno == EINTR);
+        if (r == 0) return WatchExit(inst);  // spurious wake-up
+        inst->reaped = true;
+        inst->wait_status = status;
+        inst->pid = -1;  // reaped: the number may be reused, never signal it again
+        FinishExitWhenDrained(inst, later);
+      });
+}
+
+void InstanceManager::FinishExitWhenDrained(const std::shared_ptr<Instance>& inst,
+                                            Deferred& later) {
+  if (!inst->reaped || inst->exit_handled) return;
+  if (!inst->output_eof && DrainOutput(*inst, false)) inst->output_eof = true;
+  const bool drained = inst->output_eof && !inst->channel;
+  if (!drained && !inst->exit_drain_over) {
+    if (!inst->exit_timer) {
+      inst->exit_timer = std::make_unique<boost::asio::steady_timer>(ioc_, kExitDrainLimit);
+      std::weak_ptr<Instance> weak = inst;
+      inst->exit_timer->async_wait([this, weak](boost::system::error_code ec) {
+        auto inst = weak.lock();
+        if (ec || !inst) return;
+        Deferred later;
+        std::lock_guard<std::mutex> lock(mu_);
+        inst->exit_drain_over = true;
+        FinishExitWhenDrained(inst, later);
+      });
+    }
+    return;
+  }
+  OnExit(*inst, inst->wait_status, later);
 }
 
 void InstanceManager::WatchOutput(const std::shared_ptr<Instance>& inst) {
@@ -50,14 +77,18 @@ void InstanceManager::WatchOutput(const std::shared_ptr<Instance>& inst) {
                            [this, weak](boost::system::error_code ec) {
                              auto inst = weak.lock();
                              if (ec || !inst) return;
+                             Deferred later;
                              std::lock_guard<std::mutex> lock(mu_);
-                             if (!inst->output) return;
-                             if (DrainOutput(*inst, false)) return;  // EOF
+                             if (!inst->output || inst->output_eof) return;
+                             if (DrainOutput(*inst, false)) {
+                               inst->output_eof = true;
+                               return FinishExitWhenDrained(inst, later);
+                             }
                              WatchOutput(inst);
                              // asio's reactor is edge-triggered and a wait is not speculative:
                              // output written between the drain above and the new wait would
                              // raise no event. Drain once more now that the wait is queued.
-                             DrainOutput(*inst, false);
+                             if (DrainOutput(*inst, false)) inst->output_eof = true;
                            });
 }
 
@@ -99,21 +130,22 @@ void InstanceManager::AppendLog(Instance& inst, InFlight* inv, std::string_view 
     if (inv->log.size() > kMaxInvocationLog)
       inv->log.erase(0, inv->log.size() - kMaxInvocationLog / 2);
   }
-  if (options_.function_log) {
-    options_.function_log->Write(inst.pool()->key, inst.log_stream, line);
-  }
+  if (inst.log) inst.log->Write(line);
 }
 
 void InstanceManager::OnExit(Instance& inst, int wait_status, Deferred& later) {
+  if (inst.exit_handled) return;
+  inst.exit_handled = true;
   DrainOutput(inst, true);
   Pool& pool = *inst.pool();
   const std::string why = ExitText(wait_status);
+  // As on Lambda, a worker the kernel killed for exceeding its memory is not a plain crash.
+  const bool oom = !inst.killed && options_.cgroups.OomKilled(inst.cgroup_id);
+  const char* exit_type = oom ? "Runtime.OutOfMemory" : "Runtime.ExitError";
   if (inst.state() == InstanceState::kStarting) {
     std::string err = inst.init_error;
     if (err.empty()) {
-      err = nlohmann::json{{"errorType", "Runtime.ExitError"},
-                           {"errorMessage", "Runtime exited during init with error: " + why}}
-                .dump();
+      err = ErrorJson(exit_type, "Runtime exited during init with error: " + why);
       if (!inst.killed) RecordInitFailure(pool, err);
     }
     Complete(inst, inst.killed && shutting_down_ ? Outcome::kUnavailable : Outcome::kInitError, err,
@@ -125,9 +157,8 @@ void InstanceManager::OnExit(Instance& inst, int wait_status, Deferred& later) {
       Complete(inst, Outcome::kUnavailable, "instance stopped (gateway shutting down)", later);
     } else {
       AppendLog(inst, inst.current.get(), msg);
-      Complete(inst, Outcome::kCrash,
-               nlohmann::json{{"errorMessage", msg}, {"errorType", "Runtime.ExitError"}}.dump(),
-               later);
+      if (oom) AppendLog(inst, inst.current.get(), std::string(exit_type));
+      Complete(inst, Outcome::kCrash, ErrorJson(exit_type, msg), later, exit_type);
     }
   }
   if (inst.state() == InstanceState::kDraining) {
@@ -148,6 +179,10 @@ void InstanceManager::OnExit(Instance& inst, int wait_status, Deferred& later) {
   if (inst.runtime_api) inst.runtime_api->Stop();
   inst.output.reset();
   inst.exit_watch.reset();
+  inst.log.reset();  // ends the stream: its file is closed once its lines are written
+  inst.exit_timer.reset();
+  if (inst.peak_fd >= 0) close(inst.peak_fd);
+  inst.peak_fd = -1;
   options_.cgroups.Remove(inst.cgroup_id);
   auto& v = pool.instances;
   auto it = std::find_if(v.begin(), v.end(), [&](const auto& p) { return p.get() == &inst; });

@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "common/json.h"
 #include "gateway/deferred.h"
 #include "gateway/instance_manager.h"
 #include "gateway/report.h"
@@ -26,7 +27,7 @@ double Millis(Clock::Duration d) { return std::chrono::duration<double, std::mil
 Response RuntimeError(http::status status, const std::string& type, const std::string& msg) {
   Response res{status, 11};
   res.set(http::field::content_type, "application/json");
-  res.body() = nlohmann::json{{"errorMessage", msg}, {"errorType", type}}.dump();
+  res.body() = ErrorJson(type, msg);
   return res;
 }
 
@@ -71,6 +72,8 @@ StatusOr<std::shared_ptr<Instance>> InstanceManager::StartInstance(Pool& pool, b
   }
   inst->log_stream = LogStreamName(clock_.EpochMillis(), v.version);
   env.push_back("AWS_LAMBDA_LOG_STREAM_NAME=" + inst->log_stream);
+  if (options_.function_log)
+    inst->log = options_.function_log->OpenStream(v.function, inst->log_stream);
   env.push_back(std::string("AWS_LAMBDA_INITIALIZATION_TYPE=") +
                 (provisioned ? "provisioned-concurrency" : "on-demand"));
   const std::filesystem::path exe = builtin ? options_.runtime_bin : pool.code_dir / "bootstrap";
@@ -96,8 +99,8 @@ StatusOr<std::shared_ptr<Instance>> InstanceManager::StartInstance(Pool& pool, b
     // frame) and closes at EOF, when the exec'd bootstrap drops the close-on-exec socket.
   } else {
     LaunchSpec spec;
-    inst->cgroup_id = SafeId(v.function + "-" + v.version + "-" + std::to_string(inst->id()) + "-" +
-                             std::to_string(getpid()));
+    inst->cgroup_id =
+        Cgroups::OwnedId(SafeId(v.function + "-" + v.version + "-" + std::to_string(inst->id())));
     auto join = options_.cgroups.Create(inst->cgroup_id, v.config.memory_mb);
     if (join.ok()) {
       spec.join_files = *join;
@@ -126,6 +129,7 @@ StatusOr<std::shared_ptr<Instance>> InstanceManager::StartInstance(Pool& pool, b
     pidfd = launched->pidfd;
     if (socket) AttachChannel(*inst, sv[0]);
   }
+  inst->peak_fd = options_.cgroups.OpenPeak(inst->cgroup_id);
   inst->output = std::make_unique<boost::asio::posix::stream_descriptor>(ioc_, output_fd);
   inst->exit_watch = std::make_unique<boost::asio::posix::stream_descriptor>(ioc_, pidfd);
   inst->provisioned = provisioned;
@@ -237,13 +241,14 @@ void InstanceManager::Deliver(Instance& inst) {
 bool InstanceManager::OnResult(Instance& inst, const std::string& id, std::string body,
                                bool is_error, Deferred& later) {
   if (!inst.current || !inst.current->delivered || inst.current->request_id != id) return false;
+  // Lines the worker wrote before answering are in the pipe already: they belong before END.
+  if (!inst.output_eof && DrainOutput(inst, false)) inst.output_eof = true;
   if (!is_error && body.size() > kMaxResponseBytes) {  // Lambda's limit on a function's result
     std::string msg = "Response payload size (" + std::to_string(body.size()) +
                       " bytes) exceeded maximum allowed payload size (" +
                       std::to_string(kMaxResponseBytes) + " bytes).";
     AppendLog(inst, inst.current.get(), "RequestId: " + id + " Error: " + msg);
-    body = nlohmann::json{{"errorMessage", msg}, {"errorType", "Function.ResponseSizeTooLarge"}}
-               .dump();
+    body = ErrorJson("Function.ResponseSizeTooLarge", msg);
     is_error = true;
   }
   Complete(inst, is_error ? Outcome::kFunctionError : Outcome::kSuccess, std::move(body), later);
@@ -274,8 +279,7 @@ void InstanceManager::OnTimeout(const std::weak_ptr<Instance>& weak,
   std::string msg =
       "RequestId: " + request_id + " Error: Task timed out after " + secs + " seconds";
   AppendLog(*inst, inst->current.get(), msg);
-  Complete(*inst, Outcome::kTimeout,
-           nlohmann::json{{"errorMessage", msg}, {"errorType", "Sandbox.Timedout"}}.dump(), later);
+  Complete(*inst, Outcome::kTimeout, ErrorJson("Sandbox.Timedout", msg), later);
   Stop(*inst, InstanceState::kFailed);
 }
 

@@ -7,6 +7,7 @@
 #include <boost/beast/core/detail/base64.hpp>
 #include <nlohmann/json.hpp>
 
+#include "common/json.h"
 #include "gateway/router.h"
 
 namespace mlfaas::gateway {
@@ -51,10 +52,10 @@ Response ResultResponse(const InvokeRequest& req, const InvokeResult& r) {
       break;
     case Outcome::kCrash:
     case Outcome::kInitError: {
-      auto j = nlohmann::json::parse(r.body, nullptr, false);
+      auto parsed = ParseJson(r.body);  // built from what the function sent: any shape
       std::string msg = r.body;
-      if (j.is_object() && j.contains("errorMessage") && j["errorMessage"].is_string()) {
-        msg = j.value("errorType", r.error_type) + ": " + j["errorMessage"].get<std::string>();
+      if (auto m = parsed.ok() ? JsonString(*parsed, "errorMessage") : std::nullopt) {
+        msg = JsonString(*parsed, "errorType", r.error_type) + ": " + *m;
       }
       res = LambdaError(http::status::bad_gateway, r.error_type, msg);
       break;
@@ -103,7 +104,24 @@ bool HandleLambdaApi(ApiContext& ctx, Request& req, Responder& respond) {
     return true;
   }
   SplitFunctionName(std::move(raw), in.function, in.qualifier);
-  if (std::string q = QueryParam(target, "Qualifier"); !q.empty()) in.qualifier = q;
+  std::string q;
+  if (!QueryParam(target, "Qualifier", q)) {
+    respond(LambdaError(http::status::bad_request, "InvalidParameterValueException",
+                        "malformed Qualifier: bad percent-escape"));
+    return true;
+  }
+  if (!q.empty()) in.qualifier = std::move(q);
+  if (!ValidFunctionName(in.function)) {
+    respond(LambdaError(http::status::bad_request, "InvalidParameterValueException",
+                        "invalid function name: use 1-64 letters, digits, '-' or '_'"));
+    return true;
+  }
+  if (!in.qualifier.empty() && !ValidQualifier(in.qualifier)) {
+    respond(LambdaError(http::status::bad_request, "InvalidParameterValueException",
+                        "invalid Qualifier: use $LATEST, a version number or an alias name "
+                        "(1-128 letters, digits, '$', '-' or '_')"));
+    return true;
+  }
   auto type = req["X-Amz-Invocation-Type"];
   if (type.empty() || type == "RequestResponse") {
     in.type = InvocationType::kRequestResponse;
@@ -119,9 +137,9 @@ bool HandleLambdaApi(ApiContext& ctx, Request& req, Responder& respond) {
   in.log_tail = req["X-Amz-Log-Type"] == "Tail";
   in.payload = std::move(req.body());
   if (in.payload.empty()) in.payload = "{}";
-  if (!nlohmann::json::accept(in.payload)) {
+  if (Status valid = ValidateJson(in.payload); !valid.ok()) {
     respond(LambdaError(http::status::bad_request, "InvalidRequestContentException",
-                        "Could not parse request body into json: the payload is not valid JSON"));
+                        "Could not parse request body into json: the body is " + valid.message()));
     return true;
   }
   if (ctx.shutting_down.load(std::memory_order_relaxed)) {

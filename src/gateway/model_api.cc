@@ -7,7 +7,9 @@
 // A version segment is a qualifier: a version number or an alias. Errors are {"error": "..."}
 // (both protocols' shape); see docs/api.md for the status mapping.
 #include <nlohmann/json.hpp>
+#include <optional>
 
+#include "common/json.h"
 #include "gateway/router.h"
 
 namespace mlfaas::gateway {
@@ -18,7 +20,7 @@ using nlohmann::json;
 Response JsonResponse(http::status status, const json& body) {
   Response res{status, 11};
   res.set(http::field::content_type, "application/json");
-  res.body() = body.dump();
+  res.body() = DumpJson(body);
   return res;
 }
 
@@ -40,20 +42,37 @@ bool Segments(std::string_view path, std::vector<std::string>& out) {
   return true;
 }
 
+// A 400 for a malformed path or a model/version name outside Lambda's naming rules; nullopt when
+// the names are fine.
+std::optional<Response> BadNames(const std::string& model, const std::string& qualifier) {
+  if (!ValidFunctionName(model)) {
+    return ModelError(http::status::bad_request,
+                      "invalid model name: use 1-64 letters, digits, '-' or '_'");
+  }
+  if (!qualifier.empty() && !ValidQualifier(qualifier)) {
+    return ModelError(http::status::bad_request,
+                      "invalid version or label: use a version number or an alias name");
+  }
+  return std::nullopt;
+}
+
+Response MalformedPath() {
+  return ModelError(http::status::bad_request, "malformed percent-escape in the request path");
+}
+
 // The model-serving status for a result that did not succeed, and its message.
 Response FailureResponse(const InvokeResult& r) {
   std::string msg = r.body;
-  auto j = json::parse(r.body, nullptr, false);
-  if (j.is_object() && j.contains("errorMessage") && j["errorMessage"].is_string()) {
-    msg = j["errorMessage"].get<std::string>();
-    if (j.value("errorType", "") != "InvalidInput") msg = j.value("errorType", "") + ": " + msg;
+  auto parsed = ParseJson(r.body);
+  const json j = parsed.ok() ? std::move(parsed).value() : json();
+  const std::string type = JsonString(j, "errorType", "");
+  if (auto m = JsonString(j, "errorMessage")) {
+    msg = type == "InvalidInput" ? *m : type + ": " + *m;
   }
   http::status st = http::status::internal_server_error;
   switch (r.outcome) {
     case Outcome::kFunctionError:
-      st = j.is_object() && j.value("errorType", "") == "InvalidInput"
-               ? http::status::bad_request
-               : http::status::internal_server_error;
+      st = type == "InvalidInput" ? http::status::bad_request : http::status::internal_server_error;
       break;
     case Outcome::kTimeout:
       st = http::status::gateway_timeout;
@@ -96,8 +115,14 @@ void InvokeAndShape(ApiContext& ctx, std::string function, std::string qualifier
   in.payload = std::move(payload);
   ctx.invoker.Invoke(std::move(in), [respond, shape](InvokeResult r) {
     if (r.outcome != Outcome::kSuccess) return respond(FailureResponse(r));
-    auto j = json::parse(r.body, nullptr, false);
-    if (!j.is_object() || !j.contains("predictions") || !j["predictions"].is_array()) {
+    auto parsed = ParseJson(r.body);  // the function's bytes: hostile
+    if (!parsed.ok()) {
+      return respond(ModelError(http::status::bad_gateway,
+                                "the function's result is " + parsed.status().message()));
+    }
+    json& j = *parsed;
+    const json* predictions = JsonField(j, "predictions");
+    if (!predictions || !predictions->is_array()) {
       return respond(ModelError(http::status::bad_gateway,
                                 "the function's result has no \"predictions\" array"));
     }
@@ -112,7 +137,11 @@ void InvokeAndShape(ApiContext& ctx, std::string function, std::string qualifier
 
 void TfPredict(ApiContext& ctx, const std::string& model, const std::string& qualifier,
                Request& req, Responder& respond) {
-  auto body = json::parse(req.body(), nullptr, false);
+  auto parsed = ParseJson(req.body());
+  if (!parsed.ok())
+    return respond(
+        ModelError(http::status::bad_request, "the body is " + parsed.status().message()));
+  json& body = *parsed;
   if (!body.is_object()) {
     return respond(ModelError(http::status::bad_request, "the request body is not a JSON object"));
   }
@@ -121,7 +150,7 @@ void TfPredict(ApiContext& ctx, const std::string& model, const std::string& qua
                               "missing \"instances\": send {\"instances\": [{...}, ...]}"));
   }
   json event{{"instances", std::move(body["instances"])}};
-  InvokeAndShape(ctx, model, qualifier, event.dump(), respond, [](json& j, const InvokeResult&) {
+  InvokeAndShape(ctx, model, qualifier, DumpJson(event), respond, [](json& j, const InvokeResult&) {
     return json{{"predictions", std::move(j["predictions"])}};
   });
 }
@@ -141,13 +170,15 @@ bool HandleTf(ApiContext& ctx, Request& req, Responder& respond, std::string_vie
   bool predict = path.ends_with(":predict");
   if (predict) path.remove_suffix(std::string_view(":predict").size());
   std::vector<std::string> seg;
-  if (!Segments(path, seg) || seg.size() < 3 || seg[2].empty()) return false;
+  if (!Segments(path, seg)) return respond(MalformedPath()), true;
+  if (seg.size() < 3 || seg[2].empty()) return false;
   std::string qualifier;
   if (seg.size() == 5 && (seg[3] == "versions" || seg[3] == "labels")) {
     qualifier = seg[4];
   } else if (seg.size() != 3) {
     return false;
   }
+  if (auto bad = BadNames(seg[2], qualifier)) return respond(std::move(*bad)), true;
   if (predict && req.method() == http::verb::post) {
     TfPredict(ctx, seg[2], qualifier, req, respond);
   } else if (!predict && req.method() == http::verb::get) {
@@ -161,9 +192,21 @@ bool HandleTf(ApiContext& ctx, Request& req, Responder& respond, std::string_vie
 
 // ---- KServe V2 -----------------------------------------------------------------------------
 
+// The leaves of a nested array in row-major order, without recursion (the depth is the client's).
 void FlattenRowMajor(const json& j, std::vector<json>& out) {
-  if (!j.is_array()) return out.push_back(j);
-  for (const auto& e : j) FlattenRowMajor(e, out);
+  std::vector<std::pair<const json*, size_t>> stack{{&j, 0}};
+  while (!stack.empty()) {
+    auto& [node, next] = stack.back();
+    if (!node->is_array()) {
+      out.push_back(*node);
+      stack.pop_back();
+    } else if (next < node->size()) {
+      const json* child = &(*node)[next++];
+      stack.emplace_back(child, 0);
+    } else {
+      stack.pop_back();
+    }
+  }
 }
 
 // Turns V2 inputs (one per feature, shape [N] or [N,1]) into {"instances": [{feature: x}, ...]}.
@@ -203,16 +246,21 @@ StatusOr<json> V2InputsToInstances(const json& body) {
 
 void V2Infer(ApiContext& ctx, const std::string& model, const std::string& qualifier, Request& req,
              Responder& respond) {
-  auto body = json::parse(req.body(), nullptr, false);
+  auto parsed = ParseJson(req.body());
+  if (!parsed.ok())
+    return respond(
+        ModelError(http::status::bad_request, "the body is " + parsed.status().message()));
+  const json& body = *parsed;
   auto event = V2InputsToInstances(body);
   if (!event.ok()) return respond(ModelError(http::status::bad_request, event.status().message()));
-  json id = body.contains("id") ? body["id"] : json();
-  InvokeAndShape(ctx, model, qualifier, event->dump(), respond,
+  const json* id_field = JsonField(body, "id");
+  json id = id_field ? *id_field : json();
+  InvokeAndShape(ctx, model, qualifier, DumpJson(*event), respond,
                  [model, id](json& j, const InvokeResult& r) {
                    json prob = json::array(), anomaly = json::array();
-                   for (auto& p : j["predictions"]) {
-                     prob.push_back(p.value("probability", 0.0));
-                     anomaly.push_back(p.value("anomaly", false));
+                   for (const auto& p : j["predictions"]) {
+                     prob.push_back(JsonNumber(p, "probability").value_or(0.0));
+                     anomaly.push_back(JsonBool(p, "anomaly").value_or(false));
                    }
                    size_t n = prob.size();
                    json out{{"model_name", model},
@@ -249,7 +297,7 @@ void V2Model(ApiContext& ctx, const std::string& model, const std::string& quali
 
 bool HandleV2(ApiContext& ctx, Request& req, Responder& respond, std::string_view path) {
   std::vector<std::string> seg;
-  if (!Segments(path, seg)) return false;
+  if (!Segments(path, seg)) return respond(MalformedPath()), true;
   bool get = req.method() == http::verb::get;
   if (seg.size() == 1 || (seg.size() == 3 && seg[1] == "health")) {
     if (!get) return respond(ModelError(http::status::method_not_allowed, "use GET")), true;
@@ -277,6 +325,7 @@ bool HandleV2(ApiContext& ctx, Request& req, Responder& respond, std::string_vie
   }
   std::string action = i < seg.size() ? seg[i] : "";
   if (i + 1 < seg.size() || (action != "" && action != "ready" && action != "infer")) return false;
+  if (auto bad = BadNames(model, qualifier)) return respond(std::move(*bad)), true;
   if (action == "infer") {
     if (req.method() != http::verb::post) {
       return respond(ModelError(http::status::method_not_allowed, "use POST for infer")), true;

@@ -41,30 +41,47 @@ bool PercentDecode(std::string_view in, std::string& out) {
         !isxdigit(static_cast<unsigned char>(in[i + 2]))) {
       return false;
     }
-    out.push_back(static_cast<char>(std::stoi(std::string(in.substr(i + 1, 2)), nullptr, 16)));
+    auto hex = [](char c) {
+      return isdigit(static_cast<unsigned char>(c)) ? c - '0' : (c | 0x20) - 'a' + 10;
+    };
+    out.push_back(static_cast<char>(hex(in[i + 1]) * 16 + hex(in[i + 2])));
     i += 2;
   }
   return true;
 }
 
-std::string QueryParam(std::string_view target, std::string_view name) {
+bool QueryParam(std::string_view target, std::string_view name, std::string& out) {
+  out.clear();
   auto q = target.find('?');
-  if (q == std::string_view::npos) return "";
+  if (q == std::string_view::npos) return true;
   std::string_view rest = target.substr(q + 1);
   while (!rest.empty()) {
     auto amp = rest.find('&');
     std::string_view kv = rest.substr(0, amp);
     auto eq = kv.find('=');
     if (kv.substr(0, eq) == name) {
-      std::string out;
-      if (eq != std::string_view::npos && PercentDecode(kv.substr(eq + 1), out)) return out;
-      return "";
+      return eq == std::string_view::npos || PercentDecode(kv.substr(eq + 1), out);
     }
     if (amp == std::string_view::npos) break;
     rest = rest.substr(amp + 1);
   }
-  return "";
+  return true;
 }
+
+namespace {
+bool AllOf(std::string_view s, size_t max_len, std::string_view extra) {
+  if (s.empty() || s.size() > max_len) return false;
+  for (char c : s) {
+    if (!isalnum(static_cast<unsigned char>(c)) && extra.find(c) == std::string_view::npos) {
+      return false;
+    }
+  }
+  return true;
+}
+}  // namespace
+
+bool ValidFunctionName(std::string_view name) { return AllOf(name, 64, "-_"); }
+bool ValidQualifier(std::string_view qualifier) { return AllOf(qualifier, 128, "-_$"); }
 
 void Route(ApiContext& ctx, Request&& req, Responder respond) {
   if (HandleLambdaApi(ctx, req, respond)) return;

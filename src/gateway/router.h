@@ -41,7 +41,13 @@ void SetInvocationHeaders(Response& res, const InvokeResult& r);
 
 // Decodes %XX escapes (and '+' as-is); false on a malformed escape.
 bool PercentDecode(std::string_view in, std::string& out);
-// Value of query parameter `name` in `target` ("" when absent), percent-decoded.
-std::string QueryParam(std::string_view target, std::string_view name);
+// Value of query parameter `name` in `target`, percent-decoded, into `out` ("" when absent).
+// False when the value has a malformed escape.
+bool QueryParam(std::string_view target, std::string_view name, std::string& out);
+
+// Lambda's naming rules: a function name is [A-Za-z0-9_-]{1,64}; a qualifier is $LATEST, a
+// version number or an alias name, [A-Za-z0-9$_-]{1,128}.
+bool ValidFunctionName(std::string_view name);
+bool ValidQualifier(std::string_view qualifier);
 
 }  // namespace mlfaas::gateway

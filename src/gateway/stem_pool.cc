@@ -73,7 +73,7 @@ StatusOr<Stem> StemPool::Spawn() {
     std::lock_guard<std::mutex> lock(mu_);
     id = next_id_++;
   }
-  s.cgroup_id = "stem-" + std::to_string(getpid()) + "-" + std::to_string(id);
+  s.cgroup_id = Cgroups::OwnedId("stem-" + std::to_string(id));
   int sv[2];
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
     return Internal(std::string("socketpair: ") + std::strerror(errno));

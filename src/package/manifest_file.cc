@@ -1,6 +1,7 @@
 #include "package/manifest_file.h"
 
 #include "common/fs.h"
+#include "common/json.h"
 #include "package/package.h"
 
 namespace mlfaas::package {
@@ -11,12 +12,9 @@ using nlohmann::json;
 namespace internal {
 
 StatusOr<Manifest> ParseManifestText(const std::string& text) {
-  json j;
-  try {
-    j = json::parse(text);
-  } catch (const json::exception& e) {
-    return InvalidArgument(std::string("manifest.json is not valid JSON: ") + e.what());
-  }
+  auto parsed = ParseJson(text);
+  if (!parsed.ok()) return InvalidArgument("manifest.json is " + parsed.status().message());
+  const json& j = *parsed;
   MLFAAS_ASSIGN_OR_RETURN(Manifest m, ManifestFromJson(j));
   if (m.digest.empty()) return InvalidArgument("manifest field 'digest' is missing");
   const std::string actual = ComputeDigest(j);

@@ -7,6 +7,7 @@
 #include <system_error>
 
 #include "common/fs.h"
+#include "common/json.h"
 #include "common/sha256.h"
 #include "package/package.h"
 #include "registry/config_json.h"
@@ -25,9 +26,9 @@ constexpr const char* kSelectFunction =
     "WHERE name = ?1";
 
 StatusOr<FunctionConfig> ParseStoredConfig(const std::string& text) {
-  auto j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) return DataLoss("stored config is not valid JSON");
-  return FunctionConfigFromJson(j);
+  auto j = ParseJson(text);
+  if (!j.ok()) return DataLoss("stored config: " + j.status().message());
+  return FunctionConfigFromJson(*j);
 }
 
 }  // namespace

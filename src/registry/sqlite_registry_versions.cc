@@ -1,6 +1,7 @@
 // SqliteRegistry: published versions, aliases and Resolve.
 #include <string>
 
+#include "common/json.h"
 #include "registry/config_json.h"
 #include "registry/sqlite_registry.h"
 
@@ -27,9 +28,9 @@ StatusOr<VersionInfo> SqliteRegistry::LoadVersion(const std::string& name, int64
   v.version = std::to_string(number);
   v.code_digest = st->Text(0);
   v.model_digest = st->Text(1);
-  auto j = nlohmann::json::parse(st->Text(2), nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) return DataLoss("stored config of " + name + ":" + v.version + " is bad");
-  MLFAAS_ASSIGN_OR_RETURN(v.config, FunctionConfigFromJson(j));
+  auto j = ParseJson(st->Text(2));
+  if (!j.ok()) return DataLoss("stored config of " + name + ":" + v.version + " is bad");
+  MLFAAS_ASSIGN_OR_RETURN(v.config, FunctionConfigFromJson(*j));
   v.created_at = st->Text(3);
   v.description = st->Text(4);
   return v;

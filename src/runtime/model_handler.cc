@@ -3,6 +3,8 @@
 #include <charconv>
 #include <nlohmann/json.hpp>
 
+#include "common/json.h"
+
 namespace mlfaas::runtime {
 
 namespace {
@@ -50,12 +52,9 @@ ModelHandler::ModelHandler(std::shared_ptr<const model::Predictor> predictor, co
 }
 
 Response ModelHandler::HandleEvent(std::string_view payload) const {
-  json event;
-  try {
-    event = json::parse(payload);
-  } catch (const json::exception& e) {
-    return Invalid(std::string("event is not valid JSON: ") + e.what());
-  }
+  auto parsed = ParseJson(payload);
+  if (!parsed.ok()) return Invalid("event is " + parsed.status().message());
+  const json& event = *parsed;
   std::vector<double> rows;
   std::string error = ParseEvent(*predictor_, event, &rows);
   if (!error.empty()) return Invalid(std::move(error));

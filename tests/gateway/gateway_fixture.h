@@ -98,7 +98,7 @@ class GatewayFixture : public ::testing::Test {
     o.threads = 2;
     o.cgroups = "off";
     o.grace = std::chrono::milliseconds(3000);
-    o.function_log_path = tmp_.path() / "functions.log";
+    o.log_dir = tmp_.path() / "logs";
     gw_ = clock ? std::make_unique<gateway::Gateway>(o, reg_, code_, *clock)
                 : std::make_unique<gateway::Gateway>(o, reg_, code_);
     ASSERT_TRUE(gw_->Start().ok());
