@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <charconv>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 namespace mlfaas::gateway {
@@ -219,18 +220,19 @@ bool KillAndRemove(const fs::path& dir) {
 
 int Cgroups::RemoveStale() const {
   if (version_ == Version::kNone) return 0;
-  int removed = 0;
+  std::set<std::string> removed;  // a group has a directory per controller
   for (const fs::path& base : {memory_base_, cpu_base_}) {
     if (base.empty()) continue;
     std::error_code ec;
     for (fs::directory_iterator it(base, ec), end; !ec && it != end; it.increment(ec)) {
       if (!it->is_directory(ec)) continue;
-      const pid_t owner = OwnerOf(it->path().filename().string());
+      const std::string name = it->path().filename().string();
+      const pid_t owner = OwnerOf(name);
       if (owner <= 0 || owner == getpid() || ProcessAlive(owner)) continue;
-      removed += KillAndRemove(it->path()) ? 1 : 0;
+      if (KillAndRemove(it->path())) removed.insert(name);
     }
   }
-  return removed;
+  return static_cast<int>(removed.size());
 }
 
 std::optional<uint64_t> ProcessPeakBytes(int pid) {

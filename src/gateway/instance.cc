@@ -15,7 +15,8 @@ std::string WorkerErrorBody(std::string body, std::string_view type) {
     auto error_type = JsonString(*parsed, "errorType");
     if (message && error_type) return body;  // well formed: kept as the function sent it
     if (message || error_type) {             // repaired: both fields become strings
-      (*parsed)["errorMessage"] = message.value_or("");
+      const nlohmann::json* raw = JsonField(*parsed, "errorMessage");
+      (*parsed)["errorMessage"] = message ? *message : raw ? DumpJson(*raw) : std::string();
       (*parsed)["errorType"] = error_type.value_or(std::string(fallback));
       return DumpJson(*parsed);
     }

@@ -126,7 +126,12 @@ void InvokeAndShape(ApiContext& ctx, std::string function, std::string qualifier
       return respond(ModelError(http::status::bad_gateway,
                                 "the function's result has no \"predictions\" array"));
     }
-    Response res = JsonResponse(http::status::ok, shape(j, r));
+    StatusOr<json> shaped = shape(j, r);
+    if (!shaped.ok()) {
+      return respond(ModelError(http::status::bad_gateway, "the function's result is malformed: " +
+                                                               shaped.status().message()));
+    }
+    Response res = JsonResponse(http::status::ok, *shaped);
     res.set("X-Amz-Executed-Version", r.executed_version);
     SetInvocationHeaders(res, r);
     respond(std::move(res));
@@ -150,9 +155,10 @@ void TfPredict(ApiContext& ctx, const std::string& model, const std::string& qua
                               "missing \"instances\": send {\"instances\": [{...}, ...]}"));
   }
   json event{{"instances", std::move(body["instances"])}};
-  InvokeAndShape(ctx, model, qualifier, DumpJson(event), respond, [](json& j, const InvokeResult&) {
-    return json{{"predictions", std::move(j["predictions"])}};
-  });
+  InvokeAndShape(ctx, model, qualifier, DumpJson(event), respond,
+                 [](json& j, const InvokeResult&) -> StatusOr<json> {
+                   return json{{"predictions", std::move(j["predictions"])}};
+                 });
 }
 
 void TfStatus(ApiContext& ctx, const std::string& model, const std::string& qualifier,
@@ -256,11 +262,18 @@ void V2Infer(ApiContext& ctx, const std::string& model, const std::string& quali
   const json* id_field = JsonField(body, "id");
   json id = id_field ? *id_field : json();
   InvokeAndShape(ctx, model, qualifier, DumpJson(*event), respond,
-                 [model, id](json& j, const InvokeResult& r) {
+                 [model, id](json& j, const InvokeResult& r) -> StatusOr<json> {
                    json prob = json::array(), anomaly = json::array();
                    for (const auto& p : j["predictions"]) {
-                     prob.push_back(JsonNumber(p, "probability").value_or(0.0));
-                     anomaly.push_back(JsonBool(p, "anomaly").value_or(false));
+                     auto probability = JsonNumber(p, "probability");
+                     auto is_anomaly = JsonBool(p, "anomaly");
+                     if (!probability || !is_anomaly) {
+                       return InvalidArgument("predictions[" + std::to_string(prob.size()) +
+                                              "] lacks a numeric \"probability\" or a boolean "
+                                              "\"anomaly\"");
+                     }
+                     prob.push_back(*probability);
+                     anomaly.push_back(*is_anomaly);
                    }
                    size_t n = prob.size();
                    json out{{"model_name", model},

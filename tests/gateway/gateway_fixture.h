@@ -59,6 +59,17 @@ while True:
          json.dumps({"echo": ev, "pid": os.getpid(), "env": env, "deadline": deadline, "arn": arn}))
 )PY";
 
+// Waits (bounded, polling every 10 ms) until `pred` holds; returns its last value.
+template <typename Pred>
+bool WaitFor(Pred pred, std::chrono::milliseconds limit = std::chrono::seconds(10)) {
+  auto end = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < end) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return pred();
+}
+
 class FakeCodeStore final : public gateway::CodeStore {
  public:
   void Set(const std::string& digest, std::filesystem::path dir) { dirs_[digest] = dir; }
@@ -129,12 +140,7 @@ class GatewayFixture : public ::testing::Test {
   // Waits (bounded) until `pred` holds.
   template <typename Pred>
   static bool Eventually(Pred pred, std::chrono::milliseconds limit = std::chrono::seconds(10)) {
-    auto end = std::chrono::steady_clock::now() + limit;
-    while (std::chrono::steady_clock::now() < end) {
-      if (pred()) return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    return pred();
+    return WaitFor(pred, limit);
   }
 
   TempDir tmp_{"mlfaas-gw"};

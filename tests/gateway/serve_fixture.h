@@ -1,0 +1,88 @@
+// Fixture for tests that run `mlfaas serve` as a user does: the real binary over a real registry
+// under a temp home, port 0, custom runtimes packaged as zips.
+#pragma once
+
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <thread>
+
+#include "common/fs.h"
+#include "gateway/gateway_fixture.h"
+#include "gateway/http_client.h"
+#include "testing/subprocess.h"
+
+namespace mlfaas::testing {
+
+inline constexpr auto kServeTimeout = std::chrono::seconds(120);
+
+class ServeFixture : public ::testing::Test {
+ protected:
+  CommandResult Mlfaas(std::vector<std::string> args) {
+    args.insert(args.begin(), {MLFAAS_BIN, "--home", (tmp_.path() / "home").string()});
+    return RunCommand(args, {}, kServeTimeout);
+  }
+
+  // A zip holding an executable `bootstrap` (custom runtime "provided"), the python one unless
+  // told otherwise.
+  std::filesystem::path BootstrapZip(const std::string& script = kPythonBootstrap) {
+    std::filesystem::path bs = tmp_.path() / "bootstrap";
+    std::ofstream(bs) << script;
+    std::filesystem::path zip = tmp_.path() / "py.zip";
+    auto r = RunCommand({"python3", "-c",
+                         "import sys, zipfile\n"
+                         "z = zipfile.ZipFile(sys.argv[2], 'w')\n"
+                         "i = zipfile.ZipInfo('bootstrap')\n"
+                         "i.external_attr = 0o100755 << 16\n"
+                         "z.writestr(i, open(sys.argv[1]).read()); z.close()\n",
+                         bs.string(), zip.string()});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return zip;
+  }
+
+  // Starts `mlfaas serve --port 0` and returns the port it printed.
+  // Without cgroups unless `extra` says otherwise.
+  uint16_t Serve(std::vector<std::string> extra = {}) {
+    std::vector<std::string> argv = {MLFAAS_BIN,  "--home", (tmp_.path() / "home").string(),
+                                     "serve",     "--port", "0",
+                                     "--threads", "2"};
+    if (std::find(extra.begin(), extra.end(), "--cgroups") == extra.end()) {
+      argv.insert(argv.end(), {"--cgroups", "off"});
+    }
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    log_ = (tmp_.path() / ("serve-" + std::to_string(++serves_) + ".log")).string();
+    server_ = std::make_unique<BackgroundProcess>(argv, std::map<std::string, std::string>{}, log_);
+    std::regex re("listening on http://127\\.0\\.0\\.1:(\\d+)");
+    for (int i = 0; i < 2000; ++i) {
+      std::smatch m;
+      std::string text = Slurp(log_);
+      if (std::regex_search(text, m, re)) return static_cast<uint16_t>(std::stoi(m[1]));
+      if (!server_->Running()) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    ADD_FAILURE() << "serve did not start: " << Slurp(log_);
+    return 0;
+  }
+
+  std::vector<int> WorkerPids(uint16_t port) {
+    HttpClient c(port);
+    nlohmann::json st = nlohmann::json::parse(c.Get("/v1/status").body);
+    std::vector<int> pids;
+    for (auto& f : st["functions"])
+      for (auto& v : f["versions"])
+        for (auto& i : v["instances"]) pids.push_back(i["pid"].get<int>());
+    return pids;
+  }
+
+  TempDir tmp_{"mlfaas-serve"};
+  std::string log_;
+  int serves_ = 0;
+  std::unique_ptr<BackgroundProcess> server_;
+};
+
+}  // namespace mlfaas::testing
