@@ -1,7 +1,49 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds with -Werror and runs every test under ctest.
+# The CI plan (and the README's test command): installs what is missing, then
+#   plain  build with -Werror and run every test;
+#   asan   ASan+UBSan build (build-asan) and every test;
+#   tsan   TSan build (build-tsan) of the gateway and runtime tests, and run them;
+#   fuzz   the libFuzzer targets built with clang (build-fuzz), ~30 s each from their seed corpora.
+# MLFAAS_TEST_STAGES picks stages (default: all four, in that order). Fails at the first failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+STAGES=${MLFAAS_TEST_STAGES:-plain asan tsan fuzz}
 bash scripts/deps.sh
-MLFAAS_CMAKE_ARGS="-DMLFAAS_WERROR=ON" bash scripts/build.sh
-cd build && ctest --output-on-failure -j2 --timeout 600
+start=$SECONDS
+stage_done() { echo "== test.sh: stage $1 passed ($((SECONDS - start)) s so far)" >&2; }
+
+for stage in $STAGES; do
+  case $stage in
+    plain)
+      MLFAAS_CMAKE_ARGS="-DMLFAAS_WERROR=ON" bash scripts/build.sh
+      (cd build && ctest --output-on-failure -j2 --timeout 600)
+      ;;
+    asan)
+      cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMLFAAS_WERROR=ON \
+        -DMLFAAS_SANITIZE=address,undefined -DMLFAAS_BUILD_BENCH=OFF >/dev/null
+      cmake --build build-asan -j"$(nproc)"
+      (cd build-asan &&
+        ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:detect_stack_use_after_return=0 \
+        UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+        ctest --output-on-failure -j2 --timeout 900)
+      ;;
+    tsan)
+      cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMLFAAS_WERROR=ON \
+        -DMLFAAS_SANITIZE=thread -DMLFAAS_BUILD_BENCH=OFF >/dev/null
+      # Only these targets are built, so ctest there lists only their tests.
+      cmake --build build-tsan -j"$(nproc)" --target gateway_test gateway_serve_test runtime_test \
+        mlfaas mlfaas-runtime
+      (cd build-tsan &&
+        TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$PWD/../tests/tsan.supp" \
+        ctest --output-on-failure -j2 --timeout 900)
+      ;;
+    fuzz)
+      bash bench/fuzz.sh 30
+      ;;
+    *)
+      echo "test.sh: unknown stage '$stage' (plain asan tsan fuzz)" >&2
+      exit 2
+      ;;
+  esac
+  stage_done "$stage"
+done
