@@ -79,6 +79,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void ParseHeader() {
+    BeginExchange();  // the request's first bytes are here
     stream_.expires_after(opts().read_timeout);
     // A request line over the URI limit is refused as such (414), before the header limit
     // (431) would see it.

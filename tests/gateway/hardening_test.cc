@@ -6,6 +6,7 @@
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/read.hpp>
+#include <boost/asio/read_until.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/detail/base64.hpp>
 #include <fstream>
@@ -254,10 +255,15 @@ TEST_F(HardeningTest, ShutdownAnswersARequestStillUploading) {
   net::io_context io;
   tcp::socket s(io);
   s.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), gw_->port()));
+  // As curl sends a large body: the header, then the body once the server says 100 Continue
+  // (so the server is known to be receiving this request when the shutdown starts).
   std::string head = "POST " + Path("up") +
                      " HTTP/1.1\r\nHost: a\r\nContent-Length: " + std::to_string(body.size()) +
-                     "\r\n\r\n";
+                     "\r\nExpect: 100-continue\r\n\r\n";
   net::write(s, net::buffer(head));
+  std::string cont;
+  net::read_until(s, net::dynamic_buffer(cont), "\r\n\r\n");
+  ASSERT_EQ(cont.rfind("HTTP/1.1 100", 0), 0u) << cont;
   net::write(s, net::buffer(body.data(), 1 << 20));  // 1 MB of 4 MB, then SIGTERM's equivalent
   auto stopped = std::async(std::launch::async, [this] { gw_->Shutdown(); });
   EXPECT_EQ(stopped.wait_for(std::chrono::milliseconds(200)), std::future_status::timeout)
