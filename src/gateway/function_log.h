@@ -49,6 +49,9 @@ struct FunctionLogOptions {
 std::string LogStreamFileName(std::string_view stream_name);
 
 class FunctionLog;
+namespace log_files {
+class LogFiles;
+}
 
 // One log stream (one instance) of a FunctionLog. Write() is thread-safe and cheap (a buffer
 // append). Destroying the handle ends the stream: its pending lines are still written, then its
@@ -104,7 +107,7 @@ class FunctionLog {
 
  private:
   friend class LogStream;
-  class Files;  // the writer thread's files: groups, rotation, retention, descriptors
+
   struct Batch;
   explicit FunctionLog(FunctionLogOptions options);
 
@@ -118,7 +121,9 @@ class FunctionLog {
   void WriteBatch(Batch& b);
 
   const std::chrono::milliseconds interval_;
-  const std::unique_ptr<Files> files_;  // writer thread only (BytesOnDisk excepted)
+  // The writer thread's files: groups, rotation, retention, descriptors (log_files.h). Writer
+  // thread only (BytesOnDisk excepted).
+  const std::unique_ptr<log_files::LogFiles> files_;
   std::atomic<uint64_t> dropped_{0};
   std::atomic<bool> reopen_{false};
 
