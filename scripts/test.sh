@@ -4,10 +4,16 @@
 #   asan   ASan+UBSan build (build-asan) and every test;
 #   tsan   TSan build (build-tsan) of the gateway and runtime tests, and run them;
 #   fuzz   the libFuzzer targets built with clang (build-fuzz), ~30 s each from their seed corpora.
-# MLFAAS_TEST_STAGES picks stages (default: all four, in that order). Fails at the first failure.
+# MLFAAS_TEST_STAGES picks stages, in order; fails at the first failure. The default is `plain`
+# until the whole plan has been timed within CI's budget from a fresh clone (issue 9):
+# MLFAAS_TEST_STAGES="plain asan tsan fuzz" runs all of it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-STAGES=${MLFAAS_TEST_STAGES:-plain asan tsan fuzz}
+STAGES=${MLFAAS_TEST_STAGES:-plain}
+# Sanitizer builds: -O1 -g1 (line numbers in reports) with assertions on; faster to build than
+# -O2 -g and fast enough to run. build-asan and build-tsan keep their own settings.
+SAN_FLAGS=(-DCMAKE_BUILD_TYPE=Release "-DCMAKE_CXX_FLAGS_RELEASE=-O1 -g1" -DMLFAAS_WERROR=ON
+  -DMLFAAS_BUILD_BENCH=OFF)
 bash scripts/deps.sh
 start=$SECONDS
 stage_done() { echo "== test.sh: stage $1 passed ($((SECONDS - start)) s so far)" >&2; }
@@ -19,8 +25,8 @@ for stage in $STAGES; do
       (cd build && ctest --output-on-failure -j2 --timeout 600)
       ;;
     asan)
-      cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMLFAAS_WERROR=ON \
-        -DMLFAAS_SANITIZE=address,undefined -DMLFAAS_BUILD_BENCH=OFF >/dev/null
+      cmake -S . -B build-asan -G Ninja "${SAN_FLAGS[@]}" -DMLFAAS_SANITIZE=address,undefined \
+        >/dev/null
       cmake --build build-asan -j"$(nproc)"
       (cd build-asan &&
         ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:detect_stack_use_after_return=0 \
@@ -28,8 +34,7 @@ for stage in $STAGES; do
         ctest --output-on-failure -j2 --timeout 900)
       ;;
     tsan)
-      cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMLFAAS_WERROR=ON \
-        -DMLFAAS_SANITIZE=thread -DMLFAAS_BUILD_BENCH=OFF >/dev/null
+      cmake -S . -B build-tsan -G Ninja "${SAN_FLAGS[@]}" -DMLFAAS_SANITIZE=thread >/dev/null
       # Only these targets are built, so ctest there lists only their tests.
       cmake --build build-tsan -j"$(nproc)" --target gateway_test gateway_serve_test runtime_test \
         mlfaas mlfaas-runtime

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
@@ -35,6 +36,10 @@ struct HttpServer::State {
   tcp::acceptor acceptor;
   std::atomic<bool> stopped{false};
   std::atomic<int> busy{0};  // exchanges between a complete header and the end of the response
+  // Accept errors (out of descriptors or memory) are retried after a growing pause instead of
+  // at once, which would spin. Used only by the accept chain (one accept at a time).
+  net::steady_timer accept_retry{acceptor.get_executor()};  // on the acceptor's strand
+  std::chrono::milliseconds accept_backoff{0};
 };
 
 namespace detail {
@@ -101,6 +106,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (ec) return OnReadError(ec);
     BeginExchange();
     const auto& req = parser_->get();
+    head_request_ = req.method() == http::verb::head;
     if (req.target().size() > opts().uri_limit) {
       return Reject(http::status::uri_too_long, "UriTooLongException", "request URI too long");
     }
@@ -174,6 +180,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void Dispatch() {
     keep_alive_ = parser_->get().keep_alive();
+    head_request_ = parser_->get().method() == http::verb::head;
     stream_.expires_never();
     answered_ = false;
     // A handler must not throw; if one does, this request gets a 500 and the connection closes.
@@ -209,8 +216,12 @@ class Session : public std::enable_shared_from_this<Session> {
       head_ += "\r\n";
     }
     head_ += "\r\n";
-    std::array<net::const_buffer, 2> bufs{net::buffer(head_), net::buffer(res_.body())};
-    const size_t total = head_.size() + res_.body().size();
+    // A response to HEAD has the header fields of the GET answer (Content-Length included) and
+    // never a body (RFC 9112 6.3): a client would read the body as the next response.
+    const size_t body_size = head_request_ ? 0 : res_.body().size();
+    std::array<net::const_buffer, 2> bufs{net::buffer(head_),
+                                          net::buffer(res_.body().data(), body_size)};
+    const size_t total = head_.size() + body_size;
     beast::error_code ec;
     auto& sock = stream_.socket();
     if (!sock.non_blocking()) sock.non_blocking(true, ec);
@@ -227,6 +238,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void AfterWrite(beast::error_code ec) {
     res_ = {};
+    head_request_ = false;
     EndExchange();
     if (!ec && rejected_) return Drain();
     // Once the server stops, connections close after their current exchange.
@@ -273,6 +285,7 @@ class Session : public std::enable_shared_from_this<Session> {
   Response res_;
   std::string head_;  // serialized status line and fields of res_
   bool keep_alive_ = true;
+  bool head_request_ = false;  // the exchange answers a HEAD request: no body is sent
   bool rejected_ = false;
   bool in_exchange_ = false;
   bool line_seen_ = false;  // the request line's end was among the first bytes read
@@ -293,8 +306,19 @@ void Accept(std::shared_ptr<HttpServer::State> state) {
   auto& acceptor = state->acceptor;
   auto strand = net::make_strand(state->ioc);
   acceptor.async_accept(strand, [state](beast::error_code ec, tcp::socket socket) {
-    if (state->stopped) return;
-    if (!ec) {
+    if (state->stopped || ec == net::error::operation_aborted) return;
+    if (ec) {  // EMFILE, ENFILE, ENOBUFS, ENOMEM: the condition lasts; do not spin on it
+      using std::chrono::milliseconds;
+      state->accept_backoff =
+          std::clamp(state->accept_backoff * 2, milliseconds(10), milliseconds(1000));
+      state->accept_retry.expires_after(state->accept_backoff);
+      state->accept_retry.async_wait([state](beast::error_code tec) {
+        if (!tec && !state->stopped) Accept(state);
+      });
+      return;
+    }
+    state->accept_backoff = std::chrono::milliseconds(0);
+    {
       socket.set_option(tcp::no_delay(true), ec);
       std::make_shared<detail::Session>(std::move(socket), state)->Start();
     }
@@ -343,6 +367,7 @@ void HttpServer::Stop() {
   net::post(state_->acceptor.get_executor(), [s = state_] {
     beast::error_code ec;
     s->acceptor.close(ec);
+    s->accept_retry.cancel();
   });
 }
 

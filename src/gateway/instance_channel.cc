@@ -51,9 +51,8 @@ void InstanceManager::ReadChannel(const std::shared_ptr<Instance>& inst) {
           if (ok && *used == 0) break;
           if (ok) ok = OnChannelFrame(*inst, frame, later);
           if (!ok) {
-            spdlog::warn("{}: instance {}: {}", inst->pool()->key, inst->id(),
-                         used.ok() ? "malformed worker frame" : used.status().message());
-            Stop(*inst, InstanceState::kFailed);
+            OnProtocolViolation(
+                *inst, used.ok() ? "malformed worker frame" : used.status().message(), later);
             return;
           }
           rest.remove_prefix(*used);

@@ -213,7 +213,8 @@ void InstanceManager::Assign(Instance& inst, std::unique_ptr<InFlight> inv, Defe
   inst.TransitionTo(InstanceState::kBusy);
   inst.current = std::move(inv);
   ++in_flight_;
-  if (inst.WaitingForWork()) Deliver(inst);
+  if (inst.WaitingForWork()) return Deliver(inst);
+  ArmTimeout(inst);  // delivered when the worker asks for work, if it ever does
 }
 
 void InstanceManager::FailUnbound(std::unique_ptr<InFlight> inv, const std::string& function,

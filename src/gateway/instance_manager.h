@@ -127,6 +127,8 @@ class InstanceManager {
                 Deferred& later);
   void OnInitError(Instance& inst, std::string body, Deferred& later);
   void OnTimeout(const std::weak_ptr<Instance>& weak, const std::string& request_id);
+  void ArmTimeout(Instance& inst);
+  void OnProtocolViolation(Instance& inst, const std::string& why, Deferred& later);
   // Worker protocol (instance_channel.cc).
   void AttachChannel(Instance& inst, int fd);
   void ReadChannel(const std::shared_ptr<Instance>& inst);

@@ -153,7 +153,7 @@ void InstanceManager::OnExit(Instance& inst, int wait_status, Deferred& later) {
   } else if (inst.current) {
     const std::string& id = inst.current->request_id;
     std::string msg = "RequestId: " + id + " Error: Runtime exited with error: " + why;
-    if (inst.killed) {
+    if (inst.killed && shutting_down_) {
       Complete(inst, Outcome::kUnavailable, "instance stopped (gateway shutting down)", later);
     } else {
       AppendLog(inst, inst.current.get(), msg);

@@ -212,12 +212,7 @@ void InstanceManager::Deliver(Instance& inst) {
   const std::string trace =
       "Root=1-00000000-" + inv.request_id.substr(0, 8) + ";Parent=0000000000000000;Sampled=0";
   AppendLog(inst, &inv, StartLine(inv.request_id, inst.pool()->info.version));
-  inv.timer =
-      std::make_unique<boost::asio::steady_timer>(ioc_, std::chrono::seconds(cfg.timeout_s));
-  std::weak_ptr<Instance> weak = inst.weak_from_this();
-  inv.timer->async_wait([this, weak, id = inv.request_id](boost::system::error_code ec) {
-    if (!ec) OnTimeout(weak, id);
-  });
+  ArmTimeout(inst);
   if (inst.channel_next) {
     inst.channel_next = false;
     std::string frame;
@@ -264,6 +259,36 @@ void InstanceManager::OnInitError(Instance& inst, std::string body, Deferred& la
   inst.init_error = body;
   RecordInitFailure(*inst.pool(), body);
   Complete(inst, Outcome::kInitError, body, later);
+  Stop(inst, InstanceState::kFailed);
+}
+
+// (Re)starts the invocation's timeout: at delivery, and already at assignment (a worker that
+// stalls before asking for work must not hold the call forever).
+void InstanceManager::ArmTimeout(Instance& inst) {
+  InFlight& inv = *inst.current;
+  inv.timer = std::make_unique<boost::asio::steady_timer>(
+      ioc_, std::chrono::seconds(inst.pool()->info.config.timeout_s));
+  std::weak_ptr<Instance> weak = inst.weak_from_this();
+  inv.timer->async_wait([this, weak, id = inv.request_id](boost::system::error_code ec) {
+    if (!ec) OnTimeout(weak, id);
+  });
+}
+
+// A worker broke the protocol (a malformed frame, a frame out of order): its invocation (or its
+// init) fails as a crash would, then the instance is stopped.
+void InstanceManager::OnProtocolViolation(Instance& inst, const std::string& why, Deferred& later) {
+  spdlog::warn("{}: instance {}: {}", inst.pool()->key, inst.id(), why);
+  if (inst.state() == InstanceState::kStarting) {
+    inst.init_error =
+        ErrorJson("Runtime.ExitError", "Runtime protocol violation during init: " + why);
+    RecordInitFailure(*inst.pool(), inst.init_error);
+    Complete(inst, Outcome::kInitError, inst.init_error, later);
+  } else if (inst.current) {
+    const std::string msg =
+        "RequestId: " + inst.current->request_id + " Error: Runtime protocol violation: " + why;
+    AppendLog(inst, inst.current.get(), msg);
+    Complete(inst, Outcome::kCrash, ErrorJson("Runtime.ExitError", msg), later);
+  }
   Stop(inst, InstanceState::kFailed);
 }
 

@@ -14,6 +14,7 @@ double UnitNanos(std::string_view unit) {
   if (unit == "s" || unit.empty()) return 1e9;
   if (unit == "ms") return 1e6;
   if (unit == "us") return 1e3;
+  if (unit == "ns") return 1;  // FormatDuration writes it: what it prints parses back
   return 0;
 }
 

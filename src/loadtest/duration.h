@@ -11,11 +11,12 @@ namespace mlfaas::loadtest {
 
 using Duration = std::chrono::nanoseconds;
 
-// Parses a non-negative duration: a sequence of <number><unit> with units h, m, s, ms, us;
+// Parses a non-negative duration: a sequence of <number><unit> with units h, m, s, ms, us, ns;
 // a bare number means seconds (Taurus' convention). Fractions are allowed ("1.5s").
 StatusOr<Duration> ParseDuration(std::string_view text);
 
-// "61m", "1m30s", "500ms", "0s": the shortest exact form using h/m/s/ms units.
+// "61m", "1m30s", "500ms", "0s": the shortest exact form using h/m/s/ms units (us or ns when
+// finer: "1500ns"). ParseDuration reads every form back.
 std::string FormatDuration(Duration d);
 
 // Milliseconds as a double, for reports.

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "common/fs.h"
+#include "common/json.h"
 #include "loadtest/yaml_util.h"
 
 namespace mlfaas::loadtest {
@@ -60,7 +61,8 @@ Status ParseJsonAsserts(const Ctx& ctx, const YAML::Node& list, RequestSpec& req
       MLFAAS_RETURN_IF_ERROR(ctx.r.KnownKeys(a, "assert-jsonpath",
                                              {"jsonpath", "expected-value", "invert", "validate"}));
       MLFAAS_ASSIGN_OR_RETURN(ja.path, ctx.r.String(a["jsonpath"], "assert-jsonpath.jsonpath"));
-      if (a["expected-value"]) ja.expected = yamlutil::ToJson(a["expected-value"]).dump();
+      // DumpJson, not dump(): invalid UTF-8 in the YAML becomes U+FFFD instead of throwing.
+      if (a["expected-value"]) ja.expected = DumpJson(yamlutil::ToJson(a["expected-value"]));
       if (a["invert"]) {
         MLFAAS_ASSIGN_OR_RETURN(ja.invert, ctx.r.Bool(a["invert"], "invert"));
       }
@@ -88,7 +90,7 @@ Status ParseBody(const Ctx& ctx, const YAML::Node& n, RequestSpec& req) {
     return ctx.r.Error(n["body-file"], "body-file", "give either body or body-file, not both");
   }
   if (const YAML::Node b = n["body"]) {
-    req.body = (b.IsDefined() && b.IsScalar()) ? b.Scalar() : yamlutil::ToJson(b).dump();
+    req.body = (b.IsDefined() && b.IsScalar()) ? b.Scalar() : DumpJson(yamlutil::ToJson(b));
   } else if (const YAML::Node f = n["body-file"]) {
     MLFAAS_ASSIGN_OR_RETURN(std::string rel, ctx.r.String(f, "body-file"));
     auto bytes = ReadFile(ctx.base_dir / rel);

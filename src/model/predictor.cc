@@ -41,6 +41,16 @@ Status Predictor::Validate(const LinearModel& m) {
     }
   }
   if (!std::isfinite(m.intercept)) return InvalidArgument("intercept must be finite");
+  // The affine map the constructor folds them into must be finite too (the scoring kernel is
+  // built with -ffast-math and assumes it): a large coefficient over a tiny scale overflows.
+  double b = m.intercept;
+  for (size_t j = 0; j < d; ++j) {
+    b -= m.coef[j] * m.mean[j] / m.scale[j];
+    if (!std::isfinite(m.coef[j] / m.scale[j])) {
+      return InvalidArgument("coefficient / scale of '" + m.features[j] + "' overflows");
+    }
+  }
+  if (!std::isfinite(b)) return InvalidArgument("folded intercept overflows");
   if (!(m.threshold >= 0.0 && m.threshold <= 1.0)) {
     return InvalidArgument("threshold must be within [0, 1]");
   }
@@ -49,6 +59,27 @@ Status Predictor::Validate(const LinearModel& m) {
 
 void Predictor::PredictProba(std::span<const double> rows, std::span<double> out) const {
   PredictKernel(model_.transform, w_.data(), w_.size(), b_, rows.data(), out.size(), out.data());
+  RepairOverflows(rows.data(), out);
+}
+
+// The kernel's double score overflows when a weight times a (finite, valid) value exceeds
+// DBL_MAX; terms of both signs then add up to inf - inf = NaN, which would reach clients as
+// "probability": nan. Such rows (rare: never with realistic values) are scored again here in
+// long double, whose range holds any product of two doubles. Found by package_reader_fuzz.
+void Predictor::RepairOverflows(const double* rows, std::span<double> out) const {
+  const size_t d = w_.size();
+  for (size_t i = 0; i < out.size(); ++i) {
+    if (out[i] >= 0.0 && out[i] <= 1.0) continue;
+    const double* row = rows + i * d;
+    long double z = b_;
+    for (size_t j = 0; j < d; ++j) {
+      const long double x = row[j];
+      z += static_cast<long double>(w_[j]) *
+           (model_.transform == Transform::kLog01 ? std::log(x + 0.1L) : x);
+    }
+    z = std::clamp<long double>(z, -700.0L, 700.0L);
+    out[i] = static_cast<double>(1.0L / (1.0L + std::exp(-z)));
+  }
 }
 
 void Predictor::PredictProbaParallel(std::span<const double> rows, std::span<double> out,
@@ -69,6 +100,7 @@ void Predictor::PredictProbaParallel(std::span<const double> rows, std::span<dou
 Prediction Predictor::PredictOne(std::span<const double> row) const {
   double p = 0.0;
   PredictKernel(model_.transform, w_.data(), w_.size(), b_, row.data(), 1, &p);
+  RepairOverflows(row.data(), std::span<double>(&p, 1));
   return Prediction{p >= model_.threshold, p};
 }
 

@@ -44,6 +44,9 @@ class Predictor {
   Status ParseRow(const nlohmann::json& object, std::vector<double>* out) const;
 
  private:
+  // Rescores, in long double, the rows whose kernel result is not a probability (overflow).
+  void RepairOverflows(const double* rows, std::span<double> out) const;
+
   LinearModel model_;
   // Per feature: w_j = coef_j / scale_j, folded bias b = intercept - sum(coef_j*mean_j/scale_j).
   std::vector<double> w_;

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <regex>
+#include <set>
 #include <thread>
 
 #include "common/fs.h"
@@ -18,6 +19,30 @@
 #include "testing/subprocess.h"
 
 namespace mlfaas::testing {
+
+// Our own memory cgroup's mlfaas directory (where gateways started by a test put theirs).
+inline std::filesystem::path MlfaasMemoryCgroups() {
+  std::ifstream in("/proc/self/cgroup");
+  for (std::string line; std::getline(in, line);) {
+    auto a = line.find(':'), b = line.find(':', a + 1);
+    if (line.substr(a + 1, b - a - 1) == "memory") {
+      return std::filesystem::path("/sys/fs/cgroup/memory") /
+             std::filesystem::path(line.substr(b + 1)).relative_path() / "mlfaas";
+    }
+  }
+  return {};
+}
+
+// The groups (memory controller) named after gateway `pid` ("<pid>.<name>").
+inline std::set<std::string> GroupsOwnedBy(pid_t pid) {
+  std::set<std::string> out;
+  std::error_code ec;
+  const std::string prefix = std::to_string(pid) + ".";
+  for (const auto& e : std::filesystem::directory_iterator(MlfaasMemoryCgroups(), ec)) {
+    if (e.path().filename().string().starts_with(prefix)) out.insert(e.path().string());
+  }
+  return out;
+}
 
 inline constexpr auto kServeTimeout = std::chrono::seconds(120);
 

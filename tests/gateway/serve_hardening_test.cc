@@ -48,29 +48,6 @@ std::string Unbase64(const std::string& s) {
   return out;
 }
 
-// Our own memory cgroup's mlfaas directory (where gateways started by this test put theirs).
-fs::path MlfaasMemoryCgroups() {
-  std::ifstream in("/proc/self/cgroup");
-  for (std::string line; std::getline(in, line);) {
-    auto a = line.find(':'), b = line.find(':', a + 1);
-    if (line.substr(a + 1, b - a - 1) == "memory") {
-      return fs::path("/sys/fs/cgroup/memory") / fs::path(line.substr(b + 1)).relative_path() /
-             "mlfaas";
-    }
-  }
-  return {};
-}
-
-std::set<std::string> GroupsOwnedBy(pid_t pid) {
-  std::set<std::string> out;
-  std::error_code ec;
-  const std::string prefix = std::to_string(pid) + ".";
-  for (const auto& e : fs::directory_iterator(MlfaasMemoryCgroups(), ec)) {
-    if (e.path().filename().string().starts_with(prefix)) out.insert(e.path().string());
-  }
-  return out;
-}
-
 class ServeHardeningTest : public ServeFixture {
  protected:
   void Create(const std::string& fn, const std::string& script, int memory_mb = 256) {
