@@ -73,6 +73,11 @@ Status Gateway::Start() {
     Route(*api_, std::move(req), std::move(respond));
   });
   MLFAAS_RETURN_IF_ERROR(server_->Start());
+  // spdlog creates its registry (a function-local static in libspdlog) on first use. Do that here,
+  // before the threads start, so that its construction happens-before every thread's logging;
+  // otherwise the first thread to log builds it while the others read it through the library's
+  // uninstrumented guard check (TSan reported the race; pthread_create orders it now).
+  (void)spdlog::default_logger_raw();
   work_.emplace(boost::asio::make_work_guard(ioc_));
   for (int i = 0; i < io_threads_count_; ++i) io_threads_.emplace_back([this] { RunIo(); });
   maintenance_ = std::thread([this] { MaintenanceLoop(); });

@@ -14,10 +14,18 @@ constexpr size_t kBlock = 512;  // rows per block: the column scratch stays in L
 
 }  // namespace
 
-__attribute__((target_clones("avx2", "default"))) void PredictKernel(Transform transform,
-                                                                     const double* w, size_t d,
-                                                                     double b, const double* rows,
-                                                                     size_t n, double* out) {
+// target_clones picks the clone with an ifunc resolver that the dynamic loader runs while it
+// relocates, before any sanitizer runtime is initialized. TSan instruments the resolver too
+// (__tsan_func_entry), so a TSan binary died with SIGSEGV before main: that build gets the
+// default clone only (it checks races, not speed).
+#if defined(__SANITIZE_THREAD__)
+#define MLFAAS_KERNEL_CLONES
+#else
+#define MLFAAS_KERNEL_CLONES __attribute__((target_clones("avx2", "default")))
+#endif
+
+MLFAAS_KERNEL_CLONES void PredictKernel(Transform transform, const double* w, size_t d, double b,
+                                        const double* rows, size_t n, double* out) {
   alignas(64) double col[kBlock];
   const bool log = transform == Transform::kLog01;
   for (size_t base = 0; base < n; base += kBlock) {

@@ -115,6 +115,7 @@ void FillDisk(const fs::path& file) {
 class ServeFaultTest : public ServeFixture {
  protected:
   void TearDown() override {
+    ServeFixture::TearDown();
     server_.reset();  // SIGTERM, then SIGKILL; reaped
     if (mounted_ && umount2(Home().c_str(), MNT_DETACH) != 0) {
       ADD_FAILURE() << "umount " << Home() << ": " << strerror(errno);

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <set>
@@ -48,6 +49,15 @@ inline constexpr auto kServeTimeout = std::chrono::seconds(120);
 
 class ServeFixture : public ::testing::Test {
  protected:
+  // A failed test shows the end of the gateway's output (its log, and a sanitizer's report).
+  void TearDown() override {
+    if (!HasFailure() || log_.empty()) return;
+    const std::string text = Slurp(log_);
+    const size_t keep = 16 * 1024;
+    std::cerr << "--- end of " << log_ << " ---\n"
+              << (text.size() > keep ? text.substr(text.size() - keep) : text) << "\n---\n";
+  }
+
   CommandResult Mlfaas(std::vector<std::string> args) {
     args.insert(args.begin(), {MLFAAS_BIN, "--home", (tmp_.path() / "home").string()});
     return RunCommand(args, {}, kServeTimeout);
