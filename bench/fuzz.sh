@@ -27,8 +27,11 @@ if ! command -v clang++ >/dev/null; then
   echo "fuzz.sh: clang++ not found (scripts/deps.sh installs clang libclang-rt-14-dev)" >&2
   exit 2
 fi
-CC=clang CXX=clang++ cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DMLFAAS_FUZZ=ON -DMLFAAS_BUILD_TESTS=OFF -DMLFAAS_BUILD_BENCH=OFF >/dev/null || exit 2
+# -O1 -g1: what libFuzzer's docs suggest for speed of the instrumented code, line numbers in
+# the stacks, and about half the build time of -O2 -g (the build dominates a 30-s CI run).
+CC=clang CXX=clang++ cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+  "-DCMAKE_CXX_FLAGS_RELEASE=-O1 -g1" -DMLFAAS_FUZZ=ON -DMLFAAS_BUILD_TESTS=OFF \
+  -DMLFAAS_BUILD_BENCH=OFF >/dev/null || exit 2
 cmake --build "$BUILD" -j"${MLFAAS_FUZZ_JOBS:-$(nproc)}" --target mlfaas_fuzzers || exit 2
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/mlfaas-fuzz-run.XXXXXX")
