@@ -121,9 +121,9 @@ FuzzGateway::FuzzGateway(gateway::ProcessLauncher& launcher, bool with_http) {
   mo.runtime_bin = "/nonexistent/mlfaas-runtime";
   mo.worker_transport = gateway::WorkerTransport::kSocket;
   mo.cgroups = gateway::Cgroups::Detect("off");
-  manager_ = std::make_unique<gateway::InstanceManager>(ioc_, clock_, launcher, code_, metrics_,
-                                                        std::move(mo));
-  invoker_ = std::make_unique<gateway::Invoker>(ioc_, registry_, *manager_, clock_,
+  manager_ = std::make_unique<gateway::InstanceManager>(ioc_, clock_, random_, launcher, code_,
+                                                        metrics_, std::move(mo));
+  invoker_ = std::make_unique<gateway::Invoker>(ioc_, registry_, *manager_, clock_, random_,
                                                 gateway::InvokerOptions{});
   api_ = std::make_unique<gateway::ApiContext>(
       gateway::ApiContext{*invoker_, *manager_, metrics_, clock_, shutting_down_});

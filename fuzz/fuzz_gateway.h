@@ -32,6 +32,7 @@
 #include "gateway/process_launcher.h"
 #include "gateway/router.h"
 #include "testing/fake_clock.h"
+#include "testing/fake_random.h"
 #include "testing/fake_registry.h"
 
 namespace mlfaas::fuzz {
@@ -103,6 +104,7 @@ class FuzzGateway {
  private:
   boost::asio::io_context ioc_{1};
   testing::FakeClock clock_;
+  testing::FakeRandom random_;  // a fixed sequence: an input reproduces
   testing::FakeRegistry registry_;
   TempCodeStore code_;
   gateway::Metrics metrics_;

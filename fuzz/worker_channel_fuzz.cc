@@ -24,6 +24,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -58,6 +59,47 @@ void CheckAccessors(const json& j, std::string_view key) {
   (void)JsonString(j, key, "fallback");
 }
 
+// What a typed decoder accepts, its encoder writes back byte for byte (the invocation's deadline
+// and the launch's argc aside: "007" decodes as 7); whatever the data, each decoder returns or refuses, never crashes.
+template <typename Msg>
+void ExpectSameFrame(const wire::Frame& frame, const std::optional<Msg>& m,
+                     void (*append)(std::string&, const Msg&)) {
+  if (!m) return;
+  std::string again;
+  append(again, *m);
+  wire::Frame back;
+  auto used = wire::ParseFrame(again, &back);
+  if (!used.ok() || *used != again.size() || back.type != frame.type || back.data != frame.data) {
+    fuzz::Fail("a typed frame does not re-encode to the same bytes", frame.data);
+  }
+}
+
+void CheckTypedRoundTrip(const wire::Frame& frame) {
+  auto inv = wire::DecodeInvocation(frame.data);
+  if (inv && inv->request_id.empty()) fuzz::Fail("DecodeInvocation accepted an empty request id");
+  auto launch = wire::DecodeLaunch(frame.data);
+  switch (frame.type) {
+    case wire::FrameType::kResponse:
+      return ExpectSameFrame(frame, wire::DecodeResponse(frame.data), &wire::AppendResponse);
+    case wire::FrameType::kError:
+      return ExpectSameFrame(frame, wire::DecodeError(frame.data), &wire::AppendError);
+    case wire::FrameType::kInitError:
+      return ExpectSameFrame(frame, wire::DecodeInitError(frame.data), &wire::AppendInitError);
+    case wire::FrameType::kLaunch:
+      if (launch && std::to_string(launch->args.size()) == wire::SplitAll(frame.data)[2]) {
+        ExpectSameFrame(frame, launch, &wire::AppendLaunch);
+      }
+      return;
+    case wire::FrameType::kInvocation:
+      if (inv && std::to_string(inv->deadline_ms) == wire::SplitAll(frame.data)[1]) {
+        ExpectSameFrame(frame, inv, &wire::AppendInvocation);
+      }
+      return;
+    default:
+      return;
+  }
+}
+
 void CheckPure(std::string_view bytes) {
   std::string_view rest = bytes;
   for (int i = 0; i < 64; ++i) {
@@ -85,6 +127,7 @@ void CheckPure(std::string_view bytes) {
     if (frame.type == wire::FrameType::kInitError && wire::SplitFields(frame.data, 2, f)) {
       CheckErrorBody(gateway::WorkerErrorBody(std::string(f[1]), f[0]), bytes);
     }
+    CheckTypedRoundTrip(frame);
     rest.remove_prefix(*used);
   }
   CheckErrorBody(gateway::WorkerErrorBody(std::string(bytes), ""), bytes);

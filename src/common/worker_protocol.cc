@@ -1,5 +1,7 @@
 #include "common/worker_protocol.h"
 
+#include <charconv>
+
 namespace mlfaas::wire {
 namespace {
 
@@ -82,6 +84,113 @@ std::vector<std::string_view> SplitAll(std::string_view data) {
     data.remove_prefix(z + 1);
   }
   return out;
+}
+
+std::string WorkerFdEntry(const char* env_name) {
+  return std::string(env_name) + "=" + std::to_string(kWorkerFd);
+}
+
+RuntimeApiPath ParseRuntimeApiPath(std::string_view target) {
+  if (!target.starts_with(kRuntimeApiPrefix)) return {};
+  const std::string_view path = target.substr(kRuntimeApiPrefix.size());
+  if (path == "invocation/next") return {RuntimeCall::kNext, {}};
+  if (path == "init/error") return {RuntimeCall::kInitError, {}};
+  constexpr std::string_view kInvocation = "invocation/";
+  if (!path.starts_with(kInvocation)) return {};
+  const std::string_view rest = path.substr(kInvocation.size());
+  const size_t slash = rest.find('/');
+  if (slash == 0 || slash == std::string_view::npos) return {};
+  const std::string_view id = rest.substr(0, slash), what = rest.substr(slash + 1);
+  if (what == "response") return {RuntimeCall::kResponse, id};
+  if (what == "error") return {RuntimeCall::kError, id};
+  return {};
+}
+
+std::string RuntimeApiTarget(RuntimeCall call, std::string_view request_id) {
+  std::string out(kRuntimeApiPrefix);
+  switch (call) {
+    case RuntimeCall::kNext:
+      return out + "invocation/next";
+    case RuntimeCall::kInitError:
+      return out + "init/error";
+    case RuntimeCall::kResponse:
+      return out.append("invocation/").append(request_id).append("/response");
+    case RuntimeCall::kError:
+      return out.append("invocation/").append(request_id).append("/error");
+    case RuntimeCall::kUnknown:
+      break;
+  }
+  return out;
+}
+
+void AppendInvocation(std::string& out, const InvocationMsg& m) {
+  const std::string deadline = std::to_string(m.deadline_ms);
+  AppendFrame(out, FrameType::kInvocation,
+              {m.request_id, deadline, m.function_arn, m.trace_id, m.payload});
+}
+
+std::optional<InvocationMsg> DecodeInvocation(std::string_view data) {
+  std::string_view f[5];
+  if (!SplitFields(data, 5, f) || f[0].empty()) return std::nullopt;
+  InvocationMsg m{f[0], 0, f[2], f[3], f[4]};
+  auto [end, ec] = std::from_chars(f[1].data(), f[1].data() + f[1].size(), m.deadline_ms);
+  if (ec != std::errc() || end != f[1].data() + f[1].size()) return std::nullopt;
+  return m;
+}
+
+void AppendNext(std::string& out) { AppendFrame(out, FrameType::kNext, {}); }
+
+void AppendResponse(std::string& out, const ResponseMsg& m) {
+  AppendFrame(out, FrameType::kResponse, {m.request_id, m.payload});
+}
+
+std::optional<ResponseMsg> DecodeResponse(std::string_view data) {
+  std::string_view f[2];
+  if (!SplitFields(data, 2, f)) return std::nullopt;
+  return ResponseMsg{f[0], f[1]};
+}
+
+void AppendError(std::string& out, const ErrorMsg& m) {
+  AppendFrame(out, FrameType::kError, {m.request_id, m.error_type, m.body});
+}
+
+std::optional<ErrorMsg> DecodeError(std::string_view data) {
+  std::string_view f[3];
+  if (!SplitFields(data, 3, f)) return std::nullopt;
+  return ErrorMsg{f[0], f[1], f[2]};
+}
+
+void AppendInitError(std::string& out, const InitErrorMsg& m) {
+  AppendFrame(out, FrameType::kInitError, {m.error_type, m.body});
+}
+
+std::optional<InitErrorMsg> DecodeInitError(std::string_view data) {
+  std::string_view f[2];
+  if (!SplitFields(data, 2, f)) return std::nullopt;
+  return InitErrorMsg{f[0], f[1]};
+}
+
+// Fields: executable, cwd, argc, argv[1..argc], env...
+void AppendLaunch(std::string& out, const LaunchMsg& m) {
+  std::vector<std::string> fields{m.executable, m.cwd, std::to_string(m.args.size())};
+  fields.insert(fields.end(), m.args.begin(), m.args.end());
+  fields.insert(fields.end(), m.env.begin(), m.env.end());
+  AppendFrame(out, FrameType::kLaunch, fields);
+}
+
+std::optional<LaunchMsg> DecodeLaunch(std::string_view data) {
+  const std::vector<std::string_view> f = SplitAll(data);
+  size_t argc = 0;
+  if (f.size() < 3) return std::nullopt;
+  auto [end, ec] = std::from_chars(f[2].data(), f[2].data() + f[2].size(), argc);
+  if (ec != std::errc() || end != f[2].data() + f[2].size() || argc > f.size() - 3) {
+    return std::nullopt;
+  }
+  LaunchMsg m{std::string(f[0]), std::string(f[1]), {}, {}};
+  const auto args_end = f.begin() + 3 + static_cast<std::ptrdiff_t>(argc);
+  m.args.assign(f.begin() + 3, args_end);
+  m.env.assign(args_end, f.end());
+  return m;
 }
 
 }  // namespace mlfaas::wire

@@ -1,3 +1,7 @@
+// The gateway <-> worker contract, the one place both sides take it from: the environment a worker
+// is started with, the Runtime API's paths and headers, and the mlfaas worker protocol's frames
+// with a typed encoder and decoder for each.
+//
 // The mlfaas worker protocol: the Lambda Runtime API's calls carried as length-prefixed frames
 // over a Unix stream socket that `mlfaas serve` hands its built-in worker ($MLFAAS_RUNTIME_FD),
 // instead of HTTP over loopback TCP. Same calls, same semantics, a fraction of the cost: no HTTP
@@ -18,6 +22,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <initializer_list>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -26,6 +31,46 @@
 
 namespace mlfaas::wire {
 
+// ---- Environment ----------------------------------------------------------------------------
+// A worker speaking the worker protocol over an inherited socket: its descriptor number.
+inline constexpr const char* kRuntimeFdEnv = "MLFAAS_RUNTIME_FD";
+// A stem cell: the socket on which it waits for its launch frame.
+inline constexpr const char* kStemFdEnv = "MLFAAS_STEM_FD";
+// Where the HTTP Runtime API listens ("host:port"), as on AWS Lambda.
+inline constexpr const char* kRuntimeApiEnv = "AWS_LAMBDA_RUNTIME_API";
+// The descriptor number a worker inherits its socket as.
+inline constexpr int kWorkerFd = 3;
+// "NAME=3": the environment entry that hands a worker its socket.
+std::string WorkerFdEntry(const char* env_name);
+
+// ---- The HTTP Runtime API (what custom runtimes speak) -----------------------------------------
+inline constexpr std::string_view kRuntimeApiPrefix = "/2018-06-01/runtime/";
+inline constexpr const char* kRequestIdHeader = "Lambda-Runtime-Aws-Request-Id";
+inline constexpr const char* kDeadlineHeader = "Lambda-Runtime-Deadline-Ms";
+inline constexpr const char* kFunctionArnHeader = "Lambda-Runtime-Invoked-Function-Arn";
+inline constexpr const char* kTraceIdHeader = "Lambda-Runtime-Trace-Id";
+inline constexpr const char* kClientContextHeader = "Lambda-Runtime-Client-Context";
+inline constexpr const char* kCognitoIdentityHeader = "Lambda-Runtime-Cognito-Identity";
+inline constexpr const char* kErrorTypeHeader = "Lambda-Runtime-Function-Error-Type";
+
+enum class RuntimeCall {
+  kUnknown,
+  kNext,       // GET  invocation/next
+  kResponse,   // POST invocation/{id}/response
+  kError,      // POST invocation/{id}/error
+  kInitError,  // POST init/error
+};
+struct RuntimeApiPath {
+  RuntimeCall call = RuntimeCall::kUnknown;
+  std::string_view request_id;  // kResponse, kError: a view into the target
+};
+// Which call a request target names (the method is the caller's to check). kUnknown for anything
+// else, including an empty request id or one holding '/'.
+RuntimeApiPath ParseRuntimeApiPath(std::string_view target);
+// The request target of `call` (kResponse and kError need the request id).
+std::string RuntimeApiTarget(RuntimeCall call, std::string_view request_id = {});
+
+// ---- Frames ---------------------------------------------------------------------------------
 enum class FrameType : uint8_t {
   kNext = 'N',
   kResponse = 'R',
@@ -58,5 +103,60 @@ StatusOr<size_t> ParseFrame(std::string_view buf, Frame* frame);
 bool SplitFields(std::string_view data, size_t n, std::string_view* out);
 // Splits every NUL-separated field.
 std::vector<std::string_view> SplitAll(std::string_view data);
+
+// ---- Typed frames ---------------------------------------------------------------------------
+// Each message has an Append* encoder and a Decode* that reads a parsed frame's `data` (the frame
+// type is the caller's dispatch). Decoded views point into that data. A decoder returns nullopt
+// for data that does not have the message's fields.
+
+// V: gateway -> worker. request_id is never empty.
+struct InvocationMsg {
+  std::string_view request_id;
+  int64_t deadline_ms = 0;  // Unix epoch milliseconds
+  std::string_view function_arn;
+  std::string_view trace_id;
+  std::string_view payload;
+};
+void AppendInvocation(std::string& out, const InvocationMsg& m);
+std::optional<InvocationMsg> DecodeInvocation(std::string_view data);
+
+// N: worker -> gateway, no fields.
+void AppendNext(std::string& out);
+
+// R: worker -> gateway.
+struct ResponseMsg {
+  std::string_view request_id;
+  std::string_view payload;
+};
+void AppendResponse(std::string& out, const ResponseMsg& m);
+std::optional<ResponseMsg> DecodeResponse(std::string_view data);
+
+// E: worker -> gateway. `body` is the Lambda error JSON the worker built.
+struct ErrorMsg {
+  std::string_view request_id;
+  std::string_view error_type;
+  std::string_view body;
+};
+void AppendError(std::string& out, const ErrorMsg& m);
+std::optional<ErrorMsg> DecodeError(std::string_view data);
+
+// I: worker -> gateway.
+struct InitErrorMsg {
+  std::string_view error_type;
+  std::string_view body;
+};
+void AppendInitError(std::string& out, const InitErrorMsg& m);
+std::optional<InitErrorMsg> DecodeInitError(std::string_view data);
+
+// L: gateway -> stem cell. An empty executable means "stay the built-in runtime"; otherwise the
+// stem execs it with `args` (argv[1..]). `env` is the complete environment.
+struct LaunchMsg {
+  std::string executable;
+  std::string cwd;
+  std::vector<std::string> args;
+  std::vector<std::string> env;
+};
+void AppendLaunch(std::string& out, const LaunchMsg& m);
+std::optional<LaunchMsg> DecodeLaunch(std::string_view data);
 
 }  // namespace mlfaas::wire

@@ -23,7 +23,7 @@ std::shared_ptr<FunctionLog> OpenFunctionLog(const GatewayOptions& o) {
 }  // namespace
 
 Gateway::Gateway(GatewayOptions options, registry::Registry& registry, CodeStore& code,
-                 Clock& clock, ProcessLauncher* launcher)
+                 Clock& clock, ProcessLauncher* launcher, Random& random)
     : options_(std::move(options)),
       io_threads_count_(
           options_.threads > 0
@@ -31,6 +31,7 @@ Gateway::Gateway(GatewayOptions options, registry::Registry& registry, CodeStore
               : std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / 2)),
       registry_(registry),
       clock_(clock),
+      random_(random),
       ioc_(io_threads_count_) {
   if (!launcher) {
     owned_launcher_ = std::make_unique<ForkExecLauncher>();
@@ -54,10 +55,11 @@ Gateway::Gateway(GatewayOptions options, registry::Registry& registry, CodeStore
   function_log_ = OpenFunctionLog(options_);
   mo.function_log = function_log_;
   manager_ =
-      std::make_unique<InstanceManager>(ioc_, clock_, *launcher_, code, metrics_, std::move(mo));
+      std::make_unique<InstanceManager>(ioc_, clock_, random_, *launcher_, code, metrics_,
+                                        std::move(mo));
   InvokerOptions io;
   io.event_queue_limit = options_.event_queue_limit;
-  invoker_ = std::make_unique<Invoker>(ioc_, registry_, *manager_, clock_, io);
+  invoker_ = std::make_unique<Invoker>(ioc_, registry_, *manager_, clock_, random_, io);
   api_ = std::make_unique<ApiContext>(
       ApiContext{*invoker_, *manager_, metrics_, clock_, shutting_down_});
 }

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "common/random.h"
 #include "common/status.h"
 #include "gateway/code_store.h"
 #include "gateway/http_server.h"
@@ -57,9 +58,10 @@ struct GatewayOptions {
 class Gateway {
  public:
   // `registry` and `code` must outlive the gateway. `clock` drives idle reaping; `launcher`
-  // defaults to ForkExecLauncher.
+  // defaults to ForkExecLauncher; `random` draws canaries, request ids and log stream names.
   Gateway(GatewayOptions options, registry::Registry& registry, CodeStore& code,
-          Clock& clock = SystemClock::Get(), ProcessLauncher* launcher = nullptr);
+          Clock& clock = SystemClock::Get(), ProcessLauncher* launcher = nullptr,
+          Random& random = SystemRandom::Get());
   ~Gateway();
   Gateway(const Gateway&) = delete;
   Gateway& operator=(const Gateway&) = delete;
@@ -89,6 +91,7 @@ class Gateway {
   const int io_threads_count_;  // resolved options_.threads
   registry::Registry& registry_;
   Clock& clock_;
+  Random& random_;
   std::unique_ptr<ProcessLauncher> owned_launcher_;
   ProcessLauncher* launcher_;
   boost::asio::io_context ioc_;

@@ -65,31 +65,40 @@ void InstanceManager::ReadChannel(const std::shared_ptr<Instance>& inst) {
 }
 
 bool InstanceManager::OnChannelFrame(Instance& inst, const wire::Frame& frame, Deferred& later) {
-  std::string_view f[3];
   switch (frame.type) {
     case wire::FrameType::kNext:
       if (inst.channel_next || (inst.current && inst.current->delivered)) return false;
       inst.channel_next = true;
       OnNext(inst);
       return true;
-    case wire::FrameType::kResponse:
-    case wire::FrameType::kError: {
-      const bool error = frame.type == wire::FrameType::kError;
-      if (!wire::SplitFields(frame.data, error ? 3 : 2, f)) return false;
-      std::string id(f[0]);
-      std::string body = error ? WorkerErrorBody(std::string(f[2]), f[1]) : std::string(f[1]);
-      if (!OnResult(inst, id, std::move(body), error, later)) {
-        spdlog::warn("{}: instance {} answered unknown request id {}", inst.pool()->key, inst.id(),
-                     id);
-      }
+    case wire::FrameType::kResponse: {
+      auto m = wire::DecodeResponse(frame.data);
+      if (!m) return false;
+      OnChannelResult(inst, std::string(m->request_id), std::string(m->payload), false, later);
       return true;
     }
-    case wire::FrameType::kInitError:
-      if (!wire::SplitFields(frame.data, 2, f)) return false;
-      OnInitError(inst, WorkerErrorBody(std::string(f[1]), f[0]), later);
+    case wire::FrameType::kError: {
+      auto m = wire::DecodeError(frame.data);
+      if (!m) return false;
+      OnChannelResult(inst, std::string(m->request_id),
+                      WorkerErrorBody(std::string(m->body), m->error_type), true, later);
       return true;
+    }
+    case wire::FrameType::kInitError: {
+      auto m = wire::DecodeInitError(frame.data);
+      if (!m) return false;
+      OnInitError(inst, WorkerErrorBody(std::string(m->body), m->error_type), later);
+      return true;
+    }
     default:
       return false;  // gateway-to-worker frames never come back
+  }
+}
+
+void InstanceManager::OnChannelResult(Instance& inst, const std::string& id, std::string body,
+                                      bool is_error, Deferred& later) {
+  if (!OnResult(inst, id, std::move(body), is_error, later)) {
+    spdlog::warn("{}: instance {} answered unknown request id {}", inst.pool()->key, inst.id(), id);
   }
 }
 

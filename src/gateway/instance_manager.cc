@@ -32,11 +32,12 @@ bool Live(const Instance& i) {
 
 }  // namespace
 
-InstanceManager::InstanceManager(boost::asio::io_context& ioc, Clock& clock,
+InstanceManager::InstanceManager(boost::asio::io_context& ioc, Clock& clock, Random& random,
                                  ProcessLauncher& launcher, CodeStore& code, Metrics& metrics,
                                  ManagerOptions options)
     : ioc_(ioc),
       clock_(clock),
+      random_(random),
       launcher_(launcher),
       code_(code),
       metrics_(metrics),

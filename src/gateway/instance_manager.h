@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "common/random.h"
 #include "common/worker_protocol.h"
 #include "gateway/cgroups.h"
 #include "gateway/code_store.h"
@@ -69,8 +70,9 @@ class InstanceManager {
   // before its exit is acted on anyway.
   static constexpr std::chrono::milliseconds kExitDrainLimit{500};
 
-  InstanceManager(boost::asio::io_context& ioc, Clock& clock, ProcessLauncher& launcher,
-                  CodeStore& code, Metrics& metrics, ManagerOptions options);
+  InstanceManager(boost::asio::io_context& ioc, Clock& clock, Random& random,
+                  ProcessLauncher& launcher, CodeStore& code, Metrics& metrics,
+                  ManagerOptions options);
   // Kills and reaps every worker.
   ~InstanceManager();
   InstanceManager(const InstanceManager&) = delete;
@@ -133,6 +135,8 @@ class InstanceManager {
   void AttachChannel(Instance& inst, int fd);
   void ReadChannel(const std::shared_ptr<Instance>& inst);
   bool OnChannelFrame(Instance& inst, const wire::Frame& frame, Deferred& later);
+  void OnChannelResult(Instance& inst, const std::string& id, std::string body, bool is_error,
+                       Deferred& later);
   void WriteChannel(Instance& inst, std::string frame);
   void WatchExit(const std::shared_ptr<Instance>& inst);
   void WatchOutput(const std::shared_ptr<Instance>& inst);
@@ -146,6 +150,7 @@ class InstanceManager {
 
   boost::asio::io_context& ioc_;
   Clock& clock_;
+  Random& random_;  // log stream names
   ProcessLauncher& launcher_;
   CodeStore& code_;
   Metrics& metrics_;

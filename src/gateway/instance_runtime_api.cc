@@ -19,7 +19,6 @@
 namespace mlfaas::gateway {
 namespace {
 
-constexpr std::string_view kRuntimePrefix = "/2018-06-01/runtime/";
 constexpr size_t kMaxResponseBytes = 6 * 1024 * 1024;
 
 double Millis(Clock::Duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
@@ -54,7 +53,7 @@ StatusOr<std::shared_ptr<Instance>> InstanceManager::StartInstance(Pool& pool, b
   const bool socket = builtin && options_.worker_transport == WorkerTransport::kSocket;
   std::vector<std::string> env = pool.base_env;
   if (socket) {
-    env.push_back("MLFAAS_RUNTIME_FD=3");
+    env.push_back(wire::WorkerFdEntry(wire::kRuntimeFdEnv));
   } else {
     HttpServerOptions o;
     o.idle_timeout = std::chrono::minutes(30);
@@ -68,9 +67,10 @@ StatusOr<std::shared_ptr<Instance>> InstanceManager::StartInstance(Pool& pool, b
           HandleRuntimeApi(weak, std::move(req), std::move(respond));
         });
     MLFAAS_RETURN_IF_ERROR(inst->runtime_api->Start());
-    env.push_back("AWS_LAMBDA_RUNTIME_API=127.0.0.1:" + std::to_string(inst->runtime_api->port()));
+    env.push_back(std::string(wire::kRuntimeApiEnv) +
+                  "=127.0.0.1:" + std::to_string(inst->runtime_api->port()));
   }
-  inst->log_stream = LogStreamName(clock_.EpochMillis(), v.version);
+  inst->log_stream = LogStreamName(clock_.EpochMillis(), v.version, random_);
   env.push_back("AWS_LAMBDA_LOG_STREAM_NAME=" + inst->log_stream);
   if (options_.function_log)
     inst->log = options_.function_log->OpenStream(v.function, inst->log_stream);
@@ -85,11 +85,9 @@ StatusOr<std::shared_ptr<Instance>> InstanceManager::StartInstance(Pool& pool, b
     if (Status st = options_.cgroups.SetLimits(inst->cgroup_id, v.config.memory_mb); !st.ok()) {
       spdlog::warn("{}: {}", pool.key, st.message());
     }
-    std::vector<std::string> launch{builtin ? std::string() : exe.string(), pool.code_dir.string(),
-                                    "0"};
-    launch.insert(launch.end(), env.begin(), env.end());
     std::string frame;
-    wire::AppendFrame(frame, wire::FrameType::kLaunch, launch);
+    wire::AppendLaunch(frame, {builtin ? std::string() : exe.string(), pool.code_dir.string(), {},
+                               std::move(env)});
     inst->pid = stem->pid;
     output_fd = stem->output_fd;
     pidfd = stem->pidfd;
@@ -144,46 +142,36 @@ StatusOr<std::shared_ptr<Instance>> InstanceManager::StartInstance(Pool& pool, b
 
 void InstanceManager::HandleRuntimeApi(const std::weak_ptr<Instance>& weak, Request&& req,
                                        Responder respond) {
-  std::string_view target(req.target().data(), req.target().size());
   auto inst = weak.lock();
   if (!inst)
     return respond(RuntimeError(http::status::gone, "InstanceStopped", "instance stopped"));
-  if (!target.starts_with(kRuntimePrefix)) {
-    return respond(RuntimeError(http::status::not_found, "NotFound", "unknown path"));
-  }
-  std::string_view path = target.substr(kRuntimePrefix.size());
+  const wire::RuntimeApiPath path =
+      wire::ParseRuntimeApiPath(std::string_view(req.target().data(), req.target().size()));
   const bool get = req.method() == http::verb::get;
   const bool post = req.method() == http::verb::post;
   Deferred later;
   std::lock_guard<std::mutex> lock(mu_);
-  if (get && path == "invocation/next") {
+  if (get && path.call == wire::RuntimeCall::kNext) {
     inst->parked_next = std::move(respond);
     return OnNext(*inst);
   }
-  if (post && path == "init/error") {
+  if (post && path.call == wire::RuntimeCall::kInitError) {
     respond(Accepted());
     return OnInitError(*inst, WorkerErrorBody(std::move(req.body()), ""), later);
   }
-  constexpr std::string_view kInv = "invocation/";
-  if (post && path.starts_with(kInv)) {
-    std::string_view rest = path.substr(kInv.size());
-    auto slash = rest.find('/');
-    if (slash != std::string_view::npos) {
-      std::string id(rest.substr(0, slash));
-      std::string_view what = rest.substr(slash + 1);
-      if (what == "response" || what == "error") {
-        std::string body = std::move(req.body());
-        if (what == "error") {
-          auto h = req["Lambda-Runtime-Function-Error-Type"];
-          body = WorkerErrorBody(std::move(body), std::string_view(h.data(), h.size()));
-        }
-        if (!OnResult(*inst, id, std::move(body), what == "error", later)) {
-          return respond(RuntimeError(http::status::bad_request, "InvalidRequestID",
-                                      "Invalid request ID: " + id));
-        }
-        return respond(Accepted());
-      }
+  const bool error = path.call == wire::RuntimeCall::kError;
+  if (post && (error || path.call == wire::RuntimeCall::kResponse)) {
+    std::string id(path.request_id);
+    std::string body = std::move(req.body());
+    if (error) {
+      auto h = req[wire::kErrorTypeHeader];
+      body = WorkerErrorBody(std::move(body), std::string_view(h.data(), h.size()));
     }
+    if (!OnResult(*inst, id, std::move(body), error, later)) {
+      return respond(RuntimeError(http::status::bad_request, "InvalidRequestID",
+                                  "Invalid request ID: " + id));
+    }
+    return respond(Accepted());
   }
   respond(RuntimeError(http::status::not_found, "NotFound", "unknown Runtime API path"));
 }
@@ -208,7 +196,6 @@ void InstanceManager::Deliver(Instance& inst) {
   inv.delivered = true;
   inv.sent_at = clock_.Now();
   inv.deadline_epoch_ms = clock_.EpochMillis() + int64_t{cfg.timeout_s} * 1000;
-  const std::string deadline = std::to_string(inv.deadline_epoch_ms);
   const std::string trace =
       "Root=1-00000000-" + inv.request_id.substr(0, 8) + ";Parent=0000000000000000;Sampled=0";
   AppendLog(inst, &inv, StartLine(inv.request_id, inst.pool()->info.version));
@@ -216,17 +203,17 @@ void InstanceManager::Deliver(Instance& inst) {
   if (inst.channel_next) {
     inst.channel_next = false;
     std::string frame;
-    wire::AppendFrame(frame, wire::FrameType::kInvocation,
-                      {inv.request_id, deadline, inv.invoked_arn, trace, inv.payload});
+    wire::AppendInvocation(frame,
+                           {inv.request_id, inv.deadline_epoch_ms, inv.invoked_arn, trace, inv.payload});
     inv.payload.clear();
     return WriteChannel(inst, std::move(frame));
   }
   Response res{http::status::ok, 11};
   res.set(http::field::content_type, "application/json");
-  res.set("Lambda-Runtime-Aws-Request-Id", inv.request_id);
-  res.set("Lambda-Runtime-Deadline-Ms", deadline);
-  res.set("Lambda-Runtime-Invoked-Function-Arn", inv.invoked_arn);
-  res.set("Lambda-Runtime-Trace-Id", trace);
+  res.set(wire::kRequestIdHeader, inv.request_id);
+  res.set(wire::kDeadlineHeader, std::to_string(inv.deadline_epoch_ms));
+  res.set(wire::kFunctionArnHeader, inv.invoked_arn);
+  res.set(wire::kTraceIdHeader, trace);
   res.body() = std::move(inv.payload);
   Responder next = std::move(inst.parked_next);
   inst.parked_next = Responder();

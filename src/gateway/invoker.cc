@@ -3,7 +3,6 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <random>
 
 #include "gateway/report.h"
 
@@ -13,11 +12,6 @@ namespace {
 bool IsVersionQualifier(const std::string& q) {
   return q.empty() || q == registry::kLatest ||
          std::all_of(q.begin(), q.end(), [](char c) { return c >= '0' && c <= '9'; });
-}
-
-double Uniform01() {
-  thread_local std::mt19937_64 rng{std::random_device{}()};
-  return std::uniform_real_distribution<double>(0.0, 1.0)(rng);
 }
 
 }  // namespace
@@ -51,7 +45,7 @@ StatusOr<std::shared_ptr<const registry::VersionInfo>> ResolverCache::Resolve(
     auto it = cache_.find(key);
     if (it != cache_.end() && now - it->second.fetched_at < ttl_) {
       const Entry& e = it->second;
-      if (e.canary && Uniform01() < e.canary_weight) return e.canary;
+      if (e.canary && random_.Uniform01() < e.canary_weight) return e.canary;
       return e.primary;
     }
   }
@@ -62,16 +56,18 @@ StatusOr<std::shared_ptr<const registry::VersionInfo>> ResolverCache::Resolve(
     return fetched.status();
   }
   const Entry& e = cache_[key] = std::move(*fetched);
-  if (e.canary && Uniform01() < e.canary_weight) return e.canary;
+  if (e.canary && random_.Uniform01() < e.canary_weight) return e.canary;
   return e.primary;
 }
 
 Invoker::Invoker(boost::asio::io_context& ioc, registry::Registry& registry,
-                 InstanceManager& manager, Clock& clock, InvokerOptions options)
+                 InstanceManager& manager, Clock& clock, Random& random,
+                 InvokerOptions options)
     : ioc_(ioc),
       manager_(manager),
+      random_(random),
       options_(options),
-      resolver_(registry, clock, options.resolve_ttl),
+      resolver_(registry, clock, random, options.resolve_ttl),
       retry_timer_(ioc) {}
 
 Invoker::~Invoker() { Shutdown(); }
@@ -90,7 +86,7 @@ StatusOr<registry::VersionInfo> Invoker::Resolve(const std::string& function,
 
 void Invoker::Invoke(InvokeRequest req, InvokeCallback done) {
   InvokeResult r;
-  r.request_id = NewRequestId();
+  r.request_id = NewRequestId(random_);
   auto v = resolver_.Resolve(req.function, req.qualifier);
   if (!v.ok()) {
     r.outcome = v.status().code() == StatusCode::kNotFound          ? Outcome::kNotFound

@@ -15,6 +15,7 @@
 #include <optional>
 
 #include "common/clock.h"
+#include "common/random.h"
 #include "gateway/instance_manager.h"
 #include "gateway/invocation.h"
 #include "registry/registry.h"
@@ -31,8 +32,8 @@ struct InvokerOptions {
 // `ttl`; weighted aliases keep both targets and draw the canary share per call.
 class ResolverCache {
  public:
-  ResolverCache(registry::Registry& registry, Clock& clock, Clock::Duration ttl)
-      : registry_(registry), clock_(clock), ttl_(ttl) {}
+  ResolverCache(registry::Registry& registry, Clock& clock, Random& random, Clock::Duration ttl)
+      : registry_(registry), clock_(clock), random_(random), ttl_(ttl) {}
   StatusOr<std::shared_ptr<const registry::VersionInfo>> Resolve(const std::string& function,
                                                                  const std::string& qualifier);
 
@@ -48,6 +49,7 @@ class ResolverCache {
 
   registry::Registry& registry_;
   Clock& clock_;
+  Random& random_;  // the canary draw
   const Clock::Duration ttl_;
   std::mutex mu_;
   std::map<std::string, Entry> cache_;
@@ -56,7 +58,7 @@ class ResolverCache {
 class Invoker {
  public:
   Invoker(boost::asio::io_context& ioc, registry::Registry& registry, InstanceManager& manager,
-          Clock& clock, InvokerOptions options);
+          Clock& clock, Random& random, InvokerOptions options);
   ~Invoker();
 
   // `done` is called exactly once. For Event, `done` reports the enqueueing (kSuccess = 202
@@ -85,6 +87,7 @@ class Invoker {
 
   boost::asio::io_context& ioc_;
   InstanceManager& manager_;
+  Random& random_;  // request ids
   const InvokerOptions options_;
   ResolverCache resolver_;
   mutable std::mutex mu_;

@@ -10,6 +10,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "common/worker_protocol.h"
+
 namespace mlfaas::gateway {
 namespace {
 
@@ -57,16 +59,18 @@ size_t FormatPid(pid_t pid, char* buf) {
   dup2(devnull, 0);
   dup2(out_w, 1);
   dup2(out_w, 2);
-  unsigned first_closed = 3;
+  constexpr int kTo = wire::kWorkerFd;  // the contract's descriptor number (3)
+  static_assert(kTo > 2, "stdin, stdout and stderr are taken");
+  unsigned first_closed = kTo;
   if (pass_fd >= 0) {
-    if (pass_fd == 3) {
-      fcntl(3, F_SETFD, 0);
+    if (pass_fd == kTo) {
+      fcntl(kTo, F_SETFD, 0);
     } else {
-      // err_w must survive as fd 3 would clobber it: move it first if it sits there.
-      if (err_w == 3) err_w = fcntl(3, F_DUPFD_CLOEXEC, 4);
-      dup2(pass_fd, 3);  // dup2 clears FD_CLOEXEC on the copy
+      // err_w must survive as dup2 to kTo would clobber it: move it first if it sits there.
+      if (err_w == kTo) err_w = fcntl(kTo, F_DUPFD_CLOEXEC, kTo + 1);
+      dup2(pass_fd, kTo);  // dup2 clears FD_CLOEXEC on the copy
     }
-    first_closed = 4;
+    first_closed = kTo + 1;
   }
   // Everything else (including err_w, which is O_CLOEXEC) closes at exec.
   syscall(SYS_close_range, first_closed, ~0u, 4u /* CLOSE_RANGE_CLOEXEC */);

@@ -26,7 +26,8 @@ struct LaunchSpec {
   std::filesystem::path cwd;
   // Files the child writes its pid to before exec (cgroup.procs of its cgroups).
   std::vector<std::filesystem::path> join_files;
-  // An open descriptor the child inherits as fd 3 (-1: none), e.g. its worker-protocol socket.
+  // An open descriptor the child inherits as wire::kWorkerFd (3) (-1: none): its worker-protocol
+  // socket.
   int pass_fd = -1;
 };
 

@@ -4,7 +4,6 @@
 
 #include <chrono>
 #include <cmath>
-#include <random>
 
 namespace mlfaas::gateway {
 
@@ -37,23 +36,17 @@ std::string ReportLine(const ReportFields& f) {
   return s;
 }
 
-namespace {
-std::mt19937_64& Rng() {
-  thread_local std::mt19937_64 rng{std::random_device{}()};
-  return rng;
-}
-}  // namespace
-
-std::string LogStreamName(int64_t epoch_ms, std::string_view version) {
+std::string LogStreamName(int64_t epoch_ms, std::string_view version, Random& random) {
   std::time_t t = epoch_ms / 1000;
   std::tm tm{};
   gmtime_r(&t, &tm);
+  const uint64_t a = random.Bits(), b = random.Bits();  // in this order (arguments have none)
   return fmt::format("{:04}/{:02}/{:02}/[{}]{:016x}{:016x}", tm.tm_year + 1900, tm.tm_mon + 1,
-                     tm.tm_mday, version, Rng()(), Rng()());
+                     tm.tm_mday, version, a, b);
 }
 
-std::string NewRequestId() {
-  uint64_t a = Rng()(), b = Rng()();
+std::string NewRequestId(Random& random) {
+  uint64_t a = random.Bits(), b = random.Bits();
   a = (a & 0xffffffffffff0fffULL) | 0x0000000000004000ULL;  // version 4
   b = (b & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;  // variant 10
   return fmt::format("{:08x}-{:04x}-{:04x}-{:04x}-{:012x}", a >> 32, (a >> 16) & 0xffff, a & 0xffff,

@@ -6,6 +6,8 @@
 #include <string>
 #include <string_view>
 
+#include "common/random.h"
+
 namespace mlfaas::gateway {
 
 inline constexpr double kUsdPerRequest = 0.20 / 1e6;
@@ -33,8 +35,8 @@ std::string EndLine(std::string_view request_id);
 std::string ReportLine(const ReportFields& f);
 
 // Lambda's log stream name: "2024/05/01/[$LATEST]<32 hex>".
-std::string LogStreamName(int64_t epoch_ms, std::string_view version);
+std::string LogStreamName(int64_t epoch_ms, std::string_view version, Random& random);
 // A request id in UUID form (random v4).
-std::string NewRequestId();
+std::string NewRequestId(Random& random);
 
 }  // namespace mlfaas::gateway

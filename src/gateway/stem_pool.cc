@@ -11,6 +11,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "common/worker_protocol.h"
+
 namespace mlfaas::gateway {
 namespace {
 
@@ -81,7 +83,7 @@ StatusOr<Stem> StemPool::Spawn() {
   LaunchSpec spec;
   spec.executable = options_.runtime_bin;
   const char* path = std::getenv("PATH");
-  spec.env = {"MLFAAS_STEM_FD=3", std::string("PATH=") + (path ? path : "/usr/bin:/bin")};
+  spec.env = {wire::WorkerFdEntry(wire::kStemFdEnv), std::string("PATH=") + (path ? path : "/usr/bin:/bin")};
   spec.cwd = "/";
   spec.pass_fd = sv[1];
   auto join = cgroups_.Create(s.cgroup_id, options_.memory_mb);

@@ -7,6 +7,8 @@
 #include <charconv>
 #include <optional>
 
+#include "common/worker_protocol.h"
+
 namespace mlfaas::runtime {
 
 namespace asio = boost::asio;
@@ -16,7 +18,6 @@ using tcp = asio::ip::tcp;
 
 namespace {
 
-constexpr std::string_view kBase = "/2018-06-01/runtime";
 // Larger than any payload the Runtime API may deliver (6 MB sync invoke limit).
 constexpr uint64_t kMaxBodyBytes = 16ull << 20;
 
@@ -93,7 +94,7 @@ struct HttpTransport::Impl {
     HttpRequest req{http::verb::post, target, 11};
     req.set(http::field::content_type, "application/json");
     if (!error_type.empty()) {
-      req.set("Lambda-Runtime-Function-Error-Type",
+      req.set(wire::kErrorTypeHeader,
               beast::string_view(error_type.data(), error_type.size()));
     }
     req.body() = std::move(body);
@@ -125,41 +126,41 @@ StatusOr<std::unique_ptr<HttpTransport>> HttpTransport::Create(std::string_view 
 }
 
 StatusOr<Invocation> HttpTransport::Next() {
-  HttpRequest req{http::verb::get, std::string(kBase) + "/invocation/next", 11};
+  HttpRequest req{http::verb::get, wire::RuntimeApiTarget(wire::RuntimeCall::kNext), 11};
   MLFAAS_ASSIGN_OR_RETURN(HttpResponse res, impl_->RoundTrip(req));
   if (res.result_int() != 200) {
     return FailedPrecondition("runtime API answered " + std::to_string(res.result_int()) +
                               " to /invocation/next: " + res.body().substr(0, 200));
   }
   Invocation inv;
-  inv.request_id = Header(res, "Lambda-Runtime-Aws-Request-Id");
+  inv.request_id = Header(res, wire::kRequestIdHeader);
   if (inv.request_id.empty()) {
     return FailedPrecondition(
         "runtime API sent an invocation without Lambda-Runtime-Aws-Request-Id");
   }
-  std::string deadline = Header(res, "Lambda-Runtime-Deadline-Ms");
+  std::string deadline = Header(res, wire::kDeadlineHeader);
   std::from_chars(deadline.data(), deadline.data() + deadline.size(), inv.deadline_ms);
-  inv.function_arn = Header(res, "Lambda-Runtime-Invoked-Function-Arn");
-  inv.trace_id = Header(res, "Lambda-Runtime-Trace-Id");
-  inv.client_context = Header(res, "Lambda-Runtime-Client-Context");
-  inv.cognito_identity = Header(res, "Lambda-Runtime-Cognito-Identity");
+  inv.function_arn = Header(res, wire::kFunctionArnHeader);
+  inv.trace_id = Header(res, wire::kTraceIdHeader);
+  inv.client_context = Header(res, wire::kClientContextHeader);
+  inv.cognito_identity = Header(res, wire::kCognitoIdentityHeader);
   inv.payload = std::move(res.body());
   return inv;
 }
 
 Status HttpTransport::PostResponse(const std::string& request_id, std::string_view payload) {
-  return impl_->Post(std::string(kBase) + "/invocation/" + request_id + "/response",
+  return impl_->Post(wire::RuntimeApiTarget(wire::RuntimeCall::kResponse, request_id),
                      std::string(payload), "");
 }
 
 Status HttpTransport::PostError(const std::string& request_id, std::string_view error_type,
                                 std::string_view error_message) {
-  return impl_->Post(std::string(kBase) + "/invocation/" + request_id + "/error",
+  return impl_->Post(wire::RuntimeApiTarget(wire::RuntimeCall::kError, request_id),
                      ErrorBody(error_type, error_message), error_type);
 }
 
 Status HttpTransport::PostInitError(std::string_view error_type, std::string_view error_message) {
-  return impl_->Post(std::string(kBase) + "/init/error", ErrorBody(error_type, error_message),
+  return impl_->Post(wire::RuntimeApiTarget(wire::RuntimeCall::kInitError), ErrorBody(error_type, error_message),
                      error_type);
 }
 

@@ -5,7 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <charconv>
+#include <optional>
 #include <cstring>
 
 namespace mlfaas::runtime {
@@ -63,41 +63,39 @@ StatusOr<std::string> SocketTransport::ReadFrame(wire::FrameType expected) {
 }
 
 StatusOr<Invocation> ParseInvocationFrame(std::string_view data) {
-  std::string_view f[5];
-  if (!wire::SplitFields(data, 5, f) || f[0].empty()) {
-    return Unavailable("worker socket: malformed invocation frame");
-  }
+  std::optional<wire::InvocationMsg> m = wire::DecodeInvocation(data);
+  if (!m) return Unavailable("worker socket: malformed invocation frame");
   Invocation inv;
-  inv.request_id = f[0];
-  std::from_chars(f[1].data(), f[1].data() + f[1].size(), inv.deadline_ms);
-  inv.function_arn = f[2];
-  inv.trace_id = f[3];
-  inv.payload = f[4];
+  inv.request_id = m->request_id;
+  inv.deadline_ms = m->deadline_ms;
+  inv.function_arn = m->function_arn;
+  inv.trace_id = m->trace_id;
+  inv.payload = m->payload;
   return inv;
 }
 
 StatusOr<Invocation> SocketTransport::Next() {
-  wire::AppendFrame(out_, wire::FrameType::kNext, {});
+  wire::AppendNext(out_);
   MLFAAS_RETURN_IF_ERROR(Flush());
   MLFAAS_ASSIGN_OR_RETURN(std::string data, ReadFrame(wire::FrameType::kInvocation));
   return ParseInvocationFrame(data);
 }
 
 Status SocketTransport::PostResponse(const std::string& request_id, std::string_view payload) {
-  wire::AppendFrame(out_, wire::FrameType::kResponse, {request_id, payload});
+  wire::AppendResponse(out_, {request_id, payload});
   return Status::Ok();
 }
 
 Status SocketTransport::PostError(const std::string& request_id, std::string_view error_type,
                                   std::string_view error_message) {
-  wire::AppendFrame(out_, wire::FrameType::kError,
-                    {request_id, error_type, ErrorBody(error_type, error_message)});
+  const std::string body = ErrorBody(error_type, error_message);
+  wire::AppendError(out_, {request_id, error_type, body});
   return Status::Ok();
 }
 
 Status SocketTransport::PostInitError(std::string_view error_type, std::string_view error_message) {
-  wire::AppendFrame(out_, wire::FrameType::kInitError,
-                    {error_type, ErrorBody(error_type, error_message)});
+  const std::string body = ErrorBody(error_type, error_message);
+  wire::AppendInitError(out_, {error_type, body});
   return Flush();
 }
 

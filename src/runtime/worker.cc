@@ -129,23 +129,19 @@ StatusOr<int> FdFromEnv(const char* name) {
 
 Status AwaitLaunch(SocketTransport& transport, int fd) {
   MLFAAS_ASSIGN_OR_RETURN(std::string data, transport.ReadFrame(wire::FrameType::kLaunch));
-  std::vector<std::string_view> f = wire::SplitAll(data);
-  size_t argc = 0;
-  if (f.size() < 3 ||
-      std::from_chars(f[2].data(), f[2].data() + f[2].size(), argc).ec != std::errc() ||
-      f.size() < 3 + argc) {
-    return InvalidArgument("stem: malformed launch frame");
-  }
-  const std::string exe(f[0]), cwd(f[1]);
+  std::optional<wire::LaunchMsg> launch = wire::DecodeLaunch(data);
+  if (!launch) return InvalidArgument("stem: malformed launch frame");
+  const std::string& exe = launch->executable;
+  const std::string& cwd = launch->cwd;
   if (!cwd.empty() && chdir(cwd.c_str()) != 0) {
     return FailedPrecondition("stem: cannot enter " + cwd + ": " + std::strerror(errno));
   }
   // Strings that become the environment must outlive the process image.
   static std::vector<std::string> env;
-  env.assign(f.begin() + 3 + static_cast<std::ptrdiff_t>(argc), f.end());
+  env = std::move(launch->env);
   if (!exe.empty()) {  // a custom runtime: become its bootstrap
     std::vector<std::string> args{exe};
-    for (size_t i = 0; i < argc; ++i) args.emplace_back(f[3 + i]);
+    args.insert(args.end(), launch->args.begin(), launch->args.end());
     std::vector<char*> argv, envp;
     for (auto& a : args) argv.push_back(a.data());
     for (auto& e : env) envp.push_back(e.data());
@@ -167,22 +163,22 @@ Status RunWorker() {
                           OPENSSL_INIT_NO_ADD_ALL_DIGESTS,
                       nullptr);
   std::unique_ptr<RuntimeTransport> transport;
-  if (!Env(kStemFdEnv).empty()) {
-    MLFAAS_ASSIGN_OR_RETURN(int fd, FdFromEnv(kStemFdEnv));
+  if (!Env(wire::kStemFdEnv).empty()) {
+    MLFAAS_ASSIGN_OR_RETURN(int fd, FdFromEnv(wire::kStemFdEnv));
     auto socket = std::make_unique<SocketTransport>(fd);
     if (Status launched = AwaitLaunch(*socket, fd); !launched.ok()) {
       (void)socket->PostInitError("Runtime.InvalidEntrypoint", launched.message());
       return launched;
     }
     // The launch environment picks the transport: this socket, or the HTTP Runtime API.
-    if (Env(kRuntimeFdEnv) == std::to_string(fd)) transport = std::move(socket);
+    if (Env(wire::kRuntimeFdEnv) == std::to_string(fd)) transport = std::move(socket);
   }
-  if (!transport && !Env(kRuntimeFdEnv).empty()) {
-    MLFAAS_ASSIGN_OR_RETURN(int fd, FdFromEnv(kRuntimeFdEnv));
+  if (!transport && !Env(wire::kRuntimeFdEnv).empty()) {
+    MLFAAS_ASSIGN_OR_RETURN(int fd, FdFromEnv(wire::kRuntimeFdEnv));
     transport = std::make_unique<SocketTransport>(fd);
   }
   if (!transport) {
-    const std::string api = Env("AWS_LAMBDA_RUNTIME_API");
+    const std::string api = Env(wire::kRuntimeApiEnv);
     if (api.empty()) return InvalidArgument("AWS_LAMBDA_RUNTIME_API is not set");
     MLFAAS_ASSIGN_OR_RETURN(transport, HttpTransport::Create(api));
   }

@@ -21,14 +21,13 @@
 #include <string>
 
 #include "common/status.h"
+#include "common/worker_protocol.h"
 #include "runtime/model_handler.h"
 #include "runtime/transport.h"
 
 namespace mlfaas::runtime {
 
 inline constexpr std::string_view kInitError = "InitError";
-inline constexpr const char* kRuntimeFdEnv = "MLFAAS_RUNTIME_FD";
-inline constexpr const char* kStemFdEnv = "MLFAAS_STEM_FD";
 
 struct WorkerConfig {
   std::string runtime_api;

@@ -80,5 +80,114 @@ TEST(WorkerProtocolTest, LaunchFramesCarryVectors) {
   EXPECT_EQ(all[4], "B=2");
 }
 
+// Encodes with the typed encoder, parses the frame back and returns its data.
+template <typename Append>
+std::string FrameData(FrameType expected, Append append) {
+  static std::string buf;  // the returned views of a decoder point into this
+  buf.clear();
+  append(buf);
+  Frame f;
+  auto used = ParseFrame(buf, &f);
+  EXPECT_TRUE(used.ok() && *used == buf.size());
+  EXPECT_EQ(f.type, expected);
+  return std::string(f.data);
+}
+
+TEST(WorkerContractTest, EveryMessageRoundTripsWithNulsInItsLastField) {
+  const std::string payload = "{\"a\":\0\"b\"}"s;
+  std::string d = FrameData(FrameType::kInvocation, [&](std::string& b) {
+    AppendInvocation(b, {"req-1", 1764000000123, "arn:aws:lambda:f", "Root=1", payload});
+  });
+  auto inv = DecodeInvocation(d);
+  ASSERT_TRUE(inv);
+  EXPECT_EQ(inv->request_id, "req-1");
+  EXPECT_EQ(inv->deadline_ms, 1764000000123);
+  EXPECT_EQ(inv->function_arn, "arn:aws:lambda:f");
+  EXPECT_EQ(inv->trace_id, "Root=1");
+  EXPECT_EQ(inv->payload, payload);
+
+  d = FrameData(FrameType::kResponse, [&](std::string& b) { AppendResponse(b, {"r", payload}); });
+  auto res = DecodeResponse(d);
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->request_id, "r");
+  EXPECT_EQ(res->payload, payload);
+
+  d = FrameData(FrameType::kError, [&](std::string& b) { AppendError(b, {"r", "Boom", payload}); });
+  auto err = DecodeError(d);
+  ASSERT_TRUE(err);
+  EXPECT_EQ(err->request_id, "r");
+  EXPECT_EQ(err->error_type, "Boom");
+  EXPECT_EQ(err->body, payload);
+
+  d = FrameData(FrameType::kInitError, [&](std::string& b) { AppendInitError(b, {"T", ""}); });
+  auto init = DecodeInitError(d);
+  ASSERT_TRUE(init);
+  EXPECT_EQ(init->error_type, "T");
+  EXPECT_EQ(init->body, "");
+
+  d = FrameData(FrameType::kNext, [](std::string& b) { AppendNext(b); });
+  EXPECT_EQ(d, "");
+}
+
+TEST(WorkerContractTest, DecodersRefuseDataWithoutTheirFields) {
+  EXPECT_FALSE(DecodeInvocation("id\0" "12\0arn\0trace"s));   // 4 fields
+  EXPECT_FALSE(DecodeInvocation("\0" "12\0arn\0trace\0p"s));  // empty request id
+  EXPECT_FALSE(DecodeInvocation("id\0" "12x\0arn\0trace\0p"s));
+  EXPECT_FALSE(DecodeInvocation("id\0\0arn\0trace\0p"s));
+  EXPECT_FALSE(DecodeResponse("no-separator"));
+  EXPECT_FALSE(DecodeError("id\0type"s));
+  EXPECT_FALSE(DecodeInitError("type-only"));
+  EXPECT_FALSE(DecodeLaunch("exe\0cwd"s));
+  EXPECT_FALSE(DecodeLaunch("exe\0cwd\0" "2\0one-arg"s));  // argc beyond the fields
+  EXPECT_FALSE(DecodeLaunch("exe\0cwd\0-1"s));
+  EXPECT_FALSE(DecodeLaunch("exe\0cwd\0" "1x"s));
+}
+
+TEST(WorkerContractTest, LaunchCarriesExecutableArgsAndEnvironment) {
+  const LaunchMsg in{"/code/bootstrap", "/code", {"--flag", ""}, {"A=1", "B=2"}};
+  std::string d = FrameData(FrameType::kLaunch, [&](std::string& b) { AppendLaunch(b, in); });
+  auto out = DecodeLaunch(d);
+  ASSERT_TRUE(out);
+  EXPECT_EQ(out->executable, in.executable);
+  EXPECT_EQ(out->cwd, in.cwd);
+  EXPECT_EQ(out->args, in.args);
+  EXPECT_EQ(out->env, in.env);
+
+  // The built-in runtime: no executable, no args; an empty environment stays empty.
+  d = FrameData(FrameType::kLaunch, [](std::string& b) { AppendLaunch(b, {"", "/c", {}, {}}); });
+  out = DecodeLaunch(d);
+  ASSERT_TRUE(out);
+  EXPECT_EQ(out->executable, "");
+  EXPECT_TRUE(out->args.empty());
+  EXPECT_TRUE(out->env.empty());
+}
+
+TEST(WorkerContractTest, RuntimeApiPathsParseWhatTheyPrint) {
+  for (RuntimeCall c : {RuntimeCall::kNext, RuntimeCall::kInitError}) {
+    EXPECT_EQ(ParseRuntimeApiPath(RuntimeApiTarget(c)).call, c);
+  }
+  for (RuntimeCall c : {RuntimeCall::kResponse, RuntimeCall::kError}) {
+    const std::string target = RuntimeApiTarget(c, "8f1c-id");
+    auto p = ParseRuntimeApiPath(target);
+    EXPECT_EQ(p.call, c) << target;
+    EXPECT_EQ(p.request_id, "8f1c-id");
+  }
+  EXPECT_EQ(RuntimeApiTarget(RuntimeCall::kNext), "/2018-06-01/runtime/invocation/next");
+  EXPECT_EQ(RuntimeApiTarget(RuntimeCall::kResponse, "x"),
+            "/2018-06-01/runtime/invocation/x/response");
+  for (std::string_view bad :
+       {"/2018-06-01/runtime/invocation//response", "/2018-06-01/runtime/invocation/x/y/error",
+        "/2018-06-01/runtime/invocation/x", "/2018-06-01/runtime/init/errors",
+        "/2015-03-31/runtime/invocation/next", "/2018-06-01/runtime/invocation/next/",
+        "/2018-06-01/runtime/invocation/x/respond", ""}) {
+    EXPECT_EQ(ParseRuntimeApiPath(bad).call, RuntimeCall::kUnknown) << bad;
+  }
+}
+
+TEST(WorkerContractTest, WorkerFdEntryNamesTheInheritedDescriptor) {
+  EXPECT_EQ(WorkerFdEntry(kRuntimeFdEnv), "MLFAAS_RUNTIME_FD=3");
+  EXPECT_EQ(WorkerFdEntry(kStemFdEnv), "MLFAAS_STEM_FD=3");
+}
+
 }  // namespace
 }  // namespace mlfaas::wire

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "gateway/report.h"
+#include "testing/fake_random.h"
 
 namespace mlfaas::gateway {
 namespace {
@@ -62,12 +63,26 @@ TEST(ReportTest, BillingRoundsUpToWholeMilliseconds) {
 }
 
 TEST(ReportTest, RequestIdsAreUuidShapedAndUnique) {
-  std::string a = NewRequestId(), b = NewRequestId();
+  std::string a = NewRequestId(SystemRandom::Get()), b = NewRequestId(SystemRandom::Get());
   EXPECT_EQ(a.size(), 36u);
   EXPECT_EQ(a[14], '4');
   EXPECT_NE(a, b);
-  EXPECT_NE(LogStreamName(1'700'000'000'000, "$LATEST").find("2023/11/14/[$LATEST]"),
+  EXPECT_NE(LogStreamName(1'700'000'000'000, "$LATEST", SystemRandom::Get())
+                .find("2023/11/14/[$LATEST]"),
             std::string::npos);
+}
+
+TEST(ReportTest, RequestIdsAndStreamNamesComeFromTheRandomSeam) {
+  testing::FakeRandom random;
+  random.NextBits(0);
+  random.NextBits(0);
+  // All-zero bits: only the version (4) and variant (10) bits are set.
+  EXPECT_EQ(NewRequestId(random), "00000000-0000-4000-8000-000000000000");
+  random.NextBits(0xab);
+  random.NextBits(0xcd);
+  EXPECT_EQ(LogStreamName(1'700'000'000'000, "7", random),
+            "2023/11/14/[7]00000000000000ab00000000000000cd");
+  EXPECT_EQ(random.draws(), 4);
 }
 
 }  // namespace
