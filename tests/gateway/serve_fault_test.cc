@@ -313,6 +313,15 @@ TEST_F(ServeFaultTest, FullDiskFailsWritesCleanlyAndKeepsTheRegistryConsistent) 
   EXPECT_EQ(IntegrityCheck(), "ok\n");
 }
 
+// The gateway's resident memory after it could not write its logs for a while: its backlog is
+// capped at 32 MiB. In the ASan build the gateway (built the same way as this test) also keeps
+// freed blocks in ASan's quarantine, 256 MB by default (quarantine_size_mb), on top.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr size_t kRssBoundKb = (256u + 256u) * 1024;
+#else
+constexpr size_t kRssBoundKb = 256u * 1024;
+#endif
+
 TEST_F(ServeFaultTest, FullDiskUnderTheLogsKeepsTheGatewayServing) {
   ASSERT_NO_FATAL_FAILURE(MountHome("8m"));
   ASSERT_EQ(Create("chatty", Package(kChatty)).exit_code, 0);
@@ -340,7 +349,7 @@ TEST_F(ServeFaultTest, FullDiskUnderTheLogsKeepsTheGatewayServing) {
   }
   EXPECT_EQ(c.Post(InvokePath("echo"), "{}").status, 200);
   ASSERT_TRUE(server_->Running()) << Slurp(log_);
-  EXPECT_LT(RssKb(server_->pid()), 256u * 1024) << "the gateway buffers what it cannot write";
+  EXPECT_LT(RssKb(server_->pid()), kRssBoundKb) << "the gateway buffers what it cannot write";
 
   // Space again: writing resumes and says what was lost.
   fs::remove(Home() / "filler");
