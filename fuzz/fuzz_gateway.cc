@@ -46,7 +46,7 @@ const fs::path& ProcessTempDir() {
   return dir.path();
 }
 
-StatusOr<gateway::LaunchedProcess> FailingLauncher::Launch(const gateway::LaunchSpec& spec) {
+StatusOr<sandbox::LaunchedProcess> FailingLauncher::Launch(const sandbox::LaunchSpec& spec) {
   return Unavailable("fuzz: no process is ever started (" + spec.executable.string() + ")");
 }
 
@@ -75,7 +75,7 @@ bool LoopbackLauncher::Worker::Io() {
   return moved;
 }
 
-StatusOr<gateway::LaunchedProcess> LoopbackLauncher::Launch(const gateway::LaunchSpec& spec) {
+StatusOr<sandbox::LaunchedProcess> LoopbackLauncher::Launch(const sandbox::LaunchSpec& spec) {
   if (spec.pass_fd < 0) return Unavailable("fuzz: only the worker-protocol transport is faked");
   Worker w;
   w.fd = fcntl(spec.pass_fd, F_DUPFD_CLOEXEC, 3);
@@ -87,7 +87,7 @@ StatusOr<gateway::LaunchedProcess> LoopbackLauncher::Launch(const gateway::Launc
   if (pidfd < 0) Fail("eventfd", std::strerror(errno));
   if (send_next_) wire::AppendFrame(w.out, wire::FrameType::kNext, {});
   workers_.push_back(std::move(w));
-  gateway::LaunchedProcess p;
+  sandbox::LaunchedProcess p;
   p.pid = 0;
   p.output_fd = out[0];
   p.pidfd = pidfd;
@@ -113,14 +113,14 @@ void PopulateRegistry(testing::FakeRegistry& registry) {
   registry.PutAlias({"echo", "prod", registry::kLatest, std::nullopt, 0.0, ""});
 }
 
-FuzzGateway::FuzzGateway(gateway::ProcessLauncher& launcher, bool with_http) {
+FuzzGateway::FuzzGateway(sandbox::ProcessLauncher& launcher, bool with_http) {
   QuietLogs();
   PopulateRegistry(registry_);
   gateway::ManagerOptions mo;
   mo.max_instances = 4;
   mo.runtime_bin = "/nonexistent/mlfaas-runtime";
   mo.worker_transport = gateway::WorkerTransport::kSocket;
-  mo.cgroups = gateway::Cgroups::Detect("off");
+  mo.cgroups = sandbox::Cgroups::Detect("off");
   manager_ = std::make_unique<gateway::InstanceManager>(ioc_, clock_, random_, launcher, code_,
                                                         metrics_, std::move(mo));
   invoker_ = std::make_unique<gateway::Invoker>(ioc_, registry_, *manager_, clock_, random_,

@@ -24,13 +24,13 @@
 #include <vector>
 
 #include "fuzz_util.h"
-#include "gateway/code_store.h"
-#include "gateway/http_server.h"
-#include "gateway/instance_manager.h"
-#include "gateway/invoker.h"
-#include "gateway/metrics.h"
-#include "gateway/process_launcher.h"
-#include "gateway/router.h"
+#include "gateway/base/code_store.h"
+#include "gateway/base/http_server.h"
+#include "gateway/pool/instance_manager.h"
+#include "gateway/invoke/invoker.h"
+#include "gateway/base/metrics.h"
+#include "sandbox/process_launcher.h"
+#include "gateway/frontend/router.h"
 #include "testing/fake_clock.h"
 #include "testing/fake_random.h"
 #include "testing/fake_registry.h"
@@ -44,9 +44,9 @@ void QuietLogs();
 const std::filesystem::path& ProcessTempDir();
 
 // Never starts anything: every launch fails, as when the runtime binary is missing.
-class FailingLauncher final : public gateway::ProcessLauncher {
+class FailingLauncher final : public sandbox::ProcessLauncher {
  public:
-  StatusOr<gateway::LaunchedProcess> Launch(const gateway::LaunchSpec& spec) override;
+  StatusOr<sandbox::LaunchedProcess> Launch(const sandbox::LaunchSpec& spec) override;
 };
 
 // "Starts" built-in-runtime workers without a process: keeps the worker's end of the
@@ -54,7 +54,7 @@ class FailingLauncher final : public gateway::ProcessLauncher {
 // (never signalled nor waited for: the manager only does so for pid > 0), a pipe as its output
 // (the write end is kept here) and an eventfd as its pidfd (never readable, so the instance
 // never "exits" until the manager is destroyed). Custom runtimes (HTTP transport) fail to launch.
-class LoopbackLauncher final : public gateway::ProcessLauncher {
+class LoopbackLauncher final : public sandbox::ProcessLauncher {
  public:
   struct Worker {
     int fd = -1;            // our end of the worker-protocol socket, non-blocking
@@ -66,7 +66,7 @@ class LoopbackLauncher final : public gateway::ProcessLauncher {
   };
   explicit LoopbackLauncher(bool send_next_on_launch) : send_next_(send_next_on_launch) {}
   ~LoopbackLauncher() override;
-  StatusOr<gateway::LaunchedProcess> Launch(const gateway::LaunchSpec& spec) override;
+  StatusOr<sandbox::LaunchedProcess> Launch(const sandbox::LaunchSpec& spec) override;
   std::vector<Worker>& workers() { return workers_; }
 
  private:
@@ -88,7 +88,7 @@ void PopulateRegistry(testing::FakeRegistry& registry);
 class FuzzGateway {
  public:
   // `launcher` outlives the gateway. `with_http` starts the public HTTP server on 127.0.0.1:0.
-  FuzzGateway(gateway::ProcessLauncher& launcher, bool with_http);
+  FuzzGateway(sandbox::ProcessLauncher& launcher, bool with_http);
   ~FuzzGateway();
   FuzzGateway(const FuzzGateway&) = delete;
   FuzzGateway& operator=(const FuzzGateway&) = delete;

@@ -31,7 +31,7 @@
 #include "common/json.h"
 #include "common/worker_protocol.h"
 #include "fuzz_gateway.h"
-#include "gateway/instance.h"
+#include "gateway/pool/instance.h"
 
 namespace {
 

@@ -2,7 +2,7 @@
 # The CI plan (and the README's test command): installs what is missing, then
 #   plain  build with -Werror and run every test;
 #   asan   ASan+UBSan build (build-asan) and every test;
-#   tsan   TSan build (build-tsan) of the gateway and runtime tests, and run them;
+#   tsan   TSan build (build-tsan) of the gateway, runtime and sandbox tests, and run them;
 #   fuzz   the libFuzzer targets built with clang (build-fuzz), ~30 s each from their seed corpora.
 # MLFAAS_TEST_STAGES picks stages, in order (default: all four); fails at the first failure.
 # MLFAAS_TEST_STAGES=plain is the quick loop while developing.
@@ -36,7 +36,7 @@ for stage in $STAGES; do
       cmake -S . -B build-tsan -G Ninja "${SAN_FLAGS[@]}" -DMLFAAS_SANITIZE=thread >/dev/null
       # Only these test executables are built, and ctest runs only their tests (by label: each
       # test carries its executable's name).
-      tsan_tests=(gateway_test gateway_serve_test gateway_fault_test runtime_test)
+      tsan_tests=(gateway_test gateway_serve_test gateway_fault_test runtime_test sandbox_test)
       cmake --build build-tsan -j"$(nproc)" --target "${tsan_tests[@]}" mlfaas mlfaas-runtime
       labels=$(IFS='|'; echo "^(${tsan_tests[*]})\$")
       (cd build-tsan &&

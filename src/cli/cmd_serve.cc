@@ -11,7 +11,7 @@
 #include <optional>
 
 #include "cli/cli.h"
-#include "gateway/code_store.h"
+#include "gateway/base/code_store.h"
 #include "gateway/gateway.h"
 #include "registry/registry.h"
 

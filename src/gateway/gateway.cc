@@ -23,7 +23,7 @@ std::shared_ptr<FunctionLog> OpenFunctionLog(const GatewayOptions& o) {
 }  // namespace
 
 Gateway::Gateway(GatewayOptions options, registry::Registry& registry, CodeStore& code,
-                 Clock& clock, ProcessLauncher* launcher, Random& random)
+                 Clock& clock, sandbox::ProcessLauncher* launcher, Random& random)
     : options_(std::move(options)),
       io_threads_count_(
           options_.threads > 0
@@ -34,7 +34,7 @@ Gateway::Gateway(GatewayOptions options, registry::Registry& registry, CodeStore
       random_(random),
       ioc_(io_threads_count_) {
   if (!launcher) {
-    owned_launcher_ = std::make_unique<ForkExecLauncher>();
+    owned_launcher_ = std::make_unique<sandbox::ForkExecLauncher>();
     launcher = owned_launcher_.get();
   }
   launcher_ = launcher;
@@ -46,7 +46,7 @@ Gateway::Gateway(GatewayOptions options, registry::Registry& registry, CodeStore
   mo.stem_cells = options_.stem_cells;
   mo.idle_timeout_override_s = options_.idle_timeout_s;
   mo.init_timeout = options_.init_timeout;
-  mo.cgroups = Cgroups::Detect(options_.cgroups);
+  mo.cgroups = sandbox::Cgroups::Detect(options_.cgroups);
   if (!mo.cgroups.enabled()) {
     spdlog::warn("cgroups unavailable: limits not enforced ({})", mo.cgroups.reason());
   } else if (int stale = mo.cgroups.RemoveStale(); stale > 0) {

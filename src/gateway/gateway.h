@@ -18,13 +18,13 @@
 #include "common/clock.h"
 #include "common/random.h"
 #include "common/status.h"
-#include "gateway/code_store.h"
-#include "gateway/http_server.h"
-#include "gateway/instance_manager.h"
-#include "gateway/invoker.h"
-#include "gateway/metrics.h"
-#include "gateway/process_launcher.h"
-#include "gateway/router.h"
+#include "gateway/base/code_store.h"
+#include "gateway/base/http_server.h"
+#include "gateway/pool/instance_manager.h"
+#include "gateway/invoke/invoker.h"
+#include "gateway/base/metrics.h"
+#include "sandbox/process_launcher.h"
+#include "gateway/frontend/router.h"
 #include "registry/registry.h"
 
 namespace spdlog {
@@ -60,7 +60,7 @@ class Gateway {
   // `registry` and `code` must outlive the gateway. `clock` drives idle reaping; `launcher`
   // defaults to ForkExecLauncher; `random` draws canaries, request ids and log stream names.
   Gateway(GatewayOptions options, registry::Registry& registry, CodeStore& code,
-          Clock& clock = SystemClock::Get(), ProcessLauncher* launcher = nullptr,
+          Clock& clock = SystemClock::Get(), sandbox::ProcessLauncher* launcher = nullptr,
           Random& random = SystemRandom::Get());
   ~Gateway();
   Gateway(const Gateway&) = delete;
@@ -92,8 +92,8 @@ class Gateway {
   registry::Registry& registry_;
   Clock& clock_;
   Random& random_;
-  std::unique_ptr<ProcessLauncher> owned_launcher_;
-  ProcessLauncher* launcher_;
+  std::unique_ptr<sandbox::ProcessLauncher> owned_launcher_;
+  sandbox::ProcessLauncher* launcher_;
   boost::asio::io_context ioc_;
   std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
   Metrics metrics_;

@@ -13,7 +13,7 @@
 #include <set>
 
 #include "gateway/gateway_fixture.h"
-#include "gateway/process_launcher.h"
+#include "sandbox/process_launcher.h"
 #include "testing/subprocess.h"
 
 namespace mlfaas::testing {
@@ -133,10 +133,10 @@ while True:
 )PY";
 
 // Fails the first `failures` launches (all of them when negative), then forks for real.
-class FailingLauncher final : public gateway::ProcessLauncher {
+class FailingLauncher final : public sandbox::ProcessLauncher {
  public:
   explicit FailingLauncher(int failures) : failures_(failures) {}
-  StatusOr<gateway::LaunchedProcess> Launch(const gateway::LaunchSpec& spec) override {
+  StatusOr<sandbox::LaunchedProcess> Launch(const sandbox::LaunchSpec& spec) override {
     const int n = ++calls_;
     if (failures_ < 0 || n <= failures_) {
       return Unavailable("fork: Resource temporarily unavailable (injected fault " +
@@ -149,7 +149,7 @@ class FailingLauncher final : public gateway::ProcessLauncher {
  private:
   const int failures_;
   std::atomic<int> calls_{0};
-  gateway::ForkExecLauncher real_;
+  sandbox::ForkExecLauncher real_;
 };
 
 int OpenFds() {
@@ -186,7 +186,7 @@ class FaultInjectionTest : public GatewayFixture {
   }
 
   // StartGateway with an injected launcher, which must outlive the gateway (StopGateway).
-  void StartWithLauncher(gateway::ProcessLauncher* launcher, gateway::GatewayOptions o = {}) {
+  void StartWithLauncher(sandbox::ProcessLauncher* launcher, gateway::GatewayOptions o = {}) {
     o.port = 0;
     o.threads = 2;
     o.cgroups = "off";

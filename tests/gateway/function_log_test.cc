@@ -1,4 +1,4 @@
-#include "gateway/function_log.h"
+#include "gateway/base/function_log.h"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>

@@ -1,4 +1,4 @@
-#include "gateway/http_server.h"
+#include "gateway/base/http_server.h"
 
 #include <gtest/gtest.h>
 

@@ -1,8 +1,8 @@
-#include "gateway/instance.h"
+#include "gateway/pool/instance.h"
 
 #include <gtest/gtest.h>
 
-#include "gateway/report.h"
+#include "gateway/base/report.h"
 #include "testing/fake_random.h"
 
 namespace mlfaas::gateway {

@@ -1,5 +1,5 @@
 // ResolverCache: weighted aliases draw the canary share through the Random seam.
-#include "gateway/invoker.h"
+#include "gateway/invoke/invoker.h"
 
 #include <gtest/gtest.h>
 

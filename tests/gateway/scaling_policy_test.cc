@@ -1,4 +1,4 @@
-#include "gateway/scaling_policy.h"
+#include "gateway/pool/scaling_policy.h"
 
 #include <gtest/gtest.h>
 

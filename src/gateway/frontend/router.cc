@@ -1,0 +1,95 @@
+#include "gateway/frontend/router.h"
+
+#include <fmt/format.h>
+
+#include <nlohmann/json.hpp>
+
+namespace mlfaas::gateway {
+
+Response LambdaError(http::status status, const std::string& type, const std::string& msg) {
+  Response res{status, 11};
+  res.set(http::field::content_type, "application/json");
+  res.set("X-Amzn-ErrorType", type);
+  const bool service = static_cast<unsigned>(status) >= 500;
+  nlohmann::json body = {{"Type", service ? "Service" : "User"}, {"message", msg}};
+  if (status == http::status::too_many_requests) {
+    body["Reason"] = "ConcurrentInvocationLimitExceeded";
+    res.set(http::field::retry_after, "1");
+  }
+  res.body() = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return res;
+}
+
+void SetInvocationHeaders(Response& res, const InvokeResult& r) {
+  if (!r.request_id.empty()) {
+    res.set("X-Amz-Request-Id", r.request_id);
+    res.set("x-amzn-RequestId", r.request_id);
+  }
+  res.set("X-Mlfaas-Cold-Start", r.cold_start ? "true" : "false");
+  if (r.cold_start) res.set("X-Mlfaas-Init-Duration-Ms", fmt::format("{:.3f}", r.init_duration_ms));
+}
+
+bool PercentDecode(std::string_view in, std::string& out) {
+  out.clear();
+  out.reserve(in.size());
+  for (size_t i = 0; i < in.size(); ++i) {
+    if (in[i] != '%') {
+      out.push_back(in[i]);
+      continue;
+    }
+    if (i + 2 >= in.size() || !isxdigit(static_cast<unsigned char>(in[i + 1])) ||
+        !isxdigit(static_cast<unsigned char>(in[i + 2]))) {
+      return false;
+    }
+    auto hex = [](char c) {
+      return isdigit(static_cast<unsigned char>(c)) ? c - '0' : (c | 0x20) - 'a' + 10;
+    };
+    out.push_back(static_cast<char>(hex(in[i + 1]) * 16 + hex(in[i + 2])));
+    i += 2;
+  }
+  return true;
+}
+
+bool QueryParam(std::string_view target, std::string_view name, std::string& out) {
+  out.clear();
+  auto q = target.find('?');
+  if (q == std::string_view::npos) return true;
+  std::string_view rest = target.substr(q + 1);
+  while (!rest.empty()) {
+    auto amp = rest.find('&');
+    std::string_view kv = rest.substr(0, amp);
+    auto eq = kv.find('=');
+    if (kv.substr(0, eq) == name) {
+      return eq == std::string_view::npos || PercentDecode(kv.substr(eq + 1), out);
+    }
+    if (amp == std::string_view::npos) break;
+    rest = rest.substr(amp + 1);
+  }
+  return true;
+}
+
+namespace {
+bool AllOf(std::string_view s, size_t max_len, std::string_view extra) {
+  if (s.empty() || s.size() > max_len) return false;
+  for (char c : s) {
+    if (!isalnum(static_cast<unsigned char>(c)) && extra.find(c) == std::string_view::npos) {
+      return false;
+    }
+  }
+  return true;
+}
+}  // namespace
+
+bool ValidFunctionName(std::string_view name) { return AllOf(name, 64, "-_"); }
+bool ValidQualifier(std::string_view qualifier) { return AllOf(qualifier, 128, "-_$"); }
+
+void Route(ApiContext& ctx, Request&& req, Responder respond) {
+  if (HandleLambdaApi(ctx, req, respond)) return;
+  if (HandleModelApi(ctx, req, respond)) return;
+  if (HandleAdminApi(ctx, req, respond)) return;
+  respond(JsonErrorResponse(
+      http::status::not_found, "NotFound",
+      "no route for " + std::string(req.method_string()) + " " + std::string(req.target())));
+}
+
+}  // namespace mlfaas::gateway

@@ -1,0 +1,125 @@
+// One execution environment: a worker process, its Runtime API channel (an HTTP endpoint or a
+// worker-protocol socket) and its state. "GET /next" below stands for either form of "next".
+//
+// Lifecycle (InstanceState):
+//
+//   Starting --first GET /next--> Idle <--/response|/error-- Busy
+//      |                           |  \--invocation assigned--^
+//      |                           +--reaped / shutdown / config changed--> Draining --exit-->
+//      Stopped
+//      +-- init error, init timeout, exit before init --> Failed
+//   Busy --timeout (killed) | crash--> Failed;  Busy --shutdown--> Draining (finishes, then killed)
+//
+// An instance serves at most one invocation at a time. A Starting instance may already have an
+// invocation bound to it (the cold-start request waits for init); it is delivered on the first
+// GET /next. Stopped and Failed are terminal: the process has been reaped and the instance is
+// removed from its pool.
+//
+// Thread-safety: every field is guarded by the owning InstanceManager's mutex.
+#pragma once
+
+#include <sys/types.h>
+
+#include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/clock.h"
+#include "gateway/base/function_log.h"
+#include "gateway/base/http_server.h"
+#include "gateway/base/invocation.h"
+
+namespace mlfaas::gateway {
+
+enum class InstanceState { kStarting, kIdle, kBusy, kDraining, kStopped, kFailed };
+
+const char* InstanceStateName(InstanceState s);
+// True for the edges drawn above (plus any -> Failed, any non-terminal -> Draining).
+bool IsValidTransition(InstanceState from, InstanceState to);
+
+// An invocation bound to an instance.
+struct InFlight {
+  std::string request_id;
+  std::string payload;
+  std::string invoked_arn;
+  bool log_tail = false;
+  InvokeCallback done;
+  bool delivered = false;         // handed to the worker by GET /next
+  bool cold_start = false;        // this invocation waited for the instance's init
+  Clock::TimePoint sent_at{};     // when delivered
+  int64_t deadline_epoch_ms = 0;  // Lambda-Runtime-Deadline-Ms
+  std::string log;                // START + worker lines + END/REPORT (bounded)
+  std::unique_ptr<boost::asio::steady_timer> timer;  // invocation timeout
+};
+
+class Pool;
+
+// A worker's error body as Lambda returns it: {"errorMessage","errorType",...} is kept, anything
+// else becomes the message of an error of type `type` ("Unhandled" when empty).
+std::string WorkerErrorBody(std::string body, std::string_view type);
+
+class Instance : public std::enable_shared_from_this<Instance> {
+ public:
+  Instance(int id, Pool* pool) : id_(id), pool_(pool) {}
+  Instance(const Instance&) = delete;
+  Instance& operator=(const Instance&) = delete;
+
+  int id() const { return id_; }
+  Pool* pool() const { return pool_; }
+  InstanceState state() const { return state_; }
+  // Precondition: IsValidTransition(state(), to).
+  void TransitionTo(InstanceState to);
+
+  // Process.
+  pid_t pid = -1;
+  std::unique_ptr<boost::asio::posix::stream_descriptor> output;      // stdout+stderr pipe
+  std::unique_ptr<boost::asio::posix::stream_descriptor> exit_watch;  // pidfd
+  std::unique_ptr<HttpServer> runtime_api;
+  std::string cgroup_id;
+  std::string log_stream;
+  std::unique_ptr<LogStream> log;  // the instance's log stream file (null without a log)
+  bool provisioned = false;
+  bool killed = false;  // we sent SIGKILL (timeout, reaping, shutdown)
+  std::string partial_line;
+  // Exit. Once reaped (pid is then -1), the exit is acted on only when the output pipe and the
+  // worker-protocol channel have been read to EOF, so nothing the worker wrote just before
+  // exiting is lost; a grandchild holding the pipe open cannot delay it past kExitDrainLimit.
+  bool reaped = false;
+  int wait_status = 0;
+  bool output_eof = false;
+  bool exit_drain_over = false;  // kExitDrainLimit passed
+  bool exit_handled = false;     // OnExit ran
+  std::unique_ptr<boost::asio::steady_timer> exit_timer;
+
+  // Runtime API: over HTTP (custom runtimes) ...
+  Responder parked_next;  // a GET /next waiting for work
+  // ... or over the worker protocol (built-in runtime, common/worker_protocol.h).
+  std::unique_ptr<boost::asio::local::stream_protocol::socket> channel;
+  std::shared_ptr<std::vector<char>> channel_buf;  // read buffer (kept alive by pending reads)
+  std::string channel_in;                          // bytes read, not yet a whole frame
+  std::string channel_out;                         // the part of a frame still being written
+  bool channel_next = false;                       // an N frame waits for work
+  bool WaitingForWork() const { return parked_next || channel_next; }
+  std::unique_ptr<InFlight> current;
+
+  // Accounting.
+  Clock::TimePoint created_at{};
+  Clock::TimePoint idle_since{};
+  double init_duration_ms = 0;
+  int64_t invocations = 0;
+  uint64_t peak_bytes = 0;  // peak memory so far (the cgroup's is read after every invocation)
+  int peak_fd = -1;         // the cgroup's peak file (sandbox::Cgroups::OpenPeak), owned
+  Clock::TimePoint hwm_read_at{};  // the process's VmHWM is read at most once a second
+  std::string init_error;          // body of /runtime/init/error, if any
+
+ private:
+  const int id_;
+  Pool* const pool_;
+  InstanceState state_ = InstanceState::kStarting;
+};
+
+}  // namespace mlfaas::gateway

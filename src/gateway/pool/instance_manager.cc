@@ -1,0 +1,470 @@
+#include "gateway/pool/instance_manager.h"
+
+#include <signal.h>
+#include <spdlog/spdlog.h>
+#include <sys/wait.h>
+
+#include <algorithm>
+#include <cstdlib>
+
+#include "common/json.h"
+#include "gateway/pool/deferred.h"
+#include "gateway/base/report.h"
+#include "gateway/pool/scaling_policy.h"
+
+namespace mlfaas::gateway {
+namespace {
+
+double Millis(Clock::Duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+
+// Whether instances started for `a` can serve `b`: same code and the configuration they were
+// started with (other settings, such as concurrency limits, apply without a restart).
+bool SameFingerprint(const registry::VersionInfo& a, const registry::VersionInfo& b) {
+  const auto &x = a.config, &y = b.config;
+  return a.code_digest == b.code_digest && x.runtime == y.runtime && x.handler == y.handler &&
+         x.memory_mb == y.memory_mb && x.timeout_s == y.timeout_s &&
+         x.model_loading == y.model_loading && x.environment == y.environment;
+}
+
+bool Live(const Instance& i) {
+  return i.state() != InstanceState::kStopped && i.state() != InstanceState::kFailed;
+}
+
+}  // namespace
+
+InstanceManager::InstanceManager(boost::asio::io_context& ioc, Clock& clock, Random& random,
+                                 sandbox::ProcessLauncher& launcher, CodeStore& code, Metrics& metrics,
+                                 ManagerOptions options)
+    : ioc_(ioc),
+      clock_(clock),
+      random_(random),
+      launcher_(launcher),
+      code_(code),
+      metrics_(metrics),
+      options_(std::move(options)) {
+  std::error_code ec;
+  if (options_.stem_cells > 0 && std::filesystem::exists(options_.runtime_bin, ec)) {
+    sandbox::StemPoolOptions so;
+    so.size = options_.stem_cells;
+    so.runtime_bin = options_.runtime_bin;
+    stems_ = std::make_unique<sandbox::StemPool>(launcher_, options_.cgroups, so);
+    stems_->Start();
+  }
+}
+
+InstanceManager::~InstanceManager() {
+  KillAll();
+  if (stems_) stems_->Stop();
+}
+
+Status InstanceManager::InitPool(Pool& pool, const registry::VersionInfo& v) {
+  pool.info = v;
+  pool.code_dir.clear();
+  MLFAAS_ASSIGN_OR_RETURN(pool.code_dir, code_.CodeDir(v));
+  const auto& c = v.config;
+  std::map<std::string, std::string> env = c.environment;
+  const char* path = std::getenv("PATH");
+  env["PATH"] = path ? path : "/usr/local/bin:/usr/bin:/bin";
+  env["_HANDLER"] = c.handler;
+  env["LAMBDA_TASK_ROOT"] = pool.code_dir.string();
+  env["AWS_LAMBDA_FUNCTION_NAME"] = v.function;
+  env["AWS_LAMBDA_FUNCTION_VERSION"] = v.version;
+  env["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] = std::to_string(c.memory_mb);
+  env["AWS_LAMBDA_LOG_GROUP_NAME"] = "/aws/lambda/" + v.function;
+  env["AWS_REGION"] = env["AWS_DEFAULT_REGION"] = "us-east-1";
+  env["TZ"] = ":UTC";
+  env["MLFAAS_MODEL_LOADING"] = c.model_loading;
+  pool.base_env.clear();
+  for (const auto& [k, val] : env) pool.base_env.push_back(k + "=" + val);
+  return Status::Ok();
+}
+
+Pool& InstanceManager::PoolFor(const registry::VersionInfo& v, Deferred& /*later*/) {
+  const std::string key = v.function + ":" + v.version;
+  auto& slot = pools_[key];
+  if (!slot) {
+    slot = std::make_unique<Pool>();
+    slot->key = key;
+  } else if (SameFingerprint(slot->info, v)) {
+    // Code that could not be prepared is tried again once its back-off has passed (the blob
+    // may have been repaired): an error is never pinned.
+    if (!slot->code_dir.empty() || clock_.Now() < slot->backoff_until) return *slot;
+  } else {
+    // Code or configuration changed ($LATEST updated): retire the old instances.
+    for (auto& inst : slot->instances) {
+      if (Live(*inst) && inst->state() != InstanceState::kDraining &&
+          !(inst->state() == InstanceState::kBusy)) {
+        Stop(*inst, InstanceState::kDraining);
+      } else if (inst->state() == InstanceState::kBusy) {
+        inst->TransitionTo(InstanceState::kDraining);
+      }
+    }
+    slot->consecutive_init_failures = 0;
+    slot->backoff_until = {};
+  }
+  Status st = InitPool(*slot, v);
+  if (!st.ok()) {
+    spdlog::error("{}: cannot prepare code: {}", key, st.message());
+    RecordInitFailure(*slot, ErrorJson("Runtime.InitError", st.message()));
+  }
+  return *slot;
+}
+
+void InstanceManager::Invoke(const registry::VersionInfo& v, const std::string& invoked_arn,
+                             std::string request_id, std::string payload, bool log_tail,
+                             InvokeCallback done) {
+  auto inv = std::make_unique<InFlight>();
+  inv->request_id = std::move(request_id);
+  inv->payload = std::move(payload);
+  inv->invoked_arn = invoked_arn;
+  inv->log_tail = log_tail;
+  inv->done = std::move(done);
+  Deferred later;
+  std::lock_guard<std::mutex> lock(mu_);
+  if (shutting_down_) {
+    return FailUnbound(std::move(inv), v.function, v.version, Outcome::kUnavailable,
+                       "the gateway is shutting down", "ServiceException", later);
+  }
+  Pool& pool = PoolFor(v, later);
+  pool.info.version = v.version;
+  if (pool.code_dir.empty()) {
+    return FailUnbound(std::move(inv), v.function, v.version, Outcome::kInitError,
+                       pool.last_init_error, "Runtime.InitError", later);
+  }
+  InvokeSnapshot s;
+  Instance* idle = nullptr;
+  Instance* starting = nullptr;
+  for (auto& i : pool.instances) {
+    if (i->state() == InstanceState::kIdle) {
+      ++s.idle;
+      if (!idle || i->idle_since > idle->idle_since) idle = i.get();  // most recently used
+    } else if (i->state() == InstanceState::kStarting && !i->current) {
+      ++s.starting_unassigned;
+      starting = i.get();
+    }
+  }
+  const std::string prefix = v.function + ":";
+  for (auto it = pools_.lower_bound(prefix); it != pools_.end() && it->first.starts_with(prefix);
+       ++it) {
+    for (auto& i : it->second->instances) s.function_concurrency += i->current ? 1 : 0;
+  }
+  s.reserved_concurrency = v.config.reserved_concurrency;
+  s.live_instances = live_;
+  s.max_instances = options_.max_instances;
+  s.backing_off = clock_.Now() < pool.backoff_until;
+  if (live_ >= options_.max_instances) {
+    for (auto& [k, p] : pools_) {
+      if (p.get() == &pool) continue;
+      for (auto& i : p->instances) s.evictable_idle += i->state() == InstanceState::kIdle;
+    }
+  }
+  switch (DecideInvoke(s)) {
+    case InvokeAction::kUseIdle:
+      return Assign(*idle, std::move(inv), later);
+    case InvokeAction::kJoinStarting:
+      inv->cold_start = true;
+      ++in_flight_;
+      starting->current = std::move(inv);
+      return;
+    case InvokeAction::kEvictIdleAndStart:
+      EvictLruIdle(pool);
+      [[fallthrough]];
+    case InvokeAction::kStartNew: {
+      auto started = StartInstance(pool, /*provisioned=*/false);
+      if (!started.ok()) {
+        std::string err = ErrorJson("Runtime.InitError", started.status().message());
+        RecordInitFailure(pool, err);
+        return FailUnbound(std::move(inv), v.function, v.version, Outcome::kInitError, err,
+                           "Runtime.InitError", later);
+      }
+      inv->cold_start = true;
+      ++in_flight_;
+      (*started)->current = std::move(inv);
+      return;
+    }
+    case InvokeAction::kBackoff:
+      return FailUnbound(std::move(inv), v.function, v.version, Outcome::kInitError,
+                         pool.last_init_error, "Runtime.InitError", later);
+    case InvokeAction::kThrottle: {
+      bool reserved =
+          v.config.reserved_concurrency && s.function_concurrency >= *v.config.reserved_concurrency;
+      return FailUnbound(std::move(inv), v.function, v.version, Outcome::kThrottled,
+                         reserved ? "Rate Exceeded. (reserved concurrency of the function reached)"
+                                  : "Rate Exceeded. (all instances are busy: --max-instances)",
+                         "TooManyRequestsException", later);
+    }
+  }
+}
+
+bool InstanceManager::EvictLruIdle(const Pool& except) {
+  Instance* lru = nullptr;
+  for (auto& [k, p] : pools_) {
+    if (p.get() == &except) continue;
+    for (auto& i : p->instances) {
+      if (i->state() == InstanceState::kIdle && (!lru || i->idle_since < lru->idle_since)) {
+        lru = i.get();
+      }
+    }
+  }
+  if (lru) Stop(*lru, InstanceState::kDraining);
+  return lru != nullptr;
+}
+
+void InstanceManager::Assign(Instance& inst, std::unique_ptr<InFlight> inv, Deferred& /*later*/) {
+  inst.TransitionTo(InstanceState::kBusy);
+  inst.current = std::move(inv);
+  ++in_flight_;
+  if (inst.WaitingForWork()) return Deliver(inst);
+  ArmTimeout(inst);  // delivered when the worker asks for work, if it ever does
+}
+
+void InstanceManager::FailUnbound(std::unique_ptr<InFlight> inv, const std::string& function,
+                                  const std::string& version, Outcome outcome, std::string body,
+                                  std::string error_type, Deferred& later) {
+  InvokeResult r;
+  r.outcome = outcome;
+  r.request_id = inv->request_id;
+  r.executed_version = version;
+  r.body = std::move(body);
+  r.error_type = std::move(error_type);
+  metrics_.RecordInvocation(function, version, outcome, 0, 0);
+  later.Add([done = std::move(inv->done), r = std::move(r)]() mutable { done(std::move(r)); });
+}
+
+void InstanceManager::Complete(Instance& inst, Outcome outcome, std::string body, Deferred& later,
+                               std::string_view error_type) {
+  std::unique_ptr<InFlight> inv = std::move(inst.current);
+  if (!inv) return;
+  --in_flight_;
+  Pool& pool = *inst.pool();
+  InvokeResult r;
+  r.outcome = outcome;
+  r.request_id = inv->request_id;
+  r.executed_version = pool.info.version;
+  r.cold_start = inv->cold_start;
+  r.init_duration_ms = inst.init_duration_ms;
+  if (outcome == Outcome::kCrash) r.error_type = "Runtime.ExitError";
+  if (outcome == Outcome::kInitError) r.error_type = "Runtime.InitError";
+  if (outcome == Outcome::kUnavailable) r.error_type = "ServiceException";
+  if (!error_type.empty()) r.error_type = error_type;
+  double gbs = 0;
+  if (inv->delivered) {
+    r.duration_ms = Millis(clock_.Now() - inv->sent_at);
+    RefreshPeak(inst);
+    ReportFields f;
+    f.request_id = inv->request_id;
+    f.duration_ms = r.duration_ms;
+    f.memory_mb = pool.info.config.memory_mb;
+    f.max_memory_used_mb = static_cast<int64_t>((inst.peak_bytes + (1 << 20) - 1) >> 20);
+    if (inv->cold_start) f.init_duration_ms = inst.init_duration_ms;
+    AppendLog(inst, inv.get(), EndLine(inv->request_id));
+    AppendLog(inst, inv.get(), ReportLine(f));
+    gbs = GbSeconds(f.memory_mb, BilledMillis(r.duration_ms));
+    ++inst.invocations;
+    ++pool.invocations;
+  }
+  metrics_.RecordInvocation(pool.info.function, pool.info.version, outcome, r.duration_ms, gbs);
+  if (inv->log_tail) {
+    r.log_tail = inv->log.size() > 4096 ? inv->log.substr(inv->log.size() - 4096) : inv->log;
+  }
+  r.body = std::move(body);
+  later.Add([done = std::move(inv->done), r = std::move(r)]() mutable { done(std::move(r)); });
+}
+
+// The execution environment's peak memory so far, read fresh as an invocation ends: the cgroup's
+// peak (one pread) every time; the process's own VmHWM at most once a second, or every time
+// without cgroups (pages first charged to another group, such as shared libraries already in
+// the page cache, are missing from the group's peak).
+void InstanceManager::RefreshPeak(Instance& inst) {
+  uint64_t peak = sandbox::Cgroups::ReadPeak(inst.peak_fd).value_or(0);
+  const auto now = clock_.Now();
+  if (inst.pid > 0 && (inst.peak_fd < 0 || inst.peak_bytes == 0 ||
+                       now - inst.hwm_read_at >= std::chrono::seconds(1))) {
+    peak = std::max(peak, sandbox::ProcessPeakBytes(inst.pid).value_or(0));
+    inst.hwm_read_at = now;
+  }
+  inst.peak_bytes = std::max(inst.peak_bytes, peak);
+}
+
+void InstanceManager::AfterInvocation(Instance& inst) {
+  if (inst.state() == InstanceState::kBusy && !shutting_down_) {
+    inst.TransitionTo(InstanceState::kIdle);
+    inst.idle_since = clock_.Now();
+    return;
+  }
+  if (Live(inst)) Stop(inst, InstanceState::kDraining);
+}
+
+void InstanceManager::Stop(Instance& inst, InstanceState to) {
+  if (inst.state() != to && IsValidTransition(inst.state(), to)) inst.TransitionTo(to);
+  if (!inst.killed && inst.pid > 0) {
+    inst.killed = true;
+    sandbox::KillGroup(inst.pid, SIGKILL);
+  }
+}
+
+void InstanceManager::RecordInitFailure(Pool& pool, const std::string& error_json) {
+  ++pool.consecutive_init_failures;
+  auto delay = InitBackoff(pool.consecutive_init_failures);
+  pool.backoff_until = clock_.Now() + delay;
+  pool.last_init_error = error_json;
+  spdlog::warn("{}: init failed ({} in a row), backing off {:.0f} ms: {}", pool.key,
+               pool.consecutive_init_failures, Millis(delay), error_json);
+}
+
+void InstanceManager::Tick() {
+  Deferred later;
+  std::lock_guard<std::mutex> lock(mu_);
+  const auto now = clock_.Now();
+  for (auto& [key, pool] : pools_) {
+    int idle_s = options_.idle_timeout_override_s.value_or(pool->info.config.idle_timeout_s);
+    std::vector<IdleInstanceView> idle;
+    for (auto& i : pool->instances) {
+      if (i->state() == InstanceState::kIdle)
+        idle.push_back({i->id(), i->idle_since, i->provisioned});
+      if (i->state() == InstanceState::kStarting && now - i->created_at > options_.init_timeout) {
+        std::string err = ErrorJson(
+            "Runtime.InitTimeout",
+            "Init phase exceeded " + std::to_string(options_.init_timeout.count()) + " ms");
+        i->init_error = err;
+        RecordInitFailure(*pool, err);
+        Complete(*i, Outcome::kInitError, err, later);
+        Stop(*i, InstanceState::kFailed);
+      }
+    }
+    for (int id : SelectIdleToReap(idle, now, std::chrono::seconds(idle_s))) {
+      for (auto& i : pool->instances) {
+        if (i->id() == id) {
+          spdlog::info("{}: reaping instance {} (idle {} s)", key, id, idle_s);
+          Stop(*i, InstanceState::kDraining);
+        }
+      }
+    }
+  }
+}
+
+void InstanceManager::EnsureProvisioned(const registry::VersionInfo& v) {
+  Deferred later;
+  std::lock_guard<std::mutex> lock(mu_);
+  if (shutting_down_) return;
+  Pool& pool = PoolFor(v, later);
+  if (pool.code_dir.empty()) return;
+  const int target = v.config.provisioned_concurrency;
+  int have = 0;
+  for (auto& i : pool.instances) {
+    if (!i->provisioned || !Live(*i) || i->state() == InstanceState::kDraining) continue;
+    if (++have > target) i->provisioned = false;  // surplus becomes on-demand (reapable)
+  }
+  int n = ProvisionedToStart(target, have, clock_.Now() < pool.backoff_until, live_,
+                             options_.max_instances);
+  for (int k = 0; k < n; ++k) {
+    auto started = StartInstance(pool, /*provisioned=*/true);
+    if (!started.ok()) {
+      RecordInitFailure(pool, ErrorJson("Runtime.InitError", started.status().message()));
+      break;
+    }
+  }
+}
+
+void InstanceManager::BeginShutdown() {
+  Deferred later;
+  std::lock_guard<std::mutex> lock(mu_);
+  shutting_down_ = true;
+  for (auto& [key, pool] : pools_) {
+    for (auto& i : pool->instances) {
+      if (i->state() == InstanceState::kIdle ||
+          (i->state() == InstanceState::kStarting && !i->current)) {
+        Stop(*i, InstanceState::kDraining);
+      }
+    }
+  }
+}
+
+void InstanceManager::KillAll() {
+  Deferred later;
+  std::lock_guard<std::mutex> lock(mu_);
+  shutting_down_ = true;
+  std::vector<std::shared_ptr<Instance>> all;
+  for (auto& [key, pool] : pools_) {
+    for (auto& i : pool->instances) {
+      all.push_back(i);
+      if (i->pid > 0) {
+        i->killed = true;
+        sandbox::KillGroup(i->pid, SIGKILL);
+      }
+    }
+  }
+  for (auto& i : all) {
+    int status = i->wait_status;
+    if (i->pid > 0) {
+      while (waitpid(i->pid, &status, 0) < 0 && errno == EINTR) {
+      }
+      i->pid = -1;
+    }
+    OnExit(*i, status, later);
+  }
+}
+
+int InstanceManager::InFlightCount() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return in_flight_;
+}
+
+int InstanceManager::LiveInstances() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return live_;
+}
+
+Metrics::StateCounts InstanceManager::StateCounts() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  Metrics::StateCounts out;
+  for (auto& [key, pool] : pools_) {
+    for (auto& i : pool->instances) {
+      ++out[{pool->info.function, pool->info.version, InstanceStateName(i->state())}];
+    }
+  }
+  return out;
+}
+
+nlohmann::json InstanceManager::StatusJson() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  const auto now = clock_.Now();
+  std::map<std::string, nlohmann::json> functions;
+  for (auto& [key, pool] : pools_) {
+    nlohmann::json instances = nlohmann::json::array();
+    for (auto& i : pool->instances) {
+      nlohmann::json j = {{"id", i->id()},
+                          {"state", InstanceStateName(i->state())},
+                          {"pid", i->pid},
+                          {"age_s", Millis(now - i->created_at) / 1000.0},
+                          {"invocations", i->invocations},
+                          {"init_duration_ms", i->init_duration_ms},
+                          {"provisioned", i->provisioned}};
+      if (i->runtime_api) j["runtime_api_port"] = i->runtime_api->port();
+      if (i->state() == InstanceState::kIdle) j["idle_s"] = Millis(now - i->idle_since) / 1000.0;
+      instances.push_back(std::move(j));
+    }
+    nlohmann::json v = {{"version", pool->info.version},
+                        {"code_digest", pool->info.code_digest},
+                        {"memory_mb", pool->info.config.memory_mb},
+                        {"invocations", pool->invocations},
+                        {"cold_starts", pool->cold_starts},
+                        {"instances", std::move(instances)}};
+    if (now < pool->backoff_until) {
+      v["init_backoff_ms"] = Millis(pool->backoff_until - now);
+      v["last_init_error"] = pool->last_init_error;
+    }
+    auto& f = functions[pool->info.function];
+    if (f.is_null()) f = {{"name", pool->info.function}, {"versions", nlohmann::json::array()}};
+    f["versions"].push_back(std::move(v));
+  }
+  nlohmann::json out = {{"live_instances", live_},
+                        {"in_flight", in_flight_},
+                        {"max_instances", options_.max_instances},
+                        {"stem_cells_ready", stems_ ? stems_->Ready() : 0},
+                        {"functions", nlohmann::json::array()}};
+  for (auto& [name, f] : functions) out["functions"].push_back(std::move(f));
+  return out;
+}
+
+}  // namespace mlfaas::gateway

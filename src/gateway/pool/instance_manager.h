@@ -1,0 +1,171 @@
+// The mechanism behind scaling: pools of worker instances per function version, the Runtime API
+// each instance talks to, timeouts, reaping, back-off and shutdown. Decisions come from
+// scaling_policy.h; this class carries them out.
+//
+// Thread-safety: all public methods are thread-safe (one mutex guards pools and instances).
+// Invocation callbacks are always run after the mutex is released.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/random.h"
+#include "common/worker_protocol.h"
+#include "sandbox/cgroups.h"
+#include "gateway/base/code_store.h"
+#include "gateway/pool/deferred.h"
+#include "gateway/base/function_log.h"
+#include "gateway/pool/instance.h"
+#include "gateway/base/invocation.h"
+#include "gateway/base/metrics.h"
+#include "sandbox/process_launcher.h"
+#include "sandbox/stem_pool.h"
+#include "registry/registry.h"
+
+namespace mlfaas::gateway {
+
+// How the built-in runtime talks to the gateway: the worker protocol over an inherited Unix
+// socket (default), or the HTTP Runtime API that custom runtimes always use.
+enum class WorkerTransport { kSocket, kHttp };
+
+struct ManagerOptions {
+  int max_instances = 64;
+  std::filesystem::path runtime_bin;  // worker for runtime "mlfaas"
+  WorkerTransport worker_transport = WorkerTransport::kSocket;
+  int stem_cells = 0;  // stem cells kept ready (stem_pool.h); needs runtime_bin
+  std::optional<int> idle_timeout_override_s;  // --idle-timeout
+  std::chrono::milliseconds init_timeout{10'000};
+  sandbox::Cgroups cgroups;
+  // Sink for worker output and START/END/REPORT lines (may be null: lines are only kept for
+  // log tails).
+  std::shared_ptr<FunctionLog> function_log;
+};
+
+// All instances of one function version. Guarded by the manager's mutex.
+class Pool {
+ public:
+  std::string key;  // "<function>:<version>"
+  registry::VersionInfo info;
+  std::filesystem::path code_dir;
+  std::vector<std::string> base_env;  // environment shared by the pool's instances
+  std::vector<std::shared_ptr<Instance>> instances;
+  int consecutive_init_failures = 0;
+  Clock::TimePoint backoff_until{};
+  std::string last_init_error;  // error JSON of the last failed init
+  int64_t invocations = 0;
+  int64_t cold_starts = 0;
+};
+
+class InstanceManager {
+ public:
+  // How long an exited worker's output pipe may stay open (held by a process it left behind)
+  // before its exit is acted on anyway.
+  static constexpr std::chrono::milliseconds kExitDrainLimit{500};
+
+  InstanceManager(boost::asio::io_context& ioc, Clock& clock, Random& random,
+                  sandbox::ProcessLauncher& launcher, CodeStore& code, Metrics& metrics,
+                  ManagerOptions options);
+  // Kills and reaps every worker.
+  ~InstanceManager();
+  InstanceManager(const InstanceManager&) = delete;
+  InstanceManager& operator=(const InstanceManager&) = delete;
+
+  // Runs one RequestResponse invocation of the resolved version `v` (invoked as
+  // `invoked_arn`). `done` is called exactly once.
+  void Invoke(const registry::VersionInfo& v, const std::string& invoked_arn,
+              std::string request_id, std::string payload, bool log_tail, InvokeCallback done);
+
+  // Housekeeping, driven by a periodic timer (tests call it after advancing a FakeClock):
+  // reaps idle instances past their idle timeout and fails inits older than init_timeout.
+  void Tick();
+  // Keeps `v.config.provisioned_concurrency` initialized instances of published version `v`.
+  void EnsureProvisioned(const registry::VersionInfo& v);
+
+  // Shutdown, phase 1: refuse new invocations, stop idle/starting instances; busy instances
+  // finish their invocation and are then stopped.
+  void BeginShutdown();
+  // Shutdown, phase 2: SIGKILL every worker, fail what is still in flight, reap all.
+  void KillAll();
+
+  int InFlightCount() const;
+  int LiveInstances() const;
+  nlohmann::json StatusJson() const;
+  Metrics::StateCounts StateCounts() const;
+
+ private:
+  using Deferred = DeferredCalls;
+
+  Pool& PoolFor(const registry::VersionInfo& v, Deferred& later);
+  Status InitPool(Pool& pool, const registry::VersionInfo& v);
+  StatusOr<std::shared_ptr<Instance>> StartInstance(Pool& pool, bool provisioned);
+  void Assign(Instance& inst, std::unique_ptr<InFlight> inv, Deferred& later);
+  void Deliver(Instance& inst);
+  // `error_type` overrides the type the outcome implies (Runtime.ExitError for a crash).
+  void Complete(Instance& inst, Outcome outcome, std::string body, Deferred& later,
+                std::string_view error_type = {});
+  void FailUnbound(std::unique_ptr<InFlight> inv, const std::string& function,
+                   const std::string& version, Outcome outcome, std::string body,
+                   std::string error_type, Deferred& later);
+  void AfterInvocation(Instance& inst);
+  void RefreshPeak(Instance& inst);
+  void Stop(Instance& inst, InstanceState terminal_or_draining);
+  void RecordInitFailure(Pool& pool, const std::string& error_json);
+  bool EvictLruIdle(const Pool& except);
+
+  // The instance's HTTP Runtime API, on a port of its own (runtime_api.cc).
+  Status StartRuntimeApi(const std::shared_ptr<Instance>& inst);
+  // Runtime API events (runtime_api.cc).
+  void HandleRuntimeApi(const std::weak_ptr<Instance>& weak, Request&& req, Responder respond);
+  // The worker asked for work (parked_next or channel_next is set).
+  void OnNext(Instance& inst);
+  // False for an unknown request id.
+  bool OnResult(Instance& inst, const std::string& id, std::string body, bool is_error,
+                Deferred& later);
+  void OnInitError(Instance& inst, std::string body, Deferred& later);
+  void OnTimeout(const std::weak_ptr<Instance>& weak, const std::string& request_id);
+  void ArmTimeout(Instance& inst);
+  void OnProtocolViolation(Instance& inst, const std::string& why, Deferred& later);
+  // Worker protocol (instance_channel.cc).
+  void AttachChannel(Instance& inst, int fd);
+  void ReadChannel(const std::shared_ptr<Instance>& inst);
+  bool OnChannelFrame(Instance& inst, const wire::Frame& frame, Deferred& later);
+  void OnChannelResult(Instance& inst, const std::string& id, std::string body, bool is_error,
+                       Deferred& later);
+  void WriteChannel(Instance& inst, std::string frame);
+  void WatchExit(const std::shared_ptr<Instance>& inst);
+  void WatchOutput(const std::shared_ptr<Instance>& inst);
+  // Reads what the worker wrote so far; true at EOF.
+  bool DrainOutput(Instance& inst, bool flush_partial);
+  void AppendLog(Instance& inst, InFlight* inv, std::string_view line);
+  // After the process was reaped: acts on the exit once its output and channel reached EOF (or
+  // kExitDrainLimit passed).
+  void FinishExitWhenDrained(const std::shared_ptr<Instance>& inst, Deferred& later);
+  void OnExit(Instance& inst, int wait_status, Deferred& later);
+
+  boost::asio::io_context& ioc_;
+  Clock& clock_;
+  Random& random_;  // log stream names
+  sandbox::ProcessLauncher& launcher_;
+  CodeStore& code_;
+  Metrics& metrics_;
+  const ManagerOptions options_;
+
+  mutable std::mutex mu_;
+  std::map<std::string, std::unique_ptr<Pool>> pools_;
+  int next_instance_id_ = 1;
+  int live_ = 0;
+  int in_flight_ = 0;
+  bool shutting_down_ = false;
+  // Last member: destroyed (refill thread joined) after KillAll in the destructor.
+  std::unique_ptr<sandbox::StemPool> stems_;
+};
+
+}  // namespace mlfaas::gateway

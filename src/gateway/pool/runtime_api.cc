@@ -1,0 +1,213 @@
+// InstanceManager, the worker's side of an invocation: the per-instance Runtime API over HTTP
+// (2018-06-01), delivery, results, init errors and invocation timeouts. Starting instances:
+// instance_start.cc; worker output and process exit: instance_process.cc; the worker protocol:
+// instance_channel.cc.
+#include <signal.h>
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <boost/asio/post.hpp>
+#include <cerrno>
+#include <cstring>
+
+#include "common/json.h"
+#include "gateway/pool/deferred.h"
+#include "gateway/pool/instance_manager.h"
+#include "gateway/base/report.h"
+
+namespace mlfaas::gateway {
+namespace {
+
+constexpr size_t kMaxResponseBytes = 6 * 1024 * 1024;
+
+double Millis(Clock::Duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+
+Response RuntimeError(http::status status, const std::string& type, const std::string& msg) {
+  Response res{status, 11};
+  res.set(http::field::content_type, "application/json");
+  res.body() = ErrorJson(type, msg);
+  return res;
+}
+
+Response Accepted() {
+  Response res{http::status::accepted, 11};
+  res.set(http::field::content_type, "application/json");
+  res.body() = R"({"status":"OK"})";
+  return res;
+}
+
+}  // namespace
+
+Status InstanceManager::StartRuntimeApi(const std::shared_ptr<Instance>& inst) {
+  HttpServerOptions o;
+  o.idle_timeout = std::chrono::minutes(30);
+  o.read_timeout = std::chrono::seconds(60);
+  // Larger than Lambda's 6 MiB: an oversized result fails its invocation (OnResult).
+  o.body_limit = wire::kMaxFrame;
+  o.error_factory = RuntimeError;
+  std::weak_ptr<Instance> weak = inst;
+  inst->runtime_api =
+      std::make_unique<HttpServer>(ioc_, o, [this, weak](Request&& req, Responder respond) {
+        HandleRuntimeApi(weak, std::move(req), std::move(respond));
+      });
+  return inst->runtime_api->Start();
+}
+
+void InstanceManager::HandleRuntimeApi(const std::weak_ptr<Instance>& weak, Request&& req,
+                                       Responder respond) {
+  auto inst = weak.lock();
+  if (!inst)
+    return respond(RuntimeError(http::status::gone, "InstanceStopped", "instance stopped"));
+  const wire::RuntimeApiPath path =
+      wire::ParseRuntimeApiPath(std::string_view(req.target().data(), req.target().size()));
+  const bool get = req.method() == http::verb::get;
+  const bool post = req.method() == http::verb::post;
+  Deferred later;
+  std::lock_guard<std::mutex> lock(mu_);
+  if (get && path.call == wire::RuntimeCall::kNext) {
+    inst->parked_next = std::move(respond);
+    return OnNext(*inst);
+  }
+  if (post && path.call == wire::RuntimeCall::kInitError) {
+    respond(Accepted());
+    return OnInitError(*inst, WorkerErrorBody(std::move(req.body()), ""), later);
+  }
+  const bool error = path.call == wire::RuntimeCall::kError;
+  if (post && (error || path.call == wire::RuntimeCall::kResponse)) {
+    std::string id(path.request_id);
+    std::string body = std::move(req.body());
+    if (error) {
+      auto h = req[wire::kErrorTypeHeader];
+      body = WorkerErrorBody(std::move(body), std::string_view(h.data(), h.size()));
+    }
+    if (!OnResult(*inst, id, std::move(body), error, later)) {
+      return respond(RuntimeError(http::status::bad_request, "InvalidRequestID",
+                                  "Invalid request ID: " + id));
+    }
+    return respond(Accepted());
+  }
+  respond(RuntimeError(http::status::not_found, "NotFound", "unknown Runtime API path"));
+}
+
+void InstanceManager::OnNext(Instance& inst) {
+  Pool& pool = *inst.pool();
+  if (inst.state() == InstanceState::kStarting) {
+    inst.init_duration_ms = Millis(clock_.Now() - inst.created_at);
+    inst.TransitionTo(InstanceState::kIdle);
+    inst.idle_since = clock_.Now();
+    pool.consecutive_init_failures = 0;
+    pool.backoff_until = {};
+    metrics_.RecordColdStart(pool.info.function, pool.info.version, inst.init_duration_ms);
+    if (inst.current) inst.TransitionTo(InstanceState::kBusy);
+  }
+  if (inst.current && !inst.current->delivered) Deliver(inst);
+}
+
+void InstanceManager::Deliver(Instance& inst) {
+  InFlight& inv = *inst.current;
+  const auto& cfg = inst.pool()->info.config;
+  inv.delivered = true;
+  inv.sent_at = clock_.Now();
+  inv.deadline_epoch_ms = clock_.EpochMillis() + int64_t{cfg.timeout_s} * 1000;
+  const std::string trace =
+      "Root=1-00000000-" + inv.request_id.substr(0, 8) + ";Parent=0000000000000000;Sampled=0";
+  AppendLog(inst, &inv, StartLine(inv.request_id, inst.pool()->info.version));
+  ArmTimeout(inst);
+  if (inst.channel_next) {
+    inst.channel_next = false;
+    std::string frame;
+    wire::AppendInvocation(frame,
+                           {inv.request_id, inv.deadline_epoch_ms, inv.invoked_arn, trace, inv.payload});
+    inv.payload.clear();
+    return WriteChannel(inst, std::move(frame));
+  }
+  Response res{http::status::ok, 11};
+  res.set(http::field::content_type, "application/json");
+  res.set(wire::kRequestIdHeader, inv.request_id);
+  res.set(wire::kDeadlineHeader, std::to_string(inv.deadline_epoch_ms));
+  res.set(wire::kFunctionArnHeader, inv.invoked_arn);
+  res.set(wire::kTraceIdHeader, trace);
+  res.body() = std::move(inv.payload);
+  Responder next = std::move(inst.parked_next);
+  inst.parked_next = Responder();
+  next(std::move(res));
+}
+
+bool InstanceManager::OnResult(Instance& inst, const std::string& id, std::string body,
+                               bool is_error, Deferred& later) {
+  if (!inst.current || !inst.current->delivered || inst.current->request_id != id) return false;
+  // Lines the worker wrote before answering are in the pipe already: they belong before END.
+  if (!inst.output_eof && DrainOutput(inst, false)) inst.output_eof = true;
+  if (!is_error && body.size() > kMaxResponseBytes) {  // Lambda's limit on a function's result
+    std::string msg = "Response payload size (" + std::to_string(body.size()) +
+                      " bytes) exceeded maximum allowed payload size (" +
+                      std::to_string(kMaxResponseBytes) + " bytes).";
+    AppendLog(inst, inst.current.get(), "RequestId: " + id + " Error: " + msg);
+    body = ErrorJson("Function.ResponseSizeTooLarge", msg);
+    is_error = true;
+  }
+  Complete(inst, is_error ? Outcome::kFunctionError : Outcome::kSuccess, std::move(body), later);
+  AfterInvocation(inst);
+  return true;
+}
+
+void InstanceManager::OnInitError(Instance& inst, std::string body, Deferred& later) {
+  if (inst.state() != InstanceState::kStarting) {
+    spdlog::warn("{}: instance {} posted init/error after init", inst.pool()->key, inst.id());
+    return;
+  }
+  inst.init_error = body;
+  RecordInitFailure(*inst.pool(), body);
+  Complete(inst, Outcome::kInitError, body, later);
+  Stop(inst, InstanceState::kFailed);
+}
+
+// (Re)starts the invocation's timeout: at delivery, and already at assignment (a worker that
+// stalls before asking for work must not hold the call forever).
+void InstanceManager::ArmTimeout(Instance& inst) {
+  InFlight& inv = *inst.current;
+  inv.timer = std::make_unique<boost::asio::steady_timer>(
+      ioc_, std::chrono::seconds(inst.pool()->info.config.timeout_s));
+  std::weak_ptr<Instance> weak = inst.weak_from_this();
+  inv.timer->async_wait([this, weak, id = inv.request_id](boost::system::error_code ec) {
+    if (!ec) OnTimeout(weak, id);
+  });
+}
+
+// A worker broke the protocol (a malformed frame, a frame out of order): its invocation (or its
+// init) fails as a crash would, then the instance is stopped.
+void InstanceManager::OnProtocolViolation(Instance& inst, const std::string& why, Deferred& later) {
+  spdlog::warn("{}: instance {}: {}", inst.pool()->key, inst.id(), why);
+  if (inst.state() == InstanceState::kStarting) {
+    inst.init_error =
+        ErrorJson("Runtime.ExitError", "Runtime protocol violation during init: " + why);
+    RecordInitFailure(*inst.pool(), inst.init_error);
+    Complete(inst, Outcome::kInitError, inst.init_error, later);
+  } else if (inst.current) {
+    const std::string msg =
+        "RequestId: " + inst.current->request_id + " Error: Runtime protocol violation: " + why;
+    AppendLog(inst, inst.current.get(), msg);
+    Complete(inst, Outcome::kCrash, ErrorJson("Runtime.ExitError", msg), later);
+  }
+  Stop(inst, InstanceState::kFailed);
+}
+
+void InstanceManager::OnTimeout(const std::weak_ptr<Instance>& weak,
+                                const std::string& request_id) {
+  auto inst = weak.lock();
+  if (!inst) return;
+  Deferred later;
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!inst->current || inst->current->request_id != request_id) return;
+  char secs[32];
+  snprintf(secs, sizeof secs, "%.2f", static_cast<double>(inst->pool()->info.config.timeout_s));
+  std::string msg =
+      "RequestId: " + request_id + " Error: Task timed out after " + secs + " seconds";
+  AppendLog(*inst, inst->current.get(), msg);
+  Complete(*inst, Outcome::kTimeout, ErrorJson("Sandbox.Timedout", msg), later);
+  Stop(*inst, InstanceState::kFailed);
+}
+
+}  // namespace mlfaas::gateway
