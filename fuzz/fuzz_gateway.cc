@@ -120,8 +120,10 @@ FuzzGateway::FuzzGateway(sandbox::ProcessLauncher& launcher, bool with_http) {
   mo.max_instances = 4;
   mo.runtime_bin = "/nonexistent/mlfaas-runtime";
   mo.worker_transport = gateway::WorkerTransport::kSocket;
-  mo.cgroups = sandbox::Cgroups::Detect("off");
-  manager_ = std::make_unique<gateway::InstanceManager>(ioc_, clock_, random_, launcher, code_,
+  sandbox::ProcessSandboxOptions sbo;
+  sbo.cgroups = sandbox::Cgroups::Detect("off");
+  sandbox_ = std::make_unique<sandbox::ProcessSandbox>(launcher, std::move(sbo));
+  manager_ = std::make_unique<gateway::InstanceManager>(ioc_, clock_, random_, *sandbox_, code_,
                                                         metrics_, std::move(mo));
   invoker_ = std::make_unique<gateway::Invoker>(ioc_, registry_, *manager_, clock_, random_,
                                                 gateway::InvokerOptions{});

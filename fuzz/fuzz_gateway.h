@@ -109,6 +109,7 @@ class FuzzGateway {
   TempCodeStore code_;
   gateway::Metrics metrics_;
   std::atomic<bool> shutting_down_{false};
+  std::unique_ptr<sandbox::ProcessSandbox> sandbox_;  // outlives the manager
   std::unique_ptr<gateway::InstanceManager> manager_;
   std::unique_ptr<gateway::Invoker> invoker_;
   std::unique_ptr<gateway::ApiContext> api_;

@@ -43,20 +43,22 @@ Gateway::Gateway(GatewayOptions options, registry::Registry& registry, CodeStore
   mo.runtime_bin = options_.runtime_bin;
   mo.worker_transport =
       options_.worker_transport == "http" ? WorkerTransport::kHttp : WorkerTransport::kSocket;
-  mo.stem_cells = options_.stem_cells;
   mo.idle_timeout_override_s = options_.idle_timeout_s;
   mo.init_timeout = options_.init_timeout;
-  mo.cgroups = sandbox::Cgroups::Detect(options_.cgroups);
-  if (!mo.cgroups.enabled()) {
-    spdlog::warn("cgroups unavailable: limits not enforced ({})", mo.cgroups.reason());
-  } else if (int stale = mo.cgroups.RemoveStale(); stale > 0) {
+  sandbox::ProcessSandboxOptions so;
+  so.cgroups = sandbox::Cgroups::Detect(options_.cgroups);
+  if (!so.cgroups.enabled()) {
+    spdlog::warn("cgroups unavailable: limits not enforced ({})", so.cgroups.reason());
+  } else if (int stale = so.cgroups.RemoveStale(); stale > 0) {
     spdlog::info("removed {} cgroups left behind by gateways that are gone", stale);
   }
+  so.stem_cells = options_.stem_cells;
+  so.runtime_bin = options_.runtime_bin;
+  sandbox_ = std::make_unique<sandbox::ProcessSandbox>(*launcher_, std::move(so));
   function_log_ = OpenFunctionLog(options_);
   mo.function_log = function_log_;
-  manager_ =
-      std::make_unique<InstanceManager>(ioc_, clock_, random_, *launcher_, code, metrics_,
-                                        std::move(mo));
+  manager_ = std::make_unique<InstanceManager>(ioc_, clock_, random_, *sandbox_, code, metrics_,
+                                               std::move(mo));
   InvokerOptions io;
   io.event_queue_limit = options_.event_queue_limit;
   invoker_ = std::make_unique<Invoker>(ioc_, registry_, *manager_, clock_, random_, io);

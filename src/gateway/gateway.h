@@ -24,6 +24,7 @@
 #include "gateway/invoke/invoker.h"
 #include "gateway/base/metrics.h"
 #include "sandbox/process_launcher.h"
+#include "sandbox/sandbox.h"
 #include "gateway/frontend/router.h"
 #include "registry/registry.h"
 
@@ -98,6 +99,8 @@ class Gateway {
   std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
   Metrics metrics_;
   std::shared_ptr<FunctionLog> function_log_;  // written by its own thread; flushed at shutdown
+  // Destroyed after the manager (its stem cells' refill thread forks; see process_launcher.h).
+  std::unique_ptr<sandbox::Sandbox> sandbox_;
   std::unique_ptr<InstanceManager> manager_;
   std::unique_ptr<Invoker> invoker_;
   std::atomic<bool> shutting_down_{false};

@@ -60,11 +60,12 @@ class StemPool {
   int Ready() const;
   // Stems started so far (for status and tests).
   int Started() const;
+  // Kills and reaps a stem taken from the pool, closes its fds and removes its cgroups.
+  void Destroy(Stem& s) const;
 
  private:
   void Run();
   StatusOr<Stem> Spawn();
-  void Destroy(Stem& s) const;
 
   ProcessLauncher& launcher_;
   const Cgroups& cgroups_;

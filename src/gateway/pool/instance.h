@@ -32,6 +32,7 @@
 #include "gateway/base/function_log.h"
 #include "gateway/base/http_server.h"
 #include "gateway/base/invocation.h"
+#include "sandbox/sandbox.h"
 
 namespace mlfaas::gateway {
 
@@ -79,7 +80,9 @@ class Instance : public std::enable_shared_from_this<Instance> {
   std::unique_ptr<boost::asio::posix::stream_descriptor> output;      // stdout+stderr pipe
   std::unique_ptr<boost::asio::posix::stream_descriptor> exit_watch;  // pidfd
   std::unique_ptr<HttpServer> runtime_api;
-  std::string cgroup_id;
+  // The execution environment: its cgroup and peak-memory descriptor (its other descriptors are
+  // moved into output, exit_watch and channel). Released (Sandbox::Release) once handled.
+  sandbox::Environment env;
   std::string log_stream;
   std::unique_ptr<LogStream> log;  // the instance's log stream file (null without a log)
   bool provisioned = false;
@@ -112,7 +115,6 @@ class Instance : public std::enable_shared_from_this<Instance> {
   double init_duration_ms = 0;
   int64_t invocations = 0;
   uint64_t peak_bytes = 0;  // peak memory so far (the cgroup's is read after every invocation)
-  int peak_fd = -1;         // the cgroup's peak file (sandbox::Cgroups::OpenPeak), owned
   Clock::TimePoint hwm_read_at{};  // the process's VmHWM is read at most once a second
   std::string init_error;          // body of /runtime/init/error, if any
 

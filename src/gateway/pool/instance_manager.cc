@@ -33,29 +33,17 @@ bool Live(const Instance& i) {
 }  // namespace
 
 InstanceManager::InstanceManager(boost::asio::io_context& ioc, Clock& clock, Random& random,
-                                 sandbox::ProcessLauncher& launcher, CodeStore& code, Metrics& metrics,
+                                 sandbox::Sandbox& sandbox, CodeStore& code, Metrics& metrics,
                                  ManagerOptions options)
     : ioc_(ioc),
       clock_(clock),
       random_(random),
-      launcher_(launcher),
+      sandbox_(sandbox),
       code_(code),
       metrics_(metrics),
-      options_(std::move(options)) {
-  std::error_code ec;
-  if (options_.stem_cells > 0 && std::filesystem::exists(options_.runtime_bin, ec)) {
-    sandbox::StemPoolOptions so;
-    so.size = options_.stem_cells;
-    so.runtime_bin = options_.runtime_bin;
-    stems_ = std::make_unique<sandbox::StemPool>(launcher_, options_.cgroups, so);
-    stems_->Start();
-  }
-}
+      options_(std::move(options)) {}
 
-InstanceManager::~InstanceManager() {
-  KillAll();
-  if (stems_) stems_->Stop();
-}
+InstanceManager::~InstanceManager() { KillAll(); }
 
 Status InstanceManager::InitPool(Pool& pool, const registry::VersionInfo& v) {
   pool.info = v;
@@ -170,17 +158,17 @@ void InstanceManager::Invoke(const registry::VersionInfo& v, const std::string& 
       EvictLruIdle(pool);
       [[fallthrough]];
     case InvokeAction::kStartNew: {
-      auto started = StartInstance(pool, /*provisioned=*/false);
-      if (!started.ok()) {
-        std::string err = ErrorJson("Runtime.InitError", started.status().message());
+      auto reserved = Reserve(pool, /*provisioned=*/false);
+      if (!reserved.ok()) {
+        std::string err = ErrorJson("Runtime.InitError", reserved.status().message());
         RecordInitFailure(pool, err);
         return FailUnbound(std::move(inv), v.function, v.version, Outcome::kInitError, err,
                            "Runtime.InitError", later);
       }
       inv->cold_start = true;
       ++in_flight_;
-      (*started)->current = std::move(inv);
-      return;
+      reserved->inst->current = std::move(inv);
+      return LaunchLater(std::move(*reserved), later);
     }
     case InvokeAction::kBackoff:
       return FailUnbound(std::move(inv), v.function, v.version, Outcome::kInitError,
@@ -276,9 +264,9 @@ void InstanceManager::Complete(Instance& inst, Outcome outcome, std::string body
 // without cgroups (pages first charged to another group, such as shared libraries already in
 // the page cache, are missing from the group's peak).
 void InstanceManager::RefreshPeak(Instance& inst) {
-  uint64_t peak = sandbox::Cgroups::ReadPeak(inst.peak_fd).value_or(0);
+  uint64_t peak = sandbox::Cgroups::ReadPeak(inst.env.peak_fd).value_or(0);
   const auto now = clock_.Now();
-  if (inst.pid > 0 && (inst.peak_fd < 0 || inst.peak_bytes == 0 ||
+  if (inst.pid > 0 && (inst.env.peak_fd < 0 || inst.peak_bytes == 0 ||
                        now - inst.hwm_read_at >= std::chrono::seconds(1))) {
     peak = std::max(peak, sandbox::ProcessPeakBytes(inst.pid).value_or(0));
     inst.hwm_read_at = now;
@@ -358,11 +346,12 @@ void InstanceManager::EnsureProvisioned(const registry::VersionInfo& v) {
   int n = ProvisionedToStart(target, have, clock_.Now() < pool.backoff_until, live_,
                              options_.max_instances);
   for (int k = 0; k < n; ++k) {
-    auto started = StartInstance(pool, /*provisioned=*/true);
-    if (!started.ok()) {
-      RecordInitFailure(pool, ErrorJson("Runtime.InitError", started.status().message()));
+    auto reserved = Reserve(pool, /*provisioned=*/true);
+    if (!reserved.ok()) {
+      RecordInitFailure(pool, ErrorJson("Runtime.InitError", reserved.status().message()));
       break;
     }
+    LaunchLater(std::move(*reserved), later);
   }
 }
 
@@ -461,7 +450,7 @@ nlohmann::json InstanceManager::StatusJson() const {
   nlohmann::json out = {{"live_instances", live_},
                         {"in_flight", in_flight_},
                         {"max_instances", options_.max_instances},
-                        {"stem_cells_ready", stems_ ? stems_->Ready() : 0},
+                        {"stem_cells_ready", sandbox_.StemsReady()},
                         {"functions", nlohmann::json::array()}};
   for (auto& [name, f] : functions) out["functions"].push_back(std::move(f));
   return out;

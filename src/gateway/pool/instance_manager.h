@@ -19,15 +19,13 @@
 #include "common/clock.h"
 #include "common/random.h"
 #include "common/worker_protocol.h"
-#include "sandbox/cgroups.h"
 #include "gateway/base/code_store.h"
 #include "gateway/pool/deferred.h"
 #include "gateway/base/function_log.h"
 #include "gateway/pool/instance.h"
 #include "gateway/base/invocation.h"
 #include "gateway/base/metrics.h"
-#include "sandbox/process_launcher.h"
-#include "sandbox/stem_pool.h"
+#include "sandbox/sandbox.h"
 #include "registry/registry.h"
 
 namespace mlfaas::gateway {
@@ -40,10 +38,8 @@ struct ManagerOptions {
   int max_instances = 64;
   std::filesystem::path runtime_bin;  // worker for runtime "mlfaas"
   WorkerTransport worker_transport = WorkerTransport::kSocket;
-  int stem_cells = 0;  // stem cells kept ready (stem_pool.h); needs runtime_bin
   std::optional<int> idle_timeout_override_s;  // --idle-timeout
   std::chrono::milliseconds init_timeout{10'000};
-  sandbox::Cgroups cgroups;
   // Sink for worker output and START/END/REPORT lines (may be null: lines are only kept for
   // log tails).
   std::shared_ptr<FunctionLog> function_log;
@@ -70,8 +66,9 @@ class InstanceManager {
   // before its exit is acted on anyway.
   static constexpr std::chrono::milliseconds kExitDrainLimit{500};
 
+  // `sandbox` must outlive the manager (the gateway destroys it after).
   InstanceManager(boost::asio::io_context& ioc, Clock& clock, Random& random,
-                  sandbox::ProcessLauncher& launcher, CodeStore& code, Metrics& metrics,
+                  sandbox::Sandbox& sandbox, CodeStore& code, Metrics& metrics,
                   ManagerOptions options);
   // Kills and reaps every worker.
   ~InstanceManager();
@@ -105,7 +102,19 @@ class InstanceManager {
 
   Pool& PoolFor(const registry::VersionInfo& v, Deferred& later);
   Status InitPool(Pool& pool, const registry::VersionInfo& v);
-  StatusOr<std::shared_ptr<Instance>> StartInstance(Pool& pool, bool provisioned);
+  // Starting an instance (instance_start.cc): Reserve under mu_, Launch without it (LaunchLater
+  // defers it until mu_ is released), Attach (or FailLaunch, or Discard) under it again.
+  struct Reserved {
+    std::shared_ptr<Instance> inst;
+    sandbox::EnvironmentSpec spec;
+  };
+  StatusOr<Reserved> Reserve(Pool& pool, bool provisioned);
+  void LaunchLater(Reserved r, Deferred& later);
+  void Launch(Reserved r);
+  void Attach(const std::shared_ptr<Instance>& inst, sandbox::Environment env);
+  void FailLaunch(Instance& inst, const Status& why, Deferred& later);
+  // Kills, reaps and releases an environment no instance will use.
+  void Discard(sandbox::Environment& env);
   void Assign(Instance& inst, std::unique_ptr<InFlight> inv, Deferred& later);
   void Deliver(Instance& inst);
   // `error_type` overrides the type the outcome implies (Runtime.ExitError for a crash).
@@ -153,7 +162,7 @@ class InstanceManager {
   boost::asio::io_context& ioc_;
   Clock& clock_;
   Random& random_;  // log stream names
-  sandbox::ProcessLauncher& launcher_;
+  sandbox::Sandbox& sandbox_;
   CodeStore& code_;
   Metrics& metrics_;
   const ManagerOptions options_;
@@ -164,8 +173,6 @@ class InstanceManager {
   int live_ = 0;
   int in_flight_ = 0;
   bool shutting_down_ = false;
-  // Last member: destroyed (refill thread joined) after KillAll in the destructor.
-  std::unique_ptr<sandbox::StemPool> stems_;
 };
 
 }  // namespace mlfaas::gateway

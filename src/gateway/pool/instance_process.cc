@@ -140,7 +140,7 @@ void InstanceManager::OnExit(Instance& inst, int wait_status, Deferred& later) {
   Pool& pool = *inst.pool();
   const std::string why = ExitText(wait_status);
   // As on Lambda, a worker the kernel killed for exceeding its memory is not a plain crash.
-  const bool oom = !inst.killed && options_.cgroups.OomKilled(inst.cgroup_id);
+  const bool oom = !inst.killed && sandbox_.OomKilled(inst.env);
   const char* exit_type = oom ? "Runtime.OutOfMemory" : "Runtime.ExitError";
   if (inst.state() == InstanceState::kStarting) {
     std::string err = inst.init_error;
@@ -181,9 +181,7 @@ void InstanceManager::OnExit(Instance& inst, int wait_status, Deferred& later) {
   inst.exit_watch.reset();
   inst.log.reset();  // ends the stream: its file is closed once its lines are written
   inst.exit_timer.reset();
-  if (inst.peak_fd >= 0) close(inst.peak_fd);
-  inst.peak_fd = -1;
-  options_.cgroups.Remove(inst.cgroup_id);
+  sandbox_.Release(inst.env);
   auto& v = pool.instances;
   auto it = std::find_if(v.begin(), v.end(), [&](const auto& p) { return p.get() == &inst; });
   if (it != v.end()) {

@@ -1,0 +1,103 @@
+// The sandbox: "start an environment with these limits". What the gateway's pool asks of the
+// operating system, behind one small interface, so the pool is testable with a fake and the
+// isolation work (namespaces, uids, seccomp) lands here without touching it.
+//
+// ProcessSandbox is the real one: an environment is a worker process in its own process group,
+// killed with the gateway (PDEATHSIG), in its own cgroups (memory, CPU proportional to memory),
+// started by fork/exec through a ProcessLauncher or taken from the stem cell pool.
+#pragma once
+
+#include <sys/types.h>
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "sandbox/cgroups.h"
+#include "sandbox/process_launcher.h"
+#include "sandbox/stem_pool.h"
+
+namespace mlfaas::sandbox {
+
+// What to start, with which limits.
+struct EnvironmentSpec {
+  // Unique among live environments: letters, digits, '-' and '_' (others become '_'). Names the
+  // environment's cgroup.
+  std::string name;
+  // The runtime binary, or a custom runtime's bootstrap.
+  std::filesystem::path executable;
+  // `executable` is the built-in runtime: a stem cell becomes it without an exec.
+  bool builtin_runtime = false;
+  // Give the worker a worker-protocol socket as fd wire::kWorkerFd.
+  bool channel = false;
+  std::filesystem::path cwd;
+  std::vector<std::string> env;  // the complete environment, "KEY=VALUE"
+  int memory_mb = 128;
+};
+
+// A started environment. The caller owns the descriptors, reaps `pid`, and calls
+// Sandbox::Release once the process has exited.
+struct Environment {
+  pid_t pid = -1;       // also its process group (KillGroup)
+  int output_fd = -1;   // stdout+stderr, read end, non-blocking
+  int exit_fd = -1;     // pidfd: readable when the process exits
+  int channel_fd = -1;  // the gateway's end of the worker socket; -1: none. A stem cell always
+                        // has one (a custom runtime's exec closes the worker's end: EOF).
+  int peak_fd = -1;     // the cgroup's peak-memory file for Cgroups::ReadPeak; -1: none
+  std::string cgroup_id;
+  bool from_stem = false;
+};
+
+class Sandbox {
+ public:
+  virtual ~Sandbox() = default;
+  // Starts an environment. Blocking work (fork, exec, cgroup writes): never call it under a lock
+  // others wait on.
+  virtual StatusOr<Environment> Start(const EnvironmentSpec& spec) = 0;
+  // After the process was reaped: whether the kernel's OOM killer ended it.
+  virtual bool OomKilled(const Environment& env) const = 0;
+  // Releases what Start set up besides the caller's descriptors: the peak descriptor, the
+  // cgroups. Idempotent.
+  virtual void Release(Environment& env) = 0;
+  // Stem cells waiting (for status).
+  virtual int StemsReady() const = 0;
+};
+
+struct ProcessSandboxOptions {
+  Cgroups cgroups;
+  int stem_cells = 0;                // stem cells kept ready (0: none)
+  std::filesystem::path runtime_bin;  // what stem cells run (mlfaas-runtime)
+};
+
+class ProcessSandbox final : public Sandbox {
+ public:
+  // `launcher` must outlive the sandbox. Starts the stem pool when stem_cells > 0 and
+  // runtime_bin exists.
+  ProcessSandbox(ProcessLauncher& launcher, ProcessSandboxOptions options);
+  // Kills the waiting stem cells. Environments already started are the caller's.
+  ~ProcessSandbox() override;
+  ProcessSandbox(const ProcessSandbox&) = delete;
+  ProcessSandbox& operator=(const ProcessSandbox&) = delete;
+
+  StatusOr<Environment> Start(const EnvironmentSpec& spec) override;
+  bool OomKilled(const Environment& env) const override;
+  void Release(Environment& env) override;
+  int StemsReady() const override;
+
+ private:
+  // A waiting stem becomes the environment: its limits, then its launch frame. Fails (and the
+  // stem is destroyed) when the stem died meanwhile.
+  StatusOr<Environment> FromStem(Stem stem, const EnvironmentSpec& spec);
+  StatusOr<Environment> Launch(const EnvironmentSpec& spec);
+
+  ProcessLauncher& launcher_;
+  const ProcessSandboxOptions options_;
+  std::unique_ptr<StemPool> stems_;
+};
+
+// `name` with every character other than letters, digits, '-' and '_' replaced by '_'.
+std::string SafeName(std::string name);
+
+}  // namespace mlfaas::sandbox
