@@ -7,9 +7,10 @@
 namespace mlfaas::gateway {
 namespace {
 
-std::shared_ptr<FunctionLog> OpenFunctionLog(const GatewayOptions& o) {
+std::shared_ptr<FunctionLog> OpenFunctionLog(const GatewayOptions& o, Clock& clock) {
   if (o.log_dir.empty()) return nullptr;
   FunctionLogOptions lo;
+  lo.clock = &clock;
   lo.dir = o.log_dir;
   lo.retention_bytes = o.log_retention_bytes;
   auto log = FunctionLog::Open(lo);
@@ -55,7 +56,7 @@ Gateway::Gateway(GatewayOptions options, registry::Registry& registry, CodeStore
   so.stem_cells = options_.stem_cells;
   so.runtime_bin = options_.runtime_bin;
   sandbox_ = std::make_unique<sandbox::ProcessSandbox>(*launcher_, std::move(so));
-  function_log_ = OpenFunctionLog(options_);
+  function_log_ = OpenFunctionLog(options_, clock_);
   mo.function_log = function_log_;
   manager_ = std::make_unique<InstanceManager>(ioc_, clock_, random_, *sandbox_, code, metrics_,
                                                std::move(mo));
@@ -158,9 +159,13 @@ void Gateway::Shutdown() {
   manager_->BeginShutdown();
   // Requests still uploading are read to their end and answered (503: the gateway no longer
   // takes work); invocations in flight finish. Both within the grace period.
-  const auto deadline = std::chrono::steady_clock::now() + options_.grace;
+  // The grace period is measured by the gateway's clock. Real time bounds it too, so a clock
+  // that does not move (a test's FakeClock) cannot hold a shutdown for ever.
+  const auto deadline = clock_.Now() + options_.grace;
+  const auto backstop = std::chrono::steady_clock::now() + options_.grace + std::chrono::seconds(10);
   auto busy = [this] { return manager_->InFlightCount() > 0 || (server_ && server_->Busy() > 0); };
-  while (busy() && std::chrono::steady_clock::now() < deadline && !io_threads_.empty()) {
+  while (busy() && clock_.Now() < deadline && std::chrono::steady_clock::now() < backstop &&
+         !io_threads_.empty()) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   if (int left = manager_->InFlightCount(); left > 0) {

@@ -21,7 +21,6 @@ constexpr size_t kMaxBacklog = 32u << 20;
 using log_files::CountLines;
 using log_files::FormatStamp;
 using log_files::LiveFile;
-using log_files::NowMillis;
 using log_files::StreamStem;
 using log_files::ValidFunctionName;
 
@@ -94,7 +93,9 @@ StatusOr<std::unique_ptr<FunctionLog>> FunctionLog::Open(FunctionLogOptions opti
 }
 
 FunctionLog::FunctionLog(FunctionLogOptions options)
-    : interval_(options.interval), files_(std::make_unique<log_files::LogFiles>(options)) {
+    : clock_(options.clock ? *options.clock : SystemClock::Get()),
+      interval_(options.interval),
+      files_(std::make_unique<log_files::LogFiles>(options)) {
   writer_ = std::thread([this] { Run(); });
 }
 
@@ -137,7 +138,7 @@ void FunctionLog::Append(const std::shared_ptr<LogStream::State>& s, std::string
     dropped_.fetch_add(1, std::memory_order_relaxed);
     return;
   }
-  const int64_t now_ms = NowMillis();
+  const int64_t now_ms = clock_.EpochMillis();
   std::lock_guard<std::mutex> lock(mu_);
   if (pending_bytes_ >= kMaxBacklog) {
     ++s->dropped;
@@ -255,7 +256,7 @@ void FunctionLog::WriteBatch(Batch& b) {
   const uint64_t lost = files_->Write(*s.file, b.chunk);
   if (lost == 0 && s.unreported > 0) {
     char stamp[32];
-    std::string note(stamp, FormatStamp(NowMillis(), stamp));
+    std::string note(stamp, FormatStamp(clock_.EpochMillis(), stamp));
     note += "mlfaas: " + std::to_string(s.unreported) +
             " log lines dropped (the disk fell behind or a write failed)\n";
     if (files_->Write(*s.file, note) == 0) s.unreported = 0;

@@ -30,6 +30,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/clock.h"
 #include "common/status.h"
 
 namespace mlfaas::gateway {
@@ -40,6 +41,7 @@ struct FunctionLogOptions {
   uint64_t segment_bytes = 0;               // 0: clamp(retention_bytes / 8, 64 KiB, 64 MiB)
   size_t max_open_files = 128;              // least recently written files are closed beyond it
   std::chrono::milliseconds interval{200};  // writer period
+  Clock* clock = nullptr;                   // line timestamps (EpochMillis); null: SystemClock
 };
 
 // The file name of a log stream inside its function dir: '/' becomes '-', every other character
@@ -120,6 +122,7 @@ class FunctionLog {
   void WriteBatches(std::vector<Batch>& batches) noexcept;
   void WriteBatch(Batch& b);
 
+  Clock& clock_;
   const std::chrono::milliseconds interval_;
   // The writer thread's files: groups, rotation, retention, descriptors (log_files.h). Writer
   // thread only (BytesOnDisk excepted).

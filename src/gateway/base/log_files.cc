@@ -68,12 +68,6 @@ uint64_t SegmentBytes(const FunctionLogOptions& o) {
   return std::clamp<uint64_t>(o.retention_bytes / 8, 64ull << 10, 64ull << 20);
 }
 
-int64_t NowMillis() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 size_t FormatStamp(int64_t ms, char (&buf)[32]) {
   const std::time_t secs = ms / 1000;
   std::tm tm{};

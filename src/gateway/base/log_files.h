@@ -21,8 +21,6 @@ namespace mlfaas::gateway::log_files {
 
 namespace fs = std::filesystem;
 
-// Milliseconds since the epoch (system clock).
-int64_t NowMillis();
 // Formats "2026-11-25T17:36:34.123Z " into `buf`; returns its length.
 size_t FormatStamp(int64_t ms, char (&buf)[32]);
 // Lambda's function-name rule: [A-Za-z0-9_-]{1,64}.

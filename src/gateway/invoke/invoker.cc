@@ -68,7 +68,7 @@ Invoker::Invoker(boost::asio::io_context& ioc, registry::Registry& registry,
       random_(random),
       options_(options),
       resolver_(registry, clock, random, options.resolve_ttl),
-      retry_timer_(ioc) {}
+      clock_(clock) {}
 
 Invoker::~Invoker() { Shutdown(); }
 
@@ -154,13 +154,12 @@ void Invoker::OnEventDone(QueuedEvent ev, const InvokeResult& r) {
       events_.push_front(std::move(ev));  // no capacity now: retry shortly, keep order
       if (!retry_armed_) {
         retry_armed_ = true;
-        retry_timer_.expires_after(std::chrono::milliseconds(50));
-        retry_timer_.async_wait([this](boost::system::error_code ec) {
+        retry_timer_ = clock_.StartTimer(ioc_, std::chrono::milliseconds(50), [this] {
           {
             std::lock_guard<std::mutex> l(mu_);
             retry_armed_ = false;
           }
-          if (!ec) PumpEvents();
+          PumpEvents();
         });
       }
       return;
@@ -178,7 +177,7 @@ size_t Invoker::Shutdown() {
   stopped_ = true;
   size_t dropped = events_.size();
   events_.clear();
-  retry_timer_.cancel();
+  retry_timer_.reset();
   return dropped;
 }
 

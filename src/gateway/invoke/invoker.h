@@ -6,7 +6,7 @@
 #pragma once
 
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/steady_timer.hpp>
+#include <memory>
 #include <chrono>
 #include <deque>
 #include <map>
@@ -94,7 +94,8 @@ class Invoker {
   std::deque<QueuedEvent> events_;
   int events_running_ = 0;
   bool stopped_ = false;
-  boost::asio::steady_timer retry_timer_;
+  Clock& clock_;                       // the Event retry timer
+  std::unique_ptr<Timer> retry_timer_;  // guarded by mu_
   bool retry_armed_ = false;
 };
 

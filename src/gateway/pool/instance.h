@@ -22,7 +22,6 @@
 
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -54,7 +53,7 @@ struct InFlight {
   Clock::TimePoint sent_at{};     // when delivered
   int64_t deadline_epoch_ms = 0;  // Lambda-Runtime-Deadline-Ms
   std::string log;                // START + worker lines + END/REPORT (bounded)
-  std::unique_ptr<boost::asio::steady_timer> timer;  // invocation timeout
+  std::unique_ptr<Timer> timer;  // invocation timeout (Clock::StartTimer)
 };
 
 class Pool;
@@ -96,7 +95,7 @@ class Instance : public std::enable_shared_from_this<Instance> {
   bool output_eof = false;
   bool exit_drain_over = false;  // kExitDrainLimit passed
   bool exit_handled = false;     // OnExit ran
-  std::unique_ptr<boost::asio::steady_timer> exit_timer;
+  std::unique_ptr<Timer> exit_timer;  // kExitDrainLimit (Clock::StartTimer)
 
   // Runtime API: over HTTP (custom runtimes) ...
   Responder parked_next;  // a GET /next waiting for work

@@ -55,11 +55,10 @@ void InstanceManager::FinishExitWhenDrained(const std::shared_ptr<Instance>& ins
   const bool drained = inst->output_eof && !inst->channel;
   if (!drained && !inst->exit_drain_over) {
     if (!inst->exit_timer) {
-      inst->exit_timer = std::make_unique<boost::asio::steady_timer>(ioc_, kExitDrainLimit);
       std::weak_ptr<Instance> weak = inst;
-      inst->exit_timer->async_wait([this, weak](boost::system::error_code ec) {
+      inst->exit_timer = clock_.StartTimer(ioc_, kExitDrainLimit, [this, weak] {
         auto inst = weak.lock();
-        if (ec || !inst) return;
+        if (!inst) return;
         Deferred later;
         std::lock_guard<std::mutex> lock(mu_);
         inst->exit_drain_over = true;

@@ -168,12 +168,9 @@ void InstanceManager::OnInitError(Instance& inst, std::string body, Deferred& la
 // stalls before asking for work must not hold the call forever).
 void InstanceManager::ArmTimeout(Instance& inst) {
   InFlight& inv = *inst.current;
-  inv.timer = std::make_unique<boost::asio::steady_timer>(
-      ioc_, std::chrono::seconds(inst.pool()->info.config.timeout_s));
   std::weak_ptr<Instance> weak = inst.weak_from_this();
-  inv.timer->async_wait([this, weak, id = inv.request_id](boost::system::error_code ec) {
-    if (!ec) OnTimeout(weak, id);
-  });
+  inv.timer = clock_.StartTimer(ioc_, std::chrono::seconds(inst.pool()->info.config.timeout_s),
+                                [this, weak, id = inv.request_id] { OnTimeout(weak, id); });
 }
 
 // A worker broke the protocol (a malformed frame, a frame out of order): its invocation (or its
