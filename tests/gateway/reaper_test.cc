@@ -3,6 +3,8 @@
 #include "gateway/gateway_fixture.h"
 #include "testing/fake_clock.h"
 
+#include <future>
+
 namespace mlfaas::testing {
 namespace {
 
@@ -74,6 +76,31 @@ TEST_F(ReaperTest, ProvisionedInstancesStartInitializedAndAreNotReaped) {
   gw_->manager().Tick();
   gw_->manager().EnsureProvisioned(*v);
   EXPECT_EQ(gw_->manager().LiveInstances(), 2);
+}
+
+// The invocation timeout is a timer of the gateway's clock: it fires when that clock passes the
+// deadline, however long the worker has really been running.
+TEST_F(ReaperTest, InvocationTimeoutFiresWhenTheClockPassesTheDeadline) {
+  reg_.Put("slow", "$LATEST", "py", Config({}, /*timeout_s=*/300));
+  StartGateway({}, &clock_);
+  auto& m = gw_->manager();
+  auto call = std::async(std::launch::async,
+                         [&] { return Invoke("slow", R"({"action":"sleep","seconds":600})"); });
+  // Delivered: the invocation is in flight and its timer is armed.
+  ASSERT_TRUE(Eventually([&] { return m.InFlightCount() == 1 && clock_.PendingTimers() >= 1; }));
+  clock_.Advance(std::chrono::seconds(299));
+  EXPECT_EQ(call.wait_for(std::chrono::milliseconds(200)), std::future_status::timeout)
+      << "timed out before its deadline";
+  clock_.Advance(std::chrono::seconds(1));
+  ASSERT_EQ(call.wait_for(std::chrono::seconds(30)), std::future_status::ready);
+  auto r = call.get();
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.header("x-amz-function-error"), "Unhandled");
+  auto j = json::parse(r.body);
+  EXPECT_EQ(j["errorType"], "Sandbox.Timedout");
+  EXPECT_NE(j["errorMessage"].get<std::string>().find("Task timed out after 300.00 seconds"),
+            std::string::npos)
+      << r.body;
 }
 
 }  // namespace
