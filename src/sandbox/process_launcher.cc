@@ -93,6 +93,8 @@ void KillGroup(pid_t pid, int sig) {
   if (pid > 0) ::kill(-pid, sig);
 }
 
+// Kept as one function: everything the child needs (argv, envp, pipes, the pidfd) is prepared
+// in sequence before fork, and each failure must undo exactly what was opened before it.
 StatusOr<LaunchedProcess> ForkExecLauncher::Launch(const LaunchSpec& spec) {
   std::vector<std::string> argv_s{spec.executable.string()};
   argv_s.insert(argv_s.end(), spec.args.begin(), spec.args.end());

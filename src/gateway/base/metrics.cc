@@ -27,6 +27,7 @@ void Metrics::RecordColdStart(const std::string& function, const std::string& ve
   init_ms_sum_[{function, version}] += init_ms;
 }
 
+// Long but flat: one Prometheus metric family after another, in exposition order.
 std::string Metrics::Render(const StateCounts& instances_by_state) const {
   std::lock_guard<std::mutex> lock(mu_);
   std::string out;

@@ -85,6 +85,9 @@ Response ResultResponse(const InvokeRequest& req, const InvokeResult& r) {
 
 }  // namespace
 
+// One function on purpose: the Invoke API's parameters are read and checked in the order AWS
+// documents them (path, Qualifier, X-Amz-Invocation-Type, X-Amz-Log-Type, body), each with its
+// own error, then handed to the invoker.
 bool HandleLambdaApi(ApiContext& ctx, Request& req, Responder& respond) {
   std::string_view target(req.target().data(), req.target().size());
   if (!target.starts_with(kPrefix)) return false;

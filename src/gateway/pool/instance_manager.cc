@@ -119,16 +119,47 @@ void InstanceManager::Invoke(const registry::VersionInfo& v, const std::string& 
     return FailUnbound(std::move(inv), v.function, v.version, Outcome::kInitError,
                        pool.last_init_error, "Runtime.InitError", later);
   }
-  InvokeSnapshot s;
   Instance* idle = nullptr;
   Instance* starting = nullptr;
+  const InvokeSnapshot s = Snapshot(pool, v, &idle, &starting);
+  switch (DecideInvoke(s)) {
+    case InvokeAction::kUseIdle:
+      return Assign(*idle, std::move(inv), later);
+    case InvokeAction::kJoinStarting:
+      inv->cold_start = true;
+      ++in_flight_;
+      starting->current = std::move(inv);
+      return;
+    case InvokeAction::kEvictIdleAndStart:
+      EvictLruIdle(pool);
+      [[fallthrough]];
+    case InvokeAction::kStartNew:
+      return StartFor(pool, std::move(inv), later);
+    case InvokeAction::kBackoff:
+      return FailUnbound(std::move(inv), v.function, v.version, Outcome::kInitError,
+                         pool.last_init_error, "Runtime.InitError", later);
+    case InvokeAction::kThrottle: {
+      bool reserved =
+          v.config.reserved_concurrency && s.function_concurrency >= *v.config.reserved_concurrency;
+      return FailUnbound(std::move(inv), v.function, v.version, Outcome::kThrottled,
+                         reserved ? "Rate Exceeded. (reserved concurrency of the function reached)"
+                                  : "Rate Exceeded. (all instances are busy: --max-instances)",
+                         "TooManyRequestsException", later);
+    }
+  }
+}
+
+// What the scaling policy decides on (scaling_policy.h), and the candidates it may pick.
+InvokeSnapshot InstanceManager::Snapshot(const Pool& pool, const registry::VersionInfo& v,
+                                         Instance** idle, Instance** starting) const {
+  InvokeSnapshot s;
   for (auto& i : pool.instances) {
     if (i->state() == InstanceState::kIdle) {
       ++s.idle;
-      if (!idle || i->idle_since > idle->idle_since) idle = i.get();  // most recently used
+      if (!*idle || i->idle_since > (*idle)->idle_since) *idle = i.get();  // most recently used
     } else if (i->state() == InstanceState::kStarting && !i->current) {
       ++s.starting_unassigned;
-      starting = i.get();
+      *starting = i.get();
     }
   }
   const std::string prefix = v.function + ":";
@@ -146,42 +177,22 @@ void InstanceManager::Invoke(const registry::VersionInfo& v, const std::string& 
       for (auto& i : p->instances) s.evictable_idle += i->state() == InstanceState::kIdle;
     }
   }
-  switch (DecideInvoke(s)) {
-    case InvokeAction::kUseIdle:
-      return Assign(*idle, std::move(inv), later);
-    case InvokeAction::kJoinStarting:
-      inv->cold_start = true;
-      ++in_flight_;
-      starting->current = std::move(inv);
-      return;
-    case InvokeAction::kEvictIdleAndStart:
-      EvictLruIdle(pool);
-      [[fallthrough]];
-    case InvokeAction::kStartNew: {
-      auto reserved = Reserve(pool, /*provisioned=*/false);
-      if (!reserved.ok()) {
-        std::string err = ErrorJson("Runtime.InitError", reserved.status().message());
-        RecordInitFailure(pool, err);
-        return FailUnbound(std::move(inv), v.function, v.version, Outcome::kInitError, err,
-                           "Runtime.InitError", later);
-      }
-      inv->cold_start = true;
-      ++in_flight_;
-      reserved->inst->current = std::move(inv);
-      return LaunchLater(std::move(*reserved), later);
-    }
-    case InvokeAction::kBackoff:
-      return FailUnbound(std::move(inv), v.function, v.version, Outcome::kInitError,
-                         pool.last_init_error, "Runtime.InitError", later);
-    case InvokeAction::kThrottle: {
-      bool reserved =
-          v.config.reserved_concurrency && s.function_concurrency >= *v.config.reserved_concurrency;
-      return FailUnbound(std::move(inv), v.function, v.version, Outcome::kThrottled,
-                         reserved ? "Rate Exceeded. (reserved concurrency of the function reached)"
-                                  : "Rate Exceeded. (all instances are busy: --max-instances)",
-                         "TooManyRequestsException", later);
-    }
+  return s;
+}
+
+// A cold start for `inv`: the instance is reserved now and launched once mu_ is released.
+void InstanceManager::StartFor(Pool& pool, std::unique_ptr<InFlight> inv, Deferred& later) {
+  auto reserved = Reserve(pool, /*provisioned=*/false);
+  if (!reserved.ok()) {
+    std::string err = ErrorJson("Runtime.InitError", reserved.status().message());
+    RecordInitFailure(pool, err);
+    return FailUnbound(std::move(inv), pool.info.function, pool.info.version,
+                       Outcome::kInitError, err, "Runtime.InitError", later);
   }
+  inv->cold_start = true;
+  ++in_flight_;
+  reserved->inst->current = std::move(inv);
+  LaunchLater(std::move(*reserved), later);
 }
 
 bool InstanceManager::EvictLruIdle(const Pool& except) {

@@ -23,6 +23,7 @@
 #include "gateway/pool/deferred.h"
 #include "gateway/base/function_log.h"
 #include "gateway/pool/instance.h"
+#include "gateway/pool/scaling_policy.h"
 #include "gateway/base/invocation.h"
 #include "gateway/base/metrics.h"
 #include "sandbox/sandbox.h"
@@ -128,6 +129,9 @@ class InstanceManager {
   void Stop(Instance& inst, InstanceState terminal_or_draining);
   void RecordInitFailure(Pool& pool, const std::string& error_json);
   bool EvictLruIdle(const Pool& except);
+  InvokeSnapshot Snapshot(const Pool& pool, const registry::VersionInfo& v, Instance** idle,
+                          Instance** starting) const;
+  void StartFor(Pool& pool, std::unique_ptr<InFlight> inv, Deferred& later);
 
   // The instance's HTTP Runtime API, on a port of its own (runtime_api.cc).
   Status StartRuntimeApi(const std::shared_ptr<Instance>& inst);
@@ -158,6 +162,7 @@ class InstanceManager {
   // kExitDrainLimit passed).
   void FinishExitWhenDrained(const std::shared_ptr<Instance>& inst, Deferred& later);
   void OnExit(Instance& inst, int wait_status, Deferred& later);
+  void Retire(Instance& inst);
 
   boost::asio::io_context& ioc_;
   Clock& clock_;

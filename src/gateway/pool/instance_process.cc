@@ -167,6 +167,12 @@ void InstanceManager::OnExit(Instance& inst, int wait_status, Deferred& later) {
       spdlog::warn("{}: instance {} exited unexpectedly ({})", pool.key, inst.id(), why);
     inst.TransitionTo(InstanceState::kFailed);
   }
+  Retire(inst);
+}
+
+// The end of an exited instance: its channels, watches, log stream and environment are
+// released and it leaves its pool.
+void InstanceManager::Retire(Instance& inst) {
   inst.pid = -1;
   inst.parked_next = Responder();
   inst.channel_next = false;
@@ -181,7 +187,7 @@ void InstanceManager::OnExit(Instance& inst, int wait_status, Deferred& later) {
   inst.log.reset();  // ends the stream: its file is closed once its lines are written
   inst.exit_timer.reset();
   sandbox_.Release(inst.env);
-  auto& v = pool.instances;
+  auto& v = inst.pool()->instances;
   auto it = std::find_if(v.begin(), v.end(), [&](const auto& p) { return p.get() == &inst; });
   if (it != v.end()) {
     v.erase(it);
