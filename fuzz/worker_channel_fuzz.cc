@@ -60,7 +60,8 @@ void CheckAccessors(const json& j, std::string_view key) {
 }
 
 // What a typed decoder accepts, its encoder writes back byte for byte (the invocation's deadline
-// and the launch's argc aside: "007" decodes as 7); whatever the data, each decoder returns or refuses, never crashes.
+// and the launch's argc aside: "007" decodes as 7); whatever the data, each decoder returns or
+// refuses, never crashes.
 template <typename Msg>
 void ExpectSameFrame(const wire::Frame& frame, const std::optional<Msg>& m,
                      void (*append)(std::string&, const Msg&)) {

@@ -162,7 +162,8 @@ void Gateway::Shutdown() {
   // The grace period is measured by the gateway's clock. Real time bounds it too, so a clock
   // that does not move (a test's FakeClock) cannot hold a shutdown for ever.
   const auto deadline = clock_.Now() + options_.grace;
-  const auto backstop = std::chrono::steady_clock::now() + options_.grace + std::chrono::seconds(10);
+  const auto backstop =
+      std::chrono::steady_clock::now() + options_.grace + std::chrono::seconds(10);
   auto busy = [this] { return manager_->InFlightCount() > 0 || (server_ && server_->Busy() > 0); };
   while (busy() && clock_.Now() < deadline && std::chrono::steady_clock::now() < backstop &&
          !io_threads_.empty()) {

@@ -20,13 +20,13 @@
 #include "common/status.h"
 #include "gateway/base/code_store.h"
 #include "gateway/base/http_server.h"
-#include "gateway/pool/instance_manager.h"
-#include "gateway/invoke/invoker.h"
 #include "gateway/base/metrics.h"
+#include "gateway/frontend/router.h"
+#include "gateway/invoke/invoker.h"
+#include "gateway/pool/instance_manager.h"
+#include "registry/registry.h"
 #include "sandbox/process_launcher.h"
 #include "sandbox/sandbox.h"
-#include "gateway/frontend/router.h"
-#include "registry/registry.h"
 
 namespace spdlog {
 class logger;

@@ -115,8 +115,7 @@ Status Extract(const fs::path& zip, const fs::path& root, const std::string& dig
     fs::remove_all(tmp, ec);
     return st;
   };
-  if (Status st = ExtractPackage(zip, tmp); !st.ok())
-    return fail(st.WithPrefix("extracting"));
+  if (Status st = ExtractPackage(zip, tmp); !st.ok()) return fail(st.WithPrefix("extracting"));
   if (Status st = MakeReadOnly(tmp); !st.ok()) return fail(st);
   auto tree = TreeDigest(tmp);
   if (!tree.ok()) return fail(tree.status());

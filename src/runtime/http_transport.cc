@@ -94,8 +94,7 @@ struct HttpTransport::Impl {
     HttpRequest req{http::verb::post, target, 11};
     req.set(http::field::content_type, "application/json");
     if (!error_type.empty()) {
-      req.set(wire::kErrorTypeHeader,
-              beast::string_view(error_type.data(), error_type.size()));
+      req.set(wire::kErrorTypeHeader, beast::string_view(error_type.data(), error_type.size()));
     }
     req.body() = std::move(body);
     MLFAAS_ASSIGN_OR_RETURN(HttpResponse res, RoundTrip(req));
@@ -160,8 +159,8 @@ Status HttpTransport::PostError(const std::string& request_id, std::string_view 
 }
 
 Status HttpTransport::PostInitError(std::string_view error_type, std::string_view error_message) {
-  return impl_->Post(wire::RuntimeApiTarget(wire::RuntimeCall::kInitError), ErrorBody(error_type, error_message),
-                     error_type);
+  return impl_->Post(wire::RuntimeApiTarget(wire::RuntimeCall::kInitError),
+                     ErrorBody(error_type, error_message), error_type);
 }
 
 }  // namespace mlfaas::runtime

@@ -5,8 +5,8 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <optional>
 #include <cstring>
+#include <optional>
 
 namespace mlfaas::runtime {
 

@@ -68,7 +68,9 @@ StatusOr<Environment> ProcessSandbox::FromStem(Stem stem, const EnvironmentSpec&
   }
   std::string frame;
   wire::AppendLaunch(frame, {spec.builtin_runtime ? std::string() : spec.executable.string(),
-                             spec.cwd.string(), {}, spec.env});
+                             spec.cwd.string(),
+                             {},
+                             spec.env});
   if (!WriteAll(stem.socket_fd, frame)) {
     const std::string why = std::string("stem cell gone: ") + std::strerror(errno);
     stems_->Destroy(stem);

@@ -67,7 +67,7 @@ class Sandbox {
 
 struct ProcessSandboxOptions {
   Cgroups cgroups;
-  int stem_cells = 0;                // stem cells kept ready (0: none)
+  int stem_cells = 0;                 // stem cells kept ready (0: none)
   std::filesystem::path runtime_bin;  // what stem cells run (mlfaas-runtime)
 };
 

@@ -83,7 +83,8 @@ StatusOr<Stem> StemPool::Spawn() {
   LaunchSpec spec;
   spec.executable = options_.runtime_bin;
   const char* path = std::getenv("PATH");
-  spec.env = {wire::WorkerFdEntry(wire::kStemFdEnv), std::string("PATH=") + (path ? path : "/usr/bin:/bin")};
+  spec.env = {wire::WorkerFdEntry(wire::kStemFdEnv),
+              std::string("PATH=") + (path ? path : "/usr/bin:/bin")};
   spec.cwd = "/";
   spec.pass_fd = sv[1];
   auto join = cgroups_.Create(s.cgroup_id, options_.memory_mb);

@@ -130,17 +130,27 @@ TEST(WorkerContractTest, EveryMessageRoundTripsWithNulsInItsLastField) {
 }
 
 TEST(WorkerContractTest, DecodersRefuseDataWithoutTheirFields) {
-  EXPECT_FALSE(DecodeInvocation("id\0" "12\0arn\0trace"s));   // 4 fields
-  EXPECT_FALSE(DecodeInvocation("\0" "12\0arn\0trace\0p"s));  // empty request id
-  EXPECT_FALSE(DecodeInvocation("id\0" "12x\0arn\0trace\0p"s));
+  EXPECT_FALSE(
+      DecodeInvocation("id\0"
+                       "12\0arn\0trace"s));  // 4 fields
+  EXPECT_FALSE(
+      DecodeInvocation("\0"
+                       "12\0arn\0trace\0p"s));  // empty request id
+  EXPECT_FALSE(
+      DecodeInvocation("id\0"
+                       "12x\0arn\0trace\0p"s));
   EXPECT_FALSE(DecodeInvocation("id\0\0arn\0trace\0p"s));
   EXPECT_FALSE(DecodeResponse("no-separator"));
   EXPECT_FALSE(DecodeError("id\0type"s));
   EXPECT_FALSE(DecodeInitError("type-only"));
   EXPECT_FALSE(DecodeLaunch("exe\0cwd"s));
-  EXPECT_FALSE(DecodeLaunch("exe\0cwd\0" "2\0one-arg"s));  // argc beyond the fields
+  EXPECT_FALSE(
+      DecodeLaunch("exe\0cwd\0"
+                   "2\0one-arg"s));  // argc beyond the fields
   EXPECT_FALSE(DecodeLaunch("exe\0cwd\0-1"s));
-  EXPECT_FALSE(DecodeLaunch("exe\0cwd\0" "1x"s));
+  EXPECT_FALSE(
+      DecodeLaunch("exe\0cwd\0"
+                   "1x"s));
 }
 
 TEST(WorkerContractTest, LaunchCarriesExecutableArgsAndEnvironment) {

@@ -67,9 +67,9 @@ TEST(ReportTest, RequestIdsAreUuidShapedAndUnique) {
   EXPECT_EQ(a.size(), 36u);
   EXPECT_EQ(a[14], '4');
   EXPECT_NE(a, b);
-  EXPECT_NE(LogStreamName(1'700'000'000'000, "$LATEST", SystemRandom::Get())
-                .find("2023/11/14/[$LATEST]"),
-            std::string::npos);
+  EXPECT_NE(
+      LogStreamName(1'700'000'000'000, "$LATEST", SystemRandom::Get()).find("2023/11/14/[$LATEST]"),
+      std::string::npos);
 }
 
 TEST(ReportTest, RequestIdsAndStreamNamesComeFromTheRandomSeam) {

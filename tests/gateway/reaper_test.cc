@@ -1,9 +1,9 @@
 // Idle reaping and provisioned concurrency driven by a FakeClock: time moves only when the test
 // advances it and calls Tick(), as the maintenance thread would.
+#include <future>
+
 #include "gateway/gateway_fixture.h"
 #include "testing/fake_clock.h"
-
-#include <future>
 
 namespace mlfaas::testing {
 namespace {

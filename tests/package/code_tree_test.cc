@@ -19,8 +19,8 @@ constexpr char kDigest[] = "0123456789abcdef0123456789abcdef0123456789abcdef0123
 class CodeTreeTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto z = internal::BuildZip({{"bootstrap", "#!/bin/sh\necho hi\n", 0755},
-                                 {"lib/data.txt", "data", 0644}});
+    auto z = internal::BuildZip(
+        {{"bootstrap", "#!/bin/sh\necho hi\n", 0755}, {"lib/data.txt", "data", 0644}});
     ASSERT_TRUE(z.ok()) << z.status().ToString();
     zip_ = tmp_.path() / "code.zip";
     ASSERT_TRUE(WriteFileAtomic(zip_, *z).ok());

@@ -10,9 +10,9 @@
 #include <string>
 
 #include "gateway/base/http_server.h"
-#include "gateway/pool/instance_manager.h"
-#include "gateway/invoke/invoker.h"
 #include "gateway/base/metrics.h"
+#include "gateway/invoke/invoker.h"
+#include "gateway/pool/instance_manager.h"
 
 namespace mlfaas::gateway {
 

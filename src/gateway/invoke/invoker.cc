@@ -61,8 +61,7 @@ StatusOr<std::shared_ptr<const registry::VersionInfo>> ResolverCache::Resolve(
 }
 
 Invoker::Invoker(boost::asio::io_context& ioc, registry::Registry& registry,
-                 InstanceManager& manager, Clock& clock, Random& random,
-                 InvokerOptions options)
+                 InstanceManager& manager, Clock& clock, Random& random, InvokerOptions options)
     : ioc_(ioc),
       manager_(manager),
       random_(random),

@@ -6,7 +6,6 @@
 #pragma once
 
 #include <boost/asio/io_context.hpp>
-#include <memory>
 #include <chrono>
 #include <deque>
 #include <map>
@@ -16,8 +15,8 @@
 
 #include "common/clock.h"
 #include "common/random.h"
-#include "gateway/pool/instance_manager.h"
 #include "gateway/base/invocation.h"
+#include "gateway/pool/instance_manager.h"
 #include "registry/registry.h"
 
 namespace mlfaas::gateway {
@@ -94,7 +93,7 @@ class Invoker {
   std::deque<QueuedEvent> events_;
   int events_running_ = 0;
   bool stopped_ = false;
-  Clock& clock_;                       // the Event retry timer
+  Clock& clock_;                        // the Event retry timer
   std::unique_ptr<Timer> retry_timer_;  // guarded by mu_
   bool retry_armed_ = false;
 };

@@ -53,7 +53,7 @@ struct InFlight {
   Clock::TimePoint sent_at{};     // when delivered
   int64_t deadline_epoch_ms = 0;  // Lambda-Runtime-Deadline-Ms
   std::string log;                // START + worker lines + END/REPORT (bounded)
-  std::unique_ptr<Timer> timer;  // invocation timeout (Clock::StartTimer)
+  std::unique_ptr<Timer> timer;   // invocation timeout (Clock::StartTimer)
 };
 
 class Pool;
@@ -93,8 +93,8 @@ class Instance : public std::enable_shared_from_this<Instance> {
   bool reaped = false;
   int wait_status = 0;
   bool output_eof = false;
-  bool exit_drain_over = false;  // kExitDrainLimit passed
-  bool exit_handled = false;     // OnExit ran
+  bool exit_drain_over = false;       // kExitDrainLimit passed
+  bool exit_handled = false;          // OnExit ran
   std::unique_ptr<Timer> exit_timer;  // kExitDrainLimit (Clock::StartTimer)
 
   // Runtime API: over HTTP (custom runtimes) ...

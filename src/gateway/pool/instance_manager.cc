@@ -8,8 +8,8 @@
 #include <cstdlib>
 
 #include "common/json.h"
-#include "gateway/pool/deferred.h"
 #include "gateway/base/report.h"
+#include "gateway/pool/deferred.h"
 #include "gateway/pool/scaling_policy.h"
 
 namespace mlfaas::gateway {
@@ -186,8 +186,8 @@ void InstanceManager::StartFor(Pool& pool, std::unique_ptr<InFlight> inv, Deferr
   if (!reserved.ok()) {
     std::string err = ErrorJson("Runtime.InitError", reserved.status().message());
     RecordInitFailure(pool, err);
-    return FailUnbound(std::move(inv), pool.info.function, pool.info.version,
-                       Outcome::kInitError, err, "Runtime.InitError", later);
+    return FailUnbound(std::move(inv), pool.info.function, pool.info.version, Outcome::kInitError,
+                       err, "Runtime.InitError", later);
   }
   inv->cold_start = true;
   ++in_flight_;

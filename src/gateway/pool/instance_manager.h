@@ -20,14 +20,14 @@
 #include "common/random.h"
 #include "common/worker_protocol.h"
 #include "gateway/base/code_store.h"
-#include "gateway/pool/deferred.h"
 #include "gateway/base/function_log.h"
-#include "gateway/pool/instance.h"
-#include "gateway/pool/scaling_policy.h"
 #include "gateway/base/invocation.h"
 #include "gateway/base/metrics.h"
-#include "sandbox/sandbox.h"
+#include "gateway/pool/deferred.h"
+#include "gateway/pool/instance.h"
+#include "gateway/pool/scaling_policy.h"
 #include "registry/registry.h"
+#include "sandbox/sandbox.h"
 
 namespace mlfaas::gateway {
 

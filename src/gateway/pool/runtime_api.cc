@@ -13,9 +13,9 @@
 #include <cstring>
 
 #include "common/json.h"
+#include "gateway/base/report.h"
 #include "gateway/pool/deferred.h"
 #include "gateway/pool/instance_manager.h"
-#include "gateway/base/report.h"
 
 namespace mlfaas::gateway {
 namespace {
@@ -83,8 +83,8 @@ void InstanceManager::HandleRuntimeApi(const std::weak_ptr<Instance>& weak, Requ
       body = WorkerErrorBody(std::move(body), std::string_view(h.data(), h.size()));
     }
     if (!OnResult(*inst, id, std::move(body), error, later)) {
-      return respond(RuntimeError(http::status::bad_request, "InvalidRequestID",
-                                  "Invalid request ID: " + id));
+      return respond(
+          RuntimeError(http::status::bad_request, "InvalidRequestID", "Invalid request ID: " + id));
     }
     return respond(Accepted());
   }
@@ -118,8 +118,8 @@ void InstanceManager::Deliver(Instance& inst) {
   if (inst.channel_next) {
     inst.channel_next = false;
     std::string frame;
-    wire::AppendInvocation(frame,
-                           {inv.request_id, inv.deadline_epoch_ms, inv.invoked_arn, trace, inv.payload});
+    wire::AppendInvocation(
+        frame, {inv.request_id, inv.deadline_epoch_ms, inv.invoked_arn, trace, inv.payload});
     inv.payload.clear();
     return WriteChannel(inst, std::move(frame));
   }
