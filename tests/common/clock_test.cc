@@ -15,10 +15,10 @@ using namespace std::chrono_literals;
 TEST(SystemClockTest, ATimerFiresOnItsIoContextAndACancelledOneNever) {
   boost::asio::io_context ioc;
   int fired = 0, cancelled = 0;
+  const auto start = std::chrono::steady_clock::now();  // before the timers: they run from then
   auto t1 = SystemClock::Get().StartTimer(ioc, 5ms, [&] { ++fired; });
   auto t2 = SystemClock::Get().StartTimer(ioc, 5ms, [&] { ++cancelled; });
   t2.reset();
-  const auto start = std::chrono::steady_clock::now();
   ioc.run();  // returns once no work is left: t1 fired, t2's wait was cancelled
   EXPECT_EQ(fired, 1);
   EXPECT_EQ(cancelled, 0);
