@@ -8,9 +8,11 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <functional>
 #include <future>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <thread>
 
 #include "gateway/gateway_fixture.h"
 #include "sandbox/process_launcher.h"
@@ -149,6 +151,24 @@ class FailingLauncher final : public sandbox::ProcessLauncher {
  private:
   const int failures_;
   std::atomic<int> calls_{0};
+  sandbox::ForkExecLauncher real_;
+};
+
+// Forks for real, then returns only once `ready` holds (or after 10 s): lets a test make the
+// worker act before the gateway has attached its process.
+class LateReturningLauncher final : public sandbox::ProcessLauncher {
+ public:
+  StatusOr<sandbox::LaunchedProcess> Launch(const sandbox::LaunchSpec& spec) override {
+    auto launched = real_.Launch(spec);
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (launched.ok() && ready && !ready() && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(2ms);
+    }
+    return launched;
+  }
+  std::function<bool()> ready;
+
+ private:
   sandbox::ForkExecLauncher real_;
 };
 
@@ -482,6 +502,34 @@ TEST_F(FaultInjectionTest, LauncherThatFailsOnceServesAfterTheBackoff) {
   EXPECT_GE(std::chrono::steady_clock::now() - failed_at, 900ms) << "the back-off was skipped";
   EXPECT_EQ(launcher.calls(), 2) << "calls during the back-off must not launch";
   EXPECT_EQ(Invoke("once", "{}").header("x-mlfaas-cold-start"), "false");
+  ExpectCleanShutdown(fds);
+}
+
+TEST_F(FaultInjectionTest, WorkerThatAsksForWorkBeforeItsProcessIsAttachedIsServed) {
+  // A fast worker on a loaded machine: its GET /next reaches the Runtime API (which makes the
+  // instance Idle) before the launching thread attaches the process. The process must become
+  // the instance, not be discarded as if the instance had been stopped meanwhile.
+  reg_.Put("fast", "$LATEST", "py", Config());
+  LateReturningLauncher launcher;
+  std::atomic<bool> asked{false};
+  launcher.ready = [&] {
+    for (const auto& [key, n] : gw_->manager().StateCounts()) {
+      if (std::get<2>(key) != std::string("Starting") && n > 0) asked = true;
+    }
+    return asked.load();
+  };
+  const int fds = OpenFds();
+  StartWithLauncher(&launcher);
+  auto r = Invoke("fast", "{}");
+  EXPECT_TRUE(asked) << "the worker did not ask for work before the launcher returned";
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.header("x-amz-function-error"), "") << r.body;
+  EXPECT_EQ(r.header("x-mlfaas-cold-start"), "true");
+  // The same process serves the next call (a discarded one would leave it to time out).
+  auto warm = Invoke("fast", "{}");
+  EXPECT_EQ(warm.status, 200) << warm.body;
+  EXPECT_EQ(warm.header("x-amz-function-error"), "") << warm.body;
+  EXPECT_EQ(warm.header("x-mlfaas-cold-start"), "false");
   ExpectCleanShutdown(fds);
 }
 

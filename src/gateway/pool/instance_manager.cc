@@ -296,10 +296,10 @@ void InstanceManager::AfterInvocation(Instance& inst) {
 
 void InstanceManager::Stop(Instance& inst, InstanceState to) {
   if (inst.state() != to && IsValidTransition(inst.state(), to)) inst.TransitionTo(to);
-  if (!inst.killed && inst.pid > 0) {
-    inst.killed = true;
-    sandbox::KillGroup(inst.pid, SIGKILL);
-  }
+  if (inst.killed) return;
+  // Also before its process exists (still launching): Launch then discards that process.
+  inst.killed = true;
+  if (inst.pid > 0) sandbox::KillGroup(inst.pid, SIGKILL);
 }
 
 void InstanceManager::RecordInitFailure(Pool& pool, const std::string& error_json) {
@@ -388,10 +388,8 @@ void InstanceManager::KillAll() {
   for (auto& [key, pool] : pools_) {
     for (auto& i : pool->instances) {
       all.push_back(i);
-      if (i->pid > 0) {
-        i->killed = true;
-        sandbox::KillGroup(i->pid, SIGKILL);
-      }
+      i->killed = true;
+      if (i->pid > 0) sandbox::KillGroup(i->pid, SIGKILL);
     }
   }
   for (auto& i : all) {

@@ -69,10 +69,14 @@ void InstanceManager::Launch(Reserved r) {
   Instance& inst = *r.inst;
   inst.log = std::move(log);
   if (!env.ok()) return FailLaunch(inst, env.status(), later);
-  if (inst.exit_handled || inst.state() != InstanceState::kStarting) {
-    // Stopped while its process was starting: that process never becomes the instance.
+  if (inst.exit_handled || inst.killed || shutting_down_) {
+    // Stopped while its process was starting: that process never becomes the instance. (Not
+    // the state: a fast worker may already have asked for work over its Runtime API, which
+    // made the instance idle, before this thread got the lock.)
     lock.unlock();
     Discard(*env);
+    lock.lock();
+    OnExit(inst, 0, later);
     return;
   }
   Attach(r.inst, std::move(*env));
