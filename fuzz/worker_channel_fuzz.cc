@@ -87,8 +87,19 @@ void CheckTypedRoundTrip(const wire::Frame& frame) {
     case wire::FrameType::kInitError:
       return ExpectSameFrame(frame, wire::DecodeInitError(frame.data), &wire::AppendInitError);
     case wire::FrameType::kLaunch:
-      if (launch && std::to_string(launch->args.size()) == wire::SplitAll(frame.data)[2]) {
-        ExpectSameFrame(frame, launch, &wire::AppendLaunch);
+      if (launch) {  // numbers in canonical form only ("01" decodes as 1 and prints as "1")
+        const auto f = wire::SplitAll(frame.data);
+        if (std::to_string(launch->uid) == f[2] && std::to_string(launch->gid) == f[3] &&
+            std::to_string(launch->tmp_mb) == f[4] && std::to_string(launch->args.size()) == f[5]) {
+          ExpectSameFrame(frame, launch, &wire::AppendLaunch);
+        }
+      }
+      return;
+    case wire::FrameType::kStemReady:
+      if (auto ready = wire::DecodeStemReady(frame.data)) {
+        std::string again;
+        wire::AppendStemReady(again, *ready);
+        if (again.substr(wire::kHeaderSize + 1) != frame.data) fuzz::Fail("S frame round trip");
       }
       return;
     case wire::FrameType::kInvocation:

@@ -6,7 +6,7 @@ PKGS=(build-essential cmake ninja-build pkg-config git ca-certificates curl
   nlohmann-json3-dev libcli11-dev libyaml-cpp-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 awscli wrk nginx gunicorn python3-flask python3-sklearn libxml2-utils procps
-  clang libclang-rt-14-dev)
+  clang libclang-rt-14-dev libseccomp-dev)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -24,8 +24,17 @@ never package 'registry/|runtime/|sandbox/|gateway/|loadtest/|cli/' "package is 
 never registry 'runtime/|sandbox/|gateway/|loadtest/|cli/' "registry is below the gateway"
 never sandbox 'model/|package/|registry/|runtime/|gateway/|loadtest/|cli/' \
   "sandbox is OS mechanism: it knows environments, not functions"
-never runtime 'registry/|sandbox/|gateway/|loadtest/|cli/' \
+never runtime 'registry/|gateway/|loadtest/|cli/' \
   "a worker shares only the contract (common/worker_protocol.h) with the gateway"
+# The worker's executable composes the sandbox's inside (a stem cell's jail) with the worker: only
+# its main, and only that header.
+jail=$(grep -rnE '^#include "sandbox/' runtime --include='*.h' --include='*.cc' |
+  grep -v '^runtime/main.cc:[0-9]*:#include "sandbox/stem_cell.h"' || true)
+if [ -n "$jail" ]; then
+  echo "layering: only runtime/main.cc may include sandbox/ (sandbox/stem_cell.h); found:"
+  echo "$jail" | sed 's/^/    /'
+  fail=1
+fi
 never loadtest 'registry/|runtime/|sandbox/|gateway/|cli/' "the load tester is a client"
 never gateway 'runtime/|loadtest/|cli/' "the gateway talks to workers through the contract only"
 

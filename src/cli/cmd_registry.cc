@@ -40,6 +40,8 @@ void AddConfigFlags(CLI::App* cmd, ConfigFlags& f) {
   f.opts["handler"] = cmd->add_option("--handler", f.v.handler, "Handler name (default predict)");
   f.opts["memory"] = cmd->add_option("--memory", f.v.memory_mb, "Memory MB, 128-10240 (512)");
   f.opts["timeout"] = cmd->add_option("--timeout", f.v.timeout_s, "Timeout s, 1-900 (3)");
+  f.opts["ephemeral"] = cmd->add_option("--ephemeral-storage", f.v.ephemeral_storage_mb,
+                                        "/tmp size in MB, 512-10240 (512)");
   f.opts["env"] = cmd->add_option("--env", f.env, "Environment variable K=V (repeatable)")
                       ->expected(1)
                       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
@@ -63,6 +65,7 @@ Status ApplyConfigFlags(const ConfigFlags& f, FunctionConfig& c) {
   if (f.Given("handler")) c.handler = f.v.handler;
   if (f.Given("memory")) c.memory_mb = f.v.memory_mb;
   if (f.Given("timeout")) c.timeout_s = f.v.timeout_s;
+  if (f.Given("ephemeral")) c.ephemeral_storage_mb = f.v.ephemeral_storage_mb;
   if (f.Given("no-env")) c.environment.clear();
   if (f.Given("env")) {
     c.environment.clear();

@@ -14,6 +14,8 @@
 #include "gateway/base/code_store.h"
 #include "gateway/gateway.h"
 #include "registry/registry.h"
+#include "sandbox/cgroups.h"
+#include "sandbox/isolation.h"
 
 namespace mlfaas::cli {
 namespace {
@@ -24,6 +26,7 @@ struct ServeFlags {
   int idle_timeout = -1;
   double grace_s = 10;
   int64_t log_retention_mb = 256;
+  std::string uid_range = "100000-165535";
 };
 
 Status RunServe(const CliContext& ctx, ServeFlags flags) {
@@ -31,6 +34,16 @@ Status RunServe(const CliContext& ctx, ServeFlags flags) {
   if (o.cgroups != "auto" && o.cgroups != "off") {
     return InvalidArgument("--cgroups must be auto or off");
   }
+  if (!sandbox::ParseIsolation(o.isolation)) {
+    return InvalidArgument("--isolation must be strict, relaxed or off");
+  }
+  if (o.cgroups == "off") {
+    if (o.isolation != "off") {
+      spdlog::warn("--cgroups off is deprecated: it means --isolation off now");
+    }
+    o.isolation = "off";
+  }
+  MLFAAS_ASSIGN_OR_RETURN(o.uids, sandbox::ParseUidRange(flags.uid_range));
   if (o.max_instances < 1) return InvalidArgument("--max-instances must be >= 1");
   if (o.worker_transport != "socket" && o.worker_transport != "http") {
     return InvalidArgument("--worker-transport must be socket or http");
@@ -137,6 +150,50 @@ Status RunStatus(const std::string& endpoint, bool as_json) {
 
 }  // namespace
 
+// `mlfaas doctor`: what this machine offers for isolating instances, and the level `serve` uses.
+Status RunDoctor(bool as_json, const std::string& require) {
+  std::optional<sandbox::Isolation> required;
+  if (!require.empty()) {
+    required = sandbox::ParseIsolation(require);
+    if (!required) return InvalidArgument("--require must be strict, relaxed or off");
+  }
+  const sandbox::Cgroups cgroups = sandbox::Cgroups::Detect("auto");
+  const sandbox::IsolationProbe p = sandbox::ProbeIsolation(cgroups.enabled(), cgroups.reason());
+  const sandbox::Isolation level = p.strongest();
+  const char* version = cgroups.version() == sandbox::Cgroups::Version::kV2   ? "v2"
+                        : cgroups.version() == sandbox::Cgroups::Version::kV1 ? "v1"
+                                                                              : "none";
+  if (as_json) {
+    nlohmann::json j = {{"root", p.root},
+                        {"namespaces", p.namespaces},
+                        {"seccomp", p.seccomp},
+                        {"cgroups", p.cgroups},
+                        {"cgroups_version", version},
+                        {"pids_controller", cgroups.pids()},
+                        {"missing", p.missing},
+                        {"isolation", sandbox::IsolationName(level)}};
+    std::cout << j.dump(2) << "\n";
+  } else {
+    auto yes = [](bool b) { return b ? "yes" : "no"; };
+    std::cout << "root              " << yes(p.root) << "\n"
+              << "namespaces        " << yes(p.namespaces) << " (mount, pid, ipc, uts, network)\n"
+              << "seccomp           " << yes(p.seccomp) << "\n"
+              << "cgroups           " << yes(p.cgroups) << " (" << version
+              << (cgroups.pids() ? ": memory, cpu, pids"
+                  : p.cgroups    ? ": memory, cpu"
+                                 : "")
+              << ")\n";
+    for (const auto& m : p.missing) std::cout << "  missing: " << m << "\n";
+    std::cout << "isolation         " << sandbox::IsolationName(level)
+              << " (what `mlfaas serve` uses by default here)\n";
+  }
+  if (required && level < *required) {
+    return FailedPrecondition(std::string("isolation ") + sandbox::IsolationName(*required) +
+                              " required, this machine offers " + sandbox::IsolationName(level));
+  }
+  return Status::Ok();
+}
+
 void RegisterServeCommands(CLI::App& app, CliContext& ctx) {
   auto flags = std::make_shared<ServeFlags>();
   auto* serve = app.add_subcommand(
@@ -159,7 +216,17 @@ void RegisterServeCommands(CLI::App& app, CliContext& ctx) {
       ->add_option("--worker-transport", o.worker_transport,
                    "Built-in runtime channel: socket (worker protocol) | http (Runtime API)")
       ->capture_default_str();
-  serve->add_option("--cgroups", o.cgroups, "Per-instance memory/CPU limits: auto | off")
+  serve
+      ->add_option("--isolation", o.isolation,
+                   "How instances are confined: strict | relaxed | off (see `mlfaas doctor`)")
+      ->capture_default_str();
+  serve
+      ->add_option("--uid-range", flags->uid_range,
+                   "Host uids instances run as, one each: FIRST-LAST")
+      ->capture_default_str();
+  serve
+      ->add_option("--cgroups", o.cgroups,
+                   "Deprecated: 'off' is --isolation off (limits come with the isolation level)")
       ->capture_default_str();
   serve->add_option("--idle-timeout", flags->idle_timeout,
                     "Reap idle instances after S seconds (overrides every function's setting)");
@@ -172,6 +239,17 @@ void RegisterServeCommands(CLI::App& app, CliContext& ctx) {
                    "Function log kept per function (<home>/logs/<function>/), oldest deleted first")
       ->capture_default_str();
   serve->callback([&ctx, flags] { ctx.action = [&ctx, flags] { return RunServe(ctx, *flags); }; });
+
+  auto doctor_json = std::make_shared<bool>(false);
+  auto require = std::make_shared<std::string>();
+  auto* doctor = app.add_subcommand(
+      "doctor", "Show what this machine offers for isolating instances and the level serve uses");
+  doctor->add_flag("--json", *doctor_json, "Print JSON");
+  doctor->add_option("--require", *require,
+                     "Exit non-zero unless this level is available: strict | relaxed | off");
+  doctor->callback([&ctx, doctor_json, require] {
+    ctx.action = [doctor_json, require] { return RunDoctor(*doctor_json, *require); };
+  });
 
   auto endpoint = std::make_shared<std::string>("http://127.0.0.1:9000");
   auto as_json = std::make_shared<bool>(false);

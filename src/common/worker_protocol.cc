@@ -13,6 +13,7 @@ bool KnownType(uint8_t t) {
     case FrameType::kInitError:
     case FrameType::kInvocation:
     case FrameType::kLaunch:
+    case FrameType::kStemReady:
       return true;
   }
   return false;
@@ -172,25 +173,56 @@ std::optional<InitErrorMsg> DecodeInitError(std::string_view data) {
 
 // Fields: executable, cwd, argc, argv[1..argc], env...
 void AppendLaunch(std::string& out, const LaunchMsg& m) {
-  std::vector<std::string> fields{m.executable, m.cwd, std::to_string(m.args.size())};
+  std::vector<std::string> fields{m.executable,
+                                  m.cwd,
+                                  std::to_string(m.uid),
+                                  std::to_string(m.gid),
+                                  std::to_string(m.tmp_mb),
+                                  std::to_string(m.args.size())};
   fields.insert(fields.end(), m.args.begin(), m.args.end());
   fields.insert(fields.end(), m.env.begin(), m.env.end());
   AppendFrame(out, FrameType::kLaunch, fields);
 }
 
+namespace {
+
+template <typename T>
+bool ParseNumber(std::string_view s, T& out) {
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+  return ec == std::errc() && end == s.data() + s.size();
+}
+
+}  // namespace
+
 std::optional<LaunchMsg> DecodeLaunch(std::string_view data) {
+  constexpr size_t kFixed = 6;  // executable, cwd, uid, gid, tmp_mb, argc
   const std::vector<std::string_view> f = SplitAll(data);
+  if (f.size() < kFixed) return std::nullopt;
+  LaunchMsg m{std::string(f[0]), std::string(f[1]), {}, {}};
   size_t argc = 0;
-  if (f.size() < 3) return std::nullopt;
-  auto [end, ec] = std::from_chars(f[2].data(), f[2].data() + f[2].size(), argc);
-  if (ec != std::errc() || end != f[2].data() + f[2].size() || argc > f.size() - 3) {
+  if (!ParseNumber(f[2], m.uid) || !ParseNumber(f[3], m.gid) || !ParseNumber(f[4], m.tmp_mb) ||
+      !ParseNumber(f[5], argc) || argc > f.size() - kFixed) {
     return std::nullopt;
   }
-  LaunchMsg m{std::string(f[0]), std::string(f[1]), {}, {}};
-  const auto args_end = f.begin() + 3 + static_cast<std::ptrdiff_t>(argc);
-  m.args.assign(f.begin() + 3, args_end);
+  // Ids are 32-bit (-1: keep); sizes are non-negative.
+  for (int64_t id : {m.uid, m.gid}) {
+    if (id < -1 || id > int64_t{UINT32_MAX} - 1) return std::nullopt;
+  }
+  if (m.tmp_mb < 0 || m.tmp_mb > (int64_t{1} << 30)) return std::nullopt;
+  const auto args_end = f.begin() + kFixed + static_cast<std::ptrdiff_t>(argc);
+  m.args.assign(f.begin() + kFixed, args_end);
   m.env.assign(args_end, f.end());
   return m;
+}
+
+void AppendStemReady(std::string& out, bool has_listener) {
+  AppendFrame(out, FrameType::kStemReady, {has_listener ? "1" : "0"});
+}
+
+std::optional<bool> DecodeStemReady(std::string_view data) {
+  if (data == "1") return true;
+  if (data == "0") return false;
+  return std::nullopt;
 }
 
 }  // namespace mlfaas::wire

@@ -16,7 +16,11 @@
 //   E  worker  -> gateway  request_id, error_type, body   (POST .../{id}/error)
 //   I  worker  -> gateway  error_type, body          (POST /runtime/init/error)
 //   V  gateway -> worker   request_id, deadline_ms, function_arn, trace_id, payload
-//   L  gateway -> stem     executable, cwd, argc, argv..., env...   (launch a waiting stem cell)
+//   S  stem    -> gateway  has_listener              (the stem is ready; in a network namespace
+//                                                     the Runtime API's listening socket rides
+//                                                     along as SCM_RIGHTS when has_listener is 1)
+//   L  gateway -> stem     executable, cwd, uid, gid, tmp_mb, argc, argv..., env...
+//                                                    (launch a waiting stem cell)
 #pragma once
 
 #include <cstddef>
@@ -78,6 +82,7 @@ enum class FrameType : uint8_t {
   kInitError = 'I',
   kInvocation = 'V',
   kLaunch = 'L',
+  kStemReady = 'S',
 };
 
 // Larger frames are a protocol error (bodies are limited to 6 MB by the gateway).
@@ -149,14 +154,25 @@ void AppendInitError(std::string& out, const InitErrorMsg& m);
 std::optional<InitErrorMsg> DecodeInitError(std::string_view data);
 
 // L: gateway -> stem cell. An empty executable means "stay the built-in runtime"; otherwise the
-// stem execs it with `args` (argv[1..]). `env` is the complete environment.
+// stem execs it with `args` (argv[1..]). `env` is the complete environment. `cwd` is the
+// function's code directory (a host path: a confined stem mounts it at /var/task). `uid`/`gid`:
+// the identity the environment takes (-1: keep the stem's). `tmp_mb`: the size of a confined
+// environment's /tmp (0: leave it).
 struct LaunchMsg {
   std::string executable;
   std::string cwd;
   std::vector<std::string> args;
   std::vector<std::string> env;
+  int64_t uid = -1;
+  int64_t gid = -1;
+  int64_t tmp_mb = 0;
 };
 void AppendLaunch(std::string& out, const LaunchMsg& m);
 std::optional<LaunchMsg> DecodeLaunch(std::string_view data);
+
+// S: stem cell -> gateway, once it is ready for its launch frame.
+void AppendStemReady(std::string& out, bool has_listener);
+// Whether a listener rides along; nullopt for anything but "0" or "1".
+std::optional<bool> DecodeStemReady(std::string_view data);
 
 }  // namespace mlfaas::wire

@@ -21,6 +21,38 @@ std::shared_ptr<FunctionLog> OpenFunctionLog(const GatewayOptions& o, Clock& clo
   return std::move(log).value();
 }
 
+// The level asked for, or the strongest this machine offers below it (said once); the cgroups
+// that go with it.
+sandbox::Isolation ChooseIsolation(const GatewayOptions& o, sandbox::Cgroups& cgroups) {
+  using sandbox::Isolation;
+  Isolation wanted = sandbox::ParseIsolation(o.isolation).value_or(Isolation::kStrict);
+  if (o.cgroups == "off") wanted = Isolation::kOff;  // the old switch is part of off now
+  cgroups = sandbox::Cgroups::Detect(wanted == Isolation::kOff ? "off" : "auto");
+  Isolation level = wanted;
+  if (wanted != Isolation::kOff) {
+    const sandbox::IsolationProbe probe =
+        sandbox::ProbeIsolation(cgroups.enabled(), cgroups.reason());
+    level = std::min(wanted, probe.strongest());
+    if (level < wanted) {
+      std::string why;
+      for (const auto& m : probe.missing) why += (why.empty() ? "" : "; ") + m;
+      spdlog::warn("isolation {} is not available here ({}): environments run at {}",
+                   sandbox::IsolationName(wanted), why, sandbox::IsolationName(level));
+    }
+    if (level == Isolation::kOff) cgroups = sandbox::Cgroups::Detect("off");
+  }
+  if (level == Isolation::kOff) {
+    spdlog::warn(
+        "isolation off: functions run as root in the host's namespaces, without limits "
+        "(for debugging only)");
+  } else if (!cgroups.enabled()) {
+    spdlog::warn("cgroups unavailable: limits not enforced ({})", cgroups.reason());
+  } else if (int stale = cgroups.RemoveStale(); stale > 0) {
+    spdlog::info("removed {} cgroups left behind by gateways that are gone", stale);
+  }
+  return level;
+}
+
 }  // namespace
 
 Gateway::Gateway(GatewayOptions options, registry::Registry& registry, CodeStore& code,
@@ -47,14 +79,10 @@ Gateway::Gateway(GatewayOptions options, registry::Registry& registry, CodeStore
   mo.idle_timeout_override_s = options_.idle_timeout_s;
   mo.init_timeout = options_.init_timeout;
   sandbox::ProcessSandboxOptions so;
-  so.cgroups = sandbox::Cgroups::Detect(options_.cgroups);
-  if (!so.cgroups.enabled()) {
-    spdlog::warn("cgroups unavailable: limits not enforced ({})", so.cgroups.reason());
-  } else if (int stale = so.cgroups.RemoveStale(); stale > 0) {
-    spdlog::info("removed {} cgroups left behind by gateways that are gone", stale);
-  }
+  so.isolation = ChooseIsolation(options_, so.cgroups);
+  so.uids = options_.uids;
   so.stem_cells = options_.stem_cells;
-  so.runtime_bin = options_.runtime_bin;
+  so.runtime_bin = options_.stem_bin.empty() ? options_.runtime_bin : options_.stem_bin;
   sandbox_ = std::make_unique<sandbox::ProcessSandbox>(*launcher_, std::move(so));
   function_log_ = OpenFunctionLog(options_, clock_);
   mo.function_log = function_log_;

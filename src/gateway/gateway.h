@@ -41,10 +41,17 @@ struct GatewayOptions {
   // the io_context runs its single-threaded fast paths.
   int threads = 0;
   int max_instances = 64;
-  std::filesystem::path runtime_bin;
+  std::filesystem::path runtime_bin;  // the built-in runtime
+  // What stem cells (and so every confined instance) start as: mlfaas-runtime, which becomes
+  // the built-in runtime without an exec when runtime_bin is itself. Empty: runtime_bin.
+  std::filesystem::path stem_bin;
   std::string worker_transport = "socket";  // socket | http: the built-in runtime's channel
   int stem_cells = 0;                       // pre-started generic workers kept ready (stem_pool.h)
-  std::string cgroups = "auto";             // auto | off
+  std::string cgroups = "auto";             // auto | off (off: isolation off, deprecated)
+  // strict | relaxed | off (sandbox/isolation.h). The gateway runs at the strongest level the
+  // machine offers up to this one, and says so once when that is less.
+  std::string isolation = "strict";
+  sandbox::UidRange uids;  // the environments' uids
   std::optional<int> idle_timeout_s;
   std::chrono::milliseconds grace{10'000};
   std::chrono::milliseconds init_timeout{10'000};
@@ -58,6 +65,8 @@ struct GatewayOptions {
 
 class Gateway {
  public:
+  // The isolation level this gateway runs its environments at.
+  sandbox::Isolation isolation() const { return sandbox_->isolation(); }
   // `registry` and `code` must outlive the gateway. `clock` drives idle reaping; `launcher`
   // defaults to ForkExecLauncher; `random` draws canaries, request ids and log stream names.
   Gateway(GatewayOptions options, registry::Registry& registry, CodeStore& code,

@@ -89,6 +89,7 @@ Status ValidateConfig(const FunctionConfig& c) {
   }
   MLFAAS_RETURN_IF_ERROR(CheckRange("memory_mb", c.memory_mb, 128, 10240));
   MLFAAS_RETURN_IF_ERROR(CheckRange("timeout_s", c.timeout_s, 1, 900));
+  MLFAAS_RETURN_IF_ERROR(CheckRange("ephemeral_storage_mb", c.ephemeral_storage_mb, 512, 10240));
   size_t env_bytes = 0;
   for (const auto& [k, v] : c.environment) {
     MLFAAS_RETURN_IF_ERROR(ValidateEnvName(k));
@@ -118,6 +119,7 @@ json ToJson(const FunctionConfig& c) {
               {"handler", c.handler},
               {"memory_mb", c.memory_mb},
               {"timeout_s", c.timeout_s},
+              {"ephemeral_storage_mb", c.ephemeral_storage_mb},
               {"environment", c.environment},
               {"reserved_concurrency",
                c.reserved_concurrency ? json(*c.reserved_concurrency) : json(nullptr)},
@@ -146,6 +148,7 @@ Status ReadField(const json& v, const std::string& k, FunctionConfig& c) {
   if (k == "description") return want_str(c.description);
   if (k == "memory_mb") return want_int(c.memory_mb);
   if (k == "timeout_s") return want_int(c.timeout_s);
+  if (k == "ephemeral_storage_mb") return want_int(c.ephemeral_storage_mb);
   if (k == "provisioned_concurrency") return want_int(c.provisioned_concurrency);
   if (k == "idle_timeout_s") return want_int(c.idle_timeout_s);
   if (k == "reserved_concurrency") {

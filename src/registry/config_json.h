@@ -9,7 +9,7 @@
 
 namespace mlfaas::registry {
 
-// {"runtime","handler","memory_mb","timeout_s","environment":{},"reserved_concurrency":n|null,
+// {"runtime","handler","memory_mb","timeout_s","ephemeral_storage_mb","environment":{},"reserved_concurrency":n|null,
 //  "provisioned_concurrency","idle_timeout_s","model_loading","description"}
 nlohmann::json ToJson(const FunctionConfig& c);
 // Starts from `base` and overrides the fields present in `j` (so a partial object is a patch).

@@ -22,8 +22,9 @@ inline constexpr const char* kLatest = "$LATEST";
 struct FunctionConfig {
   std::string runtime = "mlfaas";  // "mlfaas" (built-in) | "provided" (package's bootstrap)
   std::string handler = "predict";
-  int memory_mb = 512;  // 128..10240
-  int timeout_s = 3;    // 1..900
+  int memory_mb = 512;             // 128..10240
+  int timeout_s = 3;               // 1..900
+  int ephemeral_storage_mb = 512;  // /tmp, 512..10240 (strict isolation: a tmpfs of this size)
   std::map<std::string, std::string> environment;
   std::optional<int> reserved_concurrency;  // cap on concurrent instances; nullopt = none
   int provisioned_concurrency = 0;          // instances kept initialized (per published version)

@@ -127,35 +127,6 @@ StatusOr<int> FdFromEnv(const char* name) {
 
 }  // namespace
 
-Status AwaitLaunch(SocketTransport& transport, int fd) {
-  MLFAAS_ASSIGN_OR_RETURN(std::string data, transport.ReadFrame(wire::FrameType::kLaunch));
-  std::optional<wire::LaunchMsg> launch = wire::DecodeLaunch(data);
-  if (!launch) return InvalidArgument("stem: malformed launch frame");
-  const std::string& exe = launch->executable;
-  const std::string& cwd = launch->cwd;
-  if (!cwd.empty() && chdir(cwd.c_str()) != 0) {
-    return FailedPrecondition("stem: cannot enter " + cwd + ": " + std::strerror(errno));
-  }
-  // Strings that become the environment must outlive the process image.
-  static std::vector<std::string> env;
-  env = std::move(launch->env);
-  if (!exe.empty()) {  // a custom runtime: become its bootstrap
-    std::vector<std::string> args{exe};
-    args.insert(args.end(), launch->args.begin(), launch->args.end());
-    std::vector<char*> argv, envp;
-    for (auto& a : args) argv.push_back(a.data());
-    for (auto& e : env) envp.push_back(e.data());
-    argv.push_back(nullptr);
-    envp.push_back(nullptr);
-    fcntl(fd, F_SETFD, FD_CLOEXEC);
-    execve(exe.c_str(), argv.data(), envp.data());
-    return FailedPrecondition("stem: cannot execute " + exe + ": " + std::strerror(errno));
-  }
-  clearenv();
-  for (auto& e : env) putenv(e.data());
-  return Status::Ok();
-}
-
 Status RunWorker() {
   // The digest check uses OpenSSL. Its default initialization reads openssl.cnf and registers
   // every cipher and digest: ~0.7 ms of a ~1 ms cold start. SHA-256 needs none of it.
@@ -163,17 +134,7 @@ Status RunWorker() {
                           OPENSSL_INIT_NO_ADD_ALL_DIGESTS,
                       nullptr);
   std::unique_ptr<RuntimeTransport> transport;
-  if (!Env(wire::kStemFdEnv).empty()) {
-    MLFAAS_ASSIGN_OR_RETURN(int fd, FdFromEnv(wire::kStemFdEnv));
-    auto socket = std::make_unique<SocketTransport>(fd);
-    if (Status launched = AwaitLaunch(*socket, fd); !launched.ok()) {
-      (void)socket->PostInitError("Runtime.InvalidEntrypoint", launched.message());
-      return launched;
-    }
-    // The launch environment picks the transport: this socket, or the HTTP Runtime API.
-    if (Env(wire::kRuntimeFdEnv) == std::to_string(fd)) transport = std::move(socket);
-  }
-  if (!transport && !Env(wire::kRuntimeFdEnv).empty()) {
+  if (!Env(wire::kRuntimeFdEnv).empty()) {
     MLFAAS_ASSIGN_OR_RETURN(int fd, FdFromEnv(wire::kRuntimeFdEnv));
     transport = std::make_unique<SocketTransport>(fd);
   }

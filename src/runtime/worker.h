@@ -49,12 +49,8 @@ StatusOr<std::unique_ptr<ModelHandler>> LoadModelHandler(const WorkerConfig& con
 // InitError) and returned. Returns when the loop ends (normally: the Runtime API went away).
 Status RunWorkerWith(const WorkerConfig& config, RuntimeTransport& transport);
 
-class SocketTransport;
-// Stem cell: reads the launch frame from `transport` (socket `fd`), enters its directory and
-// takes its environment; for a custom runtime execs its executable (returns only on failure).
-Status AwaitLaunch(SocketTransport& transport, int fd);
-
-// [AwaitLaunch +] WorkerConfigFromEnv + the transport the environment names + RunWorkerWith.
+// WorkerConfigFromEnv + the transport the environment names + RunWorkerWith. (A stem cell first
+// becomes its environment: sandbox/stem_cell.h, called by main.)
 // Never returns OK.
 Status RunWorker();
 

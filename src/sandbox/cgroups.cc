@@ -71,6 +71,8 @@ Cgroups Cgroups::Detect(const std::string& mode, const fs::path& root) {
         WriteValue(base / "cgroup.subtree_control", "+memory +cpu")) {
       c.version_ = Version::kV2;
       c.memory_base_ = base;
+      c.pids_ = WriteValue(root / "cgroup.subtree_control", "+pids") &&
+                WriteValue(base / "cgroup.subtree_control", "+pids");
       return c;
     }
     c.reason_ = "cgroup v2 hierarchy not writable";
@@ -83,6 +85,11 @@ Cgroups Cgroups::Detect(const std::string& mode, const fs::path& root) {
     c.version_ = Version::kV1;
     c.memory_base_ = mem;
     c.cpu_base_ = cpu;
+    fs::path pids = root / "pids" / fs::path(SelfCgroupV1("pids")).relative_path() / "mlfaas";
+    if (fs::exists(root / "pids", ec) && MakeWritableDir(pids)) {
+      c.pids_base_ = pids;
+      c.pids_ = true;
+    }
     return c;
   }
   c.reason_ = "no writable cgroup v1/v2 memory and cpu controllers";
@@ -93,7 +100,7 @@ StatusOr<std::vector<fs::path>> Cgroups::Create(const std::string& id, int memor
   std::vector<fs::path> join;
   if (version_ == Version::kNone) return join;
   std::error_code ec;
-  for (const fs::path& base : {memory_base_, cpu_base_}) {
+  for (const fs::path& base : {memory_base_, cpu_base_, pids_base_}) {
     if (base.empty()) continue;
     fs::create_directory(base / id, ec);
     if (ec) return Internal("cgroup mkdir " + (base / id).string() + ": " + ec.message());
@@ -108,11 +115,16 @@ Status Cgroups::SetLimits(const std::string& id, int memory_mb) const {
   const std::string bytes = std::to_string(static_cast<int64_t>(memory_mb) * 1024 * 1024);
   const std::string quota = std::to_string(CpuQuotaUs(memory_mb));
   const fs::path m = memory_base_ / id;
+  const std::string pids = std::to_string(kPidsMax);
   if (version_ == Version::kV2) {
-    if (!WriteValue(m / "memory.max", bytes) || !WriteValue(m / "cpu.max", quota + " 100000")) {
+    if (!WriteValue(m / "memory.max", bytes) || !WriteValue(m / "cpu.max", quota + " 100000") ||
+        (pids_ && !WriteValue(m / "pids.max", pids))) {
       return Internal("cannot set limits in " + m.string());
     }
     return Status::Ok();
+  }
+  if (!pids_base_.empty() && !WriteValue(pids_base_ / id / "pids.max", pids)) {
+    return Internal("cannot set pids.max in " + (pids_base_ / id).string());
   }
   const fs::path c = cpu_base_ / id;
   if (!WriteValue(m / "memory.limit_in_bytes", bytes) ||
@@ -127,13 +139,6 @@ std::optional<uint64_t> Cgroups::PeakBytes(const std::string& id) const {
   if (version_ == Version::kV1) return ReadNumber(memory_base_ / id / "memory.max_usage_in_bytes");
   if (version_ == Version::kV2) return ReadNumber(memory_base_ / id / "memory.peak");
   return std::nullopt;
-}
-
-void Cgroups::Remove(const std::string& id) const {
-  if (version_ == Version::kNone) return;
-  std::error_code ec;
-  fs::remove(memory_base_ / id, ec);  // rmdir: cgroup dirs hold only virtual files
-  if (!cpu_base_.empty()) fs::remove(cpu_base_ / id, ec);
 }
 
 int Cgroups::OpenPeak(const std::string& id) const {
@@ -218,10 +223,21 @@ bool KillAndRemove(const fs::path& dir) {
 
 }  // namespace
 
+void Cgroups::Remove(const std::string& id) const {
+  if (version_ == Version::kNone) return;
+  for (const fs::path& base : {memory_base_, cpu_base_, pids_base_}) {
+    if (base.empty()) continue;
+    // rmdir (cgroup dirs hold only virtual files). A process that left the environment's
+    // process group (setsid) but not its cgroup keeps it busy: it is killed first.
+    std::error_code ec;
+    if (!fs::remove(base / id, ec) && fs::exists(base / id, ec)) KillAndRemove(base / id);
+  }
+}
+
 int Cgroups::RemoveStale() const {
   if (version_ == Version::kNone) return 0;
   std::set<std::string> removed;  // a group has a directory per controller
-  for (const fs::path& base : {memory_base_, cpu_base_}) {
+  for (const fs::path& base : {memory_base_, cpu_base_, pids_base_}) {
     if (base.empty()) continue;
     std::error_code ec;
     for (fs::directory_iterator it(base, ec), end; !ec && it != end; it.increment(ec)) {

@@ -1,5 +1,6 @@
 // Per-instance resource limits through Linux cgroups: memory limit = the function's memory size,
-// CPU quota = memory_mb / 1769 of one CPU per 100 ms period (Lambda's proportional CPU).
+// CPU quota = memory_mb / 1769 of one CPU per 100 ms period (Lambda's proportional CPU), and
+// at most kPidsMax processes and threads (the pids controller, where there is one).
 //
 // v2 (unified, /sys/fs/cgroup/cgroup.controllers): <root>/mlfaas/<id> with memory.max, cpu.max.
 // v1: <memory mount>/<our cgroup>/mlfaas/<id> (memory.limit_in_bytes) and
@@ -29,6 +30,10 @@ class Cgroups {
 
   Version version() const { return version_; }
   bool enabled() const { return version_ != Version::kNone; }
+  // The pids controller too: pids.max = kPidsMax per group (a fork bomb stays inside).
+  bool pids() const { return pids_; }
+  // Lambda's limit on processes and threads in one execution environment.
+  static constexpr int kPidsMax = 1024;
   const std::string& reason() const { return reason_; }
 
   // Creates the instance's groups with limits. Returns the cgroup.procs files the child must
@@ -63,6 +68,8 @@ class Cgroups {
   std::string reason_;
   std::filesystem::path memory_base_;  // v1 memory dir or v2 dir holding instance groups
   std::filesystem::path cpu_base_;     // v1 cpu dir (empty for v2)
+  std::filesystem::path pids_base_;    // v1 pids dir (empty for v2 or without the controller)
+  bool pids_ = false;
 };
 
 // Peak resident memory of a live process (VmHWM from /proc/<pid>/status), in bytes.

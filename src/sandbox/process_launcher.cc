@@ -1,6 +1,7 @@
 #include "sandbox/process_launcher.h"
 
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -36,12 +37,14 @@ size_t FormatPid(pid_t pid, char* buf) {
 }
 
 // Runs in the child between fork and exec: only async-signal-safe calls.
-[[noreturn]] void ChildExec(pid_t parent, int out_w, int err_w, int devnull, int pass_fd,
-                            const char* cwd, const char* exe, char** argv, char** envp,
+[[noreturn]] void ChildExec(pid_t parent, bool own_pid_ns, int out_w, int err_w, int devnull,
+                            int pass_fd, const char* cwd, const char* exe, char** argv, char** envp,
                             const std::vector<const char*>& join_files) {
   setpgid(0, 0);
   prctl(PR_SET_PDEATHSIG, SIGKILL);
-  if (getppid() != parent) _exit(127);  // the gateway died before prctl took effect
+  // The gateway died before prctl took effect. (In its own pid namespace the parent is outside
+  // it: getppid() is 0. Such a child is a stem cell, which ends at EOF on its socket.)
+  if (!own_pid_ns && getppid() != parent) _exit(127);
   sigset_t all;
   sigemptyset(&all);
   sigprocmask(SIG_SETMASK, &all, nullptr);
@@ -116,10 +119,15 @@ StatusOr<LaunchedProcess> ForkExecLauncher::Launch(const LaunchSpec& spec) {
   }
   int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
   pid_t parent = getpid();
-  pid_t pid = fork();
+  constexpr unsigned long kNamespaces =
+      CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS;
+  // clone as fork does it (a copy of this address space, SIGCHLD on exit), plus namespaces.
+  pid_t pid = spec.namespaces ? static_cast<pid_t>(syscall(SYS_clone, kNamespaces | SIGCHLD,
+                                                           nullptr, nullptr, nullptr, nullptr))
+                              : fork();
   if (pid == 0) {
-    ChildExec(parent, out[1], err[1], devnull, spec.pass_fd, cwd.c_str(), exe.c_str(), argv.data(),
-              envp.data(), join);
+    ChildExec(parent, spec.namespaces, out[1], err[1], devnull, spec.pass_fd, cwd.c_str(),
+              exe.c_str(), argv.data(), envp.data(), join);
   }
   int fork_errno = errno;
   close(out[1]);
@@ -128,7 +136,7 @@ StatusOr<LaunchedProcess> ForkExecLauncher::Launch(const LaunchSpec& spec) {
   if (pid < 0) {
     close(out[0]);
     close(err[0]);
-    return Unavailable(std::string("fork: ") + strerror(fork_errno));
+    return Unavailable(std::string(spec.namespaces ? "clone: " : "fork: ") + strerror(fork_errno));
   }
   int exec_errno = 0;
   ssize_t n;

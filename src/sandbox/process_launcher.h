@@ -1,6 +1,7 @@
 // Starting worker processes (the OS seam of the instance manager).
 //
-// ForkExecLauncher uses fork + execve rather than posix_spawn because the child must call
+// ForkExecLauncher uses fork (or clone, for new namespaces) + execve rather than posix_spawn
+// because the child must call
 // prctl(PR_SET_PDEATHSIG, SIGKILL) — so workers die with the gateway even on SIGKILL (no
 // orphans) — and join its cgroup before exec; both are async-signal-safe calls done between
 // fork and exec, everything else is prepared before fork. Note PDEATHSIG fires when the forking
@@ -29,6 +30,9 @@ struct LaunchSpec {
   // An open descriptor the child inherits as wire::kWorkerFd (3) (-1: none): its worker-protocol
   // socket.
   int pass_fd = -1;
+  // Start the child in new mount, pid, ipc, uts and network namespaces (it is pid 1 of its own:
+  // when it dies, everything it started dies with it).
+  bool namespaces = false;
 };
 
 // A started child. The caller owns the fds (close them) and must reap the pid.

@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "common/worker_protocol.h"
+#include "sandbox/jail.h"
 
 namespace mlfaas::sandbox {
 namespace {
@@ -36,12 +37,13 @@ std::string SafeName(std::string name) {
 }
 
 ProcessSandbox::ProcessSandbox(ProcessLauncher& launcher, ProcessSandboxOptions options)
-    : launcher_(launcher), options_(std::move(options)) {
+    : launcher_(launcher), options_(std::move(options)), uids_(options_.uids) {
   std::error_code ec;
   if (options_.stem_cells > 0 && std::filesystem::exists(options_.runtime_bin, ec)) {
     StemPoolOptions so;
     so.size = options_.stem_cells;
     so.runtime_bin = options_.runtime_bin;
+    so.isolation = options_.isolation;
     stems_ = std::make_unique<StemPool>(launcher_, options_.cgroups, so);
     stems_->Start();
   }
@@ -53,27 +55,71 @@ ProcessSandbox::~ProcessSandbox() {
 
 int ProcessSandbox::StemsReady() const { return stems_ ? stems_->Ready() : 0; }
 
+std::filesystem::path ProcessSandbox::TaskRoot(const std::filesystem::path& code_dir) const {
+  return options_.isolation == Isolation::kStrict ? std::filesystem::path(kTaskRoot) : code_dir;
+}
+
+std::optional<std::string> ProcessSandbox::RuntimeApiAddress() const {
+  if (options_.isolation == Isolation::kStrict) return std::string(kRuntimeApiAddress);
+  return std::nullopt;
+}
+
 StatusOr<Environment> ProcessSandbox::Start(const EnvironmentSpec& spec) {
   if (auto stem = stems_ ? stems_->Take() : std::nullopt) {
     auto env = FromStem(*stem, spec);
     if (env.ok()) return env;
-    spdlog::warn("{}: {} (starting it without a stem cell)", spec.name, env.status().message());
+    spdlog::warn("{}: {} (starting it without a waiting stem cell)", spec.name,
+                 env.status().message());
   }
-  return Launch(spec);
+  if (options_.isolation == Isolation::kOff) return Launch(spec);
+  // Confined environments always start as stem cells: the jail is the stem's work.
+  StemSpec ss;
+  ss.name = SafeName(spec.name);
+  ss.runtime_bin = options_.runtime_bin;
+  ss.memory_mb = spec.memory_mb;
+  ss.isolation = options_.isolation;
+  MLFAAS_ASSIGN_OR_RETURN(Stem stem, StartStem(launcher_, options_.cgroups, ss));
+  return FromStem(stem, spec);
 }
 
 StatusOr<Environment> ProcessSandbox::FromStem(Stem stem, const EnvironmentSpec& spec) {
+  const Isolation level = options_.isolation;
+  int64_t uid = -1;
+  if (level != Isolation::kOff) {
+    std::optional<uid_t> taken = uids_.Take();
+    if (!taken) {
+      DestroyStem(options_.cgroups, stem);
+      return ResourceExhausted("no free uid in the range " + std::to_string(options_.uids.first) +
+                               "-" + std::to_string(options_.uids.last) +
+                               " (one per live environment)");
+    }
+    uid = *taken;
+  }
   if (Status st = options_.cgroups.SetLimits(stem.cgroup_id, spec.memory_mb); !st.ok()) {
     spdlog::warn("{}: {}", spec.name, st.message());
   }
+  // The jail binds the code by its real path (the host's root is reached through a link-free
+  // path from inside the stem's mount namespace).
+  std::error_code ec;
+  std::filesystem::path code =
+      spec.cwd.empty() ? spec.cwd : std::filesystem::weakly_canonical(spec.cwd, ec);
+  if (ec) code = spec.cwd;
+  // The stem is mlfaas-runtime: the built-in runtime needs no exec. Anything else is exec'd,
+  // and seen inside a strict jail only when it is part of the code.
+  const bool become = spec.builtin_runtime && spec.executable == options_.runtime_bin;
+  std::filesystem::path exe = spec.executable;
+  if (!spec.cwd.empty() && exe.string().rfind(spec.cwd.string() + "/", 0) == 0) {
+    exe = code / exe.string().substr(spec.cwd.string().size() + 1);
+  }
+  wire::LaunchMsg launch{become ? std::string() : exe.string(), code.string(), {}, spec.env};
+  launch.uid = launch.gid = uid;
+  launch.tmp_mb = level == Isolation::kStrict ? spec.ephemeral_mb : 0;
   std::string frame;
-  wire::AppendLaunch(frame, {spec.builtin_runtime ? std::string() : spec.executable.string(),
-                             spec.cwd.string(),
-                             {},
-                             spec.env});
+  wire::AppendLaunch(frame, launch);
   if (!WriteAll(stem.socket_fd, frame)) {
     const std::string why = std::string("stem cell gone: ") + std::strerror(errno);
-    stems_->Destroy(stem);
+    DestroyStem(options_.cgroups, stem);
+    if (uid >= 0) uids_.Give(static_cast<uid_t>(uid));
     return Unavailable(why);
   }
   Environment env;
@@ -84,6 +130,13 @@ StatusOr<Environment> ProcessSandbox::FromStem(Stem stem, const EnvironmentSpec&
   env.cgroup_id = stem.cgroup_id;
   env.peak_fd = options_.cgroups.OpenPeak(env.cgroup_id);
   env.from_stem = true;
+  env.uid = uid;
+  env.signal_as_exit_code = level == Isolation::kStrict;
+  if (spec.channel) {
+    if (stem.api_fd >= 0) close(stem.api_fd);  // the worker protocol needs no Runtime API
+  } else {
+    env.api_fd = stem.api_fd;
+  }
   return env;
 }
 
@@ -130,6 +183,10 @@ void ProcessSandbox::Release(Environment& env) {
   env.peak_fd = -1;
   if (!env.cgroup_id.empty()) options_.cgroups.Remove(env.cgroup_id);
   env.cgroup_id.clear();
+  // Its processes are gone (the caller reaped its pid 1, or its group was killed): the uid is
+  // free again.
+  if (env.uid >= 0) uids_.Give(static_cast<uid_t>(env.uid));
+  env.uid = -1;
 }
 
 }  // namespace mlfaas::sandbox

@@ -3,21 +3,27 @@
 // isolation work (namespaces, uids, seccomp) lands here without touching it.
 //
 // ProcessSandbox is the real one: an environment is a worker process in its own process group,
-// killed with the gateway (PDEATHSIG), in its own cgroups (memory, CPU proportional to memory),
-// started by fork/exec through a ProcessLauncher or taken from the stem cell pool.
+// killed with the gateway (PDEATHSIG), in its own cgroups (memory, CPU proportional to memory,
+// pids), confined at its isolation level (isolation.h: its own uid, no capabilities, seccomp,
+// and under strict its own namespaces and root; jail.h), started from a stem cell: one waiting in
+// the pool, or one started for it there and then. With isolation off, without stems, it is a
+// plain fork/exec.
 #pragma once
 
 #include <sys/types.h>
 
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "common/status.h"
 #include "sandbox/cgroups.h"
+#include "sandbox/isolation.h"
 #include "sandbox/process_launcher.h"
 #include "sandbox/stem_pool.h"
+#include "sandbox/uid_pool.h"
 
 namespace mlfaas::sandbox {
 
@@ -28,13 +34,15 @@ struct EnvironmentSpec {
   std::string name;
   // The runtime binary, or a custom runtime's bootstrap.
   std::filesystem::path executable;
-  // `executable` is the built-in runtime: a stem cell becomes it without an exec.
+  // `executable` is the built-in runtime: a stem cell becomes it without an exec (when it is the
+  // stems' own executable).
   bool builtin_runtime = false;
   // Give the worker a worker-protocol socket as fd wire::kWorkerFd.
   bool channel = false;
   std::filesystem::path cwd;
   std::vector<std::string> env;  // the complete environment, "KEY=VALUE"
   int memory_mb = 128;
+  int ephemeral_mb = 512;  // strict: the size of its /tmp
 };
 
 // A started environment. The caller owns the descriptors, reaps `pid`, and calls
@@ -46,6 +54,12 @@ struct Environment {
   int channel_fd = -1;  // the gateway's end of the worker socket; -1: none. A stem cell always
                         // has one (a custom runtime's exec closes the worker's end: EOF).
   int peak_fd = -1;     // the cgroup's peak-memory file for Cgroups::ReadPeak; -1: none
+  int api_fd = -1;      // strict, HTTP Runtime API: the socket listening at RuntimeApiAddress()
+                        // inside the environment's network; the caller serves and closes it
+  int64_t uid = -1;     // the identity it runs as (-1: the gateway's)
+  // `pid` is the environment's init (strict): it ends with 128+S when the runtime dies of
+  // signal S.
+  bool signal_as_exit_code = false;
   std::string cgroup_id;
   bool from_stem = false;
 };
@@ -63,12 +77,21 @@ class Sandbox {
   virtual void Release(Environment& env) = 0;
   // Stem cells waiting (for status).
   virtual int StemsReady() const = 0;
+  virtual Isolation isolation() const = 0;
+  // LAMBDA_TASK_ROOT: where an environment sees the code at `code_dir`.
+  virtual std::filesystem::path TaskRoot(const std::filesystem::path& code_dir) const = 0;
+  // Where an environment reaches its HTTP Runtime API when it has a network of its own (each
+  // Environment then brings its listener, api_fd); nullopt: the caller listens on the host's
+  // loopback and names that address.
+  virtual std::optional<std::string> RuntimeApiAddress() const = 0;
 };
 
 struct ProcessSandboxOptions {
   Cgroups cgroups;
   int stem_cells = 0;                 // stem cells kept ready (0: none)
   std::filesystem::path runtime_bin;  // what stem cells run (mlfaas-runtime)
+  Isolation isolation = Isolation::kOff;
+  UidRange uids;
 };
 
 class ProcessSandbox final : public Sandbox {
@@ -85,6 +108,10 @@ class ProcessSandbox final : public Sandbox {
   bool OomKilled(const Environment& env) const override;
   void Release(Environment& env) override;
   int StemsReady() const override;
+  Isolation isolation() const override { return options_.isolation; }
+  std::filesystem::path TaskRoot(const std::filesystem::path& code_dir) const override;
+  std::optional<std::string> RuntimeApiAddress() const override;
+  size_t UidsInUse() const { return uids_.InUse(); }
 
  private:
   // A waiting stem becomes the environment: its limits, then its launch frame. Fails (and the
@@ -94,6 +121,7 @@ class ProcessSandbox final : public Sandbox {
 
   ProcessLauncher& launcher_;
   const ProcessSandboxOptions options_;
+  UidPool uids_;
   std::unique_ptr<StemPool> stems_;
 };
 

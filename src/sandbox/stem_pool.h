@@ -13,6 +13,7 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <filesystem>
@@ -22,6 +23,7 @@
 #include <thread>
 
 #include "sandbox/cgroups.h"
+#include "sandbox/isolation.h"
 #include "sandbox/process_launcher.h"
 
 namespace mlfaas::sandbox {
@@ -32,13 +34,30 @@ struct Stem {
   int output_fd = -1;  // stdout+stderr pipe (read end, non-blocking)
   int pidfd = -1;      // readable when the process exits
   int socket_fd = -1;  // gateway end of the worker-protocol socket (the stem's fd 3)
+  int api_fd = -1;     // strict: the Runtime API's listening socket in the stem's network
   std::string cgroup_id;
 };
 
+struct StemSpec {
+  std::string name;                   // names its cgroup (Cgroups::OwnedId)
+  std::filesystem::path runtime_bin;  // mlfaas-runtime
+  int memory_mb = 128;                // limits while waiting (reset when taken)
+  Isolation isolation = Isolation::kOff;
+  // How long its jail may take to be ready (an S frame).
+  std::chrono::milliseconds ready_timeout{10000};
+};
+
+// Starts a stem (in new namespaces under strict) and waits until it says it is ready. The
+// error names what the stem printed when it died instead.
+StatusOr<Stem> StartStem(ProcessLauncher& launcher, const Cgroups& cgroups, const StemSpec& spec);
+// Kills and reaps the stem, closes its fds and removes its cgroups.
+void DestroyStem(const Cgroups& cgroups, Stem& s);
+
 struct StemPoolOptions {
-  int size = 2;                           // stems kept ready (0: the pool is off)
-  std::filesystem::path runtime_bin;      // mlfaas-runtime
-  int memory_mb = 128;                    // limits while waiting (reset when taken)
+  int size = 2;                       // stems kept ready (0: the pool is off)
+  std::filesystem::path runtime_bin;  // mlfaas-runtime
+  int memory_mb = 128;                // limits while waiting (reset when taken)
+  Isolation isolation = Isolation::kOff;
   std::chrono::milliseconds retry{1000};  // after a failed start
   // Pause before replacing a taken stem while others are still ready.
   std::chrono::milliseconds refill_delay{5};

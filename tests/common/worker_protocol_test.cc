@@ -145,16 +145,43 @@ TEST(WorkerContractTest, DecodersRefuseDataWithoutTheirFields) {
   EXPECT_FALSE(DecodeInitError("type-only"));
   EXPECT_FALSE(DecodeLaunch("exe\0cwd"s));
   EXPECT_FALSE(
-      DecodeLaunch("exe\0cwd\0"
+      DecodeLaunch("exe\0cwd\0-1\0-1\0"
+                   "0\0"
                    "2\0one-arg"s));  // argc beyond the fields
-  EXPECT_FALSE(DecodeLaunch("exe\0cwd\0-1"s));
+  EXPECT_FALSE(
+      DecodeLaunch("exe\0cwd\0-1\0-1\0"
+                   "0\0-1"s));
+  EXPECT_FALSE(
+      DecodeLaunch("exe\0cwd\0-1\0-1\0"
+                   "0\0"
+                   "1x"s));
+  EXPECT_FALSE(
+      DecodeLaunch("exe\0cwd\0-2\0-1\0"
+                   "0\0"
+                   "0"s));  // no such uid
   EXPECT_FALSE(
       DecodeLaunch("exe\0cwd\0"
-                   "1x"s));
+                   "4294967295\0-1\0"
+                   "0\0"
+                   "0"s));  // (uid_t)-1 is spelled -1
+  EXPECT_FALSE(
+      DecodeLaunch("exe\0cwd\0-1\0-1\0-5\0"
+                   "0"s));  // negative /tmp size
+  EXPECT_FALSE(DecodeStemReady("2"));
+  EXPECT_FALSE(DecodeStemReady(""));
+}
+
+TEST(WorkerContractTest, StemReadySaysWhetherAListenerRidesAlong) {
+  for (bool has : {true, false}) {
+    std::string d =
+        FrameData(FrameType::kStemReady, [&](std::string& b) { AppendStemReady(b, has); });
+    EXPECT_EQ(DecodeStemReady(d), std::optional<bool>(has));
+  }
 }
 
 TEST(WorkerContractTest, LaunchCarriesExecutableArgsAndEnvironment) {
-  const LaunchMsg in{"/code/bootstrap", "/code", {"--flag", ""}, {"A=1", "B=2"}};
+  const LaunchMsg in{
+      "/code/bootstrap", "/code", {"--flag", ""}, {"A=1", "B=2"}, 100042, 100043, 512};
   std::string d = FrameData(FrameType::kLaunch, [&](std::string& b) { AppendLaunch(b, in); });
   auto out = DecodeLaunch(d);
   ASSERT_TRUE(out);
@@ -162,6 +189,9 @@ TEST(WorkerContractTest, LaunchCarriesExecutableArgsAndEnvironment) {
   EXPECT_EQ(out->cwd, in.cwd);
   EXPECT_EQ(out->args, in.args);
   EXPECT_EQ(out->env, in.env);
+  EXPECT_EQ(out->uid, 100042);
+  EXPECT_EQ(out->gid, 100043);
+  EXPECT_EQ(out->tmp_mb, 512);
 
   // The built-in runtime: no executable, no args; an empty environment stays empty.
   d = FrameData(FrameType::kLaunch, [](std::string& b) { AppendLaunch(b, {"", "/c", {}, {}}); });
@@ -170,6 +200,8 @@ TEST(WorkerContractTest, LaunchCarriesExecutableArgsAndEnvironment) {
   EXPECT_EQ(out->executable, "");
   EXPECT_TRUE(out->args.empty());
   EXPECT_TRUE(out->env.empty());
+  EXPECT_EQ(out->uid, -1) << "keep the stem's identity";
+  EXPECT_EQ(out->tmp_mb, 0);
 }
 
 TEST(WorkerContractTest, RuntimeApiPathsParseWhatTheyPrint) {

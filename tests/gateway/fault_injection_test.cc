@@ -101,25 +101,27 @@ while True:
     os.write(3, frame(b"R", rid, b'{"ok": true}'))
 )PY";
 
-// Touches $MARK once it has an event, sleeps ev["seconds"], answers {"pid": ...}
+// Prints "delivered" once it has an event (the test reads it in the function log: a confined
+// worker can write nothing the test sees), sleeps ev["seconds"], answers {"instance": ...}
 // and, for {"stop_after": true}, stops itself (SIGSTOP) before asking for the next event.
 constexpr const char* kMarking = R"PY(#!/usr/bin/env python3
 import json, os, signal, time, urllib.request
 base = "http://" + os.environ["AWS_LAMBDA_RUNTIME_API"] + "/2018-06-01/runtime/invocation/"
+me = os.environ["AWS_LAMBDA_LOG_STREAM_NAME"]
 while True:
     with urllib.request.urlopen(base + "next") as r:
         rid = r.headers["Lambda-Runtime-Aws-Request-Id"]
         ev = json.loads(r.read())
-    open(os.environ["MARK"], "w").close()
+    print("delivered", flush=True)
     time.sleep(ev.get("seconds", 0))
     urllib.request.urlopen(urllib.request.Request(base + rid + "/response",
-                           data=json.dumps({"pid": os.getpid()}).encode(), method="POST")).read()
+                           data=json.dumps({"instance": me}).encode(), method="POST")).read()
     if ev.get("stop_after"):
         os.kill(os.getpid(), signal.SIGSTOP)
 )PY";
 
-// Exits with status 3 during init while the file $BROKEN_FLAG exists; a normal echo worker
-// otherwise.
+// Exits with status 3 during init while the file $BROKEN_FLAG exists (relative to its code,
+// the one place of the host a confined worker sees); a normal echo worker otherwise.
 constexpr const char* kFlakyInit = R"PY(#!/usr/bin/env python3
 import json, os, sys, urllib.request
 if os.path.exists(os.environ["BROKEN_FLAG"]):
@@ -131,7 +133,8 @@ while True:
         rid = r.headers["Lambda-Runtime-Aws-Request-Id"]
         r.read()
     urllib.request.urlopen(urllib.request.Request(base + "/invocation/" + rid + "/response",
-                           data=json.dumps({"pid": os.getpid()}).encode(), method="POST")).read()
+                           data=json.dumps({"instance": os.environ["AWS_LAMBDA_LOG_STREAM_NAME"]}).encode(),
+                           method="POST")).read()
 )PY";
 
 // Fails the first `failures` launches (all of them when negative), then forks for real.
@@ -208,8 +211,8 @@ class FaultInjectionTest : public GatewayFixture {
   // StartGateway with an injected launcher, which must outlive the gateway (StopGateway).
   void StartWithLauncher(sandbox::ProcessLauncher* launcher, gateway::GatewayOptions o = {}) {
     o.port = 0;
+    o.stem_bin = MLFAAS_RUNTIME_BIN;
     o.threads = 2;
-    o.cgroups = "off";
     o.grace = 3000ms;
     o.log_dir = tmp_.path() / "logs";
     gw_ = std::make_unique<gateway::Gateway>(o, reg_, code_, SystemClock::Get(), launcher);
@@ -231,16 +234,30 @@ class FaultInjectionTest : public GatewayFixture {
     return 0;
   }
 
-  // A kMarking function's configuration: it touches Mark() when an event is delivered.
-  registry::FunctionConfig Marking(int timeout_s = 3) {
-    return Config({{"MARK", Mark().string()}}, timeout_s);
+  // A kMarking function's configuration.
+  registry::FunctionConfig Marking(int timeout_s = 3) { return Config({}, timeout_s); }
+
+  // "delivered" lines in the function logs so far (kMarking prints one per event).
+  int Delivered() {
+    int n = 0;
+    std::error_code ec;
+    for (fs::recursive_directory_iterator it(tmp_.path() / "logs", ec), end; !ec && it != end;
+         it.increment(ec)) {
+      if (!it->is_regular_file(ec)) continue;
+      const std::string text = Slurp(it->path().string());
+      for (size_t at = text.find(" delivered\n"); at != std::string::npos;
+           at = text.find(" delivered\n", at + 1)) {
+        ++n;
+      }
+    }
+    return n;
   }
-  fs::path Mark() { return tmp_.path() / "delivered"; }
 
   std::future<HttpReply> InvokeAsync(const std::string& fn, const std::string& payload) {
-    fs::remove(Mark());
+    delivered_before_ = Delivered();
     return std::async(std::launch::async, [this, fn, payload] { return Invoke(fn, payload); });
   }
+  int delivered_before_ = 0;
 
   // The reply of `call` if it comes within `limit`. Otherwise records a failure and kills
   // `worker` (SIGKILL) so that the call ends and the test does not hang.
@@ -256,12 +273,30 @@ class FaultInjectionTest : public GatewayFixture {
   // After InvokeAsync on a kMarking function: waits until the worker has the event, then
   // returns the pid of `fn`'s busy instance (0 if the event never arrived).
   pid_t PidOnceDelivered(const std::string& fn) {
-    return WaitFor([&] { return fs::exists(Mark()); }) ? BusyPid(fn) : 0;
+    return WaitFor([&] { return Delivered() > delivered_before_; }) ? BusyPid(fn) : 0;
   }
 
-  static int Pid(const HttpReply& r) {
+  // The instance (its log stream) that answered `r`.
+  static std::string Instance(const HttpReply& r) {
     auto j = json::parse(r.body, nullptr, false);
-    return j.is_object() && j.contains("pid") ? j["pid"].get<int>() : -1;
+    return j.is_object() && j.contains("instance") ? j["instance"].get<std::string>() : "";
+  }
+
+  // The host pid of the live instance that answered `r` (each is pid 1 of its own namespace
+  // inside), or -1.
+  pid_t Pid(const HttpReply& r) {
+    const std::string instance = Instance(r);
+    const json status = Status();  // not Status()["functions"]: the temporary would not live
+    for (const auto& f : status["functions"]) {
+      for (const auto& v : f["versions"]) {
+        for (const auto& i : v["instances"]) {
+          if (!instance.empty() && i.value("log_stream", "") == instance) {
+            return i["pid"].get<pid_t>();
+          }
+        }
+      }
+    }
+    return -1;
   }
 
   // Shuts the gateway down and checks it left no child process and no descriptor behind.
@@ -299,7 +334,7 @@ TEST_F(FaultInjectionTest, WorkerKilledMidInvocationFailsOnlyThatCall) {
   auto again = Invoke("healthy", "{}");
   EXPECT_EQ(again.status, 200);
   EXPECT_EQ(again.header("x-mlfaas-cold-start"), "false");
-  EXPECT_EQ(Pid(again), Pid(healthy)) << "the healthy function's instance was disturbed";
+  EXPECT_EQ(Instance(again), Instance(healthy)) << "the healthy function's instance was disturbed";
   ExpectCleanShutdown(fds);
 }
 
@@ -311,7 +346,7 @@ TEST_F(FaultInjectionTest, StoppedWorkerTimesOutAndIsKilledAndReaped) {
   auto call = InvokeAsync("frozen", R"({"seconds":0.3})");  // answers in 0.3 s unless stopped
   const pid_t pid = PidOnceDelivered("frozen");
   ASSERT_GT(pid, 0);
-  ASSERT_EQ(kill(pid, SIGSTOP), 0);
+  ASSERT_EQ(kill(-pid, SIGSTOP), 0);  // the environment's group: its init and the runtime
   auto r = Within(call, 5s, pid);
   EXPECT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(r.header("x-amz-function-error"), "Unhandled");
@@ -334,8 +369,14 @@ TEST_F(FaultInjectionTest, WorkerStoppedBetweenInvocationsStillTimesOut) {
   auto first = Invoke("stalls", R"({"stop_after":true})");
   ASSERT_EQ(first.status, 200) << first.body;
   const pid_t pid = Pid(first);
-  ASSERT_TRUE(WaitFor([&] {
-    return Slurp("/proc/" + std::to_string(pid) + "/stat").find(") T ") != std::string::npos;
+  ASSERT_GT(pid, 0) << first.body;
+  ASSERT_TRUE(WaitFor([&] {  // the runtime: the child of the environment's init
+    for (pid_t p : ChildrenOf(pid)) {
+      if (Slurp("/proc/" + std::to_string(p) + "/stat").find(") T ") != std::string::npos) {
+        return true;
+      }
+    }
+    return false;
   }));
   auto call = InvokeAsync("stalls", "{}");
   auto r = Within(call, 4s, pid);
@@ -375,12 +416,14 @@ TEST_F(FaultInjectionTest, GarbageOnTheRuntimeApiIsRefusedAndEndsOnlyThatInvocat
   EXPECT_EQ(Invoke("vandal", "{}").status, 200);
   auto again = Invoke("healthy", "{}");
   EXPECT_EQ(again.status, 200);
-  EXPECT_EQ(Pid(again), Pid(healthy));
+  EXPECT_EQ(Instance(again), Instance(healthy));
   ExpectCleanShutdown(fds);
 }
 
 TEST_F(FaultInjectionTest, GarbageWorkerFramesStopTheInstanceWithA502) {
-  auto runtime = tmp_.path() / "fake-runtime";
+  // Inside the code: a confined instance sees nothing else of the host's temp dir.
+  fs::create_directories(tmp_.path() / "code-frames");
+  auto runtime = tmp_.path() / "code-frames" / "fake-runtime";
   std::ofstream(runtime) << kFrameWorker;
   chmod(runtime.c_str(), 0755);
   auto builtin = [](const std::string& fault) {
@@ -427,9 +470,9 @@ TEST_F(FaultInjectionTest, GarbageWorkerFramesStopTheInstanceWithA502) {
 }
 
 TEST_F(FaultInjectionTest, ExitDuringInitBacksOffWithoutARespawnLoopAndRecovers) {
-  const fs::path flag = tmp_.path() / "broken";
+  Function("flaky", kFlakyInit, Config({{"BROKEN_FLAG", "broken"}}));
+  const fs::path flag = tmp_.path() / "code-flaky" / "broken";
   std::ofstream(flag) << "x";
-  Function("flaky", kFlakyInit, Config({{"BROKEN_FLAG", flag.string()}}));
   reg_.Put("healthy", "$LATEST", "py", Config());
   const int fds = OpenFds();
   StartGateway();
@@ -510,6 +553,10 @@ TEST_F(FaultInjectionTest, WorkerThatAsksForWorkBeforeItsProcessIsAttachedIsServ
   // instance Idle) before the launching thread attaches the process. The process must become
   // the instance, not be discarded as if the instance had been stopped meanwhile.
   reg_.Put("fast", "$LATEST", "py", Config());
+  // At isolation off the launcher starts the worker itself; a confined one is a stem cell that
+  // gets its function only after the launcher returned, so the race cannot be provoked there.
+  gateway::GatewayOptions o;
+  o.isolation = "off";
   LateReturningLauncher launcher;
   std::atomic<bool> asked{false};
   launcher.ready = [&] {
@@ -519,7 +566,7 @@ TEST_F(FaultInjectionTest, WorkerThatAsksForWorkBeforeItsProcessIsAttachedIsServ
     return asked.load();
   };
   const int fds = OpenFds();
-  StartWithLauncher(&launcher);
+  StartWithLauncher(&launcher, o);
   auto r = Invoke("fast", "{}");
   EXPECT_TRUE(asked) << "the worker did not ask for work before the launcher returned";
   ASSERT_EQ(r.status, 200) << r.body;

@@ -56,7 +56,8 @@ while True:
            "LAMBDA_TASK_ROOT", "AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_LOG_STREAM_NAME", "TZ",
            "MLFAAS_MODEL_LOADING", "TAG"]}
     post("/invocation/" + rid + "/response",
-         json.dumps({"echo": ev, "pid": os.getpid(), "env": env, "deadline": deadline, "arn": arn}))
+         json.dumps({"echo": ev, "pid": os.getpid(), "env": env, "deadline": deadline, "arn": arn,
+                     "instance": os.environ["AWS_LAMBDA_LOG_STREAM_NAME"]}))
 )PY";
 
 // Waits (bounded, polling every 10 ms) until `pred` holds; returns its last value.
@@ -106,8 +107,8 @@ class GatewayFixture : public ::testing::Test {
 
   void StartGateway(gateway::GatewayOptions o = {}, Clock* clock = nullptr) {
     o.port = 0;
+    o.stem_bin = MLFAAS_RUNTIME_BIN;
     o.threads = 2;
-    o.cgroups = "off";
     o.grace = std::chrono::milliseconds(3000);
     o.log_dir = tmp_.path() / "logs";
     gw_ = clock ? std::make_unique<gateway::Gateway>(o, reg_, code_, *clock)

@@ -46,7 +46,7 @@ TEST_F(GatewayTest, ColdThenWarmWithLambdaEnvironment) {
   ASSERT_EQ(second.status, 200);
   EXPECT_EQ(second.header("x-mlfaas-cold-start"), "false");
   EXPECT_EQ(second.header("x-mlfaas-init-duration-ms"), "");
-  EXPECT_EQ(json::parse(second.body)["pid"], j["pid"]);  // same warm instance
+  EXPECT_EQ(json::parse(second.body)["instance"], j["instance"]);  // same warm instance
   auto st = Status();
   EXPECT_EQ(st["live_instances"], 1);
   EXPECT_EQ(st["functions"][0]["versions"][0]["instances"][0]["invocations"], 2);
@@ -63,12 +63,12 @@ TEST_F(GatewayTest, ParallelCallersGetParallelInstances) {
         [&, i] { replies[i] = Invoke("par", R"({"action":"sleep","seconds":0.5})"); });
   }
   for (auto& t : threads) t.join();
-  std::set<int> pids;
+  std::set<std::string> instances;  // log streams: one per instance (each is pid 1 of its own)
   for (auto& r : replies) {
     ASSERT_EQ(r.status, 200) << r.body;
-    pids.insert(json::parse(r.body)["pid"].get<int>());
+    instances.insert(json::parse(r.body)["instance"].get<std::string>());
   }
-  EXPECT_EQ(pids.size(), static_cast<size_t>(kCallers));
+  EXPECT_EQ(instances.size(), static_cast<size_t>(kCallers));
   EXPECT_EQ(Status()["live_instances"], kCallers);
 }
 

@@ -191,10 +191,10 @@ class ServeFaultTest : public ServeFixture {
     return out;
   }
 
-  // `mlfaas serve` run through `wrapper` (e.g. prlimit), without cgroups or stem cells.
+  // `mlfaas serve` run through `wrapper` (e.g. prlimit), without isolation or stem cells.
   uint16_t ServeWrapped(std::vector<std::string> wrapper) {
     wrapper.insert(wrapper.end(), {MLFAAS_BIN, "--home", Home().string(), "serve", "--port", "0",
-                                   "--threads", "2", "--cgroups", "off", "--stem-cells", "0"});
+                                   "--threads", "2", "--isolation", "off", "--stem-cells", "0"});
     log_ = (tmp_.path() / "serve-wrapped.log").string();
     server_ =
         std::make_unique<BackgroundProcess>(wrapper, std::map<std::string, std::string>{}, log_);

@@ -80,15 +80,12 @@ class ServeFixture : public ::testing::Test {
     return zip;
   }
 
-  // Starts `mlfaas serve --port 0` and returns the port it printed.
-  // Without cgroups unless `extra` says otherwise.
+  // Starts `mlfaas serve --port 0` (at the default isolation, strict) and returns the port it
+  // printed.
   uint16_t Serve(std::vector<std::string> extra = {}) {
     std::vector<std::string> argv = {MLFAAS_BIN,  "--home", (tmp_.path() / "home").string(),
                                      "serve",     "--port", "0",
                                      "--threads", "2"};
-    if (std::find(extra.begin(), extra.end(), "--cgroups") == extra.end()) {
-      argv.insert(argv.end(), {"--cgroups", "off"});
-    }
     argv.insert(argv.end(), extra.begin(), extra.end());
     log_ = (tmp_.path() / ("serve-" + std::to_string(++serves_) + ".log")).string();
     server_ = std::make_unique<BackgroundProcess>(argv, std::map<std::string, std::string>{}, log_);

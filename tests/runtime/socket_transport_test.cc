@@ -193,8 +193,10 @@ TEST_F(SocketTransportTest, StemCellBecomesTheBuiltInWorker) {
   ASSERT_GT(pid, 0);
   close(sv_[1]);
   GatewayEnd gw(sv_[0]);
-  gw.Send({"", task_root_.string(), "0", "MLFAAS_RUNTIME_FD=3", "AWS_LAMBDA_FUNCTION_NAME=stemfn",
-           "AWS_LAMBDA_FUNCTION_VERSION=7", "LAMBDA_TASK_ROOT=" + task_root_.string()});
+  ASSERT_EQ(gw.Read().first, FrameType::kStemReady);  // off: no listener rides along
+  gw.Send({"", task_root_.string(), "-1", "-1", "0", "0", "MLFAAS_RUNTIME_FD=3",
+           "AWS_LAMBDA_FUNCTION_NAME=stemfn", "AWS_LAMBDA_FUNCTION_VERSION=7",
+           "LAMBDA_TASK_ROOT=" + task_root_.string()});
   ASSERT_EQ(gw.Read().first, FrameType::kNext)
       << testing::Slurp((dir_.path() / "stem.log").string());
   gw.Send(FrameType::kInvocation,
@@ -218,7 +220,8 @@ TEST_F(SocketTransportTest, StemCellExecsACustomRuntimeInItsDirectory) {
   ASSERT_GT(pid, 0);
   close(sv_[1]);
   GatewayEnd gw(sv_[0]);
-  gw.Send({"/bin/sh", dir_.path().string(), "2", "-c",
+  ASSERT_EQ(gw.Read().first, FrameType::kStemReady);
+  gw.Send({"/bin/sh", dir_.path().string(), "-1", "-1", "0", "2", "-c",
            "if [ -e /proc/$$/fd/3 ]; then exit 9; fi; printf '%s' \"$GREETING\" > greeting.txt",
            "GREETING=hello from the launch frame", "PATH=/usr/bin:/bin"});
   int status = Reap(pid);
@@ -232,7 +235,9 @@ TEST_F(SocketTransportTest, StemCellWithABadLaunchFrameExitsNonZero) {
   ASSERT_GT(pid, 0);
   close(sv_[1]);
   GatewayEnd gw(sv_[0]);
-  gw.Send({"", (dir_.path() / "missing-dir").string(), "0", "MLFAAS_RUNTIME_FD=3"});
+  ASSERT_EQ(gw.Read().first, FrameType::kStemReady);
+  gw.Send(
+      {"", (dir_.path() / "missing-dir").string(), "-1", "-1", "0", "0", "MLFAAS_RUNTIME_FD=3"});
   auto [type, data] = gw.Read();  // the failure is reported like an init error
   EXPECT_EQ(type, FrameType::kInitError);
   EXPECT_NE(data.find("Runtime.InvalidEntrypoint"), std::string::npos) << data;

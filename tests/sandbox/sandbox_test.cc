@@ -51,7 +51,7 @@ void CloseAll(Environment& e) {
 
 TEST(ProcessSandboxTest, LaunchesWithTheSpecAndHandsBackAChannel) {
   RecordingLauncher launcher;
-  ProcessSandbox sandbox(launcher, {Cgroups::Detect("off"), 0, {}});
+  ProcessSandbox sandbox(launcher, {Cgroups::Detect("off"), 0, {}, Isolation::kOff, {}});
   auto env = sandbox.Start(Spec(/*channel=*/true));
   ASSERT_TRUE(env.ok()) << env.status().ToString();
   ASSERT_EQ(launcher.specs.size(), 1u);
@@ -80,7 +80,7 @@ TEST(ProcessSandboxTest, LaunchesWithTheSpecAndHandsBackAChannel) {
 
 TEST(ProcessSandboxTest, WithoutAChannelNothingIsPassed) {
   RecordingLauncher launcher;
-  ProcessSandbox sandbox(launcher, {Cgroups::Detect("off"), 0, {}});
+  ProcessSandbox sandbox(launcher, {Cgroups::Detect("off"), 0, {}, Isolation::kOff, {}});
   auto env = sandbox.Start(Spec(/*channel=*/false));
   ASSERT_TRUE(env.ok());
   EXPECT_EQ(launcher.specs.at(0).pass_fd, -1);
@@ -92,7 +92,7 @@ TEST(ProcessSandboxTest, WithoutAChannelNothingIsPassed) {
 TEST(ProcessSandboxTest, ALaunchFailureIsReturnedAndLeavesNoDescriptor) {
   RecordingLauncher launcher;
   launcher.fail = true;
-  ProcessSandbox sandbox(launcher, {Cgroups::Detect("off"), 0, {}});
+  ProcessSandbox sandbox(launcher, {Cgroups::Detect("off"), 0, {}, Isolation::kOff, {}});
   const int before = open("/dev/null", O_RDONLY);  // the lowest free descriptor
   close(before);
   auto env = sandbox.Start(Spec(/*channel=*/true));

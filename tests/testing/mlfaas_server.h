@@ -27,12 +27,11 @@ inline CommandResult RunMlfaas(const std::filesystem::path& home, std::vector<st
 
 class MlfaasServer {
  public:
-  // Starts `mlfaas --home HOME serve --port 0 --cgroups off <extra>`, logging to `log_path`.
+  // Starts `mlfaas --home HOME serve --port 0 <extra>` (strict isolation), logging to `log_path`.
   MlfaasServer(const std::filesystem::path& home, const std::string& log_path,
                const std::vector<std::string>& extra = {})
       : log_(log_path) {
-    std::vector<std::string> argv = {MLFAAS_BIN, "--home", home.string(), "serve",
-                                     "--port",   "0",      "--cgroups",   "off"};
+    std::vector<std::string> argv = {MLFAAS_BIN, "--home", home.string(), "serve", "--port", "0"};
     argv.insert(argv.end(), extra.begin(), extra.end());
     process_ =
         std::make_unique<BackgroundProcess>(argv, std::map<std::string, std::string>{}, log_);

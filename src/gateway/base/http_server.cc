@@ -1,5 +1,7 @@
 #include "gateway/base/http_server.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <array>
 #include <atomic>
@@ -356,6 +358,19 @@ Status HttpServer::Start() {
                        std::to_string(state_->options.port) + ": " + ec.message());
   }
   port_ = a.local_endpoint().port();
+  Accept(state_);
+  return Status::Ok();
+}
+
+Status HttpServer::Adopt(int listen_fd) {
+  beast::error_code ec;
+  auto& a = state_->acceptor;
+  a.assign(tcp::v4(), listen_fd, ec);
+  if (ec) {
+    ::close(listen_fd);
+    return Unavailable("cannot accept on the environment's Runtime API socket: " + ec.message());
+  }
+  port_ = a.local_endpoint(ec).port();
   Accept(state_);
   return Status::Ok();
 }

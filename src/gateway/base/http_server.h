@@ -79,6 +79,10 @@ class HttpServer {
 
   // Binds and starts accepting. Unavailable when the address cannot be bound.
   Status Start();
+  // Starts accepting on `listen_fd`, a socket already bound and listening (an execution
+  // environment's, inside its own network namespace); the server owns it from here on, also
+  // when this fails.
+  Status Adopt(int listen_fd);
   // Stops accepting new connections; open connections finish their current exchange (a request
   // still uploading is read to its end and answered), then close.
   void Stop();

@@ -23,7 +23,8 @@ bool SameFingerprint(const registry::VersionInfo& a, const registry::VersionInfo
   const auto &x = a.config, &y = b.config;
   return a.code_digest == b.code_digest && x.runtime == y.runtime && x.handler == y.handler &&
          x.memory_mb == y.memory_mb && x.timeout_s == y.timeout_s &&
-         x.model_loading == y.model_loading && x.environment == y.environment;
+         x.ephemeral_storage_mb == y.ephemeral_storage_mb && x.model_loading == y.model_loading &&
+         x.environment == y.environment;
 }
 
 bool Live(const Instance& i) {
@@ -54,7 +55,7 @@ Status InstanceManager::InitPool(Pool& pool, const registry::VersionInfo& v) {
   const char* path = std::getenv("PATH");
   env["PATH"] = path ? path : "/usr/local/bin:/usr/bin:/bin";
   env["_HANDLER"] = c.handler;
-  env["LAMBDA_TASK_ROOT"] = pool.code_dir.string();
+  env["LAMBDA_TASK_ROOT"] = sandbox_.TaskRoot(pool.code_dir).string();
   env["AWS_LAMBDA_FUNCTION_NAME"] = v.function;
   env["AWS_LAMBDA_FUNCTION_VERSION"] = v.version;
   env["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] = std::to_string(c.memory_mb);
@@ -437,8 +438,14 @@ nlohmann::json InstanceManager::StatusJson() const {
                           {"age_s", Millis(now - i->created_at) / 1000.0},
                           {"invocations", i->invocations},
                           {"init_duration_ms", i->init_duration_ms},
-                          {"provisioned", i->provisioned}};
-      if (i->runtime_api) j["runtime_api_port"] = i->runtime_api->port();
+                          {"provisioned", i->provisioned},
+                          {"log_stream", i->log_stream}};
+      if (i->env.uid >= 0) j["uid"] = i->env.uid;
+      // A port on the host's loopback; an environment with a network of its own has its
+      // Runtime API inside it, reachable from nowhere else.
+      if (i->runtime_api && !sandbox_.RuntimeApiAddress()) {
+        j["runtime_api_port"] = i->runtime_api->port();
+      }
       if (i->state() == InstanceState::kIdle) j["idle_s"] = Millis(now - i->idle_since) / 1000.0;
       instances.push_back(std::move(j));
     }
@@ -460,6 +467,7 @@ nlohmann::json InstanceManager::StatusJson() const {
                         {"in_flight", in_flight_},
                         {"max_instances", options_.max_instances},
                         {"stem_cells_ready", sandbox_.StemsReady()},
+                        {"isolation", sandbox::IsolationName(sandbox_.isolation())},
                         {"functions", nlohmann::json::array()}};
   for (auto& [name, f] : functions) out["functions"].push_back(std::move(f));
   return out;

@@ -133,8 +133,9 @@ class InstanceManager {
                           Instance** starting) const;
   void StartFor(Pool& pool, std::unique_ptr<InFlight> inv, Deferred& later);
 
-  // The instance's HTTP Runtime API, on a port of its own (runtime_api.cc).
-  Status StartRuntimeApi(const std::shared_ptr<Instance>& inst);
+  // The instance's HTTP Runtime API, on a port of its own or (listen_fd) on the socket its
+  // environment listens on inside its own network (runtime_api.cc).
+  Status StartRuntimeApi(const std::shared_ptr<Instance>& inst, int listen_fd = -1);
   // Runtime API events (runtime_api.cc).
   void HandleRuntimeApi(const std::weak_ptr<Instance>& weak, Request&& req, Responder respond);
   // The worker asked for work (parked_next or channel_next is set).

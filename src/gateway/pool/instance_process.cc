@@ -15,12 +15,19 @@ namespace {
 
 constexpr size_t kMaxInvocationLog = 16 * 1024;
 
-std::string ExitText(int wait_status) {
-  if (WIFEXITED(wait_status)) return "exit status " + std::to_string(WEXITSTATUS(wait_status));
-  if (WIFSIGNALED(wait_status)) {
-    int sig = WTERMSIG(wait_status);
-    return sig == SIGKILL ? "signal: killed" : "signal: " + std::to_string(sig);
+std::string SignalText(int sig) {
+  return sig == SIGKILL ? "signal: killed" : "signal: " + std::to_string(sig);
+}
+
+// `signal_as_code`: the process was the environment's init, which ends with 128+S when the
+// runtime died of signal S (sandbox::Environment::signal_as_exit_code).
+std::string ExitText(int wait_status, bool signal_as_code) {
+  if (WIFEXITED(wait_status)) {
+    const int code = WEXITSTATUS(wait_status);
+    if (signal_as_code && code > 128 && code < 128 + 65) return SignalText(code - 128);
+    return "exit status " + std::to_string(code);
   }
+  if (WIFSIGNALED(wait_status)) return SignalText(WTERMSIG(wait_status));
   return "unknown exit";
 }
 
@@ -137,7 +144,7 @@ void InstanceManager::OnExit(Instance& inst, int wait_status, Deferred& later) {
   inst.exit_handled = true;
   DrainOutput(inst, true);
   Pool& pool = *inst.pool();
-  const std::string why = ExitText(wait_status);
+  const std::string why = ExitText(wait_status, inst.env.signal_as_exit_code);
   // As on Lambda, a worker the kernel killed for exceeding its memory is not a plain crash.
   const bool oom = !inst.killed && sandbox_.OomKilled(inst.env);
   const char* exit_type = oom ? "Runtime.OutOfMemory" : "Runtime.ExitError";

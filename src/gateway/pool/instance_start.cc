@@ -33,9 +33,14 @@ StatusOr<InstanceManager::Reserved> InstanceManager::Reserve(Pool& pool, bool pr
   spec.executable = builtin ? options_.runtime_bin : pool.code_dir / "bootstrap";
   spec.cwd = pool.code_dir;
   spec.memory_mb = v.config.memory_mb;
+  spec.ephemeral_mb = v.config.ephemeral_storage_mb;
   spec.env = pool.base_env;
   if (spec.channel) {
     spec.env.push_back(wire::WorkerFdEntry(wire::kRuntimeFdEnv));
+  } else if (auto inside = sandbox_.RuntimeApiAddress()) {
+    // The environment has a network of its own: its Runtime API listens there (served once its
+    // socket arrives with the environment, Attach).
+    spec.env.push_back(std::string(wire::kRuntimeApiEnv) + "=" + *inside);
   } else {
     MLFAAS_RETURN_IF_ERROR(StartRuntimeApi(inst));
     spec.env.push_back(std::string(wire::kRuntimeApiEnv) +
@@ -87,14 +92,21 @@ void InstanceManager::Attach(const std::shared_ptr<Instance>& inst, sandbox::Env
   inst->output = std::make_unique<boost::asio::posix::stream_descriptor>(ioc_, env.output_fd);
   inst->exit_watch = std::make_unique<boost::asio::posix::stream_descriptor>(ioc_, env.exit_fd);
   const int channel_fd = env.channel_fd;
-  env.output_fd = env.exit_fd = env.channel_fd = -1;  // owned by the instance now
+  const int api_fd = env.api_fd;
+  env.output_fd = env.exit_fd = env.channel_fd = env.api_fd = -1;  // owned by the instance now
   inst->env = std::move(env);
+  const Status api = api_fd >= 0 ? StartRuntimeApi(inst, api_fd) : Status::Ok();
   // A custom runtime from a stem cell speaks HTTP: its channel stays open only to hear a failed
   // launch (an I frame) and closes at EOF, when the exec'd bootstrap drops the socket.
   if (channel_fd >= 0) AttachChannel(*inst, channel_fd);
   WatchExit(inst);
   WatchOutput(inst);
   if (inst->channel) ReadChannel(inst);
+  if (!api.ok()) {  // it could never reach its Runtime API: its init fails now, not at timeout
+    inst->init_error = ErrorJson("Runtime.InitError", api.message());
+    RecordInitFailure(*inst->pool(), inst->init_error);
+    Stop(*inst, InstanceState::kFailed);
+  }
 }
 
 void InstanceManager::FailLaunch(Instance& inst, const Status& why, Deferred& later) {
@@ -111,7 +123,7 @@ void InstanceManager::Discard(sandbox::Environment& env) {
   int status;
   while (waitpid(env.pid, &status, 0) < 0 && errno == EINTR) {
   }
-  for (int fd : {env.output_fd, env.exit_fd, env.channel_fd}) {
+  for (int fd : {env.output_fd, env.exit_fd, env.channel_fd, env.api_fd}) {
     if (fd >= 0) close(fd);
   }
   sandbox_.Release(env);

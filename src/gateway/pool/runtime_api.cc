@@ -40,7 +40,7 @@ Response Accepted() {
 
 }  // namespace
 
-Status InstanceManager::StartRuntimeApi(const std::shared_ptr<Instance>& inst) {
+Status InstanceManager::StartRuntimeApi(const std::shared_ptr<Instance>& inst, int listen_fd) {
   HttpServerOptions o;
   o.idle_timeout = std::chrono::minutes(30);
   o.read_timeout = std::chrono::seconds(60);
@@ -52,7 +52,7 @@ Status InstanceManager::StartRuntimeApi(const std::shared_ptr<Instance>& inst) {
       std::make_unique<HttpServer>(ioc_, o, [this, weak](Request&& req, Responder respond) {
         HandleRuntimeApi(weak, std::move(req), std::move(respond));
       });
-  return inst->runtime_api->Start();
+  return listen_fd >= 0 ? inst->runtime_api->Adopt(listen_fd) : inst->runtime_api->Start();
 }
 
 void InstanceManager::HandleRuntimeApi(const std::weak_ptr<Instance>& weak, Request&& req,

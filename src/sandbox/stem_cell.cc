@@ -1,0 +1,112 @@
+#include "sandbox/stem_cell.h"
+
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "common/worker_protocol.h"
+#include "sandbox/jail.h"
+
+namespace mlfaas::sandbox {
+namespace {
+
+Status SendReady(int fd, int listener) {
+  std::string frame;
+  wire::AppendStemReady(frame, listener >= 0);
+  iovec iov{frame.data(), frame.size()};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  if (listener >= 0) {
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    cmsghdr* c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    std::memcpy(CMSG_DATA(c), &listener, sizeof(int));
+  }
+  ssize_t n;
+  do {
+    n = sendmsg(fd, &msg, MSG_NOSIGNAL);
+  } while (n < 0 && errno == EINTR);
+  if (n != static_cast<ssize_t>(frame.size())) {
+    return Unavailable(std::string("stem: cannot say ready: ") + std::strerror(errno));
+  }
+  return Status::Ok();
+}
+
+// Blocks for the launch frame: the first frame on the socket, bounded by wire::kMaxFrame.
+StatusOr<wire::LaunchMsg> ReadLaunch(int fd) {
+  std::string buf;
+  char chunk[64 * 1024];
+  for (;;) {
+    wire::Frame frame;
+    auto used = wire::ParseFrame(buf, &frame);
+    if (!used.ok()) return used.status();
+    if (*used > 0) {
+      if (frame.type != wire::FrameType::kLaunch) {
+        return InvalidArgument("stem: expected a launch frame");
+      }
+      auto launch = wire::DecodeLaunch(frame.data);
+      if (!launch) return InvalidArgument("stem: malformed launch frame");
+      return std::move(*launch);
+    }
+    ssize_t n = read(fd, chunk, sizeof chunk);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return Unavailable("stem: the gateway went away before the launch");
+    buf.append(chunk, static_cast<size_t>(n));
+  }
+}
+
+}  // namespace
+
+Status RunStemCell(int fd) {
+  const char* level_name = std::getenv(kIsolationEnv);
+  auto level = ParseIsolation(level_name ? level_name : "off");
+  if (!level) return InvalidArgument(std::string("stem: bad ") + kIsolationEnv);
+  MLFAAS_ASSIGN_OR_RETURN(int listener, PrepareJail(*level));
+  Status ready = SendReady(fd, listener);
+  if (listener >= 0) close(listener);  // the gateway's copy serves it; never the function's
+  MLFAAS_RETURN_IF_ERROR(ready);
+  MLFAAS_ASSIGN_OR_RETURN(wire::LaunchMsg launch, ReadLaunch(fd));
+  MLFAAS_RETURN_IF_ERROR(EnterJail({*level, launch.cwd, launch.uid, launch.gid, launch.tmp_mb}));
+  // Strings that become the environment must outlive the process image.
+  static std::vector<std::string> env;
+  env = std::move(launch.env);
+  if (!launch.executable.empty()) {  // a custom runtime: become its bootstrap
+    const std::string exe = PathInJail(*level, launch.cwd, launch.executable);
+    std::vector<std::string> args{exe};
+    args.insert(args.end(), launch.args.begin(), launch.args.end());
+    std::vector<char*> argv, envp;
+    for (auto& a : args) argv.push_back(a.data());
+    for (auto& e : env) envp.push_back(e.data());
+    argv.push_back(nullptr);
+    envp.push_back(nullptr);
+    // Relaxed: the code's ancestors may not be searchable by the function's uid; its working
+    // directory is the code, so the bootstrap is reached relative to it.
+    const std::string path = *level == Isolation::kRelaxed && exe.rfind(launch.cwd + "/", 0) == 0
+                                 ? "./" + exe.substr(launch.cwd.size() + 1)
+                                 : exe;
+    // The socket stays for a runtime that speaks the worker protocol on it (its environment
+    // says so); any other runtime must not inherit it.
+    const bool keeps_socket =
+        std::find(env.begin(), env.end(), wire::WorkerFdEntry(wire::kRuntimeFdEnv)) != env.end();
+    fcntl(fd, F_SETFD, keeps_socket ? 0 : FD_CLOEXEC);
+    execve(path.c_str(), argv.data(), envp.data());
+    return FailedPrecondition("stem: cannot execute " + exe + ": " + std::strerror(errno));
+  }
+  clearenv();
+  for (auto& e : env) putenv(e.data());
+  return Status::Ok();
+}
+
+}  // namespace mlfaas::sandbox
