@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "common/fs.h"
+#include "common/sha256.h"
 #include "gateway/gateway_fixture.h"
 #include "gateway/http_client.h"
 #include "testing/subprocess.h"
@@ -47,6 +48,29 @@ inline std::set<std::string> GroupsOwnedBy(pid_t pid) {
 
 inline constexpr auto kServeTimeout = std::chrono::seconds(120);
 
+inline std::string InvokePath(const std::string& fn) {
+  return "/2015-03-31/functions/" + fn + "/invocations";
+}
+
+// A python custom runtime that runs `body` (the body of `def handle(ev):`, indented) for each
+// event and answers its return value.
+inline std::string PyRuntime(const std::string& body) {
+  return std::string(R"PY(#!/usr/bin/env python3
+import json, os, sys, urllib.request
+base = "http://" + os.environ["AWS_LAMBDA_RUNTIME_API"] + "/2018-06-01/runtime"
+def handle(ev):
+)PY") + body +
+         R"PY(
+while True:
+    with urllib.request.urlopen(base + "/invocation/next") as r:
+        rid = r.headers["Lambda-Runtime-Aws-Request-Id"]
+        ev = json.loads(r.read())
+    out = json.dumps(handle(ev)).encode()
+    urllib.request.urlopen(urllib.request.Request(
+        base + "/invocation/" + rid + "/response", data=out, method="POST")).read()
+)PY";
+}
+
 class ServeFixture : public ::testing::Test {
  protected:
   // A failed test shows the end of the gateway's output (its log, and a sanitizer's report).
@@ -61,6 +85,40 @@ class ServeFixture : public ::testing::Test {
   CommandResult Mlfaas(std::vector<std::string> args) {
     args.insert(args.begin(), {MLFAAS_BIN, "--home", (tmp_.path() / "home").string()});
     return RunCommand(args, {}, kServeTimeout);
+  }
+
+  // Creates `fn` ($LATEST) running `script` as its custom runtime, with `flags` added.
+  void Create(const std::string& fn, const std::string& script, int memory_mb = 256,
+              std::vector<std::string> flags = {}) {
+    std::vector<std::string> args = {"function",
+                                     "create",
+                                     fn,
+                                     "--package",
+                                     BootstrapZip(script).string(),
+                                     "--runtime",
+                                     "provided",
+                                     "--memory",
+                                     std::to_string(memory_mb)};
+    args.insert(args.end(), flags.begin(), flags.end());
+    auto r = Mlfaas(args);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+  }
+
+  std::filesystem::path Home() { return tmp_.path() / "home"; }
+
+  // The extracted code trees under <home>/code.
+  std::vector<std::filesystem::path> CodeDirs() {
+    std::vector<std::filesystem::path> out;
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator(Home() / "code", ec)) {
+      if (e.is_directory() && IsSha256Hex(e.path().filename().string())) out.push_back(e.path());
+    }
+    return out;
+  }
+  // The one extracted code tree (empty path when there is none).
+  std::filesystem::path CodeDir() {
+    auto dirs = CodeDirs();
+    return dirs.empty() ? std::filesystem::path() : dirs.front();
   }
 
   // A zip holding an executable `bootstrap` (custom runtime "provided"), the python one unless

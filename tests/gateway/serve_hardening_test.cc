@@ -16,31 +16,6 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-constexpr const char* kInvoke = "/2015-03-31/functions/{}/invocations";
-
-std::string InvokePath(const std::string& fn) {
-  std::string p = kInvoke;
-  return p.replace(p.find("{}"), 2, fn);
-}
-
-// A python custom runtime that runs `body(ev)` for each event and answers its return value.
-std::string PyRuntime(const std::string& body) {
-  return std::string(R"PY(#!/usr/bin/env python3
-import json, os, sys, urllib.request
-base = "http://" + os.environ["AWS_LAMBDA_RUNTIME_API"] + "/2018-06-01/runtime"
-def handle(ev):
-)PY") + body +
-         R"PY(
-while True:
-    with urllib.request.urlopen(base + "/invocation/next") as r:
-        rid = r.headers["Lambda-Runtime-Aws-Request-Id"]
-        ev = json.loads(r.read())
-    out = json.dumps(handle(ev)).encode()
-    urllib.request.urlopen(urllib.request.Request(
-        base + "/invocation/" + rid + "/response", data=out, method="POST")).read()
-)PY";
-}
-
 std::string Unbase64(const std::string& s) {
   namespace b64 = boost::beast::detail::base64;
   std::string out(b64::decoded_size(s.size()), '\0');
@@ -48,25 +23,7 @@ std::string Unbase64(const std::string& s) {
   return out;
 }
 
-class ServeHardeningTest : public ServeFixture {
- protected:
-  void Create(const std::string& fn, const std::string& script, int memory_mb = 256) {
-    auto r = Mlfaas({"function", "create", fn, "--package", BootstrapZip(script).string(),
-                     "--runtime", "provided", "--memory", std::to_string(memory_mb)});
-    ASSERT_EQ(r.exit_code, 0) << r.err;
-  }
-
-  fs::path Home() { return tmp_.path() / "home"; }
-
-  // The one extracted code tree under <home>/code.
-  fs::path CodeDir() {
-    std::error_code ec;
-    for (const auto& e : fs::directory_iterator(Home() / "code", ec)) {
-      if (e.is_directory() && IsSha256Hex(e.path().filename().string())) return e.path();
-    }
-    return {};
-  }
-};
+using ServeHardeningTest = ServeFixture;
 
 TEST_F(ServeHardeningTest, EditedCodeIsReplacedAndACorruptBlobFailsUntilRepaired) {
   Create("echo", kPythonBootstrap);
