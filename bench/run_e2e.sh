@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # End-to-end serving benchmark, every contender measured in this one invocation:
-#   (a) mlfaas warm (default: worker protocol over a Unix socket)
+#   (a) mlfaas warm (default: worker protocol over a Unix socket, strict isolation)
 #   (a') mlfaas warm with --worker-transport http (the Runtime API over loopback TCP)
+#   (a'') mlfaas warm with --isolation off (instances as plain root processes: the cost of
+#        isolation on the warm path)
 #   (b) nginx returning a fixed JSON body   (c) sklearn + Flask + gunicorn -w 2
 # wrk at 18 connections (the study's top concurrency), then cold starts (first request on 100
-# fresh instances, measured at the client) with stem cells (default), without, and without
-# cgroups, and warm worker RSS.
+# fresh instances, measured at the client) with stem cells (default) and without, each at strict
+# isolation (default) and at --isolation off, and warm worker RSS.
 # The wrk runs alternate between contenders for ROUNDS rounds (default 3); the table shows each
 # contender's median req/s and median p99 (shared, noisy machines: one run can catch a stall).
 # Usage: bench/run_e2e.sh [seconds-per-run] ; env PEERS_DIR (default ../shared/peers), BUILD
@@ -70,18 +72,26 @@ for _ in $(seq 100); do curl -s http://127.0.0.1:18090/v1/status | grep -Eq '"st
 echo "== cold starts: first request on 100 fresh instances" >&2
 read -r cold_p50 cold_p99 <<<"$(cold_starts 18090)"
 
+# The same at --isolation off (before isolation), on a gateway of its own over the same registry.
+"$BIN" serve --port 18094 --max-instances 256 --isolation off >"$TMP/serve-off.log" 2>&1 & PIDS+=($!)
+wait_http http://127.0.0.1:18094/v2/health/live
+for _ in $(seq 100); do curl -s http://127.0.0.1:18094/v1/status | grep -Eq '"stem_cells_ready": ?4' && break; sleep 0.05; done
+read -r off_p50 off_p99 <<<"$(cold_starts 18094)"
+
 # The warm path over HTTP, on a second gateway over the same registry.
 "$BIN" serve --port 18093 --worker-transport http >"$TMP/serve-http.log" 2>&1 & PIDS+=($!)
 wait_http http://127.0.0.1:18093/v2/health/live
 URL=http://127.0.0.1:18090/2015-03-31/functions/kdd99-anomaly/invocations
 URL3=http://127.0.0.1:18093/2015-03-31/functions/kdd99-anomaly/invocations
-for u in "$URL" "$URL3"; do curl -s -o /dev/null -X POST "$u" -d '{"duration":0,"src_bytes":215,"dst_bytes":45076}'; done
+URL4=http://127.0.0.1:18094/2015-03-31/functions/kdd99-anomaly/invocations
+for u in "$URL" "$URL3" "$URL4"; do curl -s -o /dev/null -X POST "$u" -d '{"duration":0,"src_bytes":215,"dst_bytes":45076}'; done
 [ -f "$TMP/nginx.conf" ] && wait_http http://127.0.0.1:18080/
 [ -f "$PEERS_DIR/sklearn_flask.py" ] && { wait_http http://127.0.0.1:18081/ || true; }
 for r in $(seq 1 "$ROUNDS"); do
   echo "== round $r/$ROUNDS: wrk -c18 -d${D}s against each contender" >&2
   run_wrk mlfaas "$URL" >>"$TMP/rounds"
   run_wrk mlfaas-http "$URL3" >>"$TMP/rounds"
+  run_wrk mlfaas-iso-off "$URL4" >>"$TMP/rounds"
   [ -f "$TMP/nginx.conf" ] && run_wrk nginx http://127.0.0.1:18080/ >>"$TMP/rounds"
   [ -f "$PEERS_DIR/sklearn_flask.py" ] && run_wrk sklearn-flask http://127.0.0.1:18081/predict >>"$TMP/rounds"
 done
@@ -92,16 +102,17 @@ median() {  # contender -> "name median_rps median_avg median_p99 total_non2xx"
     function med(x, k,   i, j, t) { for (i = 1; i <= k; i++) for (j = i + 1; j <= k; j++) if (x[j] < x[i]) { t = x[i]; x[i] = x[j]; x[j] = t }; return x[int((k + 1) / 2)] }
     END { if (NR) printf "%s %.0f %.3f %.3f %d\n", n, med(r, NR), med(a, NR), med(p, NR), bad }'
 }
-M=$(median mlfaas); H=$(median mlfaas-http); N=$(median nginx); S=$(median sklearn-flask)
+M=$(median mlfaas); H=$(median mlfaas-http); O=$(median mlfaas-iso-off); N=$(median nginx)
+S=$(median sklearn-flask)
 
-# The same cold starts on fresh gateways (every instance is new): without stem cells, then
-# without stem cells and without per-instance cgroups.
+# The same cold starts on fresh gateways (every instance is new): without stem cells, at strict
+# and at --isolation off.
 kill "${PIDS[0]}"; wait "${PIDS[0]}" 2>/dev/null || true
 "$BIN" serve --port 18091 --max-instances 256 --stem-cells 0 >"$TMP/serve-nostem.log" 2>&1 & P1=$!; PIDS+=($P1)
 wait_http http://127.0.0.1:18091/v2/health/live
 read -r nostem_p50 nostem_p99 <<<"$(cold_starts 18091)"
 kill "$P1"; wait "$P1" 2>/dev/null || true
-"$BIN" serve --port 18092 --max-instances 256 --stem-cells 0 --cgroups off >"$TMP/serve-nocg.log" 2>&1 & P2=$!; PIDS+=($P2)
+"$BIN" serve --port 18092 --max-instances 256 --stem-cells 0 --isolation off >"$TMP/serve-nocg.log" 2>&1 & P2=$!; PIDS+=($P2)
 wait_http http://127.0.0.1:18092/v2/health/live
 read -r nocg_p50 nocg_p99 <<<"$(cold_starts 18092)"
 kill "$P2"; wait "$P2" 2>/dev/null || true
@@ -111,16 +122,19 @@ echo "machine: $(nproc) cores, $(uname -r); date: $(date -u +%FT%TZ)"
 echo "per round:"; cat "$TMP/rounds"
 echo "medians of $ROUNDS rounds:"
 printf '%-16s %10s %10s %10s %8s\n' contender req/s avg_ms p99_ms non2xx
-for line in "$M" "$H" "$N" "$S"; do [ -n "$line" ] && printf '%-16s %10s %10s %10s %8s\n' $line; done
+for line in "$M" "$H" "$O" "$N" "$S"; do [ -n "$line" ] && printf '%-16s %10s %10s %10s %8s\n' $line; done
 read -r _ mr ma mp _ <<<"$M"
 read -r _ hr _ hp _ <<<"$H"
 awk -v a="$mr" -v b="$hr" 'BEGIN{printf "mlfaas socket/http worker transport: req/s %.2fx\n", a/b}'
+read -r _ or _ op _ <<<"$O"
+awk -v a="$mr" -v b="$or" -v p="$mp" -v q="$op" 'BEGIN{printf "mlfaas strict/off isolation, warm: req/s %.2fx, p99 %.2fx\n", a/b, p/q}'
 if [ -n "$N" ]; then read -r _ nr na np _ <<<"$N"
   awk -v a="$mr" -v b="$nr" -v p="$mp" -v q="$np" 'BEGIN{printf "mlfaas/nginx: req/s %.2fx (goal >= 0.5), p99 %.2fx (goal <= 2)\n", a/b, p/q}'; fi
 if [ -n "$S" ]; then read -r _ sr sa sp _ <<<"$S"
   awk -v a="$mr" -v b="$sr" -v p="$mp" -v q="$sp" 'BEGIN{printf "mlfaas/sklearn-flask: req/s %.2fx, p99 %.2fx\n", a/b, p/q}'; fi
-cg=$(grep -q 'cgroups unavailable' "$TMP/serve.log" && echo unavailable || echo on)
-echo "cold start at the client (100 fresh instances), stem cells, cgroups $cg: p50 ${cold_p50} ms (goal <= 5), p99 ${cold_p99} ms (goal <= 20)"
-echo "cold start at the client (100 fresh instances), --stem-cells 0, cgroups $cg: p50 ${nostem_p50} ms, p99 ${nostem_p99} ms"
-echo "cold start at the client (100 fresh instances), --stem-cells 0 --cgroups off: p50 ${nocg_p50} ms, p99 ${nocg_p99} ms"
+iso=$(grep -o '"isolation": *"[a-z]*"' <(curl -s http://127.0.0.1:18093/v1/status) | grep -o '[a-z]*"$' | tr -d '"')
+echo "cold start at the client (100 fresh instances), stem cells, isolation ${iso:-?}: p50 ${cold_p50} ms (goal <= 5), p99 ${cold_p99} ms (goal <= 20)"
+echo "cold start at the client (100 fresh instances), stem cells, --isolation off: p50 ${off_p50} ms, p99 ${off_p99} ms"
+echo "cold start at the client (100 fresh instances), --stem-cells 0, isolation ${iso:-?}: p50 ${nostem_p50} ms, p99 ${nostem_p99} ms"
+echo "cold start at the client (100 fresh instances), --stem-cells 0 --isolation off: p50 ${nocg_p50} ms, p99 ${nocg_p99} ms"
 echo "warm worker RSS: $(( ${rss_kb:-0} / 1024 )) MiB (${rss_kb:-?} kB; goal <= 8 MiB)"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The CI plan (and the README's test command): installs what is missing, then
-#   plain  build with -Werror and run every test;
+#   plain  build with -Werror, check that strict isolation is available, run every test;
 #   asan   ASan+UBSan build (build-asan) and every test;
 #   tsan   TSan build (build-tsan) of the gateway, runtime and sandbox tests, and run them;
 #   fuzz   the libFuzzer targets built with clang (build-fuzz), ~30 s each from their seed corpora.
@@ -21,6 +21,9 @@ for stage in $STAGES; do
   case $stage in
     plain)
       MLFAAS_CMAKE_ARGS="-DMLFAAS_WERROR=ON" bash scripts/build.sh
+      # Every test runs at the default isolation, strict: a machine that cannot offer it must
+      # fail here, not pass the suite at a silently weaker level (docs/isolation.md).
+      build/bin/mlfaas doctor --require strict
       (cd build && ctest --output-on-failure --no-tests=error -j2 --timeout 600)
       ;;
     asan)
