@@ -1,6 +1,7 @@
 // `mlfaas serve` (the gateway) and `mlfaas status` (asks a running gateway for /v1/status).
 #include <signal.h>
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -28,6 +29,24 @@ struct ServeFlags {
   int64_t log_retention_mb = 256;
   std::string uid_range = "100000-165535";
 };
+
+// Relaxed isolation has no mount namespace: a function's uid reaches its code only through the
+// host's paths, so every directory above the code must be searchable by others (o+x).
+void WarnIfCodeUnreachable(const std::filesystem::path& home) {
+  std::error_code ec;
+  std::filesystem::path dir = std::filesystem::absolute(home / "code", ec);
+  for (; !ec && !dir.empty(); dir = dir.parent_path()) {
+    struct stat st;
+    if (stat(dir.c_str(), &st) == 0 && !(st.st_mode & S_IXOTH)) {
+      spdlog::warn(
+          "isolation relaxed: {} is not searchable by others (chmod o+x): custom "
+          "runtimes will not reach their code",
+          dir.string());
+      return;
+    }
+    if (dir == dir.root_path()) return;
+  }
+}
 
 Status RunServe(const CliContext& ctx, ServeFlags flags) {
   auto& o = flags.options;
@@ -63,6 +82,7 @@ Status RunServe(const CliContext& ctx, ServeFlags flags) {
   o.log_dir = ctx.home / "logs";
   MLFAAS_ASSIGN_OR_RETURN(auto registry, registry::OpenRegistry(ctx.home));
   gateway::ExtractingCodeStore code(*registry, ctx.home);
+  if (o.isolation == "relaxed") WarnIfCodeUnreachable(ctx.home);
 
   // SIGTERM/SIGINT (stop) and SIGHUP (reopen the log files) are handled by sigwait on this
   // thread: block them before any thread starts (workers get a clean mask in the launcher).

@@ -247,25 +247,62 @@ Status EnterStrict(const JailEntry& e) {
 
 const std::vector<std::string>& DeniedSyscalls() {
   static const std::vector<std::string> kDenied = {
-      // the filesystem tree and the namespaces
-      "mount", "umount2", "pivot_root", "chroot", "move_mount", "open_tree", "fsopen", "fsmount",
-      "fsconfig", "fspick", "mount_setattr", "setns", "unshare",
-      // the kernel itself
-      "init_module", "finit_module", "delete_module", "kexec_load", "kexec_file_load", "reboot",
-      "swapon", "swapoff", "bpf", "perf_event_open", "syslog", "acct", "quotactl", "iopl", "ioperm",
-      "lookup_dcookie", "vhangup", "userfaultfd",
-      // the kernel keyring
-      "keyctl", "add_key", "request_key",
-      // other processes' memory (LeakSanitizer stops the world with ptrace at exit: a
-      // sanitizer build keeps it, still refused across uids for lack of CAP_SYS_PTRACE)
+    // the filesystem tree and the namespaces
+    "mount",
+    "umount2",
+    "pivot_root",
+    "chroot",
+    "move_mount",
+    "open_tree",
+    "fsopen",
+    "fsmount",
+    "fsconfig",
+    "fspick",
+    "mount_setattr",
+    "setns",
+    "unshare",
+    // the kernel itself
+    "init_module",
+    "finit_module",
+    "delete_module",
+    "kexec_load",
+    "kexec_file_load",
+    "reboot",
+    "swapon",
+    "swapoff",
+    "bpf",
+    "perf_event_open",
+    "syslog",
+    "acct",
+    "quotactl",
+    "iopl",
+    "ioperm",
+    "lookup_dcookie",
+    "vhangup",
+    "userfaultfd",
+    // the kernel keyring
+    "keyctl",
+    "add_key",
+    "request_key",
+  // other processes' memory (LeakSanitizer stops the world with ptrace at exit: a
+  // sanitizer build keeps it, still refused across uids for lack of CAP_SYS_PTRACE)
 #if !defined(__SANITIZE_ADDRESS__)
-      "ptrace",
+    "ptrace",
 #endif
-      "process_vm_readv", "process_vm_writev", "kcmp",
-      // host identity and clocks
-      "sethostname", "setdomainname", "settimeofday", "clock_settime", "clock_adjtime", "adjtimex",
-      // file handles bypass path permissions
-      "open_by_handle_at", "name_to_handle_at"};
+    "process_vm_readv",
+    "process_vm_writev",
+    "kcmp",
+    // host identity and clocks
+    "sethostname",
+    "setdomainname",
+    "settimeofday",
+    "clock_settime",
+    "clock_adjtime",
+    "adjtimex",
+    // file handles bypass path permissions
+    "open_by_handle_at",
+    "name_to_handle_at"
+  };
   return kDenied;
 }
 

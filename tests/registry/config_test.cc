@@ -37,6 +37,11 @@ TEST(ValidateConfigTest, RejectsEachOutOfRangeField) {
   c.timeout_s = 901;
   ExpectInvalid(c, "got 901");
   c = {};
+  c.ephemeral_storage_mb = 511;
+  ExpectInvalid(c, "ephemeral_storage_mb must be between 512 and 10240, got 511");
+  c.ephemeral_storage_mb = 10241;
+  ExpectInvalid(c, "got 10241");
+  c = {};
   c.reserved_concurrency = -1;
   ExpectInvalid(c, "reserved_concurrency must be >= 0");
   c = {};
@@ -112,6 +117,7 @@ TEST(ConfigJsonTest, RoundTripsEveryField) {
   c.handler = "main";
   c.memory_mb = 1024;
   c.timeout_s = 30;
+  c.ephemeral_storage_mb = 2048;
   c.environment = {{"A", "1"}};
   c.reserved_concurrency = 5;
   c.provisioned_concurrency = 2;
@@ -123,6 +129,15 @@ TEST(ConfigJsonTest, RoundTripsEveryField) {
   EXPECT_EQ(ToJson(*back), ToJson(c));
   EXPECT_EQ(back->reserved_concurrency, 5);
   EXPECT_TRUE(ToJson(FunctionConfig())["reserved_concurrency"].is_null());
+}
+
+TEST(ConfigJsonTest, ConfigsFromBeforeEphemeralStorageGetLambdasDefault) {
+  nlohmann::json old = ToJson(FunctionConfig());
+  old.erase("ephemeral_storage_mb");
+  auto c = FunctionConfigFromJson(old);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->ephemeral_storage_mb, 512);
+  EXPECT_TRUE(ValidateConfig(*c).ok());
 }
 
 TEST(ConfigJsonTest, PartialObjectPatchesBase) {

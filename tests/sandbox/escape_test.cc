@@ -232,5 +232,39 @@ TEST_F(EscapeTest, EveryAttemptToLeaveTheEnvironmentFails) {
   EXPECT_EQ(server_->StopWith(SIGTERM, std::chrono::seconds(15)), 0);
 }
 
+TEST_F(EscapeTest, RelaxedAndOffServeAndSayWhatTheyAre) {
+  Create("echo", kPythonBootstrap);
+  // Relaxed has no mount namespace: the function's uid reaches its code through the host's
+  // paths, so the temp dir above the home must be searchable (docs/isolation.md).
+  fs::permissions(tmp_.path(), fs::perms::others_exec, fs::perm_options::add);
+  for (const char* level : {"relaxed", "off"}) {
+    SCOPED_TRACE(level);
+    uint16_t port = Serve({"--isolation", level, "--uid-range", "200000-200009"});
+    ASSERT_NE(port, 0);
+    HttpClient c(port);
+    auto r = c.Post(InvokePath("echo"), "{}");
+    ASSERT_EQ(r.status, 200) << r.body << Slurp(log_);
+    const json st = json::parse(c.Get("/v1/status").body);
+    EXPECT_EQ(st["isolation"], level);
+    const json inst = InstanceOf(port, "echo");
+    if (std::string(level) == "relaxed") {
+      EXPECT_EQ(inst["uid"], 200000) << inst.dump();  // the first of the range
+    } else {
+      EXPECT_FALSE(inst.contains("uid")) << inst.dump();
+      EXPECT_NE(Slurp(log_).find("isolation off"), std::string::npos) << "no loud warning";
+    }
+    EXPECT_EQ(server_->StopWith(SIGTERM, std::chrono::seconds(15)), 0);
+  }
+  for (const std::vector<std::string>& bad : {std::vector<std::string>{"--isolation", "paranoid"},
+                                              std::vector<std::string>{"--uid-range", "0-10"},
+                                              std::vector<std::string>{"--uid-range", "10"}}) {
+    std::vector<std::string> args = {"serve", "--port", "0"};
+    args.insert(args.end(), bad.begin(), bad.end());
+    auto r = Mlfaas(args);
+    EXPECT_EQ(r.exit_code, 1) << bad[0] << " " << bad[1];
+    EXPECT_NE(r.err.find(bad[0]), std::string::npos) << r.err;
+  }
+}
+
 }  // namespace
 }  // namespace mlfaas::testing
