@@ -64,7 +64,31 @@ std::optional<std::string> ProcessSandbox::RuntimeApiAddress() const {
   return std::nullopt;
 }
 
+StatusOr<int64_t> ProcessSandbox::TakeUid() {
+  if (options_.isolation == Isolation::kOff) return int64_t{-1};
+  std::optional<uid_t> taken = uids_.Take();
+  if (!taken) {
+    return ResourceExhausted("no free uid in the range " + std::to_string(options_.uids.first) +
+                             "-" + std::to_string(options_.uids.last) +
+                             " (one per live environment)");
+  }
+  return int64_t{*taken};
+}
+
+void ProcessSandbox::GiveUid(int64_t uid) {
+  if (uid >= 0) uids_.Give(static_cast<uid_t>(uid));
+}
+
 StatusOr<Environment> ProcessSandbox::Start(const EnvironmentSpec& spec) {
+  auto env = StartWithUid(spec);
+  if (!env.ok()) GiveUid(spec.uid);  // its identity is free again: nothing runs as it
+  return env;
+}
+
+StatusOr<Environment> ProcessSandbox::StartWithUid(const EnvironmentSpec& spec) {
+  if (options_.isolation != Isolation::kOff && spec.uid < 0) {
+    return InvalidArgument(spec.name + ": a confined environment needs a uid (TakeUid)");
+  }
   if (auto stem = stems_ ? stems_->Take() : std::nullopt) {
     auto env = FromStem(*stem, spec);
     if (env.ok()) return env;
@@ -84,17 +108,7 @@ StatusOr<Environment> ProcessSandbox::Start(const EnvironmentSpec& spec) {
 
 StatusOr<Environment> ProcessSandbox::FromStem(Stem stem, const EnvironmentSpec& spec) {
   const Isolation level = options_.isolation;
-  int64_t uid = -1;
-  if (level != Isolation::kOff) {
-    std::optional<uid_t> taken = uids_.Take();
-    if (!taken) {
-      DestroyStem(options_.cgroups, stem);
-      return ResourceExhausted("no free uid in the range " + std::to_string(options_.uids.first) +
-                               "-" + std::to_string(options_.uids.last) +
-                               " (one per live environment)");
-    }
-    uid = *taken;
-  }
+  const int64_t uid = level == Isolation::kOff ? -1 : spec.uid;
   if (Status st = options_.cgroups.SetLimits(stem.cgroup_id, spec.memory_mb); !st.ok()) {
     spdlog::warn("{}: {}", spec.name, st.message());
   }
@@ -119,7 +133,6 @@ StatusOr<Environment> ProcessSandbox::FromStem(Stem stem, const EnvironmentSpec&
   if (!WriteAll(stem.socket_fd, frame)) {
     const std::string why = std::string("stem cell gone: ") + std::strerror(errno);
     DestroyStem(options_.cgroups, stem);
-    if (uid >= 0) uids_.Give(static_cast<uid_t>(uid));
     return Unavailable(why);
   }
   Environment env;

@@ -43,6 +43,9 @@ struct EnvironmentSpec {
   std::vector<std::string> env;  // the complete environment, "KEY=VALUE"
   int memory_mb = 128;
   int ephemeral_mb = 512;  // strict: the size of its /tmp
+  // The identity it runs as, from Sandbox::TakeUid (-1 at isolation off). Start owns it from
+  // then on: it gives it back when it fails, Release after the environment ended.
+  int64_t uid = -1;
 };
 
 // A started environment. The caller owns the descriptors, reaps `pid`, and calls
@@ -67,6 +70,11 @@ struct Environment {
 class Sandbox {
  public:
   virtual ~Sandbox() = default;
+  // A uid no live environment has, for EnvironmentSpec::uid (-1 at isolation off), known before
+  // the environment starts (e.g. to admit only it to a Runtime API). ResourceExhausted when the
+  // range is used up. GiveUid returns one that was never passed to Start.
+  virtual StatusOr<int64_t> TakeUid() = 0;
+  virtual void GiveUid(int64_t uid) = 0;
   // Starts an environment. Blocking work (fork, exec, cgroup writes): never call it under a lock
   // others wait on.
   virtual StatusOr<Environment> Start(const EnvironmentSpec& spec) = 0;
@@ -104,6 +112,8 @@ class ProcessSandbox final : public Sandbox {
   ProcessSandbox(const ProcessSandbox&) = delete;
   ProcessSandbox& operator=(const ProcessSandbox&) = delete;
 
+  StatusOr<int64_t> TakeUid() override;
+  void GiveUid(int64_t uid) override;
   StatusOr<Environment> Start(const EnvironmentSpec& spec) override;
   bool OomKilled(const Environment& env) const override;
   void Release(Environment& env) override;
@@ -117,6 +127,7 @@ class ProcessSandbox final : public Sandbox {
   // A waiting stem becomes the environment: its limits, then its launch frame. Fails (and the
   // stem is destroyed) when the stem died meanwhile.
   StatusOr<Environment> FromStem(Stem stem, const EnvironmentSpec& spec);
+  StatusOr<Environment> StartWithUid(const EnvironmentSpec& spec);
   StatusOr<Environment> Launch(const EnvironmentSpec& spec);
 
   ProcessLauncher& launcher_;

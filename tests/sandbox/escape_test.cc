@@ -9,6 +9,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <future>
 
 #include "gateway/serve_fixture.h"
 
@@ -249,6 +250,25 @@ TEST_F(EscapeTest, RelaxedAndOffServeAndSayWhatTheyAre) {
     const json inst = InstanceOf(port, "echo");
     if (std::string(level) == "relaxed") {
       EXPECT_EQ(inst["uid"], 200000) << inst.dump();  // the first of the range
+      // Its Runtime API is on the host's loopback here: another uid (this test, root) that
+      // asks it for work is turned away unanswered, and the instance keeps serving.
+      ASSERT_TRUE(inst.contains("runtime_api_port")) << inst.dump();
+      const uint16_t api = inst["runtime_api_port"].get<uint16_t>();
+      auto thief = std::async(std::launch::async, [api] {
+        return HttpClient(api).Get("/2018-06-01/runtime/invocation/next");
+      });
+      // Turned away, it is answered at once. Were it served, its request would park in place
+      // of the worker's (which would lose its connection and die) or take the next invocation.
+      const bool answered =
+          thief.wait_for(std::chrono::milliseconds(500)) == std::future_status::ready;
+      EXPECT_TRUE(answered) << "the thief's request was taken in";
+      auto r = c.Post(InvokePath("echo"), R"({"msg":"mine"})");
+      EXPECT_EQ(r.status, 200);
+      EXPECT_EQ(r.header("x-amz-function-error"), "") << r.body;
+      ASSERT_EQ(thief.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+      const HttpReply stolen = thief.get();
+      EXPECT_EQ(stolen.status, 0) << stolen.body;
+      EXPECT_EQ(InstanceOf(port, "echo")["log_stream"], inst["log_stream"]) << "it was replaced";
     } else {
       EXPECT_FALSE(inst.contains("uid")) << inst.dump();
       EXPECT_NE(Slurp(log_).find("isolation off"), std::string::npos) << "no loud warning";

@@ -320,7 +320,9 @@ void Accept(std::shared_ptr<HttpServer::State> state) {
       return;
     }
     state->accept_backoff = std::chrono::milliseconds(0);
-    {
+    if (state->options.admit && !state->options.admit(socket.native_handle())) {
+      socket.close(ec);
+    } else {
       socket.set_option(tcp::no_delay(true), ec);
       std::make_shared<detail::Session>(std::move(socket), state)->Start();
     }

@@ -66,6 +66,9 @@ struct HttpServerOptions {
   std::chrono::milliseconds write_timeout{30'000};
   ErrorFactory error_factory = JsonErrorResponse;
   std::string server_name = "mlfaas";
+  // When set, an accepted connection is served only if admit(its descriptor) holds; otherwise
+  // it is closed at once, unread.
+  std::function<bool(int)> admit;
 };
 
 // Owns a listening socket. Sessions outlive the server object safely (they share its state).

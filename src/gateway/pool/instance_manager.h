@@ -135,7 +135,10 @@ class InstanceManager {
 
   // The instance's HTTP Runtime API, on a port of its own or (listen_fd) on the socket its
   // environment listens on inside its own network (runtime_api.cc).
-  Status StartRuntimeApi(const std::shared_ptr<Instance>& inst, int listen_fd = -1);
+  // `uid` >= 0: only connections from processes of that uid are served (a port on the host's
+  // loopback that any local process could reach).
+  Status StartRuntimeApi(const std::shared_ptr<Instance>& inst, int listen_fd = -1,
+                         int64_t uid = -1);
   // Runtime API events (runtime_api.cc).
   void HandleRuntimeApi(const std::weak_ptr<Instance>& weak, Request&& req, Responder respond);
   // The worker asked for work (parked_next or channel_next is set).

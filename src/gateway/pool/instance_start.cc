@@ -32,6 +32,7 @@ StatusOr<InstanceManager::Reserved> InstanceManager::Reserve(Pool& pool, bool pr
   spec.channel = builtin && options_.worker_transport == WorkerTransport::kSocket;
   spec.executable = builtin ? options_.runtime_bin : pool.code_dir / "bootstrap";
   spec.cwd = pool.code_dir;
+  MLFAAS_ASSIGN_OR_RETURN(spec.uid, sandbox_.TakeUid());
   spec.memory_mb = v.config.memory_mb;
   spec.ephemeral_mb = v.config.ephemeral_storage_mb;
   spec.env = pool.base_env;
@@ -42,7 +43,10 @@ StatusOr<InstanceManager::Reserved> InstanceManager::Reserve(Pool& pool, bool pr
     // socket arrives with the environment, Attach).
     spec.env.push_back(std::string(wire::kRuntimeApiEnv) + "=" + *inside);
   } else {
-    MLFAAS_RETURN_IF_ERROR(StartRuntimeApi(inst));
+    if (Status st = StartRuntimeApi(inst, -1, spec.uid); !st.ok()) {
+      sandbox_.GiveUid(spec.uid);
+      return st;
+    }
     spec.env.push_back(std::string(wire::kRuntimeApiEnv) +
                        "=127.0.0.1:" + std::to_string(inst->runtime_api->port()));
   }

@@ -16,6 +16,7 @@
 #include "gateway/base/report.h"
 #include "gateway/pool/deferred.h"
 #include "gateway/pool/instance_manager.h"
+#include "sandbox/peer_uid.h"
 
 namespace mlfaas::gateway {
 namespace {
@@ -40,7 +41,8 @@ Response Accepted() {
 
 }  // namespace
 
-Status InstanceManager::StartRuntimeApi(const std::shared_ptr<Instance>& inst, int listen_fd) {
+Status InstanceManager::StartRuntimeApi(const std::shared_ptr<Instance>& inst, int listen_fd,
+                                        int64_t uid) {
   HttpServerOptions o;
   o.idle_timeout = std::chrono::minutes(30);
   o.read_timeout = std::chrono::seconds(60);
@@ -48,6 +50,14 @@ Status InstanceManager::StartRuntimeApi(const std::shared_ptr<Instance>& inst, i
   o.body_limit = wire::kMaxFrame;
   o.error_factory = RuntimeError;
   std::weak_ptr<Instance> weak = inst;
+  // On the host's loopback (not inside the instance's own network), any local process could
+  // connect and take the instance's invocations: only its own uid is served.
+  if (listen_fd < 0 && uid >= 0) {
+    o.admit = [uid](int fd) {
+      const auto peer = sandbox::LoopbackPeerUid(fd);
+      return peer && static_cast<int64_t>(*peer) == uid;
+    };
+  }
   inst->runtime_api =
       std::make_unique<HttpServer>(ioc_, o, [this, weak](Request&& req, Responder respond) {
         HandleRuntimeApi(weak, std::move(req), std::move(respond));
