@@ -40,6 +40,8 @@ while True:
         rid = r.headers["Lambda-Runtime-Aws-Request-Id"]
         deadline = r.headers["Lambda-Runtime-Deadline-Ms"]
         arn = r.headers["Lambda-Runtime-Invoked-Function-Arn"]
+        trace = r.headers["Lambda-Runtime-Trace-Id"]
+        client_context = r.headers.get("Lambda-Runtime-Client-Context")
         ev = json.loads(r.read())
     act = ev.get("action", "echo") if isinstance(ev, dict) else "echo"
     print("log: handling", rid, ev.get("msg", "") if isinstance(ev, dict) else "", flush=True)
@@ -57,7 +59,8 @@ while True:
            "MLFAAS_MODEL_LOADING", "TAG"]}
     post("/invocation/" + rid + "/response",
          json.dumps({"echo": ev, "pid": os.getpid(), "env": env, "deadline": deadline, "arn": arn,
-                     "instance": os.environ["AWS_LAMBDA_LOG_STREAM_NAME"]}))
+                     "instance": os.environ["AWS_LAMBDA_LOG_STREAM_NAME"], "trace": trace,
+                     "client_context": client_context}))
 )PY";
 
 // Waits (bounded, polling every 10 ms) until `pred` holds; returns its last value.

@@ -3,6 +3,7 @@
 #include <signal.h>
 
 #include <boost/beast/core/detail/base64.hpp>
+#include <regex>
 #include <thread>
 
 #include "gateway/gateway_fixture.h"
@@ -50,6 +51,38 @@ TEST_F(GatewayTest, ColdThenWarmWithLambdaEnvironment) {
   auto st = Status();
   EXPECT_EQ(st["live_instances"], 1);
   EXPECT_EQ(st["functions"][0]["versions"][0]["instances"][0]["invocations"], 2);
+}
+
+TEST_F(GatewayTest, ClientContextAndTraceReachTheFunction) {
+  reg_.Put("echo", "$LATEST", "py", Config());
+  StartGateway();
+  // {"custom":{"tenant":"a"},"env":{"locale":"en"}}, base64 as the SDKs send it.
+  const std::string context = R"({"custom":{"tenant":"a"},"env":{"locale":"en"}})";
+  const std::string root = "Root=1-5759e988-bd862e3fe1be46a994272793";
+  auto r = Invoke(
+      "echo", "{}",
+      {{"X-Amz-Client-Context", "eyJjdXN0b20iOnsidGVuYW50IjoiYSJ9LCJlbnYiOnsibG9jYWxlIjoiZW4ifX0="},
+       {"X-Amzn-Trace-Id", root + ";Parent=53995c3f42cd8ad8;Sampled=1"}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto j = json::parse(r.body);
+  EXPECT_EQ(j["client_context"], context);
+  EXPECT_EQ(j["trace"], root + ";Parent=53995c3f42cd8ad8;Sampled=1") << "the caller's trace";
+
+  // Without: no client context, and a new, well-formed trace per invocation.
+  auto a = json::parse(Invoke("echo", "{}").body), b = json::parse(Invoke("echo", "{}").body);
+  EXPECT_TRUE(a["client_context"].is_null());
+  const std::regex xray("Root=1-[0-9a-f]{8}-[0-9a-f]{24};Parent=[0-9a-f]{16};Sampled=0");
+  EXPECT_TRUE(std::regex_match(a["trace"].get<std::string>(), xray)) << a["trace"];
+  EXPECT_NE(a["trace"], b["trace"]);
+
+  // Not base64, not JSON, not an object, too long: refused before any instance sees it.
+  for (const std::string& bad :
+       std::vector<std::string>{"not base64!", "bm90IGpzb24=" /* not json */, "WzFd" /* [1] */,
+                                std::string(3588, 'A')}) {
+    auto e = Invoke("echo", "{}", {{"X-Amz-Client-Context", bad}});
+    EXPECT_EQ(e.status, 400) << bad.substr(0, 20);
+    EXPECT_EQ(e.header("x-amzn-errortype"), "InvalidRequestContentException") << e.body;
+  }
 }
 
 TEST_F(GatewayTest, ParallelCallersGetParallelInstances) {

@@ -9,12 +9,19 @@ namespace mlfaas::gateway {
 
 enum class InvocationType { kRequestResponse, kEvent, kDryRun };
 
+// What the function is told about the call besides the event (Runtime API headers).
+struct InvocationContext {
+  std::string client_context;  // JSON (Lambda-Runtime-Client-Context); "" = none
+  std::string trace_id;        // X-Ray header (Lambda-Runtime-Trace-Id); "" = start a new trace
+};
+
 struct InvokeRequest {
   std::string function;
   std::string qualifier;  // "" = $LATEST, a version number or an alias
   std::string payload;    // the event (JSON text)
   InvocationType type = InvocationType::kRequestResponse;
   bool log_tail = false;  // collect the invocation's log lines into InvokeResult::log_tail
+  InvocationContext context;
 };
 
 // How an invocation ended. Gateway errors (kThrottled, kNotFound, ...) never reached a worker.

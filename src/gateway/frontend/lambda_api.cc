@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/json.h"
+#include "gateway/base/trace.h"
 #include "gateway/frontend/router.h"
 
 namespace mlfaas::gateway {
@@ -20,6 +21,31 @@ std::string Base64(std::string_view s) {
   namespace b64 = boost::beast::detail::base64;
   std::string out(b64::encoded_size(s.size()), '\0');
   out.resize(b64::encode(out.data(), s.data(), s.size()));
+  return out;
+}
+
+// X-Amz-Client-Context: base64 of a JSON object, at most 3,583 bytes, as Lambda takes it. The
+// decoded JSON, or InvalidArgument.
+StatusOr<std::string> DecodeClientContext(std::string_view text) {
+  constexpr size_t kMax = 3583;
+  const Status bad = InvalidArgument("Client context must be a valid Base64-encoded JSON object");
+  if (text.size() > kMax) {
+    return InvalidArgument("Client context must be at most " + std::to_string(kMax) + " bytes");
+  }
+  if (text.size() % 4 != 0) return bad;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    const bool pad = c == '=' && i + 2 >= text.size();
+    if (!pad && !isalnum(static_cast<unsigned char>(c)) && c != '+' && c != '/') return bad;
+  }
+  while (!text.empty() && text.back() == '=') text.remove_suffix(1);  // the decoder stops there
+  namespace b64 = boost::beast::detail::base64;
+  std::string out(b64::decoded_size(text.size()) + 3, '\0');
+  const auto [written, read] = b64::decode(out.data(), text.data(), text.size());
+  if (read != text.size()) return bad;
+  out.resize(written);
+  auto json = ParseJson(out);
+  if (!json.ok() || !json->is_object()) return bad;
   return out;
 }
 
@@ -138,6 +164,19 @@ bool HandleLambdaApi(ApiContext& ctx, Request& req, Responder& respond) {
     return true;
   }
   in.log_tail = req["X-Amz-Log-Type"] == "Tail";
+  if (auto cc = req["X-Amz-Client-Context"]; !cc.empty()) {
+    auto decoded = DecodeClientContext(std::string_view(cc.data(), cc.size()));
+    if (!decoded.ok()) {
+      respond(LambdaError(http::status::bad_request, "InvalidRequestContentException",
+                          decoded.status().message()));
+      return true;
+    }
+    in.context.client_context = std::move(decoded).value();
+  }
+  // A caller's well-formed X-Ray header is propagated; otherwise the invocation starts a trace.
+  auto trace = req["X-Amzn-Trace-Id"];
+  in.context.trace_id =
+      CallerTraceHeader(std::string_view(trace.data(), trace.size())).value_or(std::string());
   in.payload = std::move(req.body());
   if (in.payload.empty()) in.payload = "{}";
   if (Status valid = ValidateJson(in.payload); !valid.ok()) {

@@ -105,7 +105,7 @@ void Invoker::Invoke(InvokeRequest req, InvokeCallback done) {
       return done(std::move(r));
     case InvocationType::kRequestResponse:
       return manager_.Invoke(version, arn, r.request_id, std::move(req.payload), req.log_tail,
-                             std::move(done));
+                             std::move(req.context), std::move(done));
     case InvocationType::kEvent:
       break;
   }
@@ -118,7 +118,8 @@ void Invoker::Invoke(InvokeRequest req, InvokeCallback done) {
                         : "Rate Exceeded. (event queue full: " +
                               std::to_string(options_.event_queue_limit) + " waiting)";
     } else {
-      events_.push_back({version, arn, r.request_id, std::move(req.payload)});
+      events_.push_back(
+          {version, arn, r.request_id, std::move(req.payload), std::move(req.context)});
     }
   }
   done(std::move(r));
@@ -137,7 +138,7 @@ void Invoker::PumpEvents() {
   }
   for (auto& ev : start) {
     auto copy = ev;
-    manager_.Invoke(ev.version, ev.arn, ev.request_id, std::move(ev.payload), false,
+    manager_.Invoke(ev.version, ev.arn, ev.request_id, std::move(ev.payload), false, ev.context,
                     [this, copy = std::move(copy)](InvokeResult r) mutable {
                       OnEventDone(std::move(copy), r);
                     });

@@ -80,6 +80,7 @@ class Invoker {
     std::string arn;
     std::string request_id;
     std::string payload;
+    InvocationContext context;
   };
   void PumpEvents();
   void OnEventDone(QueuedEvent ev, const InvokeResult& r);

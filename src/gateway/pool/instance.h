@@ -46,6 +46,8 @@ struct InFlight {
   std::string request_id;
   std::string payload;
   std::string invoked_arn;
+  std::string client_context;  // Lambda-Runtime-Client-Context ("" = none)
+  std::string trace_id;        // Lambda-Runtime-Trace-Id
   bool log_tail = false;
   InvokeCallback done;
   bool delivered = false;         // handed to the worker by GET /next

@@ -9,6 +9,7 @@
 
 #include "common/json.h"
 #include "gateway/base/report.h"
+#include "gateway/base/trace.h"
 #include "gateway/pool/deferred.h"
 #include "gateway/pool/scaling_policy.h"
 
@@ -101,9 +102,12 @@ Pool& InstanceManager::PoolFor(const registry::VersionInfo& v, Deferred& /*later
 
 void InstanceManager::Invoke(const registry::VersionInfo& v, const std::string& invoked_arn,
                              std::string request_id, std::string payload, bool log_tail,
-                             InvokeCallback done) {
+                             InvocationContext context, InvokeCallback done) {
   auto inv = std::make_unique<InFlight>();
   inv->request_id = std::move(request_id);
+  inv->client_context = std::move(context.client_context);
+  inv->trace_id = context.trace_id.empty() ? NewTraceHeader(clock_.EpochMillis(), random_)
+                                           : std::move(context.trace_id);
   inv->payload = std::move(payload);
   inv->invoked_arn = invoked_arn;
   inv->log_tail = log_tail;

@@ -79,7 +79,8 @@ class InstanceManager {
   // Runs one RequestResponse invocation of the resolved version `v` (invoked as
   // `invoked_arn`). `done` is called exactly once.
   void Invoke(const registry::VersionInfo& v, const std::string& invoked_arn,
-              std::string request_id, std::string payload, bool log_tail, InvokeCallback done);
+              std::string request_id, std::string payload, bool log_tail, InvocationContext context,
+              InvokeCallback done);
 
   // Housekeeping, driven by a periodic timer (tests call it after advancing a FakeClock):
   // reaps idle instances past their idle timeout and fails inits older than init_timeout.

@@ -121,8 +121,7 @@ void InstanceManager::Deliver(Instance& inst) {
   inv.delivered = true;
   inv.sent_at = clock_.Now();
   inv.deadline_epoch_ms = clock_.EpochMillis() + int64_t{cfg.timeout_s} * 1000;
-  const std::string trace =
-      "Root=1-00000000-" + inv.request_id.substr(0, 8) + ";Parent=0000000000000000;Sampled=0";
+  const std::string& trace = inv.trace_id;
   AppendLog(inst, &inv, StartLine(inv.request_id, inst.pool()->info.version));
   ArmTimeout(inst);
   if (inst.channel_next) {
@@ -139,6 +138,7 @@ void InstanceManager::Deliver(Instance& inst) {
   res.set(wire::kDeadlineHeader, std::to_string(inv.deadline_epoch_ms));
   res.set(wire::kFunctionArnHeader, inv.invoked_arn);
   res.set(wire::kTraceIdHeader, trace);
+  if (!inv.client_context.empty()) res.set(wire::kClientContextHeader, inv.client_context);
   res.body() = std::move(inv.payload);
   Responder next = std::move(inst.parked_next);
   inst.parked_next = Responder();
