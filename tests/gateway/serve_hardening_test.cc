@@ -86,20 +86,12 @@ TEST_F(ServeHardeningTest, CgroupsLeftByAKilledGatewayAreRemovedByTheNext) {
       << left.size() << " groups: one instance and two stem cells expected";
   server_->StopWith(SIGKILL, std::chrono::seconds(15));  // no clean-up
   // The groups outlive their gateway. Any gateway started next removes them: usually ours below,
-  // but under ctest -j2 another test's gateway may start first and do it.
-  const auto still =
-      std::count_if(left.begin(), left.end(), [](const std::string& g) { return fs::exists(g); });
-
+  // but under ctest -j2 another test's gateway (every one starts with cgroups at strict) may do
+  // it at any moment, even while ours starts, so which one did cannot be told from here: the
+  // count and the log line are CgroupsTest.RemoveStaleRemovesOnlyGroupsOfGoneGateways's.
   port = Serve({"--cgroups", "auto", "--stem-cells", "0"});
   ASSERT_NE(port, 0);
   for (const auto& g : left) EXPECT_FALSE(fs::exists(g)) << g << " survived";
-  if (still > 0) {
-    std::smatch m;
-    const std::string text = Slurp(log_);
-    ASSERT_TRUE(std::regex_search(text, m, std::regex("removed (\\d+) cgroups left behind")))
-        << text;
-    EXPECT_GE(std::stoi(m[1]), 1);
-  }
   EXPECT_EQ(server_->StopWith(SIGTERM, std::chrono::seconds(15)), 0);
   EXPECT_TRUE(GroupsOwnedBy(server_->pid()).empty()) << "a clean stop leaves no groups";
 }
