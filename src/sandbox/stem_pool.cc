@@ -185,7 +185,8 @@ StatusOr<Stem> StartStem(ProcessLauncher& launcher, const Cgroups& cgroups, cons
   ls.cwd = "/";
   ls.pass_fd = sv[1];
   ls.namespaces = spec.isolation == Isolation::kStrict;
-  auto join = cgroups.Create(s.cgroup_id, spec.memory_mb);  // none when cgroups are off
+  // No CPU quota while it prepares and waits; the function's comes with its launch frame.
+  auto join = cgroups.Create(s.cgroup_id, spec.memory_mb, /*cpu_quota=*/false);
   if (join.ok()) {
     ls.join_files = *join;
   } else if (spec.isolation == Isolation::kStrict) {

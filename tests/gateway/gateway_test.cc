@@ -35,7 +35,7 @@ TEST_F(GatewayTest, ColdThenWarmWithLambdaEnvironment) {
   EXPECT_EQ(j["echo"]["msg"], "one");
   EXPECT_EQ(j["env"]["AWS_LAMBDA_FUNCTION_NAME"], "echo");
   EXPECT_EQ(j["env"]["AWS_LAMBDA_FUNCTION_VERSION"], "$LATEST");
-  EXPECT_EQ(j["env"]["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"], "256");
+  EXPECT_EQ(j["env"]["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"], std::to_string(kTestMemoryMb));
   EXPECT_EQ(j["env"]["AWS_LAMBDA_INITIALIZATION_TYPE"], "on-demand");
   EXPECT_EQ(j["env"]["_HANDLER"], "handler.main");
   EXPECT_EQ(j["env"]["AWS_LAMBDA_LOG_GROUP_NAME"], "/aws/lambda/echo");
@@ -260,7 +260,8 @@ TEST_F(GatewayTest, LogTailCarriesWorkerLinesAndReport) {
   EXPECT_NE(tail.find("START RequestId: " + r.header("x-amz-request-id")), std::string::npos);
   EXPECT_NE(tail.find("hello-tail"), std::string::npos) << tail;
   EXPECT_NE(tail.find("REPORT RequestId: "), std::string::npos) << tail;
-  EXPECT_NE(tail.find("Memory Size: 256 MB"), std::string::npos) << tail;
+  EXPECT_NE(tail.find("Memory Size: " + std::to_string(kTestMemoryMb) + " MB"), std::string::npos)
+      << tail;
   EXPECT_NE(tail.find("Init Duration: "), std::string::npos) << tail;  // cold start
   EXPECT_TRUE(Invoke("logs", "{}").header("x-amz-log-result").empty());
 }

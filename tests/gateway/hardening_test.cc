@@ -45,7 +45,7 @@ def next_event():
 class HardeningTest : public GatewayFixture {
  protected:
   // Registers function `fn` ($LATEST) running a bootstrap made of kPrelude + `body`.
-  void Function(const std::string& fn, const std::string& body, int memory_mb = 256) {
+  void Function(const std::string& fn, const std::string& body, int memory_mb = kTestMemoryMb) {
     auto dir = tmp_.path() / ("code-" + fn);
     std::filesystem::create_directories(dir);
     std::ofstream(dir / "bootstrap") << kPrelude << body;

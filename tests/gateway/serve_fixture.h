@@ -88,7 +88,7 @@ class ServeFixture : public ::testing::Test {
   }
 
   // Creates `fn` ($LATEST) running `script` as its custom runtime, with `flags` added.
-  void Create(const std::string& fn, const std::string& script, int memory_mb = 256,
+  void Create(const std::string& fn, const std::string& script, int memory_mb = kTestMemoryMb,
               std::vector<std::string> flags = {}) {
     std::vector<std::string> args = {"function",
                                      "create",
