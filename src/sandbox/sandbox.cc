@@ -112,20 +112,11 @@ StatusOr<Environment> ProcessSandbox::FromStem(Stem stem, const EnvironmentSpec&
   if (Status st = options_.cgroups.SetLimits(stem.cgroup_id, spec.memory_mb); !st.ok()) {
     spdlog::warn("{}: {}", spec.name, st.message());
   }
-  // The jail binds the code by its real path (the host's root is reached through a link-free
-  // path from inside the stem's mount namespace).
-  std::error_code ec;
-  std::filesystem::path code =
-      spec.cwd.empty() ? spec.cwd : std::filesystem::weakly_canonical(spec.cwd, ec);
-  if (ec) code = spec.cwd;
   // The stem is mlfaas-runtime: the built-in runtime needs no exec. Anything else is exec'd,
   // and seen inside a strict jail only when it is part of the code.
   const bool become = spec.builtin_runtime && spec.executable == options_.runtime_bin;
-  std::filesystem::path exe = spec.executable;
-  if (!spec.cwd.empty() && exe.string().rfind(spec.cwd.string() + "/", 0) == 0) {
-    exe = code / exe.string().substr(spec.cwd.string().size() + 1);
-  }
-  wire::LaunchMsg launch{become ? std::string() : exe.string(), code.string(), {}, spec.env};
+  wire::LaunchMsg launch{
+      become ? std::string() : spec.executable.string(), spec.cwd.string(), {}, spec.env};
   launch.uid = launch.gid = uid;
   launch.tmp_mb = level == Isolation::kStrict ? spec.ephemeral_mb : 0;
   std::string frame;

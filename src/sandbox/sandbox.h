@@ -39,6 +39,8 @@ struct EnvironmentSpec {
   bool builtin_runtime = false;
   // Give the worker a worker-protocol socket as fd wire::kWorkerFd.
   bool channel = false;
+  // The function's code: an absolute path without symlinks (a confined stem reaches it by this
+  // path from inside its own mount namespace and binds it at /var/task).
   std::filesystem::path cwd;
   std::vector<std::string> env;  // the complete environment, "KEY=VALUE"
   int memory_mb = 128;

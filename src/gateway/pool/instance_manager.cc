@@ -50,7 +50,11 @@ InstanceManager::~InstanceManager() { KillAll(); }
 Status InstanceManager::InitPool(Pool& pool, const registry::VersionInfo& v) {
   pool.info = v;
   pool.code_dir.clear();
-  MLFAAS_ASSIGN_OR_RETURN(pool.code_dir, code_.CodeDir(v));
+  MLFAAS_ASSIGN_OR_RETURN(std::filesystem::path dir, code_.CodeDir(v));
+  // Once per version: the sandbox takes the code by its real path (sandbox::EnvironmentSpec).
+  std::error_code ec;
+  pool.code_dir = std::filesystem::weakly_canonical(dir, ec);
+  if (ec) pool.code_dir = std::move(dir);
   const auto& c = v.config;
   std::map<std::string, std::string> env = c.environment;
   const char* path = std::getenv("PATH");
