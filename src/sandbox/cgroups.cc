@@ -96,8 +96,7 @@ Cgroups Cgroups::Detect(const std::string& mode, const fs::path& root) {
   return c;
 }
 
-StatusOr<std::vector<fs::path>> Cgroups::Create(const std::string& id, int memory_mb,
-                                                bool cpu_quota) const {
+StatusOr<std::vector<fs::path>> Cgroups::Create(const std::string& id, int memory_mb) const {
   std::vector<fs::path> join;
   if (version_ == Version::kNone) return join;
   std::error_code ec;
@@ -107,15 +106,14 @@ StatusOr<std::vector<fs::path>> Cgroups::Create(const std::string& id, int memor
     if (ec) return Internal("cgroup mkdir " + (base / id).string() + ": " + ec.message());
     join.push_back(base / id / "cgroup.procs");
   }
-  MLFAAS_RETURN_IF_ERROR(SetLimits(id, memory_mb, cpu_quota));
+  MLFAAS_RETURN_IF_ERROR(SetLimits(id, memory_mb));
   return join;
 }
 
-Status Cgroups::SetLimits(const std::string& id, int memory_mb, bool cpu_quota) const {
+Status Cgroups::SetLimits(const std::string& id, int memory_mb) const {
   if (version_ == Version::kNone) return Status::Ok();
   const std::string bytes = std::to_string(static_cast<int64_t>(memory_mb) * 1024 * 1024);
-  const std::string quota = cpu_quota ? std::to_string(CpuQuotaUs(memory_mb))
-                                      : std::string(version_ == Version::kV2 ? "max" : "-1");
+  const std::string quota = std::to_string(CpuQuotaUs(memory_mb));
   const fs::path m = memory_base_ / id;
   const std::string pids = std::to_string(kPidsMax);
   if (version_ == Version::kV2) {

@@ -37,12 +37,10 @@ class Cgroups {
   const std::string& reason() const { return reason_; }
 
   // Creates the instance's groups with limits. Returns the cgroup.procs files the child must
-  // write its pid to (empty when disabled). `cpu_quota` false: no CPU quota yet (a stem cell
-  // preparing its jail is the platform's work, not the function's).
-  StatusOr<std::vector<std::filesystem::path>> Create(const std::string& id, int memory_mb,
-                                                      bool cpu_quota = true) const;
+  // write its pid to (empty when disabled).
+  StatusOr<std::vector<std::filesystem::path>> Create(const std::string& id, int memory_mb) const;
   // (Re)sets the limits of existing groups: a stem cell's group when it becomes an instance.
-  Status SetLimits(const std::string& id, int memory_mb, bool cpu_quota = true) const;
+  Status SetLimits(const std::string& id, int memory_mb) const;
   // Peak memory of the group in bytes, when known.
   std::optional<uint64_t> PeakBytes(const std::string& id) const;
   // A descriptor of the group's peak-memory file for ReadPeak (-1 when disabled or absent).
