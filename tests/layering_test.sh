@@ -18,13 +18,13 @@ never() {
   fi
 }
 
-never common  'model/|package/|registry/|runtime/|sandbox/|gateway/|loadtest/|cli/' "common is the bottom"
-never model   'package/|registry/|runtime/|sandbox/|gateway/|loadtest/|cli/' "model is below package"
-never package 'registry/|runtime/|sandbox/|gateway/|loadtest/|cli/' "package is below registry"
-never registry 'runtime/|sandbox/|gateway/|loadtest/|cli/' "registry is below the gateway"
-never sandbox 'model/|package/|registry/|runtime/|gateway/|loadtest/|cli/' \
+never common  'auth/|model/|package/|registry/|runtime/|sandbox/|gateway/|loadtest/|cli/' "common is the bottom"
+never model   'auth/|package/|registry/|runtime/|sandbox/|gateway/|loadtest/|cli/' "model is below package"
+never package 'auth/|registry/|runtime/|sandbox/|gateway/|loadtest/|cli/' "package is below registry"
+never registry 'auth/|runtime/|sandbox/|gateway/|loadtest/|cli/' "registry is below the gateway"
+never sandbox 'auth/|model/|package/|registry/|runtime/|gateway/|loadtest/|cli/' \
   "sandbox is OS mechanism: it knows environments, not functions"
-never runtime 'registry/|gateway/|loadtest/|cli/' \
+never runtime 'auth/|registry/|gateway/|loadtest/|cli/' \
   "a worker shares only the contract (common/worker_protocol.h) with the gateway"
 # The worker's executable composes the sandbox's inside (a stem cell's jail) with the worker: only
 # its main, and only that header.
@@ -35,8 +35,10 @@ if [ -n "$jail" ]; then
   echo "$jail" | sed 's/^/    /'
   fail=1
 fi
-never loadtest 'registry/|runtime/|sandbox/|gateway/|cli/' "the load tester is a client"
+never loadtest 'auth/|registry/|runtime/|sandbox/|gateway/|cli/' "the load tester is a client"
 never gateway 'runtime/|loadtest/|cli/' "the gateway talks to workers through the contract only"
+never auth 'model/|package/|runtime/|sandbox/|gateway/|loadtest/|cli/' \
+  "auth knows keys, scopes and requests; the gateway asks it"
 
 # Inside the gateway: frontend -> invoke -> pool -> base, and gateway.{h,cc} on top.
 never gateway/base     'gateway/(pool|invoke|frontend)/|gateway/gateway\.h' "base is below every layer"

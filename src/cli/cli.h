@@ -32,5 +32,6 @@ void RegisterRegistryCommands(CLI::App& app, CliContext& ctx);  // function, ver
 void RegisterServeCommands(CLI::App& app, CliContext& ctx);     // serve, status
 void RegisterRuntimeCommands(CLI::App& app, CliContext& ctx);   // runtime (worker bootstrap)
 void RegisterBenchCommands(CLI::App& app, CliContext& ctx);     // bench run|study
+void RegisterKeyCommands(CLI::App& app, CliContext& ctx);       // key, audit
 
 }  // namespace mlfaas::cli

@@ -7,10 +7,12 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <algorithm>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <optional>
 
+#include "auth/auth_store.h"
 #include "cli/cli.h"
 #include "gateway/base/code_store.h"
 #include "gateway/gateway.h"
@@ -28,12 +30,63 @@ struct ServeFlags {
   double grace_s = 10;
   int64_t log_retention_mb = 256;
   std::string uid_range = "100000-165535";
+  bool insecure_no_auth = false;
 };
 
+// Authentication follows the address (docs/security.md): on loopback it is on once any key
+// exists; on any other address always, and serving there without a key is refused unless the
+// operator says --insecure-no-auth. Says at start-up which it is.
+StatusOr<auth::AuthMode> ChooseAuth(const std::string& host, uint16_t port, bool insecure,
+                                    auth::AuthStore& store) {
+  boost::system::error_code ec;
+  const auto addr = boost::asio::ip::make_address(host, ec);
+  if (ec) return InvalidArgument("--host '" + host + "' is not an IP address");
+  MLFAAS_ASSIGN_OR_RETURN(auto keys, store.ListKeys());
+  const size_t active = static_cast<size_t>(
+      std::count_if(keys.begin(), keys.end(), [](const auth::ApiKey& k) { return k.active(); }));
+  if (insecure) {
+    spdlog::warn(
+        "AUTHENTICATION DISABLED (--insecure-no-auth): anyone who can reach {}:{} may invoke "
+        "every function and read every status",
+        host, port);
+    std::cerr << "mlfaas: WARNING: authentication disabled (--insecure-no-auth)" << std::endl;
+    return auth::AuthMode::kDisabled;
+  }
+  if (!addr.is_loopback()) {
+    if (keys.empty()) {
+      return FailedPrecondition(
+          "refusing to serve on " + host +
+          " without authentication: no API key exists. Create one first (mlfaas key create "
+          "--name NAME --scope 'invoke:*'), or pass --insecure-no-auth to let anyone who "
+          "reaches the port invoke every function");
+    }
+    spdlog::info("authentication on: {} active key(s) (non-loopback address)", active);
+    return auth::AuthMode::kRequired;
+  }
+  if (keys.empty()) {
+    spdlog::warn(
+        "authentication off: no API key exists, so any local process may invoke and read "
+        "status. `mlfaas key create` turns it on");
+  } else {
+    spdlog::info("authentication on: {} active key(s)", active);
+  }
+  return auth::AuthMode::kAuto;
+}
+
 // Relaxed isolation has no mount namespace: a function's uid reaches its code only through the
-// host's paths, so every directory above the code must be searchable by others (o+x).
-void WarnIfCodeUnreachable(const std::filesystem::path& home) {
+// host's paths, so every directory above the code must be searchable by others (o+x). The home is
+// made so here (search only: others still cannot list it or read the database or the server
+// key, which are 0600); the directories above it are the operator's, and are only warned about.
+void OpenCodePathForRelaxed(const std::filesystem::path& home) {
   std::error_code ec;
+  struct stat home_st;
+  if (stat(home.c_str(), &home_st) == 0 && !(home_st.st_mode & S_IXOTH)) {
+    if (chmod(home.c_str(), (home_st.st_mode & 07777) | S_IXOTH) == 0) {
+      spdlog::info("isolation relaxed: {} made searchable by others (o+x) for functions to reach "
+                   "their code",
+                   home.string());
+    }
+  }
   std::filesystem::path dir = std::filesystem::absolute(home / "code", ec);
   for (; !ec && !dir.empty(); dir = dir.parent_path()) {
     struct stat st;
@@ -81,8 +134,10 @@ Status RunServe(const CliContext& ctx, ServeFlags flags) {
   o.grace = std::chrono::milliseconds(static_cast<int64_t>(flags.grace_s * 1000));
   o.log_dir = ctx.home / "logs";
   MLFAAS_ASSIGN_OR_RETURN(auto registry, registry::OpenRegistry(ctx.home));
+  MLFAAS_ASSIGN_OR_RETURN(auto keys, auth::AuthStore::Open(ctx.home));
+  MLFAAS_ASSIGN_OR_RETURN(o.auth_mode, ChooseAuth(o.host, o.port, flags.insecure_no_auth, *keys));
+  o.keys = keys.get();
   gateway::ExtractingCodeStore code(*registry, ctx.home);
-  if (o.isolation == "relaxed") WarnIfCodeUnreachable(ctx.home);
 
   // SIGTERM/SIGINT (stop) and SIGHUP (reopen the log files) are handled by sigwait on this
   // thread: block them before any thread starts (workers get a clean mask in the launcher).
@@ -95,6 +150,7 @@ Status RunServe(const CliContext& ctx, ServeFlags flags) {
   signal(SIGPIPE, SIG_IGN);
 
   gateway::Gateway gw(o, *registry, code);
+  if (gw.isolation() == sandbox::Isolation::kRelaxed) OpenCodePathForRelaxed(ctx.home);
   MLFAAS_RETURN_IF_ERROR(gw.Start());
   spdlog::info("listening on http://{}:{}", o.host, gw.port());
   std::cout << "listening on http://" << o.host << ":" << gw.port() << std::endl;
@@ -110,8 +166,10 @@ Status RunServe(const CliContext& ctx, ServeFlags flags) {
   return Status::Ok();
 }
 
-// GET <endpoint>/v1/status with Beast; endpoint "http://host:port".
-StatusOr<std::string> FetchStatus(const std::string& endpoint) {
+// GET <endpoint>/v1/status with Beast; endpoint "http://host:port". Authenticated as the local
+// CLI (a token derived from the home's server key) when `local_token` is set.
+StatusOr<std::string> FetchStatus(const std::string& endpoint,
+                                  const std::optional<std::string>& local_token) {
   std::string rest = endpoint;
   if (rest.starts_with("http://")) rest = rest.substr(7);
   if (auto slash = rest.find('/'); slash != std::string::npos) rest.resize(slash);
@@ -127,12 +185,17 @@ StatusOr<std::string> FetchStatus(const std::string& endpoint) {
     stream.connect(resolver.resolve(host, port));
     http::request<http::empty_body> req{http::verb::get, "/v1/status", 11};
     req.set(http::field::host, host);
+    if (local_token) req.set(http::field::authorization, "Bearer mlfaas-local:" + *local_token);
     http::write(stream, req);
     boost::beast::flat_buffer buf;
     http::response<http::string_body> res;
     http::read(stream, buf, res);
     if (res.result() != http::status::ok) {
-      return Unavailable("gateway answered HTTP " + std::to_string(res.result_int()));
+      auto err = nlohmann::json::parse(res.body(), nullptr, false);
+      std::string why = err.is_object() && err.contains("message") && err["message"].is_string()
+                            ? ": " + err["message"].get<std::string>()
+                            : "";
+      return Unavailable("gateway answered HTTP " + std::to_string(res.result_int()) + why);
     }
     return res.body();
   } catch (const std::exception& e) {
@@ -140,8 +203,12 @@ StatusOr<std::string> FetchStatus(const std::string& endpoint) {
   }
 }
 
-Status RunStatus(const std::string& endpoint, bool as_json) {
-  MLFAAS_ASSIGN_OR_RETURN(std::string body, FetchStatus(endpoint));
+Status RunStatus(const CliContext& ctx, const std::string& endpoint, bool as_json) {
+  // A gateway serving this home accepts its local token; one serving another home does not
+  // (and then says it needs a key).
+  std::optional<std::string> token;
+  if (auto store = auth::AuthStore::Open(ctx.home); store.ok()) token = (*store)->LocalToken();
+  MLFAAS_ASSIGN_OR_RETURN(std::string body, FetchStatus(endpoint, token));
   auto j = nlohmann::json::parse(body, nullptr, false);
   if (j.is_discarded()) return Internal("gateway returned invalid JSON");
   if (as_json) {
@@ -258,6 +325,8 @@ void RegisterServeCommands(CLI::App& app, CliContext& ctx) {
       ->add_option("--log-retention-mb", flags->log_retention_mb,
                    "Function log kept per function (<home>/logs/<function>/), oldest deleted first")
       ->capture_default_str();
+  serve->add_flag("--insecure-no-auth", flags->insecure_no_auth,
+                  "Serve without authentication, even on a non-loopback address (loudly)");
   serve->callback([&ctx, flags] { ctx.action = [&ctx, flags] { return RunServe(ctx, *flags); }; });
 
   auto doctor_json = std::make_shared<bool>(false);
@@ -277,7 +346,7 @@ void RegisterServeCommands(CLI::App& app, CliContext& ctx) {
   status->add_option("--endpoint", *endpoint, "Gateway URL")->capture_default_str();
   status->add_flag("--json", *as_json, "Print the raw JSON");
   status->callback([&ctx, endpoint, as_json] {
-    ctx.action = [endpoint, as_json] { return RunStatus(*endpoint, *as_json); };
+    ctx.action = [&ctx, endpoint, as_json] { return RunStatus(ctx, *endpoint, *as_json); };
   });
 }
 

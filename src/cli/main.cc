@@ -35,6 +35,7 @@ int Run(int argc, char** argv) {
   RegisterServeCommands(app, ctx);
   RegisterRuntimeCommands(app, ctx);
   RegisterBenchCommands(app, ctx);
+  RegisterKeyCommands(app, ctx);
 
   try {
     app.parse(argc, argv);

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "auth/audited_registry.h"
+#include "auth/auth_store.h"
 #include "cli/cli.h"
 #include "registry/config_json.h"
 #include "registry/registry.h"
@@ -28,14 +30,17 @@ void PrintJsonArray(const std::vector<T>& items) {
   PrintJson(j);
 }
 
-// Runs `body` with the registry opened under ctx.home.
+// Runs `body` with the registry opened under ctx.home; every write it makes is recorded in the
+// audit log as the local user's (auth/audited_registry.h).
 template <typename F>
 void SetAction(CLI::App* cmd, CliContext& ctx, F body) {
   cmd->callback([&ctx, body] {
     ctx.action = [&ctx, body]() -> Status {
       MLFAAS_ASSIGN_OR_RETURN(std::unique_ptr<registry::Registry> reg,
                               registry::OpenRegistry(ctx.home));
-      return body(*reg);
+      MLFAAS_ASSIGN_OR_RETURN(auto audit, auth::AuthStore::Open(ctx.home));
+      auth::AuditedRegistry audited(*reg, *audit, auth::LocalPrincipal(), "cli");
+      return body(audited);
     };
   });
 }

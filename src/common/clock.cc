@@ -1,10 +1,23 @@
 #include "common/clock.h"
 
 #include <atomic>
+#include <cstdio>
+#include <ctime>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 namespace mlfaas {
+
+std::string Rfc3339Millis(int64_t epoch_ms) {
+  const std::time_t secs = static_cast<std::time_t>(epoch_ms / 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[48];
+  const size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  std::snprintf(buf + n, sizeof buf - n, ".%03dZ", static_cast<int>(epoch_ms % 1000));
+  return buf;
+}
+
 namespace {
 
 class AsioTimer final : public Timer {

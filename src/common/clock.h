@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <string>
 
 namespace boost::asio {
 class io_context;
@@ -36,6 +37,10 @@ class Clock {
   virtual std::unique_ptr<Timer> StartTimer(boost::asio::io_context& ioc, Duration after,
                                             std::function<void()> fire) = 0;
 };
+
+// "2026-11-26T18:30:05.123Z": an epoch time in milliseconds as RFC 3339 UTC with milliseconds
+// (the registry's, the audit log's and the function log's timestamps).
+std::string Rfc3339Millis(int64_t epoch_ms);
 
 // The real clocks (steady and system), and Boost.Asio steady timers. Stateless and
 // thread-safe; `Get()` returns a process-wide instance.

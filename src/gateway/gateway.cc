@@ -92,12 +92,18 @@ Gateway::Gateway(GatewayOptions options, registry::Registry& registry, CodeStore
   io.event_queue_limit = options_.event_queue_limit;
   invoker_ = std::make_unique<Invoker>(ioc_, registry_, *manager_, clock_, random_, io);
   api_ = std::make_unique<ApiContext>(
-      ApiContext{*invoker_, *manager_, metrics_, clock_, shutting_down_});
+      ApiContext{*invoker_, *manager_, metrics_, clock_, shutting_down_, nullptr});
 }
 
 Gateway::~Gateway() { Shutdown(); }
 
 Status Gateway::Start() {
+  if (options_.keys) {
+    auth::GuardOptions go;
+    go.mode = options_.auth_mode;
+    MLFAAS_ASSIGN_OR_RETURN(guard_, auth::Guard::Create(*options_.keys, clock_, go));
+    api_->guard = guard_.get();
+  }
   HttpServerOptions so;
   so.host = options_.host;
   so.port = options_.port;
@@ -143,11 +149,27 @@ void Gateway::MaintenanceLoop() {
     try {
       manager_->Tick();
       if (ticks++ % 5 == 0) ReconcileProvisioned();
+      RefreshKeys();
     } catch (const std::exception& e) {
       spdlog::error("maintenance: uncaught exception: {}", e.what());
     }
     lock.lock();
     maint_cv_.wait_for(lock, options_.tick_interval, [this] { return maint_stop_; });
+  }
+}
+
+// Keys created or revoked (by the CLI, another process) take effect within a tick.
+void Gateway::RefreshKeys() {
+  if (!guard_) return;
+  Status st = guard_->Refresh();
+  std::string error = st.ok() ? "" : st.message();
+  if (error != guard_error_) {
+    if (st.ok()) {
+      spdlog::info("authentication: keys readable again");
+    } else {
+      spdlog::error("authentication: cannot reload the keys, keeping the previous ones: {}", error);
+    }
+    guard_error_ = std::move(error);
   }
 }
 

@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "auth/guard.h"
 #include "common/clock.h"
 #include "common/random.h"
 #include "common/status.h"
@@ -61,6 +62,9 @@ struct GatewayOptions {
   // log_retention_bytes per function ("" = not written to disk). function_log.h.
   std::filesystem::path log_dir;
   uint64_t log_retention_bytes = 256ull << 20;
+  // API keys (auth/guard.h). Null: no authentication at all (in-process tests, benchmarks).
+  auth::KeySource* keys = nullptr;
+  auth::AuthMode auth_mode = auth::AuthMode::kAuto;
 };
 
 class Gateway {
@@ -90,12 +94,15 @@ class Gateway {
   uint64_t io_exceptions() const { return io_exceptions_.load(); }
 
   InstanceManager& manager() { return *manager_; }
+  // Null without options.keys, or before Start.
+  auth::Guard* guard() { return guard_.get(); }
   Invoker& invoker() { return *invoker_; }
 
  private:
   void RunIo();
   void MaintenanceLoop();
   void ReconcileProvisioned();
+  void RefreshKeys();
 
   const GatewayOptions options_;
   const int io_threads_count_;  // resolved options_.threads
@@ -113,6 +120,8 @@ class Gateway {
   std::unique_ptr<InstanceManager> manager_;
   std::unique_ptr<Invoker> invoker_;
   std::atomic<bool> shutting_down_{false};
+  std::unique_ptr<auth::Guard> guard_;
+  std::string guard_error_;  // the last key reload failure said (maintenance thread only)
   std::unique_ptr<ApiContext> api_;
   std::unique_ptr<HttpServer> server_;
   std::vector<std::thread> io_threads_;

@@ -109,6 +109,13 @@ class Registry {
   virtual StatusOr<std::string> PackagePath(const std::string& code_digest) = 0;
 };
 
+// Creates `home` if needed and makes it private to this user (0700 whatever the umask; an existing
+// home loses group and other read/write bits, keeping a search bit a relaxed gateway set): it
+// holds the database, the server key and the code. Every opener of a home calls it.
+Status PrepareHome(const std::filesystem::path& home);
+// <home>/registry.db
+std::filesystem::path DatabasePath(const std::filesystem::path& home);
+
 // Opens (creating `home` and its files as needed) the registry kept under `home`:
 // `<home>/registry.db` (SQLite) and `<home>/blobs/` (FsBlobStore). See sqlite_registry.h.
 StatusOr<std::unique_ptr<Registry>> OpenRegistry(const std::filesystem::path& home);

@@ -7,7 +7,7 @@ namespace mlfaas::registry {
 namespace {
 
 // Migration i (1-based) brings user_version from i-1 to i. Append only; never edit a shipped one.
-constexpr std::array<const char*, 2> kMigrations = {
+constexpr std::array<const char*, 3> kMigrations = {
     // 1: code blobs, functions ($LATEST), immutable versions, aliases.
     R"sql(
 CREATE TABLE code (
@@ -57,6 +57,30 @@ CREATE INDEX aliases_by_canary ON aliases(function, canary_version);
     R"sql(
 CREATE INDEX functions_by_code ON functions(code_digest);
 CREATE INDEX versions_by_code ON versions(code_digest);
+)sql",
+    // 3: API keys (secrets sealed with the server key, which is not in this database) and the
+    // audit log of deploy and admin actions (docs/security.md).
+    R"sql(
+CREATE TABLE api_keys (
+  access_key_id TEXT PRIMARY KEY CHECK (length(access_key_id) = 20),
+  name          TEXT NOT NULL UNIQUE,
+  sealed_secret BLOB NOT NULL,
+  scopes        TEXT NOT NULL,
+  rate          REAL NOT NULL CHECK (rate > 0),
+  created_at    TEXT NOT NULL,
+  revoked_at    TEXT
+);
+CREATE TABLE audit_log (
+  id        INTEGER PRIMARY KEY AUTOINCREMENT,
+  at        TEXT NOT NULL,
+  principal TEXT NOT NULL,
+  source    TEXT NOT NULL,
+  action    TEXT NOT NULL,
+  resource  TEXT NOT NULL,
+  result    TEXT NOT NULL,
+  detail    TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX audit_log_by_time ON audit_log(at);
 )sql",
 };
 

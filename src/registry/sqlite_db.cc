@@ -1,5 +1,9 @@
 #include "registry/sqlite_db.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 namespace mlfaas::registry {
 namespace {
 
@@ -27,6 +31,10 @@ Stmt::~Stmt() {
 
 Stmt& Stmt::Bind(int i, std::string_view v) {
   sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+  return *this;
+}
+Stmt& Stmt::BindBlob(int i, std::string_view bytes) {
+  sqlite3_bind_blob(s_, i, bytes.data(), static_cast<int>(bytes.size()), SQLITE_TRANSIENT);
   return *this;
 }
 Stmt& Stmt::Bind(int i, int64_t v) {
@@ -68,7 +76,32 @@ int64_t Stmt::Int(int col) const { return sqlite3_column_int64(s_, col); }
 double Stmt::Real(int col) const { return sqlite3_column_double(s_, col); }
 bool Stmt::IsNull(int col) const { return sqlite3_column_type(s_, col) == SQLITE_NULL; }
 
+namespace {
+
+// The database and its -wal and -shm files are readable by their owner only, whatever the umask
+// (SQLite gives new -wal/-shm files the database's mode). Files owned by someone else are left
+// alone. Never open()s an existing database: closing any descriptor of a file drops every POSIX
+// lock this process holds on it, the locks of SQLite connections already open included.
+void MakePrivate(const std::filesystem::path& path) {
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd >= 0) {
+    (void)::fchmod(fd, 0600);  // a new, empty file: no connection can hold it
+    ::close(fd);
+  }
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    const std::string file = path.string() + suffix;
+    struct stat st {};
+    if (::lstat(file.c_str(), &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == ::geteuid() &&
+        (st.st_mode & 077) != 0) {
+      (void)::chmod(file.c_str(), 0600);
+    }
+  }
+}
+
+}  // namespace
+
 StatusOr<std::unique_ptr<Db>> Db::Open(const std::filesystem::path& path, int busy_timeout_ms) {
+  MakePrivate(path);
   sqlite3* raw = nullptr;
   int rc =
       sqlite3_open_v2(path.c_str(), &raw,

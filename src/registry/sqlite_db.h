@@ -31,6 +31,7 @@ class Stmt {
   Stmt& operator=(const Stmt&) = delete;
 
   Stmt& Bind(int i, std::string_view v);
+  Stmt& BindBlob(int i, std::string_view bytes);
   Stmt& Bind(int i, int64_t v);
   Stmt& Bind(int i, double v);
   Stmt& BindNull(int i);

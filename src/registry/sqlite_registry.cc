@@ -2,7 +2,12 @@
 // live in sqlite_registry_versions.cc.
 #include "registry/sqlite_registry.h"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <charconv>
+#include <cstring>
 #include <ctime>
 #include <system_error>
 
@@ -57,29 +62,40 @@ StatusOr<std::unique_ptr<Registry>> OpenRegistry(const fs::path& home) {
   return std::unique_ptr<Registry>(std::move(r));
 }
 
+Status PrepareHome(const fs::path& home) {
+  std::error_code ec;
+  const bool created = fs::create_directories(home, ec);
+  if (ec) return InvalidArgument("cannot create home " + home.string() + ": " + ec.message());
+  // chmod, not the umask, decides: a new home is 0700; an existing one loses every read and
+  // write bit of group and others (a search bit stays: serving at relaxed isolation sets o+x,
+  // docs/isolation.md). A home owned by someone else is left as it is.
+  struct stat st {};
+  if (::stat(home.c_str(), &st) == 0 && st.st_uid == ::geteuid()) {
+    const mode_t mode = created ? 0700 : (st.st_mode & 07777 & ~mode_t{066}) | 0700;
+    if ((st.st_mode & 07777) != mode && ::chmod(home.c_str(), mode) != 0) {
+      return InvalidArgument("cannot make home " + home.string() + " private: " +
+                             std::strerror(errno));
+    }
+  }
+  return Status::Ok();
+}
+
+fs::path DatabasePath(const fs::path& home) { return home / "registry.db"; }
+
 StatusOr<std::unique_ptr<SqliteRegistry>> SqliteRegistry::Open(const fs::path& home,
                                                                const Clock& clock) {
+  MLFAAS_RETURN_IF_ERROR(PrepareHome(home));
   std::error_code ec;
   fs::create_directories(home / "blobs", ec);
   if (ec)
     return InvalidArgument("cannot create registry home " + home.string() + ": " + ec.message());
-  MLFAAS_ASSIGN_OR_RETURN(auto db, Db::Open(home / "registry.db", kBusyTimeoutMs));
+  MLFAAS_ASSIGN_OR_RETURN(auto db, Db::Open(DatabasePath(home), kBusyTimeoutMs));
   MLFAAS_RETURN_IF_ERROR(Migrate(*db));
   return std::unique_ptr<SqliteRegistry>(
       new SqliteRegistry(std::move(db), std::make_unique<FsBlobStore>(home / "blobs"), clock));
 }
 
-std::string SqliteRegistry::Now() const {
-  int64_t ms = clock_.EpochMillis();
-  std::time_t secs = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[40];
-  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
-  char out[48];
-  std::snprintf(out, sizeof(out), "%s.%03dZ", buf, static_cast<int>(ms % 1000));
-  return out;
-}
+std::string SqliteRegistry::Now() const { return Rfc3339Millis(clock_.EpochMillis()); }
 
 StatusOr<SqliteRegistry::StoredCode> SqliteRegistry::StoreCode(const std::string& package_path) {
   MLFAAS_ASSIGN_OR_RETURN(package::CodeInfo info, package::InspectCode(package_path));

@@ -124,6 +124,10 @@ class GatewayFixture : public ::testing::Test {
     ASSERT_TRUE(gw_->Start().ok());
   }
 
+  // Before any member of a derived fixture dies (a FakeClock, a key store the gateway uses).
+  void TearDown() override {
+    if (gw_) gw_->Shutdown();
+  }
   ~GatewayFixture() override {
     if (gw_) gw_->Shutdown();
   }

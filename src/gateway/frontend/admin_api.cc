@@ -1,4 +1,5 @@
 // Operator routes: GET /metrics (Prometheus text), GET /v1/status (JSON), GET /healthz.
+// /metrics and /v1/status show every function: they need read:* (a read scope with pattern "*").
 #include <nlohmann/json.hpp>
 
 #include "common/json.h"
@@ -6,7 +7,7 @@
 
 namespace mlfaas::gateway {
 
-bool HandleAdminApi(ApiContext& ctx, Request& req, Responder& respond) {
+bool HandleAdminApi(ApiContext& ctx, Request& req, Responder& respond, const Principal& who) {
   std::string_view target(req.target().data(), req.target().size());
   target = target.substr(0, target.find('?'));
   if (target != "/metrics" && target != "/v1/status" && target != "/healthz") return false;
@@ -14,6 +15,11 @@ bool HandleAdminApi(ApiContext& ctx, Request& req, Responder& respond) {
     respond(JsonErrorResponse(http::status::method_not_allowed, "MethodNotAllowed",
                               "use GET " + std::string(target)));
     return true;
+  }
+  if (target != "/healthz") {
+    auto denied = AuthorizeAll(who, auth::Action::kRead,
+                               target == "/metrics" ? "mlfaas:GetMetrics" : "mlfaas:GetStatus");
+    if (denied) return respond(std::move(*denied)), true;
   }
   Response res{http::status::ok, 11};
   if (target == "/metrics") {

@@ -114,7 +114,7 @@ Response ResultResponse(const InvokeRequest& req, const InvokeResult& r) {
 // One function on purpose: the Invoke API's parameters are read and checked in the order AWS
 // documents them (path, Qualifier, X-Amz-Invocation-Type, X-Amz-Log-Type, body), each with its
 // own error, then handed to the invoker.
-bool HandleLambdaApi(ApiContext& ctx, Request& req, Responder& respond) {
+bool HandleLambdaApi(ApiContext& ctx, Request& req, Responder& respond, const Principal& who) {
   std::string_view target(req.target().data(), req.target().size());
   if (!target.starts_with(kPrefix)) return false;
   std::string_view path = target.substr(0, target.find('?'));
@@ -149,6 +149,12 @@ bool HandleLambdaApi(ApiContext& ctx, Request& req, Responder& respond) {
     respond(LambdaError(http::status::bad_request, "InvalidParameterValueException",
                         "invalid Qualifier: use $LATEST, a version number or an alias name "
                         "(1-128 letters, digits, '$', '-' or '_')"));
+    return true;
+  }
+  // On the name the invocation will use: however the path spelled it (ARN, escapes), the scope
+  // is checked against what runs.
+  if (auto denied = Authorize(who, auth::Action::kInvoke, in.function, "lambda:InvokeFunction")) {
+    respond(std::move(*denied));
     return true;
   }
   auto type = req["X-Amz-Invocation-Type"];

@@ -17,6 +17,9 @@ namespace {
 
 using nlohmann::json;
 
+// Every model route of a function (predict, infer, status, metadata) is its invoke scope's.
+constexpr std::string_view kInvokeOperation = "lambda:InvokeFunction";
+
 Response JsonResponse(http::status status, const json& body) {
   Response res{status, 11};
   res.set(http::field::content_type, "application/json");
@@ -172,7 +175,8 @@ void TfStatus(ApiContext& ctx, const std::string& model, const std::string& qual
 }
 
 // /v1/models/{m}[/versions/{v}|/labels/{l}][:predict]
-bool HandleTf(ApiContext& ctx, Request& req, Responder& respond, std::string_view path) {
+bool HandleTf(ApiContext& ctx, Request& req, Responder& respond, std::string_view path,
+              const Principal& who) {
   bool predict = path.ends_with(":predict");
   if (predict) path.remove_suffix(std::string_view(":predict").size());
   std::vector<std::string> seg;
@@ -185,6 +189,9 @@ bool HandleTf(ApiContext& ctx, Request& req, Responder& respond, std::string_vie
     return false;
   }
   if (auto bad = BadNames(seg[2], qualifier)) return respond(std::move(*bad)), true;
+  if (auto denied = Authorize(who, auth::Action::kInvoke, seg[2], kInvokeOperation)) {
+    return respond(std::move(*denied)), true;
+  }
   if (predict && req.method() == http::verb::post) {
     TfPredict(ctx, seg[2], qualifier, req, respond);
   } else if (!predict && req.method() == http::verb::get) {
@@ -308,7 +315,8 @@ void V2Model(ApiContext& ctx, const std::string& model, const std::string& quali
   respond(JsonResponse(http::status::ok, out));
 }
 
-bool HandleV2(ApiContext& ctx, Request& req, Responder& respond, std::string_view path) {
+bool HandleV2(ApiContext& ctx, Request& req, Responder& respond, std::string_view path,
+              const Principal& who) {
   std::vector<std::string> seg;
   if (!Segments(path, seg)) return respond(MalformedPath()), true;
   bool get = req.method() == http::verb::get;
@@ -339,6 +347,9 @@ bool HandleV2(ApiContext& ctx, Request& req, Responder& respond, std::string_vie
   std::string action = i < seg.size() ? seg[i] : "";
   if (i + 1 < seg.size() || (action != "" && action != "ready" && action != "infer")) return false;
   if (auto bad = BadNames(model, qualifier)) return respond(std::move(*bad)), true;
+  if (auto denied = Authorize(who, auth::Action::kInvoke, model, kInvokeOperation)) {
+    return respond(std::move(*denied)), true;
+  }
   if (action == "infer") {
     if (req.method() != http::verb::post) {
       return respond(ModelError(http::status::method_not_allowed, "use POST for infer")), true;
@@ -353,11 +364,11 @@ bool HandleV2(ApiContext& ctx, Request& req, Responder& respond, std::string_vie
 
 }  // namespace
 
-bool HandleModelApi(ApiContext& ctx, Request& req, Responder& respond) {
+bool HandleModelApi(ApiContext& ctx, Request& req, Responder& respond, const Principal& who) {
   std::string_view target(req.target().data(), req.target().size());
   std::string_view path = target.substr(0, target.find('?'));
-  if (path.starts_with("/v1/models/")) return HandleTf(ctx, req, respond, path);
-  if (path == "/v2" || path.starts_with("/v2/")) return HandleV2(ctx, req, respond, path);
+  if (path.starts_with("/v1/models/")) return HandleTf(ctx, req, respond, path, who);
+  if (path == "/v2" || path.starts_with("/v2/")) return HandleV2(ctx, req, respond, path, who);
   return false;
 }
 

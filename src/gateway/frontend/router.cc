@@ -83,10 +83,72 @@ bool AllOf(std::string_view s, size_t max_len, std::string_view extra) {
 bool ValidFunctionName(std::string_view name) { return AllOf(name, 64, "-_"); }
 bool ValidQualifier(std::string_view qualifier) { return AllOf(qualifier, 128, "-_$"); }
 
+Response DenialResponse(const auth::Denial& d) {
+  Response res = LambdaError(static_cast<http::status>(d.status), d.type, d.message);
+  if (!d.reason.empty()) {
+    auto body = nlohmann::json::parse(res.body(), nullptr, false);
+    if (body.is_object()) {
+      body["Reason"] = d.reason;
+      res.body() = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    }
+  }
+  if (d.status == 401) {
+    res.set(http::field::www_authenticate, R"(AWS4-HMAC-SHA256, Bearer realm="mlfaas")");
+  }
+  return res;
+}
+
+std::optional<Response> Authorize(const Principal& who, auth::Action action,
+                                  std::string_view function, std::string_view operation) {
+  auto d = auth::Guard::Authorize(who, action, function, operation);
+  if (!d) return std::nullopt;
+  return DenialResponse(*d);
+}
+
+std::optional<Response> AuthorizeAll(const Principal& who, auth::Action action,
+                                     std::string_view operation) {
+  auto d = auth::Guard::AuthorizeAll(who, action, operation);
+  if (!d) return std::nullopt;
+  return DenialResponse(*d);
+}
+
+namespace {
+
+// Health checks stay open (load balancers and orchestrators probe them without keys). Only
+// these exact bytes: any other spelling (escapes, doubled slashes, a query) is authenticated
+// like every other request, so no spelling of a protected route can pass as open.
+bool IsOpenRoute(const Request& req) {
+  if (req.method() != http::verb::get && req.method() != http::verb::head) return false;
+  const std::string_view t(req.target().data(), req.target().size());
+  return t == "/healthz" || t == "/v2/health/live" || t == "/v2/health/ready";
+}
+
+}  // namespace
+
 void Route(ApiContext& ctx, Request&& req, Responder respond) {
-  if (HandleLambdaApi(ctx, req, respond)) return;
-  if (HandleModelApi(ctx, req, respond)) return;
-  if (HandleAdminApi(ctx, req, respond)) return;
+  Principal who;
+  if (ctx.guard && ctx.guard->enforced() && !IsOpenRoute(req)) {
+    auth::HttpRequestView view;
+    view.method = std::string_view(req.method_string().data(), req.method_string().size());
+    view.target = std::string_view(req.target().data(), req.target().size());
+    view.body = req.body();
+    view.headers.reserve(16);
+    for (const auto& f : req) {
+      view.headers.emplace_back(std::string_view(f.name_string().data(), f.name_string().size()),
+                                std::string_view(f.value().data(), f.value().size()));
+    }
+    auto result = ctx.guard->Authenticate(view);
+    if (auto* denial = std::get_if<auth::Denial>(&result)) {
+      respond(DenialResponse(*denial));
+      return;
+    }
+    who = std::move(std::get<Principal>(result));
+  } else {
+    who.scopes = auth::ScopeSet::Everything();
+  }
+  if (HandleLambdaApi(ctx, req, respond, who)) return;
+  if (HandleModelApi(ctx, req, respond, who)) return;
+  if (HandleAdminApi(ctx, req, respond, who)) return;
   respond(JsonErrorResponse(
       http::status::not_found, "NotFound",
       "no route for " + std::string(req.method_string()) + " " + std::string(req.target())));

@@ -7,8 +7,10 @@
 #pragma once
 
 #include <atomic>
+#include <optional>
 #include <string>
 
+#include "auth/guard.h"
 #include "gateway/base/http_server.h"
 #include "gateway/base/metrics.h"
 #include "gateway/invoke/invoker.h"
@@ -23,14 +25,29 @@ struct ApiContext {
   Metrics& metrics;
   Clock& clock;
   std::atomic<bool>& shutting_down;
+  auth::Guard* guard = nullptr;  // null: no authentication (every caller may do everything)
 };
 
-bool HandleLambdaApi(ApiContext& ctx, Request& req, Responder& respond);
-bool HandleModelApi(ApiContext& ctx, Request& req, Responder& respond);
-bool HandleAdminApi(ApiContext& ctx, Request& req, Responder& respond);
+// Who is calling. `who` comes from the guard (Route); each front door authorizes the action it
+// is about to take, on the function name it parsed, with Authorize below.
+using auth::Principal;
+bool HandleLambdaApi(ApiContext& ctx, Request& req, Responder& respond, const Principal& who);
+bool HandleModelApi(ApiContext& ctx, Request& req, Responder& respond, const Principal& who);
+bool HandleAdminApi(ApiContext& ctx, Request& req, Responder& respond, const Principal& who);
 
-// Tries the front doors in order; 404 {"type","message"} when none matches.
+// Authenticates (unless the route is open: GET/HEAD /healthz, /v2/health/live,
+// /v2/health/ready, exactly as written), then tries the front doors in order; 404
+// {"type","message"} when none matches.
 void Route(ApiContext& ctx, Request&& req, Responder respond);
+
+// The AWS-shaped answer to a refusal (401/403/429 with X-Amzn-ErrorType).
+Response DenialResponse(const auth::Denial& d);
+// nullopt when `who` may do `action` on `function`; else the 403 to send.
+std::optional<Response> Authorize(const Principal& who, auth::Action action,
+                                  std::string_view function, std::string_view operation);
+// The same for every function (a scope with pattern "*": /metrics, /v1/status).
+std::optional<Response> AuthorizeAll(const Principal& who, auth::Action action,
+                                     std::string_view operation);
 
 // Lambda-shaped error: status, header X-Amzn-ErrorType: <type>, body {"Type":"User"|"Service",
 // "message": msg} (what the AWS CLI prints as "An error occurred (<type>) ...: <msg>").

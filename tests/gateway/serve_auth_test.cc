@@ -1,0 +1,215 @@
+// Authentication as users meet it: `mlfaas key ...`, `mlfaas serve`, and real clients — Debian's
+// AWS CLI v2 (/usr/bin/aws) and boto3 (/usr/bin/python3) — signing with mlfaas keys.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <regex>
+
+#include "gateway/serve_fixture.h"
+
+namespace mlfaas::testing {
+namespace {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+struct Creds {
+  std::string id;
+  std::string secret;
+};
+
+class ServeAuthTest : public ServeFixture {
+ protected:
+  Creds NewKey(const std::string& name, std::vector<std::string> scopes) {
+    std::vector<std::string> args = {"key", "create", "--name", name, "--json"};
+    for (auto& s : scopes) args.insert(args.end(), {"--scope", s});
+    auto r = Mlfaas(args);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    auto j = json::parse(r.out, nullptr, false);
+    if (!j.is_object()) {
+      ADD_FAILURE() << r.out;
+      return {};
+    }
+    return {j["AccessKeyId"].get<std::string>(), j["SecretAccessKey"].get<std::string>()};
+  }
+
+  // `aws lambda invoke` (Debian's AWS CLI v2) with these credentials; extra args appended.
+  CommandResult Aws(uint16_t port, const Creds& c, std::vector<std::string> args) {
+    const std::string aws = "/usr/bin/aws";
+    EXPECT_TRUE(fs::exists(aws)) << "Debian's awscli is not installed (scripts/deps.sh)";
+    args.insert(args.begin(), {aws, "--endpoint-url", "http://127.0.0.1:" + std::to_string(port),
+                               "lambda", "invoke", "--cli-binary-format", "raw-in-base64-out"});
+    args.push_back((tmp_.path() / "aws-out.json").string());
+    return RunCommand(args,
+                      {{"AWS_ACCESS_KEY_ID", c.id},
+                       {"AWS_SECRET_ACCESS_KEY", c.secret},
+                       {"AWS_DEFAULT_REGION", "us-west-2"},
+                       {"AWS_PAGER", ""},
+                       {"AWS_CONFIG_FILE", "/dev/null"},
+                       {"AWS_SHARED_CREDENTIALS_FILE", "/dev/null"},
+                       {"AWS_EC2_METADATA_DISABLED", "true"},
+                       {"AWS_MAX_ATTEMPTS", "1"}},
+                      std::chrono::seconds(60));
+  }
+
+  json Boto3(uint16_t port, const Creds& c, const std::string& fn,
+             const std::string& payload = R"({"msg":"boto"})") {
+    auto r = RunCommand({"/usr/bin/python3",
+                         std::string(MLFAAS_SOURCE_DIR) + "/tests/gateway/boto3_invoke.py",
+                         "http://127.0.0.1:" + std::to_string(port), c.id, c.secret, fn, payload},
+                        {}, std::chrono::seconds(60));
+    EXPECT_EQ(r.exit_code, 0) << r.err << " (python3-boto3 is installed by scripts/deps.sh)";
+    auto j = json::parse(r.out, nullptr, false);
+    EXPECT_TRUE(j.is_object()) << r.out << r.err;
+    return j;
+  }
+};
+
+TEST_F(ServeAuthTest, TheAwsCliAndBoto3SignWithMlfaasKeys) {
+  Create("echo", kPythonBootstrap);
+  Create("other", kPythonBootstrap);
+  const Creds ci = NewKey("ci", {"invoke:echo"});
+  ASSERT_EQ(ci.id.size(), 20u);
+  ASSERT_EQ(ci.secret.size(), 40u);
+  const uint16_t port = Serve();
+  ASSERT_NE(port, 0);
+  EXPECT_NE(Slurp(log_).find("authentication on"), std::string::npos) << Slurp(log_);
+
+  // A good key invokes, through both clients.
+  auto good = Aws(port, ci, {"--function-name", "echo", "--payload", R"({"msg":"cli"})"});
+  ASSERT_EQ(good.exit_code, 0) << good.err;
+  EXPECT_EQ(json::parse(good.out)["StatusCode"], 200);
+  EXPECT_EQ(json::parse(*ReadFile(tmp_.path() / "aws-out.json"))["echo"]["msg"], "cli");
+  json b = Boto3(port, ci, "echo");
+  EXPECT_EQ(b["ok"], true) << b.dump();
+  EXPECT_EQ(b["payload"]["echo"]["msg"], "boto") << b.dump();
+
+  // A wrong secret, a missing scope, no signature: each the exception the SDK models.
+  const Creds wrong{ci.id, std::string(40, 'x')};
+  auto bad_sig = Aws(port, wrong, {"--function-name", "echo", "--payload", "{}"});
+  EXPECT_NE(bad_sig.exit_code, 0);
+  EXPECT_NE(bad_sig.err.find("InvalidSignatureException"), std::string::npos) << bad_sig.err;
+  EXPECT_EQ(Boto3(port, wrong, "echo")["code"], "InvalidSignatureException");
+  auto no_scope = Aws(port, ci, {"--function-name", "other", "--payload", "{}"});
+  EXPECT_NE(no_scope.exit_code, 0);
+  EXPECT_NE(no_scope.err.find("AccessDeniedException"), std::string::npos) << no_scope.err;
+  json denied = Boto3(port, ci, "other");
+  EXPECT_EQ(denied["code"], "AccessDeniedException") << denied.dump();
+  EXPECT_EQ(denied["http"], 403);
+  auto unsigned_call =
+      Aws(port, ci, {"--no-sign-request", "--function-name", "echo", "--payload", "{}"});
+  EXPECT_NE(unsigned_call.exit_code, 0);
+  EXPECT_NE(unsigned_call.err.find("MissingAuthenticationTokenException"), std::string::npos)
+      << unsigned_call.err;
+  HttpClient plain(port);
+  EXPECT_EQ(plain.Post(InvokePath("echo"), "{}").status, 401);
+  EXPECT_EQ(plain.Get("/healthz").status, 200);
+
+  // The local CLI reads status without a key (a token derived from the home's server key).
+  auto st = Mlfaas({"status", "--endpoint", "http://127.0.0.1:" + std::to_string(port)});
+  EXPECT_EQ(st.exit_code, 0) << st.err;
+  EXPECT_NE(st.out.find("echo:$LATEST"), std::string::npos) << st.out;
+
+  // A revoked key is refused within a second or so (the gateway reloads keys every tick).
+  auto rv = Mlfaas({"key", "revoke", "ci"});
+  ASSERT_EQ(rv.exit_code, 0) << rv.err;
+  std::string code;
+  for (int i = 0; i < 20 && code != "UnrecognizedClientException"; ++i) {
+    code = Boto3(port, ci, "echo").value("code", "");
+    if (code != "UnrecognizedClientException") {
+      std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    }
+  }
+  EXPECT_EQ(code, "UnrecognizedClientException");
+  auto revoked = Aws(port, ci, {"--function-name", "echo", "--payload", "{}"});
+  EXPECT_NE(revoked.err.find("UnrecognizedClientException"), std::string::npos) << revoked.err;
+
+  // Every admin and deploy action is in the audit log.
+  auto audit = Mlfaas({"audit", "--json"});
+  ASSERT_EQ(audit.exit_code, 0) << audit.err;
+  std::set<std::string> actions;
+  for (const auto& e : json::parse(audit.out)) {
+    actions.insert(e["action"].get<std::string>() + "/" + e["result"].get<std::string>());
+    EXPECT_TRUE(e["principal"].get<std::string>().starts_with("local:")) << e.dump();
+  }
+  for (const char* want : {"CreateFunction/ok", "CreateKey/ok", "RevokeKey/ok"}) {
+    EXPECT_TRUE(actions.contains(want)) << want << " in " << audit.out;
+  }
+  auto list = Mlfaas({"key", "list"});
+  EXPECT_NE(list.out.find("revoked"), std::string::npos) << list.out;
+  EXPECT_EQ(list.out.find(ci.secret), std::string::npos) << "secrets are never shown again";
+  EXPECT_EQ(server_->StopWith(SIGTERM, std::chrono::seconds(15)), 0);
+}
+
+TEST_F(ServeAuthTest, KeyCommandsRefuseBadInput) {
+  for (const std::vector<std::string>& bad :
+       {std::vector<std::string>{"key", "create", "--name", "x", "--scope", "write:*"},
+        {"key", "create", "--name", "x", "--scope", "invoke"},
+        {"key", "create", "--name", "bad name", "--scope", "invoke:*"},
+        {"key", "create", "--name", "x", "--scope", "invoke:*", "--rate", "0"},
+        {"key", "create", "--name", "x"},
+        {"key", "revoke", "nobody"},
+        {"audit", "--since", "yesterday-ish"}}) {
+    auto r = Mlfaas(bad);
+    EXPECT_EQ(r.exit_code, 1) << bad[2] << " " << r.out;
+    EXPECT_TRUE(r.err.starts_with("mlfaas: ")) << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  }
+  NewKey("x", {"invoke:*"});
+  auto dup = Mlfaas({"key", "create", "--name", "x", "--scope", "invoke:*"});
+  EXPECT_EQ(dup.exit_code, 1);
+  EXPECT_NE(dup.err.find("exists"), std::string::npos) << dup.err;
+  // The home and its secrets are private.
+  struct stat home {}, db {}, key {};
+  ASSERT_EQ(::stat(Home().c_str(), &home), 0);
+  ASSERT_EQ(::stat((Home() / "registry.db").c_str(), &db), 0);
+  ASSERT_EQ(::stat((Home() / "server.key").c_str(), &key), 0);
+  EXPECT_EQ(home.st_mode & 0777, 0700u);
+  EXPECT_EQ(db.st_mode & 0777, 0600u);
+  EXPECT_EQ(key.st_mode & 0777, 0600u);
+}
+
+// `serve --host 0.0.0.0`: refused without a key, started loudly with --insecure-no-auth, and
+// enforcing once a key exists.
+TEST_F(ServeAuthTest, NonLoopbackAddressesNeedAKeyOrTheInsecureFlag) {
+  auto refused = Mlfaas({"serve", "--host", "0.0.0.0", "--port", "0"});
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_NE(refused.err.find("refusing to serve on 0.0.0.0"), std::string::npos) << refused.err;
+  EXPECT_NE(refused.err.find("--insecure-no-auth"), std::string::npos) << refused.err;
+
+  auto start = [&](std::vector<std::string> extra) -> uint16_t {
+    std::vector<std::string> argv = {MLFAAS_BIN, "--home", Home().string(), "serve", "--host",
+                                     "0.0.0.0",  "--port", "0",             "--threads", "1"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    log_ = (tmp_.path() / ("serve-" + std::to_string(++serves_) + ".log")).string();
+    server_ = std::make_unique<BackgroundProcess>(argv, std::map<std::string, std::string>{}, log_);
+    std::regex re("listening on http://0\\.0\\.0\\.0:(\\d+)");
+    for (int i = 0; i < 2000 && server_->Running(); ++i) {
+      std::smatch m;
+      std::string text = Slurp(log_);
+      if (std::regex_search(text, m, re)) return static_cast<uint16_t>(std::stoi(m[1]));
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    ADD_FAILURE() << "serve did not start: " << Slurp(log_);
+    return 0;
+  };
+  Create("echo", kPythonBootstrap);
+  uint16_t port = start({"--insecure-no-auth"});
+  ASSERT_NE(port, 0);
+  EXPECT_NE(Slurp(log_).find("AUTHENTICATION DISABLED"), std::string::npos) << Slurp(log_);
+  EXPECT_EQ(HttpClient(port).Post(InvokePath("echo"), "{}").status, 200);
+  EXPECT_EQ(server_->StopWith(SIGTERM, std::chrono::seconds(15)), 0);
+
+  const Creds k = NewKey("edge", {"invoke:*"});
+  port = start({});
+  ASSERT_NE(port, 0);
+  EXPECT_EQ(HttpClient(port).Post(InvokePath("echo"), "{}").status, 401);
+  HttpClient c(port);
+  auto ok = c.Request(boost::beast::http::verb::post, InvokePath("echo"), "{}",
+                      {{"Authorization", "Bearer " + k.id + ":" + k.secret}});
+  EXPECT_EQ(ok.status, 200) << ok.body;
+  EXPECT_EQ(server_->StopWith(SIGTERM, std::chrono::seconds(15)), 0);
+}
+
+}  // namespace
+}  // namespace mlfaas::testing
