@@ -128,7 +128,7 @@ FuzzGateway::FuzzGateway(sandbox::ProcessLauncher& launcher, bool with_http) {
   invoker_ = std::make_unique<gateway::Invoker>(ioc_, registry_, *manager_, clock_, random_,
                                                 gateway::InvokerOptions{});
   api_ = std::make_unique<gateway::ApiContext>(
-      gateway::ApiContext{*invoker_, *manager_, metrics_, clock_, shutting_down_, nullptr});
+      gateway::ApiContext{*invoker_, *manager_, metrics_, clock_, shutting_down_, nullptr, nullptr, nullptr, {}});
   if (!with_http) return;
   gateway::HttpServerOptions so;  // the gateway's limits: body 6 MiB, header 16 KiB, URI 8 KiB
   so.host = "127.0.0.1";

@@ -68,6 +68,13 @@ Status AuditedRegistry::DeleteVersion(const std::string& name, const std::string
   return Note("DeleteVersion", Fn(name) + ":" + version, inner_.DeleteVersion(name, version));
 }
 
+StatusOr<registry::VersionInfo> AuditedRegistry::SetProvisionedConcurrency(
+    const std::string& name, const std::string& version, int count) {
+  return Note("PutProvisionedConcurrencyConfig", Fn(name) + ":" + version,
+              inner_.SetProvisionedConcurrency(name, version, count),
+              "provisioned " + std::to_string(count));
+}
+
 namespace {
 std::string AliasDetail(const registry::AliasInfo& a) {
   std::string d = "version " + a.version;

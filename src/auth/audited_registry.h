@@ -41,6 +41,9 @@ class AuditedRegistry final : public registry::Registry {
     return inner_.GetVersion(name, version);
   }
   Status DeleteVersion(const std::string& name, const std::string& version) override;
+  StatusOr<registry::VersionInfo> SetProvisionedConcurrency(const std::string& name,
+                                                            const std::string& version,
+                                                            int count) override;
   StatusOr<registry::AliasInfo> CreateAlias(const registry::AliasInfo& alias) override;
   StatusOr<registry::AliasInfo> UpdateAlias(const registry::AliasInfo& alias) override;
   StatusOr<registry::AliasInfo> GetAlias(const std::string& function,

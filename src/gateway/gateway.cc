@@ -92,7 +92,14 @@ Gateway::Gateway(GatewayOptions options, registry::Registry& registry, CodeStore
   io.event_queue_limit = options_.event_queue_limit;
   invoker_ = std::make_unique<Invoker>(ioc_, registry_, *manager_, clock_, random_, io);
   api_ = std::make_unique<ApiContext>(
-      ApiContext{*invoker_, *manager_, metrics_, clock_, shutting_down_, nullptr});
+      ApiContext{*invoker_, *manager_, metrics_, clock_, shutting_down_, nullptr, nullptr, nullptr, {}});
+  if (options_.control_plane) {
+    api_->registry = &registry_;
+    api_->store = options_.store;
+    api_->offload = [this](std::function<void()> work) {
+      boost::asio::post(control_pool_, std::move(work));
+    };
+  }
 }
 
 Gateway::~Gateway() { Shutdown(); }
@@ -108,6 +115,7 @@ Status Gateway::Start() {
   so.host = options_.host;
   so.port = options_.port;
   so.error_factory = LambdaError;
+  so.large_body_route = IsControlPlaneUpload;
   server_ = std::make_unique<HttpServer>(ioc_, so, [this](Request&& req, Responder respond) {
     Route(*api_, std::move(req), std::move(respond));
   });
@@ -222,6 +230,7 @@ void Gateway::Shutdown() {
   if (int left = manager_->InFlightCount(); left > 0) {
     spdlog::warn("grace period over: {} invocations still running are cancelled", left);
   }
+  control_pool_.join();  // control-plane work in progress finishes (registry writes are short)
   manager_->KillAll();
   if (function_log_) function_log_->Flush();
   // Let the last responses (those of cancelled invocations included) reach their clients.

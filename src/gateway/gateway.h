@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <condition_variable>
 #include <filesystem>
 #include <memory>
@@ -65,6 +66,9 @@ struct GatewayOptions {
   // API keys (auth/guard.h). Null: no authentication at all (in-process tests, benchmarks).
   auth::KeySource* keys = nullptr;
   auth::AuthMode auth_mode = auth::AuthMode::kAuto;
+  // Records control-plane writes and serves /mlfaas/v1/keys (usually the same store as `keys`).
+  auth::AuthStore* store = nullptr;
+  bool control_plane = true;  // the Lambda control plane over the registry (control_api.cc)
 };
 
 class Gateway {
@@ -123,6 +127,8 @@ class Gateway {
   std::unique_ptr<auth::Guard> guard_;
   std::string guard_error_;  // the last key reload failure said (maintenance thread only)
   std::unique_ptr<ApiContext> api_;
+  // Control-plane work (registry writes, code uploads) runs here, off the io threads.
+  boost::asio::thread_pool control_pool_{1};
   std::unique_ptr<HttpServer> server_;
   std::vector<std::thread> io_threads_;
   std::thread maintenance_;

@@ -105,6 +105,15 @@ class Registry {
   virtual StatusOr<VersionInfo> Resolve(const std::string& function, const std::string& qualifier,
                                         double uniform01) = 0;
 
+  // Sets the instances kept initialized for a published version (the one setting of a version
+  // that may change after publishing, as Lambda's provisioned concurrency is configured per
+  // version). Unimplemented unless overridden.
+  virtual StatusOr<VersionInfo> SetProvisionedConcurrency(const std::string& name,
+                                                          const std::string& version, int count) {
+    (void)name, (void)version, (void)count;
+    return Status(StatusCode::kUnimplemented, "provisioned concurrency cannot be set here");
+  }
+
   // Path of the stored package zip for `code_digest`, verified against its digest on first use.
   virtual StatusOr<std::string> PackagePath(const std::string& code_digest) = 0;
 };

@@ -43,6 +43,8 @@ class SqliteRegistry final : public Registry {
   StatusOr<std::vector<VersionInfo>> ListVersions(const std::string& name) override;
   StatusOr<VersionInfo> GetVersion(const std::string& name, const std::string& version) override;
   Status DeleteVersion(const std::string& name, const std::string& version) override;
+  StatusOr<VersionInfo> SetProvisionedConcurrency(const std::string& name,
+                                                  const std::string& version, int count) override;
 
   StatusOr<AliasInfo> CreateAlias(const AliasInfo& alias) override;
   StatusOr<AliasInfo> UpdateAlias(const AliasInfo& alias) override;

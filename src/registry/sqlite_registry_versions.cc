@@ -130,6 +130,30 @@ StatusOr<VersionInfo> SqliteRegistry::GetVersion(const std::string& name,
   return v;
 }
 
+StatusOr<VersionInfo> SqliteRegistry::SetProvisionedConcurrency(const std::string& name,
+                                                                const std::string& version,
+                                                                int count) {
+  if (version.empty() || version == kLatest) {
+    return InvalidArgument("provisioned concurrency is set on a published version, not $LATEST");
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  MLFAAS_ASSIGN_OR_RETURN(auto txn, Txn::Begin(*db_, Txn::Mode::kImmediate));
+  MLFAAS_ASSIGN_OR_RETURN(VersionInfo v, LoadQualified(name, version));
+  FunctionConfig config = v.config;
+  config.provisioned_concurrency = count;
+  MLFAAS_RETURN_IF_ERROR(ValidateConfig(config));
+  MLFAAS_ASSIGN_OR_RETURN(int64_t number, ParseVersionNumber(v.version));
+  MLFAAS_ASSIGN_OR_RETURN(
+      auto st, db_->Prepare("UPDATE versions SET config = ?3 WHERE function = ?1 AND number = ?2"));
+  st->Bind(1, name).Bind(2, number);
+  st->Bind(3, ToJson(config).dump());
+  MLFAAS_RETURN_IF_ERROR(st->Run());
+  st.reset();
+  v.config = config;
+  MLFAAS_RETURN_IF_ERROR(txn->Commit());
+  return v;
+}
+
 StatusOr<std::vector<std::string>> SqliteRegistry::AliasesUsing(const std::string& function,
                                                                 int64_t number) {
   MLFAAS_ASSIGN_OR_RETURN(

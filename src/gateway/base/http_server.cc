@@ -38,6 +38,7 @@ struct HttpServer::State {
   tcp::acceptor acceptor;
   std::atomic<bool> stopped{false};
   std::atomic<int> busy{0};  // exchanges between a complete header and the end of the response
+  std::atomic<int> large_bodies{0};  // large_body_slots taken
   // Accept errors (out of descriptors or memory) are retried after a growing pause instead of
   // at once, which would spin. Used only by the accept chain (one accept at a time).
   net::steady_timer accept_retry{acceptor.get_executor()};  // on the acceptor's strand
@@ -112,9 +113,22 @@ class Session : public std::enable_shared_from_this<Session> {
     if (req.target().size() > opts().uri_limit) {
       return Reject(http::status::uri_too_long, "UriTooLongException", "request URI too long");
     }
-    if (auto len = parser_->content_length(); len && *len > opts().body_limit) {
-      return RejectTooLarge(*len);
+    limit_ = opts().body_limit;
+    if (opts().large_body_route &&
+        opts().large_body_route(std::string_view(req.target().data(), req.target().size()))) {
+      limit_ = opts().large_body_limit;
     }
+    const auto len = parser_->content_length();
+    if (len && *len > limit_) return RejectTooLarge(*len);
+    if (limit_ > opts().body_limit && (!len || *len > opts().body_limit)) {
+      if (state_->large_bodies.fetch_add(1) >= opts().large_body_slots) {
+        state_->large_bodies.fetch_sub(1);
+        return Reject(http::status::service_unavailable, "ServiceException",
+                      "too many large uploads at once; retry shortly");
+      }
+      holds_large_ = true;
+    }
+    parser_->body_limit(limit_);
     if (parser_->is_done()) return Dispatch();
     // Usually the body arrived with the header: parse it from the buffer, without another
     // asynchronous round (the common case on keep-alive connections).
@@ -166,7 +180,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void RejectTooLarge(uint64_t len) {
-    std::string msg = "Request must be smaller than " + std::to_string(opts().body_limit) +
+    std::string msg = "Request must be smaller than " + std::to_string(limit_) +
                       " bytes for the operation";
     if (len) msg += " (Content-Length " + std::to_string(len) + ")";
     Reject(http::status::payload_too_large, "RequestTooLargeException", msg);
@@ -256,6 +270,8 @@ class Session : public std::enable_shared_from_this<Session> {
   void EndExchange() {
     if (in_exchange_) state_->busy.fetch_sub(1, std::memory_order_relaxed);
     in_exchange_ = false;
+    if (holds_large_) state_->large_bodies.fetch_sub(1);
+    holds_large_ = false;
   }
 
   // After a rejection: half-close, then discard (never buffer) whatever the client still sends
@@ -291,6 +307,8 @@ class Session : public std::enable_shared_from_this<Session> {
   bool rejected_ = false;
   bool in_exchange_ = false;
   bool line_seen_ = false;  // the request line's end was among the first bytes read
+  bool holds_large_ = false;  // this exchange holds one of the large-body slots
+  uint64_t limit_ = 0;        // the current request's body limit
   uint64_t drained_ = 0;
   std::unique_ptr<char[]> drain_buf_;  // allocated only for rejected connections
   std::atomic<bool> answered_{false};

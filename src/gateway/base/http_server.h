@@ -69,6 +69,13 @@ struct HttpServerOptions {
   // When set, an accepted connection is served only if admit(its descriptor) holds; otherwise
   // it is closed at once, unread.
   std::function<bool(int)> admit;
+  // When set, the body limit of a request whose target this returns true for (the control
+  // plane's code uploads), instead of body_limit. Such a request with a body over body_limit
+  // takes one of large_body_slots while it is received and answered; with none free it is
+  // refused (503 ServiceException, unread): a few large uploads at once, never many.
+  std::function<bool(std::string_view target)> large_body_route;
+  uint64_t large_body_limit = 70ull << 20;
+  int large_body_slots = 2;
 };
 
 // Owns a listening socket. Sessions outlive the server object safely (they share its state).

@@ -4,9 +4,9 @@
 //   unknown function/qualifier 404 ResourceNotFoundException | bad JSON 400
 //   InvalidRequestContentException | throttled 429 TooManyRequestsException
 //   worker crash 502 Runtime.ExitError | init failure 502 Runtime.InitError
-#include <boost/beast/core/detail/base64.hpp>
 #include <nlohmann/json.hpp>
 
+#include "common/base64.h"
 #include "common/json.h"
 #include "gateway/base/trace.h"
 #include "gateway/frontend/router.h"
@@ -17,13 +17,6 @@ namespace {
 constexpr std::string_view kPrefix = "/2015-03-31/functions/";
 constexpr std::string_view kSuffix = "/invocations";
 
-std::string Base64(std::string_view s) {
-  namespace b64 = boost::beast::detail::base64;
-  std::string out(b64::encoded_size(s.size()), '\0');
-  out.resize(b64::encode(out.data(), s.data(), s.size()));
-  return out;
-}
-
 // X-Amz-Client-Context: base64 of a JSON object, at most 3,583 bytes, as Lambda takes it. The
 // decoded JSON, or InvalidArgument.
 StatusOr<std::string> DecodeClientContext(std::string_view text) {
@@ -32,21 +25,11 @@ StatusOr<std::string> DecodeClientContext(std::string_view text) {
   if (text.size() > kMax) {
     return InvalidArgument("Client context must be at most " + std::to_string(kMax) + " bytes");
   }
-  if (text.size() % 4 != 0) return bad;
-  for (size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    const bool pad = c == '=' && i + 2 >= text.size();
-    if (!pad && !isalnum(static_cast<unsigned char>(c)) && c != '+' && c != '/') return bad;
-  }
-  while (!text.empty() && text.back() == '=') text.remove_suffix(1);  // the decoder stops there
-  namespace b64 = boost::beast::detail::base64;
-  std::string out(b64::decoded_size(text.size()) + 3, '\0');
-  const auto [written, read] = b64::decode(out.data(), text.data(), text.size());
-  if (read != text.size()) return bad;
-  out.resize(written);
-  auto json = ParseJson(out);
+  auto out = Base64Decode(text);
+  if (!out) return bad;
+  auto json = ParseJson(*out);
   if (!json.ok() || !json->is_object()) return bad;
-  return out;
+  return *out;
 }
 
 // Accepts "name", "name:qualifier" and full/partial ARNs "arn:aws:lambda:r:a:function:name[:q]".
@@ -103,7 +86,7 @@ Response ResultResponse(const InvokeRequest& req, const InvokeResult& r) {
     res.set("X-Amz-Executed-Version", r.executed_version);
   }
   if (req.log_tail && req.type == InvocationType::kRequestResponse) {
-    res.set("X-Amz-Log-Result", Base64(r.log_tail));
+    res.set("X-Amz-Log-Result", Base64Encode(r.log_tail));
   }
   SetInvocationHeaders(res, r);
   return res;

@@ -147,6 +147,8 @@ void Route(ApiContext& ctx, Request&& req, Responder respond) {
     who.scopes = auth::ScopeSet::Everything();
   }
   if (HandleLambdaApi(ctx, req, respond, who)) return;
+  if (HandleControlApi(ctx, req, respond, who)) return;
+  if (HandleKeyApi(ctx, req, respond, who)) return;
   if (HandleModelApi(ctx, req, respond, who)) return;
   if (HandleAdminApi(ctx, req, respond, who)) return;
   respond(JsonErrorResponse(

@@ -2,11 +2,14 @@
 //   lambda_api.cc  POST /2015-03-31/functions/{name}/invocations
 //   model_api.cc   TF-Serving /v1/models/... and KServe V2 /v2/...
 //   admin_api.cc   GET /metrics, GET /v1/status, GET /healthz
+//   control_api.cc the Lambda control plane (functions, versions, aliases, concurrency, tags)
+//   key_api.cc     /mlfaas/v1/keys and /mlfaas/v1/audit (the admin scope)
 // A handler returns false when the path is not its own (nothing sent); true when it took the
 // request (it answers through `respond`, now or later). All go through Invoker::Invoke.
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -15,6 +18,7 @@
 #include "gateway/base/metrics.h"
 #include "gateway/invoke/invoker.h"
 #include "gateway/pool/instance_manager.h"
+#include "registry/registry.h"
 
 namespace mlfaas::gateway {
 
@@ -26,6 +30,11 @@ struct ApiContext {
   Clock& clock;
   std::atomic<bool>& shutting_down;
   auth::Guard* guard = nullptr;  // null: no authentication (every caller may do everything)
+  // The control plane (control_api.cc): null registry = none in this gateway.
+  registry::Registry* registry = nullptr;
+  auth::AuthStore* store = nullptr;  // records control-plane writes (audit); null: not recorded
+  // Runs blocking control-plane work off the io threads; empty: inline.
+  std::function<void(std::function<void()>)> offload;
 };
 
 // Who is calling. `who` comes from the guard (Route); each front door authorizes the action it
@@ -34,6 +43,11 @@ using auth::Principal;
 bool HandleLambdaApi(ApiContext& ctx, Request& req, Responder& respond, const Principal& who);
 bool HandleModelApi(ApiContext& ctx, Request& req, Responder& respond, const Principal& who);
 bool HandleAdminApi(ApiContext& ctx, Request& req, Responder& respond, const Principal& who);
+bool HandleControlApi(ApiContext& ctx, Request& req, Responder& respond, const Principal& who);
+bool HandleKeyApi(ApiContext& ctx, Request& req, Responder& respond, const Principal& who);
+
+// The control plane's code uploads (CreateFunction, UpdateFunctionCode): bodies up to 70 MB.
+bool IsControlPlaneUpload(std::string_view target);
 
 // Authenticates (unless the route is open: GET/HEAD /healthz, /v2/health/live,
 // /v2/health/ready, exactly as written), then tries the front doors in order; 404

@@ -1,0 +1,179 @@
+// mlfaas's own admin routes (the admin scope), for `mlfaas --remote ... key|audit`:
+//   POST   /mlfaas/v1/keys            {"Name","Scopes":[...],"Rate"} -> 201 {"AccessKeyId","SecretAccessKey","Key"}
+//   GET    /mlfaas/v1/keys            -> {"Keys":[...]}   (never a secret)
+//   DELETE /mlfaas/v1/keys/{id|name}  -> {"Key":{...}}
+//   GET    /mlfaas/v1/audit[?since=RFC3339&limit=N] -> {"Entries":[...]}
+// Every key action is recorded in the audit log as the caller's.
+#include <nlohmann/json.hpp>
+
+#include "common/json.h"
+#include "gateway/frontend/router.h"
+
+namespace mlfaas::gateway {
+namespace {
+
+using nlohmann::json;
+
+constexpr std::string_view kKeys = "/mlfaas/v1/keys";
+constexpr std::string_view kAudit = "/mlfaas/v1/audit";
+
+json KeyJson(const auth::ApiKey& k) {
+  return {{"AccessKeyId", k.access_key_id}, {"Name", k.name},
+          {"Scopes", k.scopes},             {"Rate", k.rate},
+          {"CreatedAt", k.created_at},      {"Status", k.active() ? "Active" : "Revoked"},
+          {"RevokedAt", k.revoked_at}};
+}
+
+Response Answer(http::status status, const json& body) {
+  Response res{status, 11};
+  res.set(http::field::content_type, "application/json");
+  res.body() = DumpJson(body);
+  return res;
+}
+
+Response StoreError(const Status& st) {
+  switch (st.code()) {
+    case StatusCode::kNotFound:
+      return LambdaError(http::status::not_found, "ResourceNotFoundException", st.message());
+    case StatusCode::kAlreadyExists:
+    case StatusCode::kFailedPrecondition:
+      return LambdaError(http::status::conflict, "ResourceConflictException", st.message());
+    case StatusCode::kInvalidArgument:
+      return LambdaError(http::status::bad_request, "InvalidParameterValueException", st.message());
+    default:
+      return LambdaError(http::status::internal_server_error, "ServiceException", st.message());
+  }
+}
+
+void Audit(ApiContext& ctx, const Principal& who, const std::string& action,
+           const std::string& resource, const Status& result, const std::string& detail) {
+  auth::AuditEntry e;
+  e.principal = who.Describe();
+  e.source = "http";
+  e.action = action;
+  e.resource = resource;
+  e.result = result.ok() ? "ok" : "error";
+  e.detail = result.ok() ? detail : result.message();
+  (void)ctx.store->Record(std::move(e));  // a failure to record does not undo the action
+}
+
+Response CreateKey(ApiContext& ctx, const Request& req, const Principal& who) {
+  auto body = ParseJson(req.body());
+  if (!body.ok() || !body->is_object()) {
+    return LambdaError(http::status::bad_request, "InvalidRequestContentException",
+                       "the body must be {\"Name\", \"Scopes\": [...], \"Rate\"}");
+  }
+  const std::string name = JsonString(*body, "Name", "");
+  std::vector<std::string> scopes;
+  if (const json* s = JsonField(*body, "Scopes"); s && s->is_array()) {
+    for (const auto& v : *s) {
+      if (!v.is_string()) {
+        return LambdaError(http::status::bad_request, "InvalidParameterValueException",
+                           "Scopes must be strings");
+      }
+      scopes.push_back(v.get<std::string>());
+    }
+  }
+  const double rate = JsonNumber(*body, "Rate").value_or(auth::kDefaultRate);
+  auto created = ctx.store->CreateKey(name, scopes, rate);
+  std::string joined;
+  for (const auto& s : scopes) joined += (joined.empty() ? "" : " ") + s;
+  Audit(ctx, who, "CreateKey",
+        "key:" + (created.ok() ? created->key.access_key_id : std::string("?")) + "/" + name,
+        created.status(), "scopes " + joined);
+  if (!created.ok()) return StoreError(created.status());
+  return Answer(http::status::created, {{"AccessKeyId", created->key.access_key_id},
+                                        {"SecretAccessKey", created->secret},
+                                        {"Key", KeyJson(created->key)}});
+}
+
+}  // namespace
+
+bool HandleKeyApi(ApiContext& ctx, Request& req, Responder& respond, const Principal& who) {
+  std::string_view target(req.target().data(), req.target().size());
+  std::string_view path = target.substr(0, target.find('?'));
+  if (path != kKeys && !path.starts_with(std::string(kKeys) + "/") && path != kAudit) return false;
+  if (!ctx.store) {
+    respond(LambdaError(http::status::not_found, "ResourceNotFoundException",
+                        "this gateway has no key store"));
+    return true;
+  }
+  if (auto denied = AuthorizeAll(who, auth::Action::kAdmin, "mlfaas:ManageKeys")) {
+    respond(std::move(*denied));
+    return true;
+  }
+  const auto verb = req.method();
+  // Key writes touch the database: off the io threads, as the control plane's writes.
+  auto shared_req = std::make_shared<Request>(std::move(req));
+  auto principal = std::make_shared<Principal>(who);
+  auto work = [&ctx, shared_req, principal, verb, path = std::string(path),
+               target = std::string(target), respond]() {
+    const Request& r = *shared_req;
+    Response res;
+    if (path == kAudit) {
+      if (verb != http::verb::get) {
+        res = LambdaError(http::status::method_not_allowed, "MethodNotAllowedException",
+                          "use GET");
+      } else {
+        auth::AuditQuery q;
+        std::string limit;
+        if (!QueryParam(target, "since", q.since) || !QueryParam(target, "limit", limit)) {
+          res = LambdaError(http::status::bad_request, "InvalidParameterValueException",
+                            "malformed query string");
+        } else {
+          if (!limit.empty()) q.limit = std::clamp<size_t>(std::strtoul(limit.c_str(), nullptr, 10), 1, 10000);
+          auto entries = ctx.store->ListAudit(q);
+          if (!entries.ok()) {
+            res = StoreError(entries.status());
+          } else {
+            json out = json::array();
+            for (const auto& e : *entries) {
+              out.push_back({{"id", e.id}, {"at", e.at}, {"principal", e.principal},
+                             {"source", e.source}, {"action", e.action},
+                             {"resource", e.resource}, {"result", e.result},
+                             {"detail", e.detail}});
+            }
+            res = Answer(http::status::ok, {{"Entries", out}});
+          }
+        }
+      }
+    } else if (path == kKeys && verb == http::verb::post) {
+      res = CreateKey(ctx, r, *principal);
+    } else if (path == kKeys && verb == http::verb::get) {
+      auto keys = ctx.store->ListKeys();
+      if (!keys.ok()) {
+        res = StoreError(keys.status());
+      } else {
+        json out = json::array();
+        for (const auto& k : *keys) out.push_back(KeyJson(k));
+        res = Answer(http::status::ok, {{"Keys", out}});
+      }
+    } else if (path.size() > kKeys.size() + 1 && verb == http::verb::delete_) {
+      std::string which;
+      if (!PercentDecode(std::string_view(path).substr(kKeys.size() + 1), which)) {
+        res = LambdaError(http::status::bad_request, "InvalidParameterValueException",
+                          "malformed key id");
+      } else {
+        auto revoked = ctx.store->RevokeKey(which);
+        Audit(ctx, *principal, "RevokeKey",
+              "key:" + (revoked.ok() ? revoked->access_key_id + "/" + revoked->name : which),
+              revoked.status(), "");
+        res = revoked.ok() ? Answer(http::status::ok, {{"Key", KeyJson(*revoked)}})
+                           : StoreError(revoked.status());
+      }
+    } else {
+      res = LambdaError(http::status::method_not_allowed, "MethodNotAllowedException",
+                        "use POST/GET " + std::string(kKeys) + " or DELETE " +
+                            std::string(kKeys) + "/{id}");
+    }
+    respond(std::move(res));
+  };
+  if (ctx.offload) {
+    ctx.offload(std::move(work));
+  } else {
+    work();
+  }
+  return true;
+}
+
+}  // namespace mlfaas::gateway
