@@ -1,0 +1,142 @@
+// The Lambda control plane as deployment tools drive it: boto3 and Debian's AWS CLI v2 against
+// `mlfaas serve`, with an mlfaas key, over real HTTP and a real registry.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "gateway/serve_fixture.h"
+
+namespace mlfaas::testing {
+namespace {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+class ServeControlTest : public ServeFixture {
+ protected:
+  std::pair<std::string, std::string> NewKey(const std::string& name,
+                                             std::vector<std::string> scopes) {
+    std::vector<std::string> args = {"key", "create", "--name", name, "--json"};
+    for (auto& s : scopes) args.insert(args.end(), {"--scope", s});
+    auto r = Mlfaas(args);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    auto j = json::parse(r.out, nullptr, false);
+    if (!j.is_object()) return {};
+    return {j["AccessKeyId"].get<std::string>(), j["SecretAccessKey"].get<std::string>()};
+  }
+
+  CommandResult Aws(uint16_t port, const std::pair<std::string, std::string>& key,
+                    std::vector<std::string> args) {
+    args.insert(args.begin(), {"/usr/bin/aws", "--endpoint-url",
+                               "http://127.0.0.1:" + std::to_string(port), "lambda"});
+    return RunCommand(args,
+                      {{"AWS_ACCESS_KEY_ID", key.first},
+                       {"AWS_SECRET_ACCESS_KEY", key.second},
+                       {"AWS_DEFAULT_REGION", "us-east-1"},
+                       {"AWS_PAGER", ""},
+                       {"AWS_CONFIG_FILE", "/dev/null"},
+                       {"AWS_SHARED_CREDENTIALS_FILE", "/dev/null"},
+                       {"AWS_EC2_METADATA_DISABLED", "true"},
+                       {"AWS_MAX_ATTEMPTS", "1"}},
+                      std::chrono::seconds(60));
+  }
+};
+
+TEST_F(ServeControlTest, Boto3DeploysVersionsAliasesAndCanaries) {
+  const auto deployer = NewKey("deployer", {"*:*"});
+  const fs::path zip = BootstrapZip();
+  const uint16_t port = Serve();
+  ASSERT_NE(port, 0);
+  auto r = RunCommand({"/usr/bin/python3",
+                       std::string(MLFAAS_SOURCE_DIR) + "/tests/gateway/boto3_control_plane.py",
+                       "http://127.0.0.1:" + std::to_string(port), deployer.first,
+                       deployer.second, zip.string()},
+                      {}, std::chrono::seconds(120));
+  ASSERT_EQ(r.exit_code, 0) << r.err << Slurp(log_);
+  const json out = json::parse(r.out, nullptr, false);
+  ASSERT_TRUE(out.is_object()) << r.out;
+  EXPECT_EQ(out["created"]["Runtime"], "provided.al2023");
+  EXPECT_EQ(out["created"]["Version"], "$LATEST");
+  EXPECT_EQ(out["v1"], "1");
+  EXPECT_EQ(out["v2"], "2");
+  EXPECT_EQ(out["alias"]["FunctionVersion"], "1");
+  EXPECT_EQ(out["alias"]["Weights"]["2"], 0.5);
+  // Through the weighted alias both versions serve, each with its own configuration.
+  EXPECT_GT(out["served"].value("1:one", 0), 0) << out["served"].dump();
+  EXPECT_GT(out["served"].value("2:two", 0), 0) << out["served"].dump();
+  EXPECT_EQ(out["served"].size(), 2u) << out["served"].dump();
+  EXPECT_EQ(out["listed"]["names"], json({"cp", "cp-a", "cp-b", "cp-c"}));
+  EXPECT_GE(out["listed"]["pages"], 2) << "MaxItems pages through NextMarker";
+  EXPECT_EQ(out["get"]["Runtime"], "provided.al2023");
+  EXPECT_EQ(out["get"]["Tags"]["mlfaas:idle-timeout"], "60");
+  EXPECT_EQ(out["get"]["Env"]["TAG"], "two");
+  EXPECT_EQ(out["get_v1"]["TAG"], "one") << "a published version keeps its configuration";
+  EXPECT_EQ(out["updated"]["MemorySize"], 1024);
+  EXPECT_EQ(out["updated"]["Timeout"], 5);
+  EXPECT_EQ(out["concurrency"], 3);
+  EXPECT_EQ(out["missing"], "ResourceNotFoundException");
+  EXPECT_EQ(out["conflict"], "ResourceConflictException");
+  EXPECT_EQ(out["bad_runtime"], "InvalidParameterValueException");
+  EXPECT_EQ(out["unsupported"], "UnsupportedOperationException");
+  EXPECT_EQ(out["settings"], 4);
+  EXPECT_EQ(out["after_delete"], "ResourceNotFoundException");
+  // Every write is in the audit log, as the key's.
+  auto audit = Mlfaas({"audit", "--json"});
+  ASSERT_EQ(audit.exit_code, 0);
+  int by_key = 0;
+  for (const auto& e : json::parse(audit.out)) {
+    if (e["principal"] == "key:" + deployer.first + "/deployer" && e["source"] == "http") ++by_key;
+  }
+  EXPECT_GE(by_key, 10) << audit.out;
+  EXPECT_EQ(server_->StopWith(SIGTERM, std::chrono::seconds(15)), 0);
+}
+
+TEST_F(ServeControlTest, TheAwsCliDeploysAndScopesHold) {
+  const auto deployer = NewKey("team", {"deploy:team-*", "read:team-*", "invoke:team-*"});
+  const auto invoker = NewKey("caller", {"invoke:*"});
+  const fs::path zip = BootstrapZip();
+  const uint16_t port = Serve();
+  ASSERT_NE(port, 0);
+  const std::string zip_arg = "fileb://" + zip.string();
+  auto created = Aws(port, deployer,
+                     {"create-function", "--function-name", "team-a", "--runtime", "provided",
+                      "--role", "arn:aws:iam::1:role/r", "--handler", "x", "--zip-file", zip_arg,
+                      "--memory-size", "1769"});
+  ASSERT_EQ(created.exit_code, 0) << created.err;
+  EXPECT_EQ(json::parse(created.out)["FunctionName"], "team-a");
+  auto outside = Aws(port, deployer,
+                     {"create-function", "--function-name", "other", "--runtime", "provided",
+                      "--role", "r", "--handler", "x", "--zip-file", zip_arg});
+  EXPECT_NE(outside.exit_code, 0);
+  EXPECT_NE(outside.err.find("AccessDeniedException"), std::string::npos) << outside.err;
+  auto by_invoker = Aws(port, invoker,
+                        {"create-function", "--function-name", "team-b", "--runtime",
+                         "provided", "--role", "r", "--handler", "x", "--zip-file", zip_arg});
+  EXPECT_NE(by_invoker.err.find("AccessDeniedException"), std::string::npos) << by_invoker.err;
+  auto pub = Aws(port, deployer, {"publish-version", "--function-name", "team-a"});
+  ASSERT_EQ(pub.exit_code, 0) << pub.err;
+  EXPECT_EQ(json::parse(pub.out)["Version"], "1");
+  auto list = Aws(port, deployer, {"list-functions"});
+  ASSERT_EQ(list.exit_code, 0) << list.err;
+  EXPECT_EQ(json::parse(list.out)["Functions"].size(), 1u);
+  // A key without read scopes lists nothing (only what it may read).
+  auto list2 = Aws(port, invoker, {"list-functions"});
+  ASSERT_EQ(list2.exit_code, 0) << list2.err;
+  EXPECT_EQ(json::parse(list2.out)["Functions"].size(), 0u) << list2.out;
+  auto inv = Aws(port, invoker,
+                 {"invoke", "--function-name", "team-a", "--qualifier", "1", "--cli-binary-format",
+                  "raw-in-base64-out", "--payload", "{}", (tmp_.path() / "o.json").string()});
+  EXPECT_EQ(inv.exit_code, 0) << inv.err;
+  auto upd = Aws(port, deployer,
+                 {"update-function-configuration", "--function-name", "team-a", "--timeout", "9"});
+  ASSERT_EQ(upd.exit_code, 0) << upd.err;
+  EXPECT_EQ(json::parse(upd.out)["Timeout"], 9);
+  auto del = Aws(port, deployer, {"delete-function", "--function-name", "team-a"});
+  EXPECT_EQ(del.exit_code, 0) << del.err;
+  auto gone = Aws(port, deployer, {"get-function", "--function-name", "team-a"});
+  EXPECT_NE(gone.err.find("ResourceNotFoundException"), std::string::npos) << gone.err;
+  EXPECT_EQ(server_->StopWith(SIGTERM, std::chrono::seconds(15)), 0);
+}
+
+}  // namespace
+}  // namespace mlfaas::testing
