@@ -3,11 +3,13 @@
 #include <fmt/format.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include <algorithm>
+#include <cstring>
+#include <initializer_list>
+#include <memory>
 
-#include "common/sha256.h"
+
 
 namespace mlfaas::auth {
 namespace {
@@ -196,32 +198,60 @@ std::string FormatSkew(std::chrono::seconds skew) {
   return fmt::format("{} sec.", skew.count());
 }
 
-std::string RawSha256(std::string_view data) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  if (EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr) != 1) return {};
-  return std::string(reinterpret_cast<const char*>(md), len);
+// SHA-256 through one EVP_MD fetched once and one digest context per thread: OpenSSL 3's
+// one-shot calls (EVP_Digest, HMAC) look the algorithm up in the provider tables on every call,
+// which cost more than the hashing of a small request (auth_bench: verifying a small signed
+// invoke went from 9.5 to 4.7 us of CPU).
+const EVP_MD* Sha256Md() {
+  static EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA256", nullptr);  // kept for the process
+  return md;
 }
 
-// HMAC-SHA256, raw. Empty on an OpenSSL failure (then no signature can match: fails closed).
-std::string RawHmacSha256(std::string_view key, std::string_view data) {
-  // RFC 2104 hashes a key longer than the block first; doing it here keeps the length within
-  // HMAC()'s int and changes nothing.
-  std::string hashed_key;
-  if (key.size() > 64) {
-    hashed_key = RawSha256(key);
-    key = hashed_key;
+struct MdCtxFree {
+  void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
+};
+
+// The SHA-256 of the concatenation of `parts` into out[32]; false on an OpenSSL failure.
+bool Sha256Of(std::initializer_list<std::string_view> parts, unsigned char* out) {
+  thread_local std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx(EVP_MD_CTX_new());
+  const EVP_MD* md = Sha256Md();
+  if (!ctx || !md || EVP_DigestInit_ex(ctx.get(), md, nullptr) != 1) return false;
+  for (std::string_view p : parts) {
+    if (!p.empty() && EVP_DigestUpdate(ctx.get(), p.data(), p.size()) != 1) return false;
   }
-  static const unsigned char kEmpty[1] = {0};
-  const void* key_data = key.empty() ? kEmpty : static_cast<const void*>(key.data());
-  const auto* d = data.empty() ? kEmpty : reinterpret_cast<const unsigned char*>(data.data());
-  unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
-  if (HMAC(EVP_sha256(), key_data, static_cast<int>(key.size()), d, data.size(), md, &len) ==
-      nullptr) {
+  return EVP_DigestFinal_ex(ctx.get(), out, &len) == 1 && len == 32;
+}
+
+std::string RawSha256(std::string_view data) {
+  unsigned char md[32];
+  if (!Sha256Of({data}, md)) return {};
+  return std::string(reinterpret_cast<const char*>(md), sizeof md);
+}
+
+// HMAC-SHA256 (RFC 2104) over Sha256Of, raw. Empty on an OpenSSL failure (then no signature can
+// match: fails closed). Checked against RFC 4231's vectors in sigv4_test.
+std::string RawHmacSha256(std::string_view key, std::string_view data) {
+  constexpr size_t kBlock = 64;
+  unsigned char k[kBlock] = {0};
+  if (key.size() > kBlock) {
+    if (!Sha256Of({key}, k)) return {};
+  } else if (!key.empty()) {
+    std::memcpy(k, key.data(), key.size());
+  }
+  char ipad[kBlock], opad[kBlock];
+  for (size_t i = 0; i < kBlock; ++i) {
+    ipad[i] = static_cast<char>(k[i] ^ 0x36);
+    opad[i] = static_cast<char>(k[i] ^ 0x5c);
+  }
+  unsigned char inner[32], outer[32];
+  if (!Sha256Of({std::string_view(ipad, kBlock), data}, inner) ||
+      !Sha256Of({std::string_view(opad, kBlock),
+                 std::string_view(reinterpret_cast<const char*>(inner), sizeof inner)},
+                outer)) {
     return {};
   }
-  return std::string(reinterpret_cast<const char*>(md), len);
+  return std::string(reinterpret_cast<const char*>(outer), sizeof outer);
 }
 
 std::string Hex(std::string_view raw) {
@@ -498,7 +528,7 @@ std::optional<std::string> CanonicalRequest(const HttpRequestView& req,
 std::string StringToSign(std::string_view amz_date, std::string_view scope,
                          std::string_view canonical_request) {
   return fmt::format("{}\n{}\n{}\n{}", kSigV4Algorithm, amz_date, scope,
-                     Sha256Hex(canonical_request));
+                     Hex(RawSha256(canonical_request)));
 }
 
 std::string SigningKey(std::string_view secret, std::string_view date, std::string_view region,
@@ -632,7 +662,7 @@ std::optional<SigV4Error> Verify(const HttpRequestView& req, const Authorization
                                amz_date, FormatSeconds(now_s + skew), FormatSeconds(now_s),
                                FormatSkew(skew)));
   }
-  const std::string payload_hash = Sha256Hex(req.body);
+  const std::string payload_hash = Hex(RawSha256(req.body));
   const std::vector<std::string_view> content_sha = FieldValues(req, "x-amz-content-sha256");
   if (!content_sha.empty()) {
     const std::string_view v = TrimOws(content_sha.front());
@@ -671,7 +701,7 @@ StatusOr<std::string> SignAuthorization(const HttpRequestView& req, std::string_
   std::sort(names.begin(), names.end());
   names.erase(std::unique(names.begin(), names.end()), names.end());
   const std::optional<std::string> canonical_request =
-      CanonicalRequest(req, names, Sha256Hex(req.body));
+      CanonicalRequest(req, names, Hex(RawSha256(req.body)));
   if (!canonical_request) {
     return InvalidArgument("cannot sign: the query string has a malformed percent-encoding");
   }
