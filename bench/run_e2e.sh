@@ -4,6 +4,8 @@
 #   (a') mlfaas warm with --worker-transport http (the Runtime API over loopback TCP)
 #   (a'') mlfaas warm with --isolation off (instances as plain root processes: the cost of
 #        isolation on the warm path)
+#   (a4) mlfaas warm with authentication on: a Bearer key, and an AWS SigV4 signature (signed
+#        once by botocore and replayed: the gateway verifies it on every request)
 #   (b) nginx returning a fixed JSON body   (c) sklearn + Flask + gunicorn -w 2
 # wrk at 18 connections (the study's top concurrency), then cold starts (first request on 100
 # fresh instances, measured at the client) with stem cells (default) and without, each at strict
@@ -35,13 +37,14 @@ LUA
 }
 
 wait_http() { for _ in $(seq 200); do curl -s -o /dev/null "$1" && return 0; sleep 0.1; done; echo "bench: $1 never came up" >&2; return 1; }
-run_wrk() {  # name url -> "name rps avg_ms p99_ms"
-  wrk -t2 -c18 -d"${D}s" --latency -s "$BODY" "$2" >"$TMP/$1.wrk" 2>&1
+run_wrk() {  # name url [wrk args...] -> "name rps avg_ms p99_ms"
+  local name=$1 url=$2; shift 2
+  wrk -t2 -c18 -d"${D}s" --latency -s "$BODY" "$@" "$url" >"$TMP/$name.wrk" 2>&1
   awk -v n="$1" '
     function ms(v) { if (v ~ /us$/) return v/1000; if (v ~ /ms$/) return v+0; if (v ~ /s$/) return v*1000; return v }
     /Requests\/sec/ {rps=$2} /^    Latency/ {avg=ms($2)} / 99%/ {p99=ms($2)}
     /Non-2xx/ {bad=$NF}
-    END {printf "%s %.0f %.3f %.3f %s\n", n, rps, avg, p99, (bad==""?0:bad)}' "$TMP/$1.wrk"
+    END {printf "%s %.0f %.3f %.3f %s\n", n, rps, avg, p99, (bad==""?0:bad)}' "$TMP/$name.wrk"
 }
 
 echo "== training and publishing kdd99-anomaly" >&2
@@ -50,6 +53,28 @@ echo "== training and publishing kdd99-anomaly" >&2
 "$BIN" function publish kdd99-anomaly >/dev/null
 for i in $(seq 1 100); do "$BIN" function create "cold-$i" --package "$TMP/kdd.zip" >/dev/null; done
 
+# Authentication on: the same registry in a home of its own, with a key (keys are per home).
+cp -a "$MLFAAS_HOME" "$TMP/home-auth"
+KEY=$("$BIN" --home "$TMP/home-auth" key create --name bench --scope 'invoke:*' --rate 1000000 --json)
+KID=$(echo "$KEY" | sed -n 's/.*"AccessKeyId": "\(.*\)".*/\1/p')
+KSECRET=$(echo "$KEY" | sed -n 's/.*"SecretAccessKey": "\(.*\)".*/\1/p')
+URL5=http://127.0.0.1:18095/2015-03-31/functions/kdd99-anomaly/invocations
+BODY_TEXT=$(sed -n "s/^wrk.body = '\(.*\)'$/\1/p" "$BODY")
+# botocore signs the exact request wrk sends (method, path, host, body); valid 15 minutes.
+mapfile -t SIGV4 < <(/usr/bin/python3 - "$URL5" "$KID" "$KSECRET" "$BODY_TEXT" <<'PY'
+import sys
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+url, kid, secret, body = sys.argv[1:5]
+req = AWSRequest(method="POST", url=url, data=body.encode(),
+                 headers={"Content-Type": "application/json"})
+SigV4Auth(Credentials(kid, secret), "lambda", "us-east-1").add_auth(req)
+print("X-Amz-Date: " + req.headers["X-Amz-Date"])
+print("Authorization: " + req.headers["Authorization"])
+PY
+)
+"$BIN" --home "$TMP/home-auth" serve --port 18095 --max-instances 256 >"$TMP/serve-auth.log" 2>&1 & PIDS+=($!)
 "$BIN" serve --port 18090 --max-instances 256 >"$TMP/serve.log" 2>&1 & PIDS+=($!)
 if [ -f "$PEERS_DIR/nginx.conf" ]; then
   sed "s#/tmp/peers-nginx#$TMP/nginx#g" "$PEERS_DIR/nginx.conf" >"$TMP/nginx.conf"
@@ -85,6 +110,8 @@ URL=http://127.0.0.1:18090/2015-03-31/functions/kdd99-anomaly/invocations
 URL3=http://127.0.0.1:18093/2015-03-31/functions/kdd99-anomaly/invocations
 URL4=http://127.0.0.1:18094/2015-03-31/functions/kdd99-anomaly/invocations
 for u in "$URL" "$URL3" "$URL4"; do curl -s -o /dev/null -X POST "$u" -d '{"duration":0,"src_bytes":215,"dst_bytes":45076}'; done
+wait_http http://127.0.0.1:18095/healthz
+curl -s -o /dev/null -H "Authorization: Bearer $KID:$KSECRET" -X POST "$URL5" -d '{}'
 [ -f "$TMP/nginx.conf" ] && wait_http http://127.0.0.1:18080/
 [ -f "$PEERS_DIR/sklearn_flask.py" ] && { wait_http http://127.0.0.1:18081/ || true; }
 for r in $(seq 1 "$ROUNDS"); do
@@ -92,6 +119,8 @@ for r in $(seq 1 "$ROUNDS"); do
   run_wrk mlfaas "$URL" >>"$TMP/rounds"
   run_wrk mlfaas-http "$URL3" >>"$TMP/rounds"
   run_wrk mlfaas-iso-off "$URL4" >>"$TMP/rounds"
+  run_wrk mlfaas-bearer "$URL5" -H "Authorization: Bearer $KID:$KSECRET" >>"$TMP/rounds"
+  run_wrk mlfaas-sigv4 "$URL5" -H "${SIGV4[0]}" -H "${SIGV4[1]}" >>"$TMP/rounds"
   [ -f "$TMP/nginx.conf" ] && run_wrk nginx http://127.0.0.1:18080/ >>"$TMP/rounds"
   [ -f "$PEERS_DIR/sklearn_flask.py" ] && run_wrk sklearn-flask http://127.0.0.1:18081/predict >>"$TMP/rounds"
 done
@@ -103,7 +132,7 @@ median() {  # contender -> "name median_rps median_avg median_p99 total_non2xx"
     END { if (NR) printf "%s %.0f %.3f %.3f %d\n", n, med(r, NR), med(a, NR), med(p, NR), bad }'
 }
 M=$(median mlfaas); H=$(median mlfaas-http); O=$(median mlfaas-iso-off); N=$(median nginx)
-S=$(median sklearn-flask)
+S=$(median sklearn-flask); AB=$(median mlfaas-bearer); AS=$(median mlfaas-sigv4)
 
 # The same cold starts on fresh gateways (every instance is new): without stem cells, at strict
 # and at --isolation off.
@@ -122,12 +151,15 @@ echo "machine: $(nproc) cores, $(uname -r); date: $(date -u +%FT%TZ)"
 echo "per round:"; cat "$TMP/rounds"
 echo "medians of $ROUNDS rounds:"
 printf '%-16s %10s %10s %10s %8s\n' contender req/s avg_ms p99_ms non2xx
-for line in "$M" "$H" "$O" "$N" "$S"; do [ -n "$line" ] && printf '%-16s %10s %10s %10s %8s\n' $line; done
+for line in "$M" "$H" "$O" "$AB" "$AS" "$N" "$S"; do [ -n "$line" ] && printf '%-16s %10s %10s %10s %8s\n' $line; done
 read -r _ mr ma mp _ <<<"$M"
 read -r _ hr _ hp _ <<<"$H"
 awk -v a="$mr" -v b="$hr" 'BEGIN{printf "mlfaas socket/http worker transport: req/s %.2fx\n", a/b}'
 read -r _ or _ op _ <<<"$O"
 awk -v a="$mr" -v b="$or" -v p="$mp" -v q="$op" 'BEGIN{printf "mlfaas strict/off isolation, warm: req/s %.2fx, p99 %.2fx\n", a/b, p/q}'
+read -r _ abr _ abp abad <<<"$AB"; read -r _ asr _ asp asbad <<<"$AS"
+awk -v a="$abr" -v s="$asr" -v m="$mr" -v ap="$abp" -v sp="$asp" -v mp="$mp" -v x="$abad" -v y="$asbad" \
+  'BEGIN{printf "mlfaas with auth / without, warm: Bearer req/s %.2fx p99 %.2fx; SigV4 req/s %.2fx p99 %.2fx (non-2xx: %d, %d)\n", a/m, ap/mp, s/m, sp/mp, x, y}'
 if [ -n "$N" ]; then read -r _ nr na np _ <<<"$N"
   awk -v a="$mr" -v b="$nr" -v p="$mp" -v q="$np" 'BEGIN{printf "mlfaas/nginx: req/s %.2fx (goal >= 0.5), p99 %.2fx (goal <= 2)\n", a/b, p/q}'; fi
 if [ -n "$S" ]; then read -r _ sr sa sp _ <<<"$S"
