@@ -56,12 +56,12 @@ constexpr size_t kMaxZipBytes = 50ull << 20;  // Lambda's direct-upload limit (z
 // ---- answers -------------------------------------------------------------------------------
 
 Response JsonAnswer(http::status status, const json& body) {
-  Response res{status, 11};
-  res.set(http::field::content_type, "application/json");
-  if (status != http::status::no_content) res.body() = DumpJson(body);
-  return res;
+  if (status == http::status::no_content) {
+    Response res{status, 11};
+    return res;
+  }
+  return JsonResponse(status, body);
 }
-
 Response NoContent() { return JsonAnswer(http::status::no_content, json()); }
 
 Response BadParam(const std::string& msg) {
@@ -402,21 +402,33 @@ Answer CreateFunction(Call& c) {
   return JsonAnswer(http::status::created, ConfigurationJson(c.ctx, shown));
 }
 
-Answer ListFunctions(Call& c) {
-  std::string marker, max_text;
+// ?Marker=&MaxItems= (1-10000, default 50), as every Lambda list operation takes them.
+struct Page {
+  std::string marker;
+  size_t max_items = 50;
+};
+StatusOr<Page> PageOf(const Call& c) {
+  Page p;
+  std::string max_text;
   const std::string_view target(c.req.target().data(), c.req.target().size());
-  if (!QueryParam(target, "Marker", marker) || !QueryParam(target, "MaxItems", max_text)) {
+  if (!QueryParam(target, "Marker", p.marker) || !QueryParam(target, "MaxItems", max_text)) {
     return InvalidArgument("malformed query string");
   }
-  int max_items = 50;
   if (!max_text.empty()) {
     char* end = nullptr;
     const long v = std::strtol(max_text.c_str(), &end, 10);
     if (*end != '\0' || v < 1 || v > 10000) {
       return InvalidArgument("MaxItems must be between 1 and 10000");
     }
-    max_items = static_cast<int>(v);
+    p.max_items = static_cast<size_t>(v);
   }
+  return p;
+}
+
+Answer ListFunctions(Call& c) {
+  MLFAAS_ASSIGN_OR_RETURN(Page page, PageOf(c));
+  const std::string& marker = page.marker;
+  const size_t max_items = page.max_items;
   MLFAAS_ASSIGN_OR_RETURN(auto all, c.ctx.registry->ListFunctions());  // sorted by name
   json items = json::array();
   std::string next;
@@ -424,7 +436,7 @@ Answer ListFunctions(Call& c) {
     if (!marker.empty() && f.name <= marker) continue;
     // A key sees only the functions it may read.
     if (!c.who.scopes.Allows(auth::Action::kRead, f.name)) continue;
-    if (static_cast<int>(items.size()) == max_items) {
+    if (items.size() == max_items) {
       next = items.back()["FunctionName"].get<std::string>();
       break;
     }
@@ -529,20 +541,9 @@ Answer PublishVersion(Call& c) {
 
 // Marker/MaxItems paging over an already ordered list of items keyed by `key`.
 Answer Paged(Call& c, json items, const char* list_name, const char* key) {
-  std::string marker, max_text;
-  const std::string_view target(c.req.target().data(), c.req.target().size());
-  if (!QueryParam(target, "Marker", marker) || !QueryParam(target, "MaxItems", max_text)) {
-    return InvalidArgument("malformed query string");
-  }
-  size_t max_items = 50;
-  if (!max_text.empty()) {
-    char* end = nullptr;
-    const long v = std::strtol(max_text.c_str(), &end, 10);
-    if (*end != '\0' || v < 1 || v > 10000) {
-      return InvalidArgument("MaxItems must be between 1 and 10000");
-    }
-    max_items = static_cast<size_t>(v);
-  }
+  MLFAAS_ASSIGN_OR_RETURN(Page p, PageOf(c));
+  const std::string& marker = p.marker;
+  const size_t max_items = p.max_items;
   size_t start = 0;
   if (!marker.empty()) {
     while (start < items.size() && items[start][key] != marker) ++start;
@@ -836,20 +837,6 @@ bool IsLambdaApiPath(std::string_view path) {
   return false;
 }
 
-// Splits the raw path into percent-decoded segments; false on a malformed escape.
-bool Segments(std::string_view path, std::vector<std::string>& out) {
-  size_t i = 1;
-  while (i <= path.size()) {
-    size_t j = path.find('/', i);
-    if (j == std::string_view::npos) j = path.size();
-    std::string seg;
-    if (!PercentDecode(path.substr(i, j - i), seg)) return false;
-    out.push_back(std::move(seg));
-    i = j + 1;
-  }
-  return true;
-}
-
 // Accepts a function name or a function ARN (arn:aws:lambda:r:a:function:name[:q]).
 std::string FunctionFromNameOrArn(const std::string& raw, std::string* qualifier = nullptr) {
   constexpr std::string_view kMarker = ":function:";
@@ -933,7 +920,7 @@ bool HandleControlApi(ApiContext& ctx, Request& req, Responder& respond, const P
   if (!IsLambdaApiPath(path)) return false;
   if (!ctx.registry) return false;  // no control plane in this gateway
   std::vector<std::string> seg;
-  if (!Segments(path, seg)) {
+  if (!PathSegments(path, seg)) {
     respond(BadParam("malformed percent-escape in the request path"));
     return true;
   }

@@ -24,13 +24,6 @@ json KeyJson(const auth::ApiKey& k) {
           {"RevokedAt", k.revoked_at}};
 }
 
-Response Answer(http::status status, const json& body) {
-  Response res{status, 11};
-  res.set(http::field::content_type, "application/json");
-  res.body() = DumpJson(body);
-  return res;
-}
-
 Response StoreError(const Status& st) {
   switch (st.code()) {
     case StatusCode::kNotFound:
@@ -82,7 +75,7 @@ Response CreateKey(ApiContext& ctx, const Request& req, const Principal& who) {
         "key:" + (created.ok() ? created->key.access_key_id : std::string("?")) + "/" + name,
         created.status(), "scopes " + joined);
   if (!created.ok()) return StoreError(created.status());
-  return Answer(http::status::created, {{"AccessKeyId", created->key.access_key_id},
+  return JsonResponse(http::status::created, {{"AccessKeyId", created->key.access_key_id},
                                         {"SecretAccessKey", created->secret},
                                         {"Key", KeyJson(created->key)}});
 }
@@ -133,7 +126,7 @@ bool HandleKeyApi(ApiContext& ctx, Request& req, Responder& respond, const Princ
                              {"resource", e.resource}, {"result", e.result},
                              {"detail", e.detail}});
             }
-            res = Answer(http::status::ok, {{"Entries", out}});
+            res = JsonResponse(http::status::ok, {{"Entries", out}});
           }
         }
       }
@@ -146,7 +139,7 @@ bool HandleKeyApi(ApiContext& ctx, Request& req, Responder& respond, const Princ
       } else {
         json out = json::array();
         for (const auto& k : *keys) out.push_back(KeyJson(k));
-        res = Answer(http::status::ok, {{"Keys", out}});
+        res = JsonResponse(http::status::ok, {{"Keys", out}});
       }
     } else if (path.size() > kKeys.size() + 1 && verb == http::verb::delete_) {
       std::string which;
@@ -158,7 +151,7 @@ bool HandleKeyApi(ApiContext& ctx, Request& req, Responder& respond, const Princ
         Audit(ctx, *principal, "RevokeKey",
               "key:" + (revoked.ok() ? revoked->access_key_id + "/" + revoked->name : which),
               revoked.status(), "");
-        res = revoked.ok() ? Answer(http::status::ok, {{"Key", KeyJson(*revoked)}})
+        res = revoked.ok() ? JsonResponse(http::status::ok, {{"Key", KeyJson(*revoked)}})
                            : StoreError(revoked.status());
       }
     } else {

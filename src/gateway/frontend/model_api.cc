@@ -20,29 +20,8 @@ using nlohmann::json;
 // Every model route of a function (predict, infer, status, metadata) is its invoke scope's.
 constexpr std::string_view kInvokeOperation = "lambda:InvokeFunction";
 
-Response JsonResponse(http::status status, const json& body) {
-  Response res{status, 11};
-  res.set(http::field::content_type, "application/json");
-  res.body() = DumpJson(body);
-  return res;
-}
-
 Response ModelError(http::status status, const std::string& msg) {
   return JsonResponse(status, json{{"error", msg}});
-}
-
-// Splits "/a/b/c" into {"a","b","c"} after percent-decoding each segment.
-bool Segments(std::string_view path, std::vector<std::string>& out) {
-  size_t i = 1;
-  while (i <= path.size()) {
-    size_t j = path.find('/', i);
-    if (j == std::string_view::npos) j = path.size();
-    std::string seg;
-    if (!PercentDecode(path.substr(i, j - i), seg)) return false;
-    out.push_back(std::move(seg));
-    i = j + 1;
-  }
-  return true;
 }
 
 // A 400 for a malformed path or a model/version name outside Lambda's naming rules; nullopt when
@@ -180,7 +159,7 @@ bool HandleTf(ApiContext& ctx, Request& req, Responder& respond, std::string_vie
   bool predict = path.ends_with(":predict");
   if (predict) path.remove_suffix(std::string_view(":predict").size());
   std::vector<std::string> seg;
-  if (!Segments(path, seg)) return respond(MalformedPath()), true;
+  if (!PathSegments(path, seg)) return respond(MalformedPath()), true;
   if (seg.size() < 3 || seg[2].empty()) return false;
   std::string qualifier;
   if (seg.size() == 5 && (seg[3] == "versions" || seg[3] == "labels")) {
@@ -318,7 +297,7 @@ void V2Model(ApiContext& ctx, const std::string& model, const std::string& quali
 bool HandleV2(ApiContext& ctx, Request& req, Responder& respond, std::string_view path,
               const Principal& who) {
   std::vector<std::string> seg;
-  if (!Segments(path, seg)) return respond(MalformedPath()), true;
+  if (!PathSegments(path, seg)) return respond(MalformedPath()), true;
   bool get = req.method() == http::verb::get;
   if (seg.size() == 1 || (seg.size() == 3 && seg[1] == "health")) {
     if (!get) return respond(ModelError(http::status::method_not_allowed, "use GET")), true;

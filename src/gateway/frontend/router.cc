@@ -4,6 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/json.h"
+
 namespace mlfaas::gateway {
 
 Response LambdaError(http::status status, const std::string& type, const std::string& msg) {
@@ -27,6 +29,26 @@ void SetInvocationHeaders(Response& res, const InvokeResult& r) {
   }
   res.set("X-Mlfaas-Cold-Start", r.cold_start ? "true" : "false");
   if (r.cold_start) res.set("X-Mlfaas-Init-Duration-Ms", fmt::format("{:.3f}", r.init_duration_ms));
+}
+
+Response JsonResponse(http::status status, const nlohmann::json& body) {
+  Response res{status, 11};
+  res.set(http::field::content_type, "application/json");
+  res.body() = DumpJson(body);
+  return res;
+}
+
+bool PathSegments(std::string_view path, std::vector<std::string>& out) {
+  size_t i = 1;
+  while (i <= path.size()) {
+    size_t j = path.find('/', i);
+    if (j == std::string_view::npos) j = path.size();
+    std::string seg;
+    if (!PercentDecode(path.substr(i, j - i), seg)) return false;
+    out.push_back(std::move(seg));
+    i = j + 1;
+  }
+  return true;
 }
 
 bool PercentDecode(std::string_view in, std::string& out) {

@@ -11,7 +11,9 @@
 #include <atomic>
 #include <functional>
 #include <optional>
+#include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "auth/guard.h"
 #include "gateway/base/http_server.h"
@@ -69,6 +71,11 @@ Response LambdaError(http::status status, const std::string& type, const std::st
 
 // The X-Mlfaas-Cold-Start / X-Mlfaas-Init-Duration-Ms / request id headers of a result.
 void SetInvocationHeaders(Response& res, const InvokeResult& r);
+
+// `body` as JSON with Content-Type: application/json.
+Response JsonResponse(http::status status, const nlohmann::json& body);
+// Splits "/a/b/c" into {"a","b","c"}, percent-decoding each segment; false on a bad escape.
+bool PathSegments(std::string_view path, std::vector<std::string>& out);
 
 // Decodes %XX escapes (and '+' as-is); false on a malformed escape.
 bool PercentDecode(std::string_view in, std::string& out);
