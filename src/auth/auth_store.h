@@ -68,7 +68,27 @@ struct AuditQuery {
   size_t limit = 100;
 };
 
-class AuthStore final : public KeySource {
+// Administration of keys and reading the audit log: what `mlfaas key` and `mlfaas audit` do,
+// wherever the keys live. Implemented by AuthStore (the home directory) and by the CLI's client
+// of a gateway's HTTP API (cli/remote_key_admin.h, `mlfaas --remote`), so each command is written
+// once. Writes are not audited here: the CLI records its own in the audit log (cmd_key.cc), a
+// gateway the ones it is asked for.
+class KeyAdmin {
+ public:
+  virtual ~KeyAdmin() = default;
+  // Creates a key; returns it with its secret, which is not retrievable afterwards. Names are
+  // unique; scopes are checked (scope.h); rate in (0, 1e6].
+  virtual StatusOr<KeyWithSecret> CreateKey(const std::string& name,
+                                            const std::vector<std::string>& scopes,
+                                            double rate) = 0;
+  virtual StatusOr<std::vector<ApiKey>> ListKeys() = 0;
+  // By access key id or name. NotFound if neither; FailedPrecondition if already revoked.
+  virtual StatusOr<ApiKey> RevokeKey(const std::string& id_or_name) = 0;
+  // Entries at or after query.since, oldest first, at most query.limit (the newest ones).
+  virtual StatusOr<std::vector<AuditEntry>> ListAudit(const AuditQuery& query) = 0;
+};
+
+class AuthStore final : public KeySource, public KeyAdmin {
  public:
   // Opens the database under `home` (created 0700, database 0600, migrated) and, when it
   // exists, the server key.
@@ -76,21 +96,18 @@ class AuthStore final : public KeySource {
                                                    const Clock& clock = SystemClock::Get());
   ~AuthStore() override;
 
-  // Creates a key (and the server key on first use); returns it with its secret, which is not
-  // retrievable afterwards. Names are unique; scopes are checked (scope.h); rate in (0, 1e6].
+  // KeyAdmin. CreateKey also creates the server key on first use.
   StatusOr<KeyWithSecret> CreateKey(const std::string& name,
-                                    const std::vector<std::string>& scopes, double rate);
-  StatusOr<std::vector<ApiKey>> ListKeys();
-  // By access key id or name. NotFound if neither; FailedPrecondition if already revoked.
-  StatusOr<ApiKey> RevokeKey(const std::string& id_or_name);
+                                    const std::vector<std::string>& scopes, double rate) override;
+  StatusOr<std::vector<ApiKey>> ListKeys() override;
+  StatusOr<ApiKey> RevokeKey(const std::string& id_or_name) override;
+  StatusOr<std::vector<AuditEntry>> ListAudit(const AuditQuery& query) override;
 
   StatusOr<std::vector<KeyWithSecret>> LoadKeys() override;
   std::optional<std::string> LocalToken() override;
 
   // Appends an entry (the oldest are dropped beyond kAuditRetention entries).
   Status Record(AuditEntry entry);
-  // Entries at or after query.since, oldest first, at most query.limit (the newest ones).
-  StatusOr<std::vector<AuditEntry>> ListAudit(const AuditQuery& query);
 
   static constexpr int64_t kAuditRetention = 100'000;
 

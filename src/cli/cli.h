@@ -22,6 +22,13 @@ struct CliContext {
   std::function<Status()> action;
   // Path of the running executable (/proc/self/exe), for spawning workers.
   std::filesystem::path self_exe;
+  // Value of --remote / $MLFAAS_REMOTE ("" = act on the home directory), resolved before the
+  // action runs; `remote_flag`: it came from --remote itself (which outranks status --endpoint).
+  std::string remote;
+  bool remote_flag = false;
+  // Set by the callback of a command that honours --remote (the registry, key, audit and status
+  // commands), so that --remote given to any other command is refused instead of ignored.
+  bool remote_capable = false;
 };
 
 // 0 for OK, 2 for kInternal, 1 for every other code.

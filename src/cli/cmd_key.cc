@@ -1,5 +1,6 @@
 // `mlfaas key create|list|revoke` and `mlfaas audit`: API keys and the audit log
-// (docs/security.md). Local commands: they act on the home directory and need no key.
+// (docs/security.md). Locally they act on the home directory and need no key; with --remote on a
+// gateway's keys, through its HTTP API (which needs an admin key once authentication is on).
 #include <fmt/core.h>
 
 #include <chrono>
@@ -11,6 +12,8 @@
 
 #include "auth/auth_store.h"
 #include "cli/cli.h"
+#include "cli/gateway_client.h"
+#include "cli/remote_key_admin.h"
 #include "loadtest/duration.h"
 
 namespace mlfaas::cli {
@@ -20,6 +23,12 @@ using auth::ApiKey;
 using auth::AuditEntry;
 using auth::AuthStore;
 
+std::string Joined(const std::vector<std::string>& words) {
+  std::string out;
+  for (const auto& w : words) out += (out.empty() ? "" : " ") + w;
+  return out;
+}
+
 nlohmann::json KeyJson(const ApiKey& k) {
   return {{"AccessKeyId", k.access_key_id}, {"Name", k.name},
           {"Scopes", k.scopes},             {"Rate", k.rate},
@@ -27,20 +36,69 @@ nlohmann::json KeyJson(const ApiKey& k) {
           {"RevokedAt", k.revoked_at}};
 }
 
-// Records an admin action; its own failure is reported, not hidden, but the action stands.
-void Audit(AuthStore& store, const std::string& action, const std::string& resource,
-           const Status& result, const std::string& detail) {
-  AuditEntry e;
-  e.principal = auth::LocalPrincipal();
-  e.source = "cli";
-  e.action = action;
-  e.resource = resource;
-  e.result = result.ok() ? "ok" : "error";
-  e.detail = result.ok() ? detail : result.message();
-  if (Status st = store.Record(e); !st.ok()) {
-    std::cerr << "mlfaas: warning: the audit log did not record " << action << ": "
-              << st.message() << "\n";
+// The local key store with its writes recorded in the audit log as the local user's, as
+// AuditedRegistry does for the registry. A gateway audits what --remote asks of it itself.
+class AuditedKeys final : public auth::KeyAdmin {
+ public:
+  explicit AuditedKeys(AuthStore& store) : store_(store) {}
+
+  StatusOr<auth::KeyWithSecret> CreateKey(const std::string& name,
+                                          const std::vector<std::string>& scopes,
+                                          double rate) override {
+    auto created = store_.CreateKey(name, scopes, rate);
+    Audit("CreateKey",
+          "key:" + (created.ok() ? created->key.access_key_id : std::string("?")) + "/" + name,
+          created.status(), "scopes " + Joined(scopes) + fmt::format(", rate {:g}/s", rate));
+    return created;
   }
+  StatusOr<std::vector<ApiKey>> ListKeys() override { return store_.ListKeys(); }
+  StatusOr<ApiKey> RevokeKey(const std::string& which) override {
+    auto revoked = store_.RevokeKey(which);
+    Audit("RevokeKey",
+          "key:" + (revoked.ok() ? revoked->access_key_id + "/" + revoked->name : which),
+          revoked.status(), "");
+    return revoked;
+  }
+  StatusOr<std::vector<AuditEntry>> ListAudit(const auth::AuditQuery& q) override {
+    return store_.ListAudit(q);
+  }
+
+ private:
+  // Records an admin action; its own failure is reported, not hidden, but the action stands.
+  void Audit(const std::string& action, const std::string& resource, const Status& result,
+             const std::string& detail) {
+    AuditEntry e;
+    e.principal = auth::LocalPrincipal();
+    e.source = "cli";
+    e.action = action;
+    e.resource = resource;
+    e.result = result.ok() ? "ok" : "error";
+    e.detail = result.ok() ? detail : result.message();
+    if (Status st = store_.Record(e); !st.ok()) {
+      std::cerr << "mlfaas: warning: the audit log did not record " << action << ": "
+                << st.message() << "\n";
+    }
+  }
+
+  AuthStore& store_;
+};
+
+// Runs `body` against the keys of the gateway at ctx.remote (--remote), or else of the home.
+template <typename F>
+void SetKeyAction(CLI::App* cmd, CliContext& ctx, F body) {
+  cmd->callback([&ctx, body] {
+    ctx.remote_capable = true;
+    ctx.action = [&ctx, body]() -> Status {
+      if (!ctx.remote.empty()) {
+        MLFAAS_ASSIGN_OR_RETURN(auto gateway, GatewayClient::ForRemote(ctx.remote));
+        RemoteKeyAdmin keys(*gateway);
+        return body(keys);
+      }
+      MLFAAS_ASSIGN_OR_RETURN(auto store, AuthStore::Open(ctx.home));
+      AuditedKeys keys(*store);
+      return body(keys);
+    };
+  });
 }
 
 struct CreateArgs {
@@ -50,38 +108,31 @@ struct CreateArgs {
   bool json = false;
 };
 
-Status CreateKey(const CliContext& ctx, const CreateArgs& a) {
-  MLFAAS_ASSIGN_OR_RETURN(auto store, AuthStore::Open(ctx.home));
-  auto created = store->CreateKey(a.name, a.scopes, a.rate);
-  std::string joined;
-  for (const auto& s : a.scopes) joined += (joined.empty() ? "" : " ") + s;
-  Audit(*store, "CreateKey",
-        "key:" + (created.ok() ? created->key.access_key_id : std::string("?")) + "/" + a.name,
-        created.status(), "scopes " + joined + fmt::format(", rate {:g}/s", a.rate));
-  MLFAAS_RETURN_IF_ERROR(created.status());
+Status CreateKey(auth::KeyAdmin& keys, const CreateArgs& a) {
+  MLFAAS_ASSIGN_OR_RETURN(auth::KeyWithSecret created, keys.CreateKey(a.name, a.scopes, a.rate));
+  const std::string joined = Joined(a.scopes);
   if (a.json) {
-    std::cout << nlohmann::json{{"AccessKeyId", created->key.access_key_id},
-                                {"SecretAccessKey", created->secret}}
+    std::cout << nlohmann::json{{"AccessKeyId", created.key.access_key_id},
+                                {"SecretAccessKey", created.secret}}
                      .dump(2)
               << "\n";
     return Status::Ok();
   }
-  std::cout << "AccessKeyId      " << created->key.access_key_id << "\n"
-            << "SecretAccessKey  " << created->secret << "\n"
+  std::cout << "AccessKeyId      " << created.key.access_key_id << "\n"
+            << "SecretAccessKey  " << created.secret << "\n"
             << "Scopes           " << joined << "\n"
             << "Rate             " << fmt::format("{:g}", a.rate) << " requests/s (burst "
             << fmt::format("{:g}", 2 * a.rate) << ")\n\n"
             << "The secret is shown only now. Use it as an AWS secret key:\n"
-            << "  AWS_ACCESS_KEY_ID=" << created->key.access_key_id
+            << "  AWS_ACCESS_KEY_ID=" << created.key.access_key_id
             << " AWS_SECRET_ACCESS_KEY=... aws lambda invoke --endpoint-url http://HOST:PORT ...\n"
-            << "or with curl: -H 'Authorization: Bearer " << created->key.access_key_id
+            << "or with curl: -H 'Authorization: Bearer " << created.key.access_key_id
             << ":<secret>'\n";
   return Status::Ok();
 }
 
-Status ListKeys(const CliContext& ctx, bool json) {
-  MLFAAS_ASSIGN_OR_RETURN(auto store, AuthStore::Open(ctx.home));
-  MLFAAS_ASSIGN_OR_RETURN(auto keys, store->ListKeys());
+Status ListKeys(auth::KeyAdmin& admin, bool json) {
+  MLFAAS_ASSIGN_OR_RETURN(auto keys, admin.ListKeys());
   if (json) {
     nlohmann::json out = nlohmann::json::array();
     for (const auto& k : keys) out.push_back(KeyJson(k));
@@ -96,23 +147,16 @@ Status ListKeys(const CliContext& ctx, bool json) {
   std::cout << fmt::format("{:<22}{:<20}{:<9}{:<10}{:<26}{}\n", "ACCESS KEY ID", "NAME",
                            "STATUS", "RATE/S", "CREATED", "SCOPES");
   for (const auto& k : keys) {
-    std::string scopes;
-    for (const auto& s : k.scopes) scopes += (scopes.empty() ? "" : " ") + s;
     std::cout << fmt::format("{:<22}{:<20}{:<9}{:<10}{:<26}{}\n", k.access_key_id, k.name,
                              k.active() ? "active" : "revoked", fmt::format("{:g}", k.rate),
-                             k.created_at, scopes);
+                             k.created_at, Joined(k.scopes));
   }
   return Status::Ok();
 }
 
-Status RevokeKey(const CliContext& ctx, const std::string& which) {
-  MLFAAS_ASSIGN_OR_RETURN(auto store, AuthStore::Open(ctx.home));
-  auto revoked = store->RevokeKey(which);
-  Audit(*store, "RevokeKey",
-        "key:" + (revoked.ok() ? revoked->access_key_id + "/" + revoked->name : which),
-        revoked.status(), "");
-  MLFAAS_RETURN_IF_ERROR(revoked.status());
-  std::cout << "Revoked " << revoked->access_key_id << " (" << revoked->name
+Status RevokeKey(auth::KeyAdmin& keys, const std::string& which) {
+  MLFAAS_ASSIGN_OR_RETURN(ApiKey revoked, keys.RevokeKey(which));
+  std::cout << "Revoked " << revoked.access_key_id << " (" << revoked.name
             << "); running gateways refuse it within a second\n";
   return Status::Ok();
 }
@@ -138,12 +182,11 @@ StatusOr<std::string> SinceBound(const std::string& since) {
   return Rfc3339Millis(now - std::chrono::duration_cast<std::chrono::milliseconds>(*d).count());
 }
 
-Status ShowAudit(const CliContext& ctx, const AuditArgs& a) {
-  MLFAAS_ASSIGN_OR_RETURN(auto store, AuthStore::Open(ctx.home));
+Status ShowAudit(auth::KeyAdmin& keys, const AuditArgs& a) {
   auth::AuditQuery q;
   MLFAAS_ASSIGN_OR_RETURN(q.since, SinceBound(a.since));
   q.limit = a.limit;
-  MLFAAS_ASSIGN_OR_RETURN(auto entries, store->ListAudit(q));
+  MLFAAS_ASSIGN_OR_RETURN(auto entries, keys.ListAudit(q));
   if (a.json) {
     nlohmann::json out = nlohmann::json::array();
     for (const auto& e : entries) {
@@ -186,24 +229,24 @@ void RegisterKeyCommands(CLI::App& app, CliContext& ctx) {
   create->add_option("--rate", cr->rate, "Requests per second (burst twice that)")
       ->capture_default_str();
   create->add_flag("--json", cr->json, "Print {\"AccessKeyId\", \"SecretAccessKey\"}");
-  create->callback([&ctx, cr] { ctx.action = [&ctx, cr] { return CreateKey(ctx, *cr); }; });
+  SetKeyAction(create, ctx, [cr](auth::KeyAdmin& keys) { return CreateKey(keys, *cr); });
 
   auto ls_json = std::make_shared<bool>(false);
   auto* list = key->add_subcommand("list", "List keys (never their secrets)");
   list->add_flag("--json", *ls_json, "JSON output");
-  list->callback([&ctx, ls_json] { ctx.action = [&ctx, ls_json] { return ListKeys(ctx, *ls_json); }; });
+  SetKeyAction(list, ctx, [ls_json](auth::KeyAdmin& keys) { return ListKeys(keys, *ls_json); });
 
   auto which = std::make_shared<std::string>();
   auto* revoke = key->add_subcommand("revoke", "Revoke a key for good");
   revoke->add_option("KEY", *which, "Access key id or name")->required();
-  revoke->callback([&ctx, which] { ctx.action = [&ctx, which] { return RevokeKey(ctx, *which); }; });
+  SetKeyAction(revoke, ctx, [which](auth::KeyAdmin& keys) { return RevokeKey(keys, *which); });
 
   auto au = std::make_shared<AuditArgs>();
   auto* audit = app.add_subcommand("audit", "The audit log: every deploy and admin action");
   audit->add_option("--since", au->since, "Only entries newer than this (10m, 2h, RFC 3339)");
   audit->add_option("--limit", au->limit, "At most this many (the newest)")->capture_default_str();
   audit->add_flag("--json", au->json, "JSON output");
-  audit->callback([&ctx, au] { ctx.action = [&ctx, au] { return ShowAudit(ctx, *au); }; });
+  SetKeyAction(audit, ctx, [au](auth::KeyAdmin& keys) { return ShowAudit(keys, *au); });
 }
 
 }  // namespace mlfaas::cli

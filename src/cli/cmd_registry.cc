@@ -1,5 +1,6 @@
 // `mlfaas function|version|alias ...`: the registry's command line (Lambda-console analogue).
-// Every command opens the registry under --home; tables by default, --json for scripts.
+// Every command opens the registry under --home, or talks to the gateway at --remote; tables by
+// default, --json for scripts.
 #include <fmt/core.h>
 
 #include <iostream>

@@ -3,17 +3,15 @@
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
-#include <boost/asio/connect.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
 #include <algorithm>
+#include <boost/asio/ip/address.hpp>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <optional>
 
 #include "auth/auth_store.h"
 #include "cli/cli.h"
+#include "cli/gateway_client.h"
 #include "gateway/base/code_store.h"
 #include "gateway/gateway.h"
 #include "registry/registry.h"
@@ -137,6 +135,7 @@ Status RunServe(const CliContext& ctx, ServeFlags flags) {
   MLFAAS_ASSIGN_OR_RETURN(auto keys, auth::AuthStore::Open(ctx.home));
   MLFAAS_ASSIGN_OR_RETURN(o.auth_mode, ChooseAuth(o.host, o.port, flags.insecure_no_auth, *keys));
   o.keys = keys.get();
+  o.store = keys.get();
   gateway::ExtractingCodeStore code(*registry, ctx.home);
 
   // SIGTERM/SIGINT (stop) and SIGHUP (reopen the log files) are handled by sigwait on this
@@ -166,51 +165,34 @@ Status RunServe(const CliContext& ctx, ServeFlags flags) {
   return Status::Ok();
 }
 
-// GET <endpoint>/v1/status with Beast; endpoint "http://host:port". Authenticated as the local
-// CLI (a token derived from the home's server key) when `local_token` is set.
-StatusOr<std::string> FetchStatus(const std::string& endpoint,
-                                  const std::optional<std::string>& local_token) {
-  std::string rest = endpoint;
-  if (rest.starts_with("http://")) rest = rest.substr(7);
-  if (auto slash = rest.find('/'); slash != std::string::npos) rest.resize(slash);
-  auto colon = rest.rfind(':');
-  std::string host = colon == std::string::npos ? rest : rest.substr(0, colon);
-  std::string port = colon == std::string::npos ? "80" : rest.substr(colon + 1);
-  namespace http = boost::beast::http;
-  try {
-    boost::asio::io_context ioc;
-    boost::asio::ip::tcp::resolver resolver(ioc);
-    boost::beast::tcp_stream stream(ioc);
-    stream.expires_after(std::chrono::seconds(10));
-    stream.connect(resolver.resolve(host, port));
-    http::request<http::empty_body> req{http::verb::get, "/v1/status", 11};
-    req.set(http::field::host, host);
-    if (local_token) req.set(http::field::authorization, "Bearer mlfaas-local:" + *local_token);
-    http::write(stream, req);
-    boost::beast::flat_buffer buf;
-    http::response<http::string_body> res;
-    http::read(stream, buf, res);
-    if (res.result() != http::status::ok) {
-      auto err = nlohmann::json::parse(res.body(), nullptr, false);
-      std::string why = err.is_object() && err.contains("message") && err["message"].is_string()
-                            ? ": " + err["message"].get<std::string>()
-                            : "";
-      return Unavailable("gateway answered HTTP " + std::to_string(res.result_int()) + why);
-    }
-    return res.body();
-  } catch (const std::exception& e) {
-    return Unavailable("cannot reach the gateway at " + endpoint + ": " + e.what());
+// GET /v1/status of the gateway at --remote, signed with the environment's credentials (as every
+// --remote command), or else at --endpoint, authenticated as the local CLI (a token derived from
+// the home's server key) when the home has one. A gateway serving this home accepts that token;
+// one serving another home does not (and then says it needs a key). The token never goes to a
+// --remote gateway: whoever runs that one could use it on this home's gateway.
+StatusOr<nlohmann::json> FetchStatus(const CliContext& ctx, const std::string& endpoint,
+                                     bool endpoint_given) {
+  if (ctx.remote_flag && endpoint_given) {
+    return InvalidArgument("status: give --remote or --endpoint, not both");
   }
+  std::unique_ptr<GatewayClient> gateway;
+  if (!ctx.remote.empty() && !endpoint_given) {
+    MLFAAS_ASSIGN_OR_RETURN(gateway, GatewayClient::ForRemote(ctx.remote));
+  } else {
+    MLFAAS_ASSIGN_OR_RETURN(HttpEndpoint ep, ParseHttpUrl(endpoint));
+    GatewayAuth local;
+    if (auto store = auth::AuthStore::Open(ctx.home); store.ok()) {
+      if (auto token = (*store)->LocalToken()) local.bearer = "mlfaas-local:" + *token;
+    }
+    gateway = std::make_unique<GatewayClient>(std::move(ep), std::move(local));
+  }
+  return gateway->Call("GET", "/v1/status");
 }
 
-Status RunStatus(const CliContext& ctx, const std::string& endpoint, bool as_json) {
-  // A gateway serving this home accepts its local token; one serving another home does not
-  // (and then says it needs a key).
-  std::optional<std::string> token;
-  if (auto store = auth::AuthStore::Open(ctx.home); store.ok()) token = (*store)->LocalToken();
-  MLFAAS_ASSIGN_OR_RETURN(std::string body, FetchStatus(endpoint, token));
-  auto j = nlohmann::json::parse(body, nullptr, false);
-  if (j.is_discarded()) return Internal("gateway returned invalid JSON");
+Status RunStatus(const CliContext& ctx, const std::string& endpoint, bool endpoint_given,
+                 bool as_json) {
+  MLFAAS_ASSIGN_OR_RETURN(nlohmann::json j, FetchStatus(ctx, endpoint, endpoint_given));
+  if (!j.is_object()) return Internal("gateway returned invalid JSON");
   if (as_json) {
     std::cout << j.dump(2) << "\n";
     return Status::Ok();
@@ -343,10 +325,16 @@ void RegisterServeCommands(CLI::App& app, CliContext& ctx) {
   auto endpoint = std::make_shared<std::string>("http://127.0.0.1:9000");
   auto as_json = std::make_shared<bool>(false);
   auto* status = app.add_subcommand("status", "Show a running gateway's functions and instances");
-  status->add_option("--endpoint", *endpoint, "Gateway URL")->capture_default_str();
+  CLI::Option* endpoint_opt =
+      status->add_option("--endpoint", *endpoint, "Gateway URL (--remote, when given, instead)")
+          ->capture_default_str();
   status->add_flag("--json", *as_json, "Print the raw JSON");
-  status->callback([&ctx, endpoint, as_json] {
-    ctx.action = [&ctx, endpoint, as_json] { return RunStatus(ctx, *endpoint, *as_json); };
+  status->callback([&ctx, endpoint, endpoint_opt, as_json] {
+    ctx.remote_capable = true;
+    const bool endpoint_given = endpoint_opt->count() > 0;
+    ctx.action = [&ctx, endpoint, endpoint_given, as_json] {
+      return RunStatus(ctx, *endpoint, endpoint_given, *as_json);
+    };
   });
 }
 

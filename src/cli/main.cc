@@ -29,6 +29,12 @@ int Run(int argc, char** argv) {
   CliContext ctx;
   std::string home;
   app.add_option("--home", home, "State directory (env MLFAAS_HOME, default ~/.mlfaas)");
+  std::string remote;
+  CLI::Option* remote_opt =
+      app.add_option("--remote", remote,
+                     "Run function, version, alias, key, audit and status against the gateway at "
+                     "http://HOST:PORT instead of the home (env MLFAAS_REMOTE)")
+          ->type_name("URL");
 
   RegisterModelCommands(app, ctx);
   RegisterRegistryCommands(app, ctx);
@@ -36,6 +42,12 @@ int Run(int argc, char** argv) {
   RegisterRuntimeCommands(app, ctx);
   RegisterBenchCommands(app, ctx);
   RegisterKeyCommands(app, ctx);
+  // After the subcommands, which would inherit it: it is about the options above.
+  app.footer(
+      "With --remote, requests are signed (AWS SigV4) with MLFAAS_ACCESS_KEY_ID and\n"
+      "MLFAAS_SECRET_ACCESS_KEY, else AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY; region\n"
+      "MLFAAS_REGION, AWS_REGION or AWS_DEFAULT_REGION (us-east-1). Without a key they go\n"
+      "unsigned. --remote '' acts on the home even when MLFAAS_REMOTE is set.");
 
   try {
     app.parse(argc, argv);
@@ -55,6 +67,20 @@ int Run(int argc, char** argv) {
   if (ec) ctx.self_exe = argv[0];
   if (!ctx.action) {
     std::cerr << "mlfaas: nothing to do (see --help)\n";
+    return 1;
+  }
+  // The flag outranks the environment; the environment is only a default, so commands that act
+  // locally by nature (serve, train, bench...) ignore it, but refuse the flag rather than
+  // silently act on the home.
+  if (remote_opt->count() > 0) {
+    ctx.remote = remote;
+    ctx.remote_flag = !remote.empty();
+  } else if (const char* env = std::getenv("MLFAAS_REMOTE"); env && *env) {
+    ctx.remote = env;
+  }
+  if (ctx.remote_flag && !ctx.remote_capable) {
+    std::cerr << "mlfaas: --remote applies to the function, version, alias, key, audit and "
+                 "status commands only\n";
     return 1;
   }
   Status st = ctx.action();

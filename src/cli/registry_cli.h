@@ -11,6 +11,8 @@
 #include "auth/audited_registry.h"
 #include "auth/auth_store.h"
 #include "cli/cli.h"
+#include "cli/gateway_client.h"
+#include "cli/remote_registry.h"
 #include "registry/config_json.h"
 #include "registry/registry.h"
 
@@ -30,12 +32,19 @@ void PrintJsonArray(const std::vector<T>& items) {
   PrintJson(j);
 }
 
-// Runs `body` with the registry opened under ctx.home; every write it makes is recorded in the
-// audit log as the local user's (auth/audited_registry.h).
+// Runs `body` against the registry of the gateway at ctx.remote (--remote: RemoteRegistry, the
+// gateway audits the writes), or else the one opened under ctx.home, every write it makes
+// recorded in the audit log as the local user's (auth/audited_registry.h).
 template <typename F>
 void SetAction(CLI::App* cmd, CliContext& ctx, F body) {
   cmd->callback([&ctx, body] {
+    ctx.remote_capable = true;
     ctx.action = [&ctx, body]() -> Status {
+      if (!ctx.remote.empty()) {
+        MLFAAS_ASSIGN_OR_RETURN(auto gateway, GatewayClient::ForRemote(ctx.remote));
+        RemoteRegistry remote(*gateway);
+        return body(remote);
+      }
       MLFAAS_ASSIGN_OR_RETURN(std::unique_ptr<registry::Registry> reg,
                               registry::OpenRegistry(ctx.home));
       MLFAAS_ASSIGN_OR_RETURN(auto audit, auth::AuthStore::Open(ctx.home));

@@ -205,4 +205,73 @@ json ToJson(const AliasInfo& a) {
               {"description", a.description}};
 }
 
+namespace {
+
+// Reads field `key` of object `j` into `out` when present (required: also when absent, an error).
+// `where` prefixes the field's name in messages ("latest." for a nested record).
+Status ReadString(const json& j, const char* key, const std::string& where, bool required,
+                  std::string& out) {
+  auto it = j.find(key);
+  if (it == j.end()) {
+    return required ? InvalidArgument(where + key + " is missing") : Status::Ok();
+  }
+  if (!it->is_string()) return InvalidArgument(where + key + " must be a string");
+  out = it->get<std::string>();
+  return Status::Ok();
+}
+
+StatusOr<VersionInfo> VersionInfoAt(const json& j, const std::string& where) {
+  if (!j.is_object()) {
+    return InvalidArgument((where.empty() ? "version" : where.substr(0, where.size() - 1)) +
+                           " must be a JSON object");
+  }
+  VersionInfo v;
+  MLFAAS_RETURN_IF_ERROR(ReadString(j, "function", where, true, v.function));
+  MLFAAS_RETURN_IF_ERROR(ReadString(j, "version", where, true, v.version));
+  MLFAAS_RETURN_IF_ERROR(ReadString(j, "code_digest", where, false, v.code_digest));
+  MLFAAS_RETURN_IF_ERROR(ReadString(j, "model_digest", where, false, v.model_digest));
+  MLFAAS_RETURN_IF_ERROR(ReadString(j, "description", where, false, v.description));
+  MLFAAS_RETURN_IF_ERROR(ReadString(j, "created_at", where, false, v.created_at));
+  auto config = j.find("config");
+  if (config == j.end()) return InvalidArgument(where + "config is missing");
+  auto c = FunctionConfigFromJson(*config);
+  if (!c.ok()) return c.status().WithPrefix(where + "config");
+  v.config = std::move(c).value();
+  return v;
+}
+
+}  // namespace
+
+StatusOr<VersionInfo> VersionInfoFromJson(const json& j) { return VersionInfoAt(j, ""); }
+
+StatusOr<FunctionInfo> FunctionInfoFromJson(const json& j) {
+  if (!j.is_object()) return InvalidArgument("function must be a JSON object");
+  FunctionInfo f;
+  MLFAAS_RETURN_IF_ERROR(ReadString(j, "name", "", true, f.name));
+  MLFAAS_RETURN_IF_ERROR(ReadString(j, "created_at", "", false, f.created_at));
+  MLFAAS_RETURN_IF_ERROR(ReadString(j, "updated_at", "", false, f.updated_at));
+  auto latest = j.find("latest");
+  if (latest == j.end()) return InvalidArgument("latest is missing");
+  MLFAAS_ASSIGN_OR_RETURN(f.latest, VersionInfoAt(*latest, "latest."));
+  return f;
+}
+
+StatusOr<AliasInfo> AliasInfoFromJson(const json& j) {
+  if (!j.is_object()) return InvalidArgument("alias must be a JSON object");
+  AliasInfo a;
+  MLFAAS_RETURN_IF_ERROR(ReadString(j, "function", "", true, a.function));
+  MLFAAS_RETURN_IF_ERROR(ReadString(j, "name", "", true, a.name));
+  MLFAAS_RETURN_IF_ERROR(ReadString(j, "version", "", true, a.version));
+  MLFAAS_RETURN_IF_ERROR(ReadString(j, "description", "", false, a.description));
+  if (auto it = j.find("canary_version"); it != j.end() && !it->is_null()) {
+    if (!it->is_string()) return InvalidArgument("canary_version must be a string or null");
+    a.canary_version = it->get<std::string>();
+  }
+  if (auto it = j.find("canary_weight"); it != j.end()) {
+    if (!it->is_number()) return InvalidArgument("canary_weight must be a number");
+    a.canary_weight = it->get<double>();
+  }
+  return a;
+}
+
 }  // namespace mlfaas::registry

@@ -22,4 +22,14 @@ nlohmann::json ToJson(const VersionInfo& v);   // config nested under "config"
 nlohmann::json ToJson(const FunctionInfo& f);  // {"name",...,"latest": VersionInfo}
 nlohmann::json ToJson(const AliasInfo& a);     // canary_version null when absent
 
+// The inverses of the three above, for records that come back from a gateway's API (the "Mlfaas"
+// fields of its answers). The identifying fields are required (function and version; name and
+// latest; function, name and version), the others default when absent; fields not known here are
+// ignored, except inside "config" (FunctionConfigFromJson). InvalidArgument naming the field
+// ("latest.created_at must be a string", "latest.config: memory_mb must be an integer") for a
+// missing or mistyped one. No range checks.
+StatusOr<VersionInfo> VersionInfoFromJson(const nlohmann::json& j);
+StatusOr<FunctionInfo> FunctionInfoFromJson(const nlohmann::json& j);
+StatusOr<AliasInfo> AliasInfoFromJson(const nlohmann::json& j);
+
 }  // namespace mlfaas::registry

@@ -160,5 +160,95 @@ TEST(ConfigJsonTest, WrongTypesAndUnknownFieldsAreNamed) {
             StatusCode::kInvalidArgument);
 }
 
+VersionInfo SampleVersion() {
+  VersionInfo v;
+  v.function = "kdd99";
+  v.version = "3";
+  v.code_digest = std::string(64, 'a');
+  v.model_digest = std::string(64, 'b');
+  v.config.memory_mb = 1024;
+  v.config.environment = {{"MODE", "strict"}};
+  v.config.reserved_concurrency = 4;
+  v.config.provisioned_concurrency = 1;
+  v.created_at = "2024-05-01T12:00:00.123Z";
+  v.description = "retrained";
+  return v;
+}
+
+TEST(RecordJsonTest, VersionFunctionAndAliasRoundTrip) {
+  const VersionInfo v = SampleVersion();
+  auto v2 = VersionInfoFromJson(ToJson(v));
+  ASSERT_TRUE(v2.ok()) << v2.status().ToString();
+  EXPECT_EQ(ToJson(*v2), ToJson(v));
+  EXPECT_EQ(v2->config.reserved_concurrency, 4);
+
+  FunctionInfo f{"kdd99", v, "2024-04-01T00:00:00Z", "2024-05-01T12:00:00.123Z"};
+  f.latest.version = kLatest;
+  f.latest.description.clear();
+  f.latest.config.reserved_concurrency.reset();
+  auto f2 = FunctionInfoFromJson(ToJson(f));
+  ASSERT_TRUE(f2.ok()) << f2.status().ToString();
+  EXPECT_EQ(ToJson(*f2), ToJson(f));
+  EXPECT_FALSE(f2->latest.config.reserved_concurrency.has_value());
+
+  AliasInfo plain{"kdd99", "live", "3", std::nullopt, 0.0, "production"};
+  AliasInfo canary{"kdd99", "live", "3", "4", 0.25, ""};
+  for (const AliasInfo& a : {plain, canary}) {
+    auto a2 = AliasInfoFromJson(ToJson(a));
+    ASSERT_TRUE(a2.ok()) << a2.status().ToString();
+    EXPECT_EQ(ToJson(*a2), ToJson(a));
+    EXPECT_EQ(a2->canary_version, a.canary_version);
+    EXPECT_DOUBLE_EQ(a2->canary_weight, a.canary_weight);
+  }
+}
+
+TEST(RecordJsonTest, OptionalFieldsDefaultAndUnknownOnesAreIgnored) {
+  nlohmann::json j = ToJson(SampleVersion());
+  j.erase("description");
+  j.erase("model_digest");
+  j["added_later"] = true;  // a newer gateway's field
+  auto v = VersionInfoFromJson(j);
+  ASSERT_TRUE(v.ok()) << v.status().ToString();
+  EXPECT_EQ(v->description, "");
+  EXPECT_EQ(v->model_digest, "");
+  auto a = AliasInfoFromJson(nlohmann::json{{"function", "f"}, {"name", "live"}, {"version", "1"}});
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  EXPECT_FALSE(a->canary_version.has_value());
+  EXPECT_EQ(a->canary_weight, 0.0);
+}
+
+TEST(RecordJsonTest, MissingAndMistypedFieldsAreNamed) {
+  nlohmann::json v = ToJson(SampleVersion());
+  v.erase("version");
+  EXPECT_EQ(VersionInfoFromJson(v).status().message(), "version is missing");
+  v = ToJson(SampleVersion());
+  v["created_at"] = 5;
+  EXPECT_EQ(VersionInfoFromJson(v).status().message(), "created_at must be a string");
+  v = ToJson(SampleVersion());
+  v["config"]["memory_mb"] = "big";
+  EXPECT_EQ(VersionInfoFromJson(v).status().message(), "config: memory_mb must be an integer");
+
+  FunctionInfo f{"f", SampleVersion(), "", ""};
+  nlohmann::json fj = ToJson(f);
+  fj["latest"].erase("config");
+  EXPECT_EQ(FunctionInfoFromJson(fj).status().message(), "latest.config is missing");
+  fj = ToJson(f);
+  fj["latest"]["function"] = nullptr;
+  EXPECT_EQ(FunctionInfoFromJson(fj).status().message(), "latest.function must be a string");
+  fj.erase("latest");
+  EXPECT_EQ(FunctionInfoFromJson(fj).status().message(), "latest is missing");
+  EXPECT_EQ(FunctionInfoFromJson(nlohmann::json::array()).status().code(),
+            StatusCode::kInvalidArgument);
+
+  nlohmann::json a = ToJson(AliasInfo{"f", "live", "1", "2", 0.5, ""});
+  a["canary_weight"] = "half";
+  EXPECT_EQ(AliasInfoFromJson(a).status().message(), "canary_weight must be a number");
+  a = ToJson(AliasInfo{"f", "live", "1", "2", 0.5, ""});
+  a["canary_version"] = 2;
+  EXPECT_EQ(AliasInfoFromJson(a).status().message(), "canary_version must be a string or null");
+  a.erase("name");
+  EXPECT_EQ(AliasInfoFromJson(a).status().message(), "name is missing");
+}
+
 }  // namespace
 }  // namespace mlfaas::registry

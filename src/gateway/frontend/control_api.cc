@@ -399,7 +399,9 @@ Answer CreateFunction(Call& c) {
   if (auto publish = JsonBool(body, "Publish"); publish && *publish) {
     MLFAAS_ASSIGN_OR_RETURN(shown, r.PublishVersion(*name, ""));
   }
-  return JsonAnswer(http::status::created, ConfigurationJson(c.ctx, shown));
+  json out = ConfigurationJson(c.ctx, shown);
+  out["MlfaasFunction"] = registry::ToJson(f);
+  return JsonAnswer(http::status::created, out);
 }
 
 // ?Marker=&MaxItems= (1-10000, default 50), as every Lambda list operation takes them.
@@ -510,7 +512,9 @@ Answer UpdateConfiguration(Call& c) {
   auto reg = c.audited();
   registry::Registry& r = reg ? *reg : *c.ctx.registry;
   MLFAAS_ASSIGN_OR_RETURN(f, r.UpdateConfig(c.function, config));
-  return JsonAnswer(http::status::ok, ConfigurationJson(c.ctx, f.latest));
+  json out = ConfigurationJson(c.ctx, f.latest);
+  out["MlfaasFunction"] = registry::ToJson(f);
+  return JsonAnswer(http::status::ok, out);
 }
 
 Answer UpdateCode(Call& c) {
@@ -525,7 +529,9 @@ Answer UpdateCode(Call& c) {
   if (auto publish = JsonBool(body, "Publish"); publish && *publish) {
     MLFAAS_ASSIGN_OR_RETURN(shown, r.PublishVersion(c.function, ""));
   }
-  return JsonAnswer(http::status::ok, ConfigurationJson(c.ctx, shown));
+  json out = ConfigurationJson(c.ctx, shown);
+  out["MlfaasFunction"] = registry::ToJson(f);
+  return JsonAnswer(http::status::ok, out);
 }
 
 Answer PublishVersion(Call& c) {
