@@ -138,5 +138,78 @@ TEST_F(ServeControlTest, TheAwsCliDeploysAndScopesHold) {
   EXPECT_EQ(server_->StopWith(SIGTERM, std::chrono::seconds(15)), 0);
 }
 
+// `mlfaas --remote`: the same commands a user runs locally, against a gateway on port 0, signed
+// with a key from the environment.
+TEST_F(ServeControlTest, TheCliDeploysRemotelyWithTheSameCommands) {
+  const auto root = NewKey("ci", {"*:*"});
+  const fs::path zip = BootstrapZip();
+  const uint16_t port = Serve();
+  ASSERT_NE(port, 0);
+  const std::string url = "http://127.0.0.1:" + std::to_string(port);
+  // Another home: nothing may be read or written locally.
+  const fs::path elsewhere = tmp_.path() / "elsewhere";
+  auto remote = [&](std::vector<std::string> args, bool signed_ = true) {
+    args.insert(args.begin(), {MLFAAS_BIN, "--home", elsewhere.string(), "--remote", url});
+    std::map<std::string, std::string> env = {{"MLFAAS_ACCESS_KEY_ID", ""},
+                                              {"MLFAAS_SECRET_ACCESS_KEY", ""}};
+    if (signed_) env = {{"MLFAAS_ACCESS_KEY_ID", root.first},
+                        {"MLFAAS_SECRET_ACCESS_KEY", root.second}};
+    return RunCommand(args, env, std::chrono::seconds(60));
+  };
+  auto ok = [&](std::vector<std::string> args) {
+    auto r = remote(args);
+    EXPECT_EQ(r.exit_code, 0) << args[0] << " " << args[1] << ": " << r.err;
+    return r;
+  };
+  ok({"function", "create", "rf", "--package", zip.string(), "--runtime", "provided", "--memory",
+      "1769", "--env", "TAG=one", "--idle-timeout", "120"});
+  ok({"function", "publish", "rf"});
+  ok({"function", "update-config", "rf", "--env", "TAG=two"});
+  ok({"function", "publish", "rf"});
+  ok({"alias", "create", "rf", "live", "--version", "1", "--canary-version", "2",
+      "--canary-weight", "0.5"});
+  const json alias = json::parse(ok({"alias", "get", "rf", "live", "--json"}).out);
+  EXPECT_EQ(alias["version"], "1");
+  EXPECT_EQ(alias["canary_version"], "2");
+  EXPECT_EQ(alias["canary_weight"], 0.5);
+  const json fn = json::parse(ok({"function", "get", "rf", "--json"}).out);
+  EXPECT_EQ(fn["latest"]["config"]["idle_timeout_s"], 120) << fn.dump();
+  EXPECT_EQ(fn["latest"]["config"]["environment"]["TAG"], "two");
+  // The local registry agrees with what the remote commands did.
+  const json local = json::parse(Mlfaas({"version", "list", "rf", "--json"}).out);
+  ASSERT_EQ(local.size(), 3u) << local.dump();
+  EXPECT_EQ(local[1]["config"]["environment"]["TAG"], "one");
+  EXPECT_EQ(local[2]["config"]["environment"]["TAG"], "two");
+  // Both versions serve through the alias.
+  HttpClient c(port);
+  std::set<std::string> served;
+  for (int i = 0; i < 40 && served.size() < 2; ++i) {
+    auto r = c.Request(boost::beast::http::verb::post, InvokePath("rf") + "?Qualifier=live", "{}",
+                       {{"Authorization", "Bearer " + root.first + ":" + root.second}});
+    ASSERT_EQ(r.status, 200) << r.body;
+    served.insert(r.header("x-amz-executed-version"));
+  }
+  EXPECT_EQ(served, (std::set<std::string>{"1", "2"}));
+  // Keys and the audit log, remotely (admin scope).
+  const json keys = json::parse(ok({"key", "list", "--json"}).out);
+  ASSERT_EQ(keys.size(), 1u);
+  EXPECT_EQ(keys[0]["AccessKeyId"], root.first);
+  const json audit = json::parse(ok({"audit", "--json"}).out);
+  int remote_writes = 0;
+  for (const auto& e : audit) remote_writes += e["principal"] == "key:" + root.first + "/ci";
+  EXPECT_GE(remote_writes, 5) << audit.dump();
+  // Without credentials: one line, exit 1.
+  auto unsigned_call = remote({"function", "list"}, /*signed_=*/false);
+  EXPECT_EQ(unsigned_call.exit_code, 1);
+  EXPECT_NE(unsigned_call.err.find("Missing Authentication Token"), std::string::npos)
+      << unsigned_call.err;
+  ok({"function", "delete", "rf"});
+  auto gone = remote({"function", "get", "rf"});
+  EXPECT_EQ(gone.exit_code, 1);
+  EXPECT_NE(gone.err.find("does not exist"), std::string::npos) << gone.err;
+  EXPECT_FALSE(fs::exists(elsewhere / "registry.db")) << "--remote never opens a home";
+  EXPECT_EQ(server_->StopWith(SIGTERM, std::chrono::seconds(15)), 0);
+}
+
 }  // namespace
 }  // namespace mlfaas::testing
