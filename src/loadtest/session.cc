@@ -18,6 +18,7 @@ namespace http = boost::beast::http;
 using boost::system::error_code;
 using tcp = asio::ip::tcp;
 
+constexpr uint64_t kMaxResponseBody = 64ull << 20;  // a response body larger than this is an error
 constexpr auto kConnectBackoff = std::chrono::milliseconds(10);
 
 bool IEquals(std::string_view a, std::string_view b) {
@@ -101,17 +102,29 @@ class Session : public std::enable_shared_from_this<Session> {
                       });
   }
 
+  // The header first: Boost 1.74's eager read does not hold a Content-Length that arrives with
+  // body bytes to body_limit, and a string body reserves whatever length it is told (bad_alloc).
   void Read() {
     parser_.emplace();
-    parser_->body_limit(64 << 20);
-    http::async_read(
+    parser_->body_limit(kMaxResponseBody);
+    http::async_read_header(
         socket_, buffer_, *parser_, [self = shared_from_this()](error_code ec, size_t) {
-          if (ec) {
-            const bool protocol = std::string_view(ec.category().name()) == "beast.http";
-            return self->Fail(protocol ? ErrorKind::kProtocol : ErrorKind::kIo, 0);
+          if (!ec && self->parser_->content_length() &&
+              *self->parser_->content_length() > kMaxResponseBody) {
+            ec = http::error::body_limit;
           }
-          self->OnResponse();
+          if (ec || self->parser_->is_done()) return self->OnRead(ec);
+          http::async_read(self->socket_, self->buffer_, *self->parser_,
+                           [self](error_code rec, size_t) { self->OnRead(rec); });
         });
+  }
+
+  void OnRead(error_code ec) {
+    if (ec) {
+      const bool protocol = std::string_view(ec.category().name()) == "beast.http";
+      return Fail(protocol ? ErrorKind::kProtocol : ErrorKind::kIo, 0);
+    }
+    OnResponse();
   }
 
   void OnResponse() {

@@ -79,7 +79,13 @@ struct HttpTransport::Impl {
     http::write(socket, req, ec);
     http::response_parser<http::string_body> parser;
     parser.body_limit(kMaxBodyBytes);
-    if (!ec) http::read(socket, buffer, parser, ec);
+    // The header first: Boost 1.74's eager read does not hold a Content-Length that arrives with
+    // body bytes to body_limit, and a string body reserves whatever length it is told (bad_alloc).
+    if (!ec) http::read_header(socket, buffer, parser, ec);
+    if (!ec && parser.content_length() && *parser.content_length() > kMaxBodyBytes) {
+      ec = http::error::body_limit;
+    }
+    if (!ec && !parser.is_done()) http::read(socket, buffer, parser, ec);
     if (ec) {
       Close();
       return Unavailable("runtime API connection lost (" + std::string(req.target()) +
