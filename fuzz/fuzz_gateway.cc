@@ -128,8 +128,15 @@ FuzzGateway::FuzzGateway(sandbox::ProcessLauncher& launcher, bool with_http) {
   invoker_ = std::make_unique<gateway::Invoker>(ioc_, registry_, *manager_, clock_, random_,
                                                 gateway::InvokerOptions{});
   api_ = std::make_unique<gateway::ApiContext>(
-      gateway::ApiContext{*invoker_, *manager_, metrics_, clock_, shutting_down_, nullptr,
-                          &registry_, nullptr, {}});  // the control plane too, inline
+      gateway::ApiContext{*invoker_,
+                          *manager_,
+                          metrics_,
+                          clock_,
+                          shutting_down_,
+                          nullptr,
+                          &registry_,
+                          nullptr,
+                          {}});  // the control plane too, inline
   if (!with_http) return;
   gateway::HttpServerOptions so;  // the gateway's limits: body 6 MiB, header 16 KiB, URI 8 KiB
   so.host = "127.0.0.1";

@@ -40,7 +40,8 @@ struct Signed {
 Signed MakeSigned(size_t body_bytes) {
   Signed s;
   s.body = R"({"instances":[)";
-  while (s.body.size() < body_bytes) s.body += R"({"duration":0,"src_bytes":215,"dst_bytes":45076},)";
+  while (s.body.size() < body_bytes)
+    s.body += R"({"duration":0,"src_bytes":215,"dst_bytes":45076},)";
   s.body.back() = ']';
   s.body += "}";
   s.date = auth::FormatAmzDate(std::chrono::system_clock::now());

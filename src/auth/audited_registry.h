@@ -15,7 +15,10 @@ class AuditedRegistry final : public registry::Registry {
   // `inner` and `audit` must outlive this. `source`: "cli", "http 127.0.0.1:5123", ...
   AuditedRegistry(registry::Registry& inner, AuthStore& audit, std::string principal,
                   std::string source)
-      : inner_(inner), audit_(audit), principal_(std::move(principal)), source_(std::move(source)) {}
+      : inner_(inner),
+        audit_(audit),
+        principal_(std::move(principal)),
+        source_(std::move(source)) {}
 
   StatusOr<registry::FunctionInfo> CreateFunction(const std::string& name,
                                                   const std::string& package_path,
@@ -54,8 +57,7 @@ class AuditedRegistry final : public registry::Registry {
     return inner_.ListAliases(function);
   }
   Status DeleteAlias(const std::string& function, const std::string& name) override;
-  StatusOr<registry::VersionInfo> Resolve(const std::string& function,
-                                          const std::string& qualifier,
+  StatusOr<registry::VersionInfo> Resolve(const std::string& function, const std::string& qualifier,
                                           double uniform01) override {
     return inner_.Resolve(function, qualifier, uniform01);
   }

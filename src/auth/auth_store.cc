@@ -105,8 +105,7 @@ StatusOr<const ServerKey*> AuthStore::Key(bool create) {
 }
 
 StatusOr<KeyWithSecret> AuthStore::CreateKey(const std::string& name,
-                                             const std::vector<std::string>& scopes,
-                                             double rate) {
+                                             const std::vector<std::string>& scopes, double rate) {
   if (!ValidKeyName(name)) {
     return InvalidArgument("key name '" + name +
                            "': use 1-64 letters, digits, '-', '_', '.' or '@'");
@@ -127,8 +126,7 @@ StatusOr<KeyWithSecret> AuthStore::CreateKey(const std::string& name,
   out.key.scopes = parsed.Strings();
   out.key.rate = rate;
   out.key.created_at = Rfc3339Millis(clock_.EpochMillis());
-  MLFAAS_ASSIGN_OR_RETURN(std::string sealed,
-                          server_key->Seal(out.secret, out.key.access_key_id));
+  MLFAAS_ASSIGN_OR_RETURN(std::string sealed, server_key->Seal(out.secret, out.key.access_key_id));
   MLFAAS_ASSIGN_OR_RETURN(
       auto st, db_->Prepare("INSERT INTO api_keys (access_key_id, name, sealed_secret, scopes, "
                             "rate, created_at) VALUES (?, ?, ?, ?, ?, ?)"));
@@ -163,17 +161,17 @@ StatusOr<ApiKey> AuthStore::RevokeKey(const std::string& id_or_name) {
   MLFAAS_ASSIGN_OR_RETURN(auto txn, Txn::Begin(*db_, Txn::Mode::kImmediate));
   ApiKey key;
   {
-    MLFAAS_ASSIGN_OR_RETURN(
-        auto st, db_->Prepare(std::string("SELECT ") + kKeyColumns +
-                              " FROM api_keys WHERE access_key_id = ? OR name = ?"));
+    MLFAAS_ASSIGN_OR_RETURN(auto st,
+                            db_->Prepare(std::string("SELECT ") + kKeyColumns +
+                                         " FROM api_keys WHERE access_key_id = ? OR name = ?"));
     st->Bind(1, id_or_name).Bind(2, id_or_name);
     MLFAAS_ASSIGN_OR_RETURN(bool row, st->Step());
     if (!row) return NotFound("no key with id or name '" + id_or_name + "'");
     key = KeyFromRow(*st);
   }
   if (!key.active()) {
-    return FailedPrecondition("key " + key.access_key_id + " (" + key.name +
-                              ") was revoked at " + key.revoked_at);
+    return FailedPrecondition("key " + key.access_key_id + " (" + key.name + ") was revoked at " +
+                              key.revoked_at);
   }
   key.revoked_at = Rfc3339Millis(clock_.EpochMillis());
   // The sealed secret goes with the revocation: a revoked key can never verify again.
@@ -188,8 +186,8 @@ StatusOr<ApiKey> AuthStore::RevokeKey(const std::string& id_or_name) {
 
 StatusOr<std::vector<KeyWithSecret>> AuthStore::LoadKeys() {
   std::lock_guard<std::mutex> lock(mu_);
-  MLFAAS_ASSIGN_OR_RETURN(
-      auto st, db_->Prepare(std::string("SELECT ") + kKeyColumns + ", sealed_secret FROM api_keys"));
+  MLFAAS_ASSIGN_OR_RETURN(auto st, db_->Prepare(std::string("SELECT ") + kKeyColumns +
+                                                ", sealed_secret FROM api_keys"));
   std::vector<KeyWithSecret> out;
   const ServerKey* server_key = nullptr;
   for (;;) {

@@ -97,8 +97,8 @@ class AuthStore final : public KeySource, public KeyAdmin {
   ~AuthStore() override;
 
   // KeyAdmin. CreateKey also creates the server key on first use.
-  StatusOr<KeyWithSecret> CreateKey(const std::string& name,
-                                    const std::vector<std::string>& scopes, double rate) override;
+  StatusOr<KeyWithSecret> CreateKey(const std::string& name, const std::vector<std::string>& scopes,
+                                    double rate) override;
   StatusOr<std::vector<ApiKey>> ListKeys() override;
   StatusOr<ApiKey> RevokeKey(const std::string& id_or_name) override;
   StatusOr<std::vector<AuditEntry>> ListAudit(const AuditQuery& query) override;

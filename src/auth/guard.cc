@@ -191,8 +191,8 @@ std::variant<Principal, Denial> Guard::Authenticate(const HttpRequestView& req) 
     auto& a = std::get<Authorization>(parsed);
     const KeyWithSecret* key = FindKey(snap, a.credential.access_key_id);
     if (!key || !key->key.active()) return Unrecognized();
-    const auto now = std::chrono::system_clock::time_point(
-        std::chrono::milliseconds(clock_.EpochMillis()));
+    const auto now =
+        std::chrono::system_clock::time_point(std::chrono::milliseconds(clock_.EpochMillis()));
     if (auto err = Verify(req, a, key->secret, options_.service, now)) {
       return Denial{403, err->type, err->message, ""};
     }
@@ -234,10 +234,10 @@ std::optional<Denial> Guard::Authorize(const Principal& who, Action action,
                                        std::string_view function, std::string_view operation) {
   if (who.scopes.Allows(action, function)) return std::nullopt;
   return Denial{403, "AccessDeniedException",
-                "User: " + who.Describe() + " is not authorized to perform: " +
-                    std::string(operation) + " on resource: function " + std::string(function) +
-                    " (it needs the scope " + ActionName(action) + ":" + std::string(function) +
-                    " or a pattern matching it)",
+                "User: " + who.Describe() +
+                    " is not authorized to perform: " + std::string(operation) +
+                    " on resource: function " + std::string(function) + " (it needs the scope " +
+                    ActionName(action) + ":" + std::string(function) + " or a pattern matching it)",
                 ""};
 }
 

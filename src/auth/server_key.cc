@@ -45,9 +45,9 @@ using CipherCtx = std::unique_ptr<EVP_CIPHER_CTX, CipherCtxFree>;
 
 Status CreateKeyFile(const std::filesystem::path& path) {
   MLFAAS_ASSIGN_OR_RETURN(std::string raw, RandomBytes(32));
-  const std::string text =
-      std::string(kMagic) + Hex(reinterpret_cast<const unsigned char*>(raw.data()), raw.size()) +
-      "\n";
+  const std::string text = std::string(kMagic) +
+                           Hex(reinterpret_cast<const unsigned char*>(raw.data()), raw.size()) +
+                           "\n";
   // Written to a private temp file, then linked into place: the key appears complete or not at
   // all, and of two concurrent creators exactly one wins (link fails with EEXIST).
   const std::string tmp = path.string() + ".tmp." + std::to_string(getpid());
@@ -122,7 +122,8 @@ StatusOr<ServerKey> ServerKey::Open(const std::filesystem::path& path, bool crea
   for (size_t i = 0; i < 32; ++i) {
     const int hi = HexValue(text[kMagic.size() + 2 * i]);
     const int lo = HexValue(text[kMagic.size() + 2 * i + 1]);
-    if (hi < 0 || lo < 0) return FailedPrecondition("server key " + path.string() + " is malformed");
+    if (hi < 0 || lo < 0)
+      return FailedPrecondition("server key " + path.string() + " is malformed");
     key.key_[i] = static_cast<unsigned char>(hi * 16 + lo);
   }
   return key;
@@ -136,8 +137,8 @@ StatusOr<std::string> ServerKey::Seal(std::string_view plaintext, std::string_vi
   std::memcpy(out.data() + 1, nonce.data(), kNonce);
   auto* o = reinterpret_cast<unsigned char*>(out.data());
   int len = 0;
-  bool ok = ctx && EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key_.data(),
-                                      o + 1) == 1;
+  bool ok =
+      ctx && EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key_.data(), o + 1) == 1;
   ok = ok && EVP_EncryptUpdate(ctx.get(), nullptr, &len,
                                reinterpret_cast<const unsigned char*>(aad.data()),
                                static_cast<int>(aad.size())) == 1;
@@ -161,8 +162,8 @@ StatusOr<std::string> ServerKey::Unseal(std::string_view box, std::string_view a
   CipherCtx ctx(EVP_CIPHER_CTX_new());
   std::string out(n, '\0');
   int len = 0;
-  bool ok = ctx && EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key_.data(),
-                                      b + 1) == 1;
+  bool ok =
+      ctx && EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key_.data(), b + 1) == 1;
   ok = ok && EVP_DecryptUpdate(ctx.get(), nullptr, &len,
                                reinterpret_cast<const unsigned char*>(aad.data()),
                                static_cast<int>(aad.size())) == 1;

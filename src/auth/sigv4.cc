@@ -9,8 +9,6 @@
 #include <initializer_list>
 #include <memory>
 
-
-
 namespace mlfaas::auth {
 namespace {
 

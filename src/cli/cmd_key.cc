@@ -30,9 +30,12 @@ std::string Joined(const std::vector<std::string>& words) {
 }
 
 nlohmann::json KeyJson(const ApiKey& k) {
-  return {{"AccessKeyId", k.access_key_id}, {"Name", k.name},
-          {"Scopes", k.scopes},             {"Rate", k.rate},
-          {"CreatedAt", k.created_at},      {"Status", k.active() ? "Active" : "Revoked"},
+  return {{"AccessKeyId", k.access_key_id},
+          {"Name", k.name},
+          {"Scopes", k.scopes},
+          {"Rate", k.rate},
+          {"CreatedAt", k.created_at},
+          {"Status", k.active() ? "Active" : "Revoked"},
           {"RevokedAt", k.revoked_at}};
 }
 
@@ -144,8 +147,8 @@ Status ListKeys(auth::KeyAdmin& admin, bool json) {
                  "--name NAME --scope 'invoke:*')\n";
     return Status::Ok();
   }
-  std::cout << fmt::format("{:<22}{:<20}{:<9}{:<10}{:<26}{}\n", "ACCESS KEY ID", "NAME",
-                           "STATUS", "RATE/S", "CREATED", "SCOPES");
+  std::cout << fmt::format("{:<22}{:<20}{:<9}{:<10}{:<26}{}\n", "ACCESS KEY ID", "NAME", "STATUS",
+                           "RATE/S", "CREATED", "SCOPES");
   for (const auto& k : keys) {
     std::cout << fmt::format("{:<22}{:<20}{:<9}{:<10}{:<26}{}\n", k.access_key_id, k.name,
                              k.active() ? "active" : "revoked", fmt::format("{:g}", k.rate),
@@ -203,8 +206,8 @@ Status ShowAudit(auth::KeyAdmin& keys, const AuditArgs& a) {
     return Status::Ok();
   }
   for (const auto& e : entries) {
-    std::cout << fmt::format("{}  {:<28} {:<6} {:<28} {:<34} {}{}\n", e.at, e.principal,
-                             e.result, e.action, e.resource, e.source,
+    std::cout << fmt::format("{}  {:<28} {:<6} {:<28} {:<34} {}{}\n", e.at, e.principal, e.result,
+                             e.action, e.resource, e.source,
                              e.detail.empty() ? "" : "  " + e.detail);
   }
   return Status::Ok();

@@ -80,9 +80,10 @@ void OpenCodePathForRelaxed(const std::filesystem::path& home) {
   struct stat home_st;
   if (stat(home.c_str(), &home_st) == 0 && !(home_st.st_mode & S_IXOTH)) {
     if (chmod(home.c_str(), (home_st.st_mode & 07777) | S_IXOTH) == 0) {
-      spdlog::info("isolation relaxed: {} made searchable by others (o+x) for functions to reach "
-                   "their code",
-                   home.string());
+      spdlog::info(
+          "isolation relaxed: {} made searchable by others (o+x) for functions to reach "
+          "their code",
+          home.string());
     }
   }
   std::filesystem::path dir = std::filesystem::absolute(home / "code", ec);

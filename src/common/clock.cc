@@ -1,10 +1,10 @@
 #include "common/clock.h"
 
 #include <atomic>
-#include <cstdio>
-#include <ctime>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <cstdio>
+#include <ctime>
 
 namespace mlfaas {
 

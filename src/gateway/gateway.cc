@@ -91,8 +91,8 @@ Gateway::Gateway(GatewayOptions options, registry::Registry& registry, CodeStore
   InvokerOptions io;
   io.event_queue_limit = options_.event_queue_limit;
   invoker_ = std::make_unique<Invoker>(ioc_, registry_, *manager_, clock_, random_, io);
-  api_ = std::make_unique<ApiContext>(
-      ApiContext{*invoker_, *manager_, metrics_, clock_, shutting_down_, nullptr, nullptr, nullptr, {}});
+  api_ = std::make_unique<ApiContext>(ApiContext{
+      *invoker_, *manager_, metrics_, clock_, shutting_down_, nullptr, nullptr, nullptr, {}});
   if (options_.control_plane) {
     api_->registry = &registry_;
     api_->store = options_.store;

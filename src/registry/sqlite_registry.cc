@@ -73,8 +73,8 @@ Status PrepareHome(const fs::path& home) {
   if (::stat(home.c_str(), &st) == 0 && st.st_uid == ::geteuid()) {
     const mode_t mode = created ? 0700 : (st.st_mode & 07777 & ~mode_t{066}) | 0700;
     if ((st.st_mode & 07777) != mode && ::chmod(home.c_str(), mode) != 0) {
-      return InvalidArgument("cannot make home " + home.string() + " private: " +
-                             std::strerror(errno));
+      return InvalidArgument("cannot make home " + home.string() +
+                             " private: " + std::strerror(errno));
     }
   }
   return Status::Ok();

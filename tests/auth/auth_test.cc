@@ -1,8 +1,7 @@
 // Keys, scopes, rate limits, the server key and the audit log (src/auth), on real SQLite files
 // in temp homes; the guard's decisions over a fake key source and a fake clock.
-#include <sys/stat.h>
-
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <set>
 #include <string>
@@ -354,9 +353,7 @@ struct Req {
 
 Req Bearer(const std::string& token) { return Req{{{"Authorization", "Bearer " + token}}}; }
 
-const Denial* DenialOf(const std::variant<Principal, Denial>& r) {
-  return std::get_if<Denial>(&r);
-}
+const Denial* DenialOf(const std::variant<Principal, Denial>& r) { return std::get_if<Denial>(&r); }
 
 TEST(GuardTest, OpenUntilTheFirstKeyOnLoopbackThenEnforced) {
   FakeClock clock;
@@ -417,7 +414,8 @@ TEST(GuardTest, BearerTokensAndTheirFailures) {
   EXPECT_EQ(DenialOf(g->Authenticate(Bearer("AKIAAAAAAAAAAAAAAAAA:wrong").View()))->type,
             "InvalidSignatureException");
   EXPECT_EQ(DenialOf(g->Authenticate(Bearer("AKIAAAAAAAAAAAAAAAAA:s3cre").View()))->type,
-            "InvalidSignatureException") << "a prefix of the secret is not the secret";
+            "InvalidSignatureException")
+      << "a prefix of the secret is not the secret";
   EXPECT_EQ(DenialOf(g->Authenticate(Bearer("AKIABBBBBBBBBBBBBBBB:s3cret").View()))->type,
             "UnrecognizedClientException");
   EXPECT_EQ(DenialOf(g->Authenticate(Bearer("AKIAAAAAAAAAAAAAAAAA").View()))->type,
@@ -455,7 +453,8 @@ TEST(GuardTest, RevokedKeysAreRefusedAndNewKeysWorkAtOnce) {
   EXPECT_EQ(DenialOf(g->Authenticate(Bearer("AKIAAAAAAAAAAAAAAAAA:s3cret").View()))->type,
             "UnrecognizedClientException");
   EXPECT_EQ(DenialOf(g->Authenticate(Bearer("AKIAAAAAAAAAAAAAAAAA:").View()))->type,
-            "UnrecognizedClientException") << "a revoked key's empty secret never matches";
+            "UnrecognizedClientException")
+      << "a revoked key's empty secret never matches";
   // A failing source keeps the keys it had.
   keys.error = Unavailable("database is locked");
   EXPECT_FALSE(g->Refresh().ok());

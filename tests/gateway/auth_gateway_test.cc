@@ -41,20 +41,18 @@ class AuthGatewayTest : public GatewayFixture {
 
   // A request signed with SigV4 as botocore would sign it (host and x-amz-date), sent with the
   // test client (which sends Host: 127.0.0.1).
-  HttpReply Signed(const auth::KeyWithSecret& k, const std::string& target,
-                   const std::string& body, const std::string& secret_override = "",
-                   const std::string& body_override = "",
-                   std::chrono::system_clock::time_point when =
-                       std::chrono::system_clock::now()) {
+  HttpReply Signed(const auth::KeyWithSecret& k, const std::string& target, const std::string& body,
+                   const std::string& secret_override = "", const std::string& body_override = "",
+                   std::chrono::system_clock::time_point when = std::chrono::system_clock::now()) {
     const std::string date = auth::FormatAmzDate(when);
     auth::HttpRequestView v;
     v.method = "POST";
     v.target = target;
     v.headers = {{"Host", "127.0.0.1"}, {"X-Amz-Date", date}};
     v.body = body;
-    auto authz = auth::SignAuthorization(
-        v, k.key.access_key_id, secret_override.empty() ? k.secret : secret_override,
-        "eu-west-1", "lambda", date, {"host", "x-amz-date"});
+    auto authz = auth::SignAuthorization(v, k.key.access_key_id,
+                                         secret_override.empty() ? k.secret : secret_override,
+                                         "eu-west-1", "lambda", date, {"host", "x-amz-date"});
     EXPECT_TRUE(authz.ok());
     HttpClient c(gw_->port());
     return c.Post(target, body_override.empty() ? body : body_override,
@@ -110,8 +108,8 @@ TEST_F(AuthGatewayTest, OnceAKeyExistsEveryRouteButHealthNeedsCredentials) {
   EXPECT_EQ(c.Get("/healthz").status, 200);
   EXPECT_EQ(c.Get("/v2/health/live").status, 200);
   EXPECT_EQ(c.Get("/v2/health/ready").status, 200);
-  for (const char* other : {"/v2/health/%6Cive", "//healthz", "/healthz?x=1", "/v2/health/live/",
-                            "/v2//health/live"}) {
+  for (const char* other :
+       {"/v2/health/%6Cive", "//healthz", "/healthz?x=1", "/v2/health/live/", "/v2//health/live"}) {
     EXPECT_EQ(c.Get(other).status, 401) << other;
   }
 }
@@ -126,8 +124,9 @@ TEST_F(AuthGatewayTest, SigV4SignedInvokeAndItsFailures) {
   EXPECT_EQ(json::parse(ok.body)["echo"]["msg"], "hi");
   // Qualified and ARN forms sign and authorize the same function.
   EXPECT_EQ(Signed(k, Path("allowed", "%24LATEST"), "{}").status, 200);
-  EXPECT_EQ(Signed(k, "/2015-03-31/functions/arn%3Aaws%3Alambda%3Aus-east-1%3A123456789012%3A"
-                      "function%3Aallowed/invocations",
+  EXPECT_EQ(Signed(k,
+                   "/2015-03-31/functions/arn%3Aaws%3Alambda%3Aus-east-1%3A123456789012%3A"
+                   "function%3Aallowed/invocations",
                    "{}")
                 .status,
             200);
@@ -136,16 +135,16 @@ TEST_F(AuthGatewayTest, SigV4SignedInvokeAndItsFailures) {
                  "InvalidSignatureException");
   ExpectAwsError(Signed(k, path, R"({"amount":1})", "", R"({"amount":9})"), 403,
                  "InvalidSignatureException");
-  ExpectAwsError(Signed(k, path, "{}", "", "",
-                        std::chrono::system_clock::now() - std::chrono::minutes(16)),
-                 403, "InvalidSignatureException");
-  ExpectAwsError(Signed(k, path, "{}", "", "",
-                        std::chrono::system_clock::now() + std::chrono::minutes(16)),
-                 403, "InvalidSignatureException");
-  EXPECT_EQ(Signed(k, path, "{}", "", "",
-                   std::chrono::system_clock::now() - std::chrono::minutes(14))
-                .status,
-            200);
+  ExpectAwsError(
+      Signed(k, path, "{}", "", "", std::chrono::system_clock::now() - std::chrono::minutes(16)),
+      403, "InvalidSignatureException");
+  ExpectAwsError(
+      Signed(k, path, "{}", "", "", std::chrono::system_clock::now() + std::chrono::minutes(16)),
+      403, "InvalidSignatureException");
+  EXPECT_EQ(
+      Signed(k, path, "{}", "", "", std::chrono::system_clock::now() - std::chrono::minutes(14))
+          .status,
+      200);
   auto denied = Signed(k, Path("secret"), "{}");
   ExpectAwsError(denied, 403, "AccessDeniedException");
   EXPECT_NE(denied.body.find("lambda:InvokeFunction"), std::string::npos) << denied.body;
@@ -173,8 +172,9 @@ TEST_F(AuthGatewayTest, NoSpellingOfAPathReachesAFunctionTheKeyMayNotTouch) {
       {verb::post, "/2015-03-31/functions/allowed%2F..%2Fsecret/invocations"},
       {verb::post, "/2015-03-31/functions/allowed%2Fsecret/invocations"},
       {verb::post, "/2015-03-31/functions/arn:aws:lambda:us-east-1:1:function:secret/invocations"},
-      {verb::post, "/2015-03-31/functions/arn:aws:lambda:us-east-1:1:function:allowed:x/../../"
-                   "secret/invocations"},
+      {verb::post,
+       "/2015-03-31/functions/arn:aws:lambda:us-east-1:1:function:allowed:x/../../"
+       "secret/invocations"},
       {verb::post, "//2015-03-31/functions/secret/invocations"},
       {verb::post, "/2015-03-31//functions/secret/invocations"},
       {verb::post, "/2015-03-31/FUNCTIONS/secret/invocations"},
@@ -200,13 +200,12 @@ TEST_F(AuthGatewayTest, NoSpellingOfAPathReachesAFunctionTheKeyMayNotTouch) {
     EXPECT_EQ(r.body.find("the-secret-function"), std::string::npos) << target;
   }
   // The direct spellings are refused as such (403, not a parse error).
-  for (const char* target : {"/2015-03-31/functions/secret/invocations",
-                             "/2015-03-31/functions/%73ecret/invocations", "/v1/models/secret",
-                             "/v2/models/%73ecret/infer"}) {
-    auto r = WithBearer(k, target[1] == '2' || std::string(target).ends_with("infer")
-                               ? verb::post
-                               : verb::get,
-                        target, "{}");
+  for (const char* target :
+       {"/2015-03-31/functions/secret/invocations", "/2015-03-31/functions/%73ecret/invocations",
+        "/v1/models/secret", "/v2/models/%73ecret/infer"}) {
+    auto r = WithBearer(
+        k, target[1] == '2' || std::string(target).ends_with("infer") ? verb::post : verb::get,
+        target, "{}");
     ExpectAwsError(r, 403, "AccessDeniedException");
   }
   // And the key's own function works through every door.
@@ -222,8 +221,7 @@ TEST_F(AuthGatewayTest, NoSpellingOfAPathReachesAFunctionTheKeyMayNotTouch) {
   EXPECT_EQ(WithBearer(reader, verb::get, "/metrics").status, 200);
   ExpectAwsError(WithBearer(reader, verb::post, Path("allowed"), "{}"), 403,
                  "AccessDeniedException");
-  ExpectAwsError(WithBearer(narrow_reader, verb::get, "/v1/status"), 403,
-                 "AccessDeniedException");
+  ExpectAwsError(WithBearer(narrow_reader, verb::get, "/v1/status"), 403, "AccessDeniedException");
 }
 
 TEST_F(AuthGatewayTest, RateLimitAnswers429PerKey) {

@@ -54,10 +54,10 @@ class ServeAuthTest : public ServeFixture {
 
   json Boto3(uint16_t port, const Creds& c, const std::string& fn,
              const std::string& payload = R"({"msg":"boto"})") {
-    auto r = RunCommand({"/usr/bin/python3",
-                         std::string(MLFAAS_SOURCE_DIR) + "/tests/gateway/boto3_invoke.py",
-                         "http://127.0.0.1:" + std::to_string(port), c.id, c.secret, fn, payload},
-                        {}, std::chrono::seconds(60));
+    auto r = RunCommand(
+        {"/usr/bin/python3", std::string(MLFAAS_SOURCE_DIR) + "/tests/gateway/boto3_invoke.py",
+         "http://127.0.0.1:" + std::to_string(port), c.id, c.secret, fn, payload},
+        {}, std::chrono::seconds(60));
     EXPECT_EQ(r.exit_code, 0) << r.err << " (python3-boto3 is installed by scripts/deps.sh)";
     auto j = json::parse(r.out, nullptr, false);
     EXPECT_TRUE(j.is_object()) << r.out << r.err;
@@ -160,7 +160,8 @@ TEST_F(ServeAuthTest, KeyCommandsRefuseBadInput) {
   EXPECT_EQ(dup.exit_code, 1);
   EXPECT_NE(dup.err.find("exists"), std::string::npos) << dup.err;
   // The home and its secrets are private.
-  struct stat home {}, db {}, key {};
+  struct stat home {
+  }, db{}, key{};
   ASSERT_EQ(::stat(Home().c_str(), &home), 0);
   ASSERT_EQ(::stat((Home() / "registry.db").c_str(), &db), 0);
   ASSERT_EQ(::stat((Home() / "server.key").c_str(), &key), 0);
@@ -178,8 +179,9 @@ TEST_F(ServeAuthTest, NonLoopbackAddressesNeedAKeyOrTheInsecureFlag) {
   EXPECT_NE(refused.err.find("--insecure-no-auth"), std::string::npos) << refused.err;
 
   auto start = [&](std::vector<std::string> extra) -> uint16_t {
-    std::vector<std::string> argv = {MLFAAS_BIN, "--home", Home().string(), "serve", "--host",
-                                     "0.0.0.0",  "--port", "0",             "--threads", "1"};
+    std::vector<std::string> argv = {MLFAAS_BIN,  "--home",  Home().string(), "serve",
+                                     "--host",    "0.0.0.0", "--port",        "0",
+                                     "--threads", "1"};
     argv.insert(argv.end(), extra.begin(), extra.end());
     log_ = (tmp_.path() / ("serve-" + std::to_string(++serves_) + ".log")).string();
     server_ = std::make_unique<BackgroundProcess>(argv, std::map<std::string, std::string>{}, log_);

@@ -47,11 +47,10 @@ TEST_F(ServeControlTest, Boto3DeploysVersionsAliasesAndCanaries) {
   const fs::path zip = BootstrapZip();
   const uint16_t port = Serve();
   ASSERT_NE(port, 0);
-  auto r = RunCommand({"/usr/bin/python3",
-                       std::string(MLFAAS_SOURCE_DIR) + "/tests/gateway/boto3_control_plane.py",
-                       "http://127.0.0.1:" + std::to_string(port), deployer.first,
-                       deployer.second, zip.string()},
-                      {}, std::chrono::seconds(120));
+  auto r = RunCommand(
+      {"/usr/bin/python3", std::string(MLFAAS_SOURCE_DIR) + "/tests/gateway/boto3_control_plane.py",
+       "http://127.0.0.1:" + std::to_string(port), deployer.first, deployer.second, zip.string()},
+      {}, std::chrono::seconds(120));
   ASSERT_EQ(r.exit_code, 0) << r.err << Slurp(log_);
   const json out = json::parse(r.out, nullptr, false);
   ASSERT_TRUE(out.is_object()) << r.out;
@@ -98,10 +97,10 @@ TEST_F(ServeControlTest, TheAwsCliDeploysAndScopesHold) {
   const uint16_t port = Serve();
   ASSERT_NE(port, 0);
   const std::string zip_arg = "fileb://" + zip.string();
-  auto created = Aws(port, deployer,
-                     {"create-function", "--function-name", "team-a", "--runtime", "provided",
-                      "--role", "arn:aws:iam::1:role/r", "--handler", "x", "--zip-file", zip_arg,
-                      "--memory-size", "1769"});
+  auto created = Aws(
+      port, deployer,
+      {"create-function", "--function-name", "team-a", "--runtime", "provided", "--role",
+       "arn:aws:iam::1:role/r", "--handler", "x", "--zip-file", zip_arg, "--memory-size", "1769"});
   ASSERT_EQ(created.exit_code, 0) << created.err;
   EXPECT_EQ(json::parse(created.out)["FunctionName"], "team-a");
   auto outside = Aws(port, deployer,
@@ -110,8 +109,8 @@ TEST_F(ServeControlTest, TheAwsCliDeploysAndScopesHold) {
   EXPECT_NE(outside.exit_code, 0);
   EXPECT_NE(outside.err.find("AccessDeniedException"), std::string::npos) << outside.err;
   auto by_invoker = Aws(port, invoker,
-                        {"create-function", "--function-name", "team-b", "--runtime",
-                         "provided", "--role", "r", "--handler", "x", "--zip-file", zip_arg});
+                        {"create-function", "--function-name", "team-b", "--runtime", "provided",
+                         "--role", "r", "--handler", "x", "--zip-file", zip_arg});
   EXPECT_NE(by_invoker.err.find("AccessDeniedException"), std::string::npos) << by_invoker.err;
   auto pub = Aws(port, deployer, {"publish-version", "--function-name", "team-a"});
   ASSERT_EQ(pub.exit_code, 0) << pub.err;
@@ -152,8 +151,8 @@ TEST_F(ServeControlTest, TheCliDeploysRemotelyWithTheSameCommands) {
     args.insert(args.begin(), {MLFAAS_BIN, "--home", elsewhere.string(), "--remote", url});
     std::map<std::string, std::string> env = {{"MLFAAS_ACCESS_KEY_ID", ""},
                                               {"MLFAAS_SECRET_ACCESS_KEY", ""}};
-    if (signed_) env = {{"MLFAAS_ACCESS_KEY_ID", root.first},
-                        {"MLFAAS_SECRET_ACCESS_KEY", root.second}};
+    if (signed_)
+      env = {{"MLFAAS_ACCESS_KEY_ID", root.first}, {"MLFAAS_SECRET_ACCESS_KEY", root.second}};
     return RunCommand(args, env, std::chrono::seconds(60));
   };
   auto ok = [&](std::vector<std::string> args) {
@@ -166,8 +165,8 @@ TEST_F(ServeControlTest, TheCliDeploysRemotelyWithTheSameCommands) {
   ok({"function", "publish", "rf"});
   ok({"function", "update-config", "rf", "--env", "TAG=two"});
   ok({"function", "publish", "rf"});
-  ok({"alias", "create", "rf", "live", "--version", "1", "--canary-version", "2",
-      "--canary-weight", "0.5"});
+  ok({"alias", "create", "rf", "live", "--version", "1", "--canary-version", "2", "--canary-weight",
+      "0.5"});
   const json alias = json::parse(ok({"alias", "get", "rf", "live", "--json"}).out);
   EXPECT_EQ(alias["version"], "1");
   EXPECT_EQ(alias["canary_version"], "2");

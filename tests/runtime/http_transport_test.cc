@@ -1,6 +1,8 @@
 // The worker's HTTP Runtime API client against a server that lies about its body size: the
 // answer is an error, never an allocation of what the header claims (Boost 1.74's eager read
 // does not hold such a Content-Length to body_limit; the transport reads the header first).
+#include "runtime/http_transport.h"
+
 #include <gtest/gtest.h>
 
 #include <boost/asio/ip/tcp.hpp>
@@ -8,8 +10,6 @@
 #include <boost/asio/streambuf.hpp>
 #include <boost/asio/write.hpp>
 #include <thread>
-
-#include "runtime/http_transport.h"
 
 namespace mlfaas::runtime {
 namespace {

@@ -180,8 +180,8 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void RejectTooLarge(uint64_t len) {
-    std::string msg = "Request must be smaller than " + std::to_string(limit_) +
-                      " bytes for the operation";
+    std::string msg =
+        "Request must be smaller than " + std::to_string(limit_) + " bytes for the operation";
     if (len) msg += " (Content-Length " + std::to_string(len) + ")";
     Reject(http::status::payload_too_large, "RequestTooLargeException", msg);
   }
@@ -306,7 +306,7 @@ class Session : public std::enable_shared_from_this<Session> {
   bool head_request_ = false;  // the exchange answers a HEAD request: no body is sent
   bool rejected_ = false;
   bool in_exchange_ = false;
-  bool line_seen_ = false;  // the request line's end was among the first bytes read
+  bool line_seen_ = false;    // the request line's end was among the first bytes read
   bool holds_large_ = false;  // this exchange holds one of the large-body slots
   uint64_t limit_ = 0;        // the current request's body limit
   uint64_t drained_ = 0;

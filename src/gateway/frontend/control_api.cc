@@ -7,12 +7,13 @@
 //   DELETE /2015-03-31/functions/{f}[?Qualifier=]              DeleteFunction (a version with it)
 //   GET|PUT /2015-03-31/functions/{f}/configuration            Get/UpdateFunctionConfiguration
 //   PUT    /2015-03-31/functions/{f}/code                      UpdateFunctionCode
-//   POST|GET /2015-03-31/functions/{f}/versions                PublishVersion, ListVersionsByFunction
-//   POST|GET /2015-03-31/functions/{f}/aliases[/{a}], PUT|DELETE .../aliases/{a}   aliases
-//   PUT|DELETE /2017-10-31/functions/{f}/concurrency, GET /2019-09-30/... Put/Get/DeleteFunctionConcurrency
-//   PUT|GET|DELETE /2019-09-30/functions/{f}/provisioned-concurrency?Qualifier=   provisioned
-//   GET    /2016-08-19/account-settings/                        GetAccountSettings
-//   POST|GET|DELETE /2017-03-31/tags/{arn}                      Tag/ListTags/UntagResource
+//   POST|GET /2015-03-31/functions/{f}/versions                PublishVersion,
+//   ListVersionsByFunction POST|GET /2015-03-31/functions/{f}/aliases[/{a}], PUT|DELETE
+//   .../aliases/{a}   aliases PUT|DELETE /2017-10-31/functions/{f}/concurrency, GET /2019-09-30/...
+//   Put/Get/DeleteFunctionConcurrency PUT|GET|DELETE
+//   /2019-09-30/functions/{f}/provisioned-concurrency?Qualifier=   provisioned GET
+//   /2016-08-19/account-settings/                        GetAccountSettings POST|GET|DELETE
+//   /2017-03-31/tags/{arn}                      Tag/ListTags/UntagResource
 // Any other route under a Lambda API date answers 400 UnsupportedOperationException naming it.
 //
 // Settings Lambda has no request field for are function tags under "mlfaas:" (idle-timeout,
@@ -82,8 +83,7 @@ Response RegistryError(const Status& st) {
     case StatusCode::kUnimplemented:
       return LambdaError(http::status::bad_request, "UnsupportedOperationException", st.message());
     case StatusCode::kResourceExhausted:
-      return LambdaError(http::status::too_many_requests, "TooManyRequestsException",
-                         st.message());
+      return LambdaError(http::status::too_many_requests, "TooManyRequestsException", st.message());
     default:
       return LambdaError(http::status::internal_server_error, "ServiceException", st.message());
   }
@@ -206,8 +206,8 @@ Status ApplyTag(const std::string& key, const std::string& value, FunctionConfig
     errno = 0;
     const long v = std::strtol(value.c_str(), &end, 10);
     if (value.empty() || *end != '\0' || errno != 0 || v < lo || v > hi) {
-      return InvalidArgument(fmt::format("tag {}: '{}' is not a number in [{}, {}]", key, value,
-                                         lo, hi));
+      return InvalidArgument(
+          fmt::format("tag {}: '{}' is not a number in [{}, {}]", key, value, lo, hi));
     }
     return static_cast<int>(v);
   };
@@ -265,7 +265,8 @@ Status ApplyConfigFields(const json& j, FunctionConfig& c) {
     c.environment.clear();
     if (vars && vars->is_object()) {
       for (const auto& [k, v] : vars->items()) {
-        if (!v.is_string()) return InvalidArgument("Environment.Variables." + k + " must be a string");
+        if (!v.is_string())
+          return InvalidArgument("Environment.Variables." + k + " must be a string");
         c.environment[k] = v.get<std::string>();
       }
     }
@@ -285,7 +286,8 @@ Status ApplyConfigFields(const json& j, FunctionConfig& c) {
       if (a != "x86_64") return InvalidArgument("Architectures: only x86_64 is supported");
     }
   }
-  if (const json* layers = JsonField(j, "Layers"); layers && layers->is_array() && !layers->empty()) {
+  if (const json* layers = JsonField(j, "Layers");
+      layers && layers->is_array() && !layers->empty()) {
     return InvalidArgument("Layers are not supported: put everything in the package");
   }
   return registry::ValidateConfig(c);
@@ -309,9 +311,10 @@ class TempZip {
     auto bytes = Base64Decode(zip_b64->get_ref<const std::string&>());
     if (!bytes) return InvalidArgument("Code.ZipFile is not valid base64");
     if (bytes->size() > kMaxZipBytes) {
-      return InvalidArgument(fmt::format("Code.ZipFile is {} bytes, more than the {} a direct "
-                                         "upload may have",
-                                         bytes->size(), kMaxZipBytes));
+      return InvalidArgument(
+          fmt::format("Code.ZipFile is {} bytes, more than the {} a direct "
+                      "upload may have",
+                      bytes->size(), kMaxZipBytes));
     }
     std::string tmpl = (fs::temp_directory_path() / "mlfaas-upload-XXXXXX").string();
     const int fd = ::mkstemp(tmpl.data());
@@ -336,8 +339,8 @@ struct Call {
   ApiContext& ctx;
   Request& req;
   const Principal& who;
-  std::string function;        // decoded {FunctionName}, empty for collection routes
-  std::string qualifier;       // ?Qualifier=
+  std::string function;           // decoded {FunctionName}, empty for collection routes
+  std::string qualifier;          // ?Qualifier=
   std::vector<std::string> rest;  // path segments after the function name
 
   // The registry, recording writes as this caller's.
@@ -391,7 +394,8 @@ Answer CreateFunction(Call& c) {
   MLFAAS_RETURN_IF_ERROR(registry::ValidateConfig(config));
   const json* code = JsonField(body, "Code");
   TempZip zip;
-  MLFAAS_RETURN_IF_ERROR(zip.Write(code && code->is_object() ? JsonField(*code, "ZipFile") : nullptr));
+  MLFAAS_RETURN_IF_ERROR(
+      zip.Write(code && code->is_object() ? JsonField(*code, "ZipFile") : nullptr));
   auto reg = c.audited();
   registry::Registry& r = reg ? *reg : *c.ctx.registry;
   MLFAAS_ASSIGN_OR_RETURN(FunctionInfo f, r.CreateFunction(*name, zip.path(), config));
@@ -583,7 +587,8 @@ Status ApplyAliasFields(const json& body, AliasInfo& a) {
   if (const json* rc = JsonField(body, "RoutingConfig"); rc && !rc->is_null()) {
     const json* w = rc->is_object() ? JsonField(*rc, "AdditionalVersionWeights") : nullptr;
     if (!rc->is_object() || (w && !w->is_null() && !w->is_object())) {
-      return InvalidArgument("RoutingConfig must be {\"AdditionalVersionWeights\": {version: weight}}");
+      return InvalidArgument(
+          "RoutingConfig must be {\"AdditionalVersionWeights\": {version: weight}}");
     }
     a.canary_version.reset();
     a.canary_weight = 0;
@@ -658,7 +663,8 @@ Answer Concurrency(Call& c) {
       return std::move(*denied);
     }
     json out = json::object();
-    if (config.reserved_concurrency) out["ReservedConcurrentExecutions"] = *config.reserved_concurrency;
+    if (config.reserved_concurrency)
+      out["ReservedConcurrentExecutions"] = *config.reserved_concurrency;
     return JsonAnswer(http::status::ok, out);
   }
   const bool put = verb == http::verb::put;
@@ -680,7 +686,8 @@ Answer Concurrency(Call& c) {
   registry::Registry& r = reg ? *reg : *c.ctx.registry;
   MLFAAS_ASSIGN_OR_RETURN(f, r.UpdateConfig(c.function, config));
   if (!put) return NoContent();
-  return JsonAnswer(http::status::ok, {{"ReservedConcurrentExecutions", *config.reserved_concurrency}});
+  return JsonAnswer(http::status::ok,
+                    {{"ReservedConcurrentExecutions", *config.reserved_concurrency}});
 }
 
 // Instances of (function, version) kept initialized right now, from the manager's status.
@@ -721,18 +728,17 @@ Answer Provisioned(Call& c) {
                                   "No Provisioned Concurrency Config found for this function"));
     }
     const int ready = std::min(n, ProvisionedReady(c.ctx, c.function, version));
-    return JsonAnswer(http::status::ok,
-                      {{"RequestedProvisionedConcurrentExecutions", n},
-                       {"AllocatedProvisionedConcurrentExecutions", ready},
-                       {"AvailableProvisionedConcurrentExecutions", ready},
-                       {"Status", ready >= n ? "READY" : "IN_PROGRESS"},
-                       {"LastModified", LambdaTime(v.created_at)}});
+    return JsonAnswer(http::status::ok, {{"RequestedProvisionedConcurrentExecutions", n},
+                                         {"AllocatedProvisionedConcurrentExecutions", ready},
+                                         {"AvailableProvisionedConcurrentExecutions", ready},
+                                         {"Status", ready >= n ? "READY" : "IN_PROGRESS"},
+                                         {"LastModified", LambdaTime(v.created_at)}});
   }
   const bool put = verb == http::verb::put;
   if (!put && verb != http::verb::delete_) return InvalidArgument("use GET, PUT or DELETE");
-  if (auto denied = Deny(c, auth::Action::kDeploy,
-                         put ? "PutProvisionedConcurrencyConfig"
-                             : "DeleteProvisionedConcurrencyConfig")) {
+  if (auto denied =
+          Deny(c, auth::Action::kDeploy,
+               put ? "PutProvisionedConcurrencyConfig" : "DeleteProvisionedConcurrencyConfig")) {
     return std::move(*denied);
   }
   int n = 0;
@@ -747,12 +753,11 @@ Answer Provisioned(Call& c) {
   registry::Registry& r = reg ? *reg : *c.ctx.registry;
   MLFAAS_ASSIGN_OR_RETURN(VersionInfo v, r.SetProvisionedConcurrency(c.function, version, n));
   if (!put) return NoContent();
-  return JsonAnswer(http::status::accepted,
-                    {{"RequestedProvisionedConcurrentExecutions", n},
-                     {"AllocatedProvisionedConcurrentExecutions", 0},
-                     {"AvailableProvisionedConcurrentExecutions", 0},
-                     {"Status", "IN_PROGRESS"},
-                     {"LastModified", LambdaTime(v.created_at)}});
+  return JsonAnswer(http::status::accepted, {{"RequestedProvisionedConcurrentExecutions", n},
+                                             {"AllocatedProvisionedConcurrentExecutions", 0},
+                                             {"AvailableProvisionedConcurrentExecutions", 0},
+                                             {"Status", "IN_PROGRESS"},
+                                             {"LastModified", LambdaTime(v.created_at)}});
 }
 
 Answer AccountSettings(Call& c) {
@@ -773,15 +778,16 @@ Answer AccountSettings(Call& c) {
     }
   }
   const int max = c.ctx.manager.StatusJson().value("max_instances", 0);
-  return JsonAnswer(http::status::ok,
-                    {{"AccountLimit",
-                      {{"TotalCodeSize", 80530636800LL},
-                       {"CodeSizeUnzipped", 262144000},
-                       {"CodeSizeZipped", static_cast<int64_t>(kMaxZipBytes)},
-                       {"ConcurrentExecutions", max},
-                       {"UnreservedConcurrentExecutions", std::max<int64_t>(0, max - reserved)}}},
-                     {"AccountUsage",
-                      {{"TotalCodeSize", total}, {"FunctionCount", static_cast<int64_t>(all.size())}}}});
+  return JsonAnswer(
+      http::status::ok,
+      {{"AccountLimit",
+        {{"TotalCodeSize", 80530636800LL},
+         {"CodeSizeUnzipped", 262144000},
+         {"CodeSizeZipped", static_cast<int64_t>(kMaxZipBytes)},
+         {"ConcurrentExecutions", max},
+         {"UnreservedConcurrentExecutions", std::max<int64_t>(0, max - reserved)}}},
+       {"AccountUsage",
+        {{"TotalCodeSize", total}, {"FunctionCount", static_cast<int64_t>(all.size())}}}});
 }
 
 // /2017-03-31/tags/{function ARN}: mlfaas: settings of $LATEST as tags.
@@ -795,7 +801,8 @@ Answer Tags(Call& c) {
     return std::move(*denied);
   }
   MLFAAS_ASSIGN_OR_RETURN(FunctionInfo f, c.ctx.registry->GetFunction(c.function));
-  if (verb == http::verb::get) return JsonAnswer(http::status::ok, {{"Tags", TagsOf(f.latest.config)}});
+  if (verb == http::verb::get)
+    return JsonAnswer(http::status::ok, {{"Tags", TagsOf(f.latest.config)}});
   FunctionConfig config = f.latest.config;
   if (verb == http::verb::post) {
     MLFAAS_ASSIGN_OR_RETURN(json body, Body(c.req));
@@ -815,11 +822,16 @@ Answer Tags(Call& c) {
       if (kv.substr(0, eq) != "tagKeys" || eq == std::string_view::npos) continue;
       std::string key;
       if (!PercentDecode(kv.substr(eq + 1), key)) return InvalidArgument("malformed tagKeys");
-      if (key == "mlfaas:idle-timeout") config.idle_timeout_s = defaults.idle_timeout_s;
-      else if (key == "mlfaas:model-loading") config.model_loading = defaults.model_loading;
-      else if (key == "mlfaas:reserved-concurrency") config.reserved_concurrency.reset();
-      else if (key == "mlfaas:provisioned-concurrency") config.provisioned_concurrency = 0;
-      else return InvalidArgument("tag " + key + " does not exist");
+      if (key == "mlfaas:idle-timeout")
+        config.idle_timeout_s = defaults.idle_timeout_s;
+      else if (key == "mlfaas:model-loading")
+        config.model_loading = defaults.model_loading;
+      else if (key == "mlfaas:reserved-concurrency")
+        config.reserved_concurrency.reset();
+      else if (key == "mlfaas:provisioned-concurrency")
+        config.provisioned_concurrency = 0;
+      else
+        return InvalidArgument("tag " + key + " does not exist");
     }
   } else {
     return InvalidArgument("use GET, POST or DELETE on tags");
@@ -834,10 +846,10 @@ Answer Tags(Call& c) {
 // Lambda's API dates: a path under one of them that no route matches is an unsupported
 // operation, not a missing route.
 bool IsLambdaApiPath(std::string_view path) {
-  for (std::string_view date : {"/2014-11-13/", "/2015-03-31/", "/2016-08-19/", "/2017-03-31/",
-                                "/2017-10-31/", "/2018-10-31/", "/2019-09-25/", "/2019-09-30/",
-                                "/2020-04-22/", "/2020-06-30/", "/2021-07-20/", "/2021-10-31/",
-                                "/2022-07-20/", "/2023-06-30/", "/2024-08-31/"}) {
+  for (std::string_view date :
+       {"/2014-11-13/", "/2015-03-31/", "/2016-08-19/", "/2017-03-31/", "/2017-10-31/",
+        "/2018-10-31/", "/2019-09-25/", "/2019-09-30/", "/2020-04-22/", "/2020-06-30/",
+        "/2021-07-20/", "/2021-10-31/", "/2022-07-20/", "/2023-06-30/", "/2024-08-31/"}) {
     if (path.starts_with(date)) return true;
   }
   return false;
@@ -963,7 +975,11 @@ bool HandleControlApi(ApiContext& ctx, Request& req, Responder& respond, const P
   auto shared_req = std::make_shared<Request>(std::move(req));
   auto principal = std::make_shared<Principal>(who);
   Offload(ctx, respond, [&ctx, shared_req, principal, call = std::move(call), op]() mutable {
-    Call c{ctx, *shared_req, *principal, std::move(call.function), std::move(call.qualifier),
+    Call c{ctx,
+           *shared_req,
+           *principal,
+           std::move(call.function),
+           std::move(call.qualifier),
            std::move(call.rest)};
     Answer a = op(c);
     return a.ok() ? std::move(a).value() : RegistryError(a.status());

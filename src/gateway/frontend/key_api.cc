@@ -1,8 +1,8 @@
 // mlfaas's own admin routes (the admin scope), for `mlfaas --remote ... key|audit`:
-//   POST   /mlfaas/v1/keys            {"Name","Scopes":[...],"Rate"} -> 201 {"AccessKeyId","SecretAccessKey","Key"}
-//   GET    /mlfaas/v1/keys            -> {"Keys":[...]}   (never a secret)
-//   DELETE /mlfaas/v1/keys/{id|name}  -> {"Key":{...}}
-//   GET    /mlfaas/v1/audit[?since=RFC3339&limit=N] -> {"Entries":[...]}
+//   POST   /mlfaas/v1/keys            {"Name","Scopes":[...],"Rate"} -> 201
+//   {"AccessKeyId","SecretAccessKey","Key"} GET    /mlfaas/v1/keys            -> {"Keys":[...]}
+//   (never a secret) DELETE /mlfaas/v1/keys/{id|name}  -> {"Key":{...}} GET
+//   /mlfaas/v1/audit[?since=RFC3339&limit=N] -> {"Entries":[...]}
 // Every key action is recorded in the audit log as the caller's.
 #include <nlohmann/json.hpp>
 
@@ -18,9 +18,12 @@ constexpr std::string_view kKeys = "/mlfaas/v1/keys";
 constexpr std::string_view kAudit = "/mlfaas/v1/audit";
 
 json KeyJson(const auth::ApiKey& k) {
-  return {{"AccessKeyId", k.access_key_id}, {"Name", k.name},
-          {"Scopes", k.scopes},             {"Rate", k.rate},
-          {"CreatedAt", k.created_at},      {"Status", k.active() ? "Active" : "Revoked"},
+  return {{"AccessKeyId", k.access_key_id},
+          {"Name", k.name},
+          {"Scopes", k.scopes},
+          {"Rate", k.rate},
+          {"CreatedAt", k.created_at},
+          {"Status", k.active() ? "Active" : "Revoked"},
           {"RevokedAt", k.revoked_at}};
 }
 
@@ -76,8 +79,8 @@ Response CreateKey(ApiContext& ctx, const Request& req, const Principal& who) {
         created.status(), "scopes " + joined);
   if (!created.ok()) return StoreError(created.status());
   return JsonResponse(http::status::created, {{"AccessKeyId", created->key.access_key_id},
-                                        {"SecretAccessKey", created->secret},
-                                        {"Key", KeyJson(created->key)}});
+                                              {"SecretAccessKey", created->secret},
+                                              {"Key", KeyJson(created->key)}});
 }
 
 }  // namespace
@@ -105,8 +108,7 @@ bool HandleKeyApi(ApiContext& ctx, Request& req, Responder& respond, const Princ
     Response res;
     if (path == kAudit) {
       if (verb != http::verb::get) {
-        res = LambdaError(http::status::method_not_allowed, "MethodNotAllowedException",
-                          "use GET");
+        res = LambdaError(http::status::method_not_allowed, "MethodNotAllowedException", "use GET");
       } else {
         auth::AuditQuery q;
         std::string limit;
@@ -114,16 +116,21 @@ bool HandleKeyApi(ApiContext& ctx, Request& req, Responder& respond, const Princ
           res = LambdaError(http::status::bad_request, "InvalidParameterValueException",
                             "malformed query string");
         } else {
-          if (!limit.empty()) q.limit = std::clamp<size_t>(std::strtoul(limit.c_str(), nullptr, 10), 1, 10000);
+          if (!limit.empty())
+            q.limit = std::clamp<size_t>(std::strtoul(limit.c_str(), nullptr, 10), 1, 10000);
           auto entries = ctx.store->ListAudit(q);
           if (!entries.ok()) {
             res = StoreError(entries.status());
           } else {
             json out = json::array();
             for (const auto& e : *entries) {
-              out.push_back({{"id", e.id}, {"at", e.at}, {"principal", e.principal},
-                             {"source", e.source}, {"action", e.action},
-                             {"resource", e.resource}, {"result", e.result},
+              out.push_back({{"id", e.id},
+                             {"at", e.at},
+                             {"principal", e.principal},
+                             {"source", e.source},
+                             {"action", e.action},
+                             {"resource", e.resource},
+                             {"result", e.result},
                              {"detail", e.detail}});
             }
             res = JsonResponse(http::status::ok, {{"Entries", out}});
@@ -155,9 +162,9 @@ bool HandleKeyApi(ApiContext& ctx, Request& req, Responder& respond, const Princ
                            : StoreError(revoked.status());
       }
     } else {
-      res = LambdaError(http::status::method_not_allowed, "MethodNotAllowedException",
-                        "use POST/GET " + std::string(kKeys) + " or DELETE " +
-                            std::string(kKeys) + "/{id}");
+      res = LambdaError(
+          http::status::method_not_allowed, "MethodNotAllowedException",
+          "use POST/GET " + std::string(kKeys) + " or DELETE " + std::string(kKeys) + "/{id}");
     }
     respond(std::move(res));
   };

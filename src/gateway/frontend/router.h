@@ -10,8 +10,8 @@
 
 #include <atomic>
 #include <functional>
-#include <optional>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
