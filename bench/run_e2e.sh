@@ -40,7 +40,7 @@ wait_http() { for _ in $(seq 200); do curl -s -o /dev/null "$1" && return 0; sle
 run_wrk() {  # name url [wrk args...] -> "name rps avg_ms p99_ms"
   local name=$1 url=$2; shift 2
   wrk -t2 -c18 -d"${D}s" --latency -s "$BODY" "$@" "$url" >"$TMP/$name.wrk" 2>&1
-  awk -v n="$1" '
+  awk -v n="$name" '
     function ms(v) { if (v ~ /us$/) return v/1000; if (v ~ /ms$/) return v+0; if (v ~ /s$/) return v*1000; return v }
     /Requests\/sec/ {rps=$2} /^    Latency/ {avg=ms($2)} / 99%/ {p99=ms($2)}
     /Non-2xx/ {bad=$NF}
