@@ -44,11 +44,23 @@ for _ in $(seq 100); do
   sleep 0.1
 done
 URL=http://127.0.0.1:$PORT/2015-03-31/functions/$FN/invocations
+# Once a key exists in this home, every call must carry one (docs/security.md): the demo makes
+# itself one, scoped to this function, and shows the calls with it.
+AUTH=()
+AWS_CREDS="AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=x"
+if [ "$("$BIN" key list --json | tr -d ' \n')" != "[]" ]; then
+  "$BIN" key create --name "demo-$(date +%s)" --scope "invoke:$FN" --scope "read:*" --json >"$MLFAAS_HOME/demo-key.json"
+  KID=$(sed -n 's/.*"AccessKeyId": "\(.*\)".*/\1/p' "$MLFAAS_HOME/demo-key.json")
+  KSECRET=$(sed -n 's/.*"SecretAccessKey": "\(.*\)".*/\1/p' "$MLFAAS_HOME/demo-key.json")
+  AUTH=(-H "Authorization: Bearer $KID:$KSECRET")
+  AWS_CREDS="AWS_ACCESS_KEY_ID=$KID AWS_SECRET_ACCESS_KEY=$KSECRET"
+  echo "keys exist in $MLFAAS_HOME, so authentication is on: the calls below use a new key, $KID (mlfaas key list)"
+fi
 # Debian's awscli (v2) takes --cli-binary-format; an older `aws` earlier on PATH may not.
 AWS=aws; [ -x /usr/bin/aws ] && AWS=/usr/bin/aws
 echo "first call (cold start), then a warm one:"
 for _ in 1 2; do
-  curl -s -D - -o /tmp/mlfaas-demo-out.json -X POST "$URL?Qualifier=live" \
+  curl -s -D - -o /tmp/mlfaas-demo-out.json "${AUTH[@]}" -X POST "$URL?Qualifier=live" \
     -d '{"duration":0,"src_bytes":215,"dst_bytes":45076}' | grep -i -E '^x-mlfaas' | tr -d '\r'
   cat /tmp/mlfaas-demo-out.json; echo
 done
@@ -56,12 +68,13 @@ cat <<MSG
 
 mlfaas is serving $FN (version $VERSION, alias live) on http://127.0.0.1:$PORT — log: $LOG
 Call it:
-  curl -s -X POST '$URL?Qualifier=live' -d '{"duration":0,"src_bytes":215,"dst_bytes":45076}'
-  AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=x AWS_DEFAULT_REGION=us-east-1 \\
+  curl -s -X POST ${AUTH[*]:+-H '${AUTH[1]}' }'$URL?Qualifier=live' -d '{"duration":0,"src_bytes":215,"dst_bytes":45076}'
+  $AWS_CREDS AWS_DEFAULT_REGION=us-east-1 \\
     $AWS lambda invoke --endpoint-url http://127.0.0.1:$PORT --function-name $FN --qualifier live \\
     --cli-binary-format raw-in-base64-out --payload '{"duration":0,"src_bytes":215,"dst_bytes":45076}' out.json
-  curl -s -X POST http://127.0.0.1:$PORT/v1/models/$FN:predict -d '{"instances":[{"duration":0,"src_bytes":215,"dst_bytes":45076}]}'
+  curl -s -X POST ${AUTH[*]:+-H '${AUTH[1]}' }http://127.0.0.1:$PORT/v1/models/$FN:predict -d '{"instances":[{"duration":0,"src_bytes":215,"dst_bytes":45076}]}'
   $BIN status --endpoint http://127.0.0.1:$PORT
+Authentication: ${AUTH[*]:+on (keys exist in this home)}${AUTH[*]:-off until a key exists (mlfaas key create --name NAME --scope 'invoke:*'); then calls are signed}: docs/security.md
 Press Ctrl-C to stop.
 MSG
 wait $SERVE
