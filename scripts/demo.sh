@@ -47,12 +47,14 @@ URL=http://127.0.0.1:$PORT/2015-03-31/functions/$FN/invocations
 # Once a key exists in this home, every call must carry one (docs/security.md): the demo makes
 # itself one, scoped to this function, and shows the calls with it.
 AUTH=()
+AUTH_NOTE="off until a key exists (mlfaas key create --name NAME --scope 'invoke:*'); then every call is signed"
 AWS_CREDS="AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=x"
 if [ "$("$BIN" key list --json | tr -d ' \n')" != "[]" ]; then
   "$BIN" key create --name "demo-$(date +%s)" --scope "invoke:$FN" --scope "read:*" --json >"$MLFAAS_HOME/demo-key.json"
   KID=$(sed -n 's/.*"AccessKeyId": "\(.*\)".*/\1/p' "$MLFAAS_HOME/demo-key.json")
   KSECRET=$(sed -n 's/.*"SecretAccessKey": "\(.*\)".*/\1/p' "$MLFAAS_HOME/demo-key.json")
   AUTH=(-H "Authorization: Bearer $KID:$KSECRET")
+  AUTH_NOTE="on (keys exist in this home)"
   AWS_CREDS="AWS_ACCESS_KEY_ID=$KID AWS_SECRET_ACCESS_KEY=$KSECRET"
   echo "keys exist in $MLFAAS_HOME, so authentication is on: the calls below use a new key, $KID (mlfaas key list)"
 fi
@@ -74,7 +76,7 @@ Call it:
     --cli-binary-format raw-in-base64-out --payload '{"duration":0,"src_bytes":215,"dst_bytes":45076}' out.json
   curl -s -X POST ${AUTH[*]:+-H '${AUTH[1]}' }http://127.0.0.1:$PORT/v1/models/$FN:predict -d '{"instances":[{"duration":0,"src_bytes":215,"dst_bytes":45076}]}'
   $BIN status --endpoint http://127.0.0.1:$PORT
-Authentication: ${AUTH[*]:+on (keys exist in this home)}${AUTH[*]:-off until a key exists (mlfaas key create --name NAME --scope 'invoke:*'); then calls are signed}: docs/security.md
+Authentication: $AUTH_NOTE: docs/security.md
 Press Ctrl-C to stop.
 MSG
 wait $SERVE
