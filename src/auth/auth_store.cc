@@ -74,6 +74,22 @@ ApiKey KeyFromRow(const registry::Stmt& s) {
 
 }  // namespace
 
+nlohmann::json ToJson(const ApiKey& k) {
+  return {{"AccessKeyId", k.access_key_id},
+          {"Name", k.name},
+          {"Scopes", k.scopes},
+          {"Rate", k.rate},
+          {"CreatedAt", k.created_at},
+          {"Status", k.active() ? "Active" : "Revoked"},
+          {"RevokedAt", k.revoked_at}};
+}
+
+nlohmann::json ToJson(const AuditEntry& e) {
+  return {{"id", e.id},         {"at", e.at},         {"principal", e.principal},
+          {"source", e.source}, {"action", e.action}, {"resource", e.resource},
+          {"result", e.result}, {"detail", e.detail}};
+}
+
 std::string LocalPrincipal() {
   struct passwd pw {};
   struct passwd* found = nullptr;

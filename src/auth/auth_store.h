@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <memory>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <utility>
@@ -121,6 +122,12 @@ class AuthStore final : public KeySource, public KeyAdmin {
   std::unique_ptr<registry::Db> db_;
   std::optional<ServerKey> server_key_;
 };
+
+// The JSON forms the CLI's --json output and the admin API share:
+// {"AccessKeyId","Name","Scopes","Rate","CreatedAt","Status":"Active"|"Revoked","RevokedAt"} and
+// {"id","at","principal","source","action","resource","result","detail"}.
+nlohmann::json ToJson(const ApiKey& k);
+nlohmann::json ToJson(const AuditEntry& e);
 
 // The principal the local CLI acts as: "local:<unix user name>".
 std::string LocalPrincipal();

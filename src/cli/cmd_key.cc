@@ -29,16 +29,6 @@ std::string Joined(const std::vector<std::string>& words) {
   return out;
 }
 
-nlohmann::json KeyJson(const ApiKey& k) {
-  return {{"AccessKeyId", k.access_key_id},
-          {"Name", k.name},
-          {"Scopes", k.scopes},
-          {"Rate", k.rate},
-          {"CreatedAt", k.created_at},
-          {"Status", k.active() ? "Active" : "Revoked"},
-          {"RevokedAt", k.revoked_at}};
-}
-
 // The local key store with its writes recorded in the audit log as the local user's, as
 // AuditedRegistry does for the registry. A gateway audits what --remote asks of it itself.
 class AuditedKeys final : public auth::KeyAdmin {
@@ -138,7 +128,7 @@ Status ListKeys(auth::KeyAdmin& admin, bool json) {
   MLFAAS_ASSIGN_OR_RETURN(auto keys, admin.ListKeys());
   if (json) {
     nlohmann::json out = nlohmann::json::array();
-    for (const auto& k : keys) out.push_back(KeyJson(k));
+    for (const auto& k : keys) out.push_back(auth::ToJson(k));
     std::cout << out.dump(2) << "\n";
     return Status::Ok();
   }
@@ -193,14 +183,7 @@ Status ShowAudit(auth::KeyAdmin& keys, const AuditArgs& a) {
   if (a.json) {
     nlohmann::json out = nlohmann::json::array();
     for (const auto& e : entries) {
-      out.push_back({{"id", e.id},
-                     {"at", e.at},
-                     {"principal", e.principal},
-                     {"source", e.source},
-                     {"action", e.action},
-                     {"resource", e.resource},
-                     {"result", e.result},
-                     {"detail", e.detail}});
+      out.push_back(auth::ToJson(e));
     }
     std::cout << out.dump(2) << "\n";
     return Status::Ok();

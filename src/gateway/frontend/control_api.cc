@@ -69,26 +69,6 @@ Response BadParam(const std::string& msg) {
   return LambdaError(http::status::bad_request, "InvalidParameterValueException", msg);
 }
 
-// A registry error as Lambda types it.
-Response RegistryError(const Status& st) {
-  switch (st.code()) {
-    case StatusCode::kNotFound:
-      return LambdaError(http::status::not_found, "ResourceNotFoundException", st.message());
-    case StatusCode::kAlreadyExists:
-    case StatusCode::kFailedPrecondition:
-      return LambdaError(http::status::conflict, "ResourceConflictException", st.message());
-    case StatusCode::kInvalidArgument:
-    case StatusCode::kDataLoss:
-      return BadParam(st.message());
-    case StatusCode::kUnimplemented:
-      return LambdaError(http::status::bad_request, "UnsupportedOperationException", st.message());
-    case StatusCode::kResourceExhausted:
-      return LambdaError(http::status::too_many_requests, "TooManyRequestsException", st.message());
-    default:
-      return LambdaError(http::status::internal_server_error, "ServiceException", st.message());
-  }
-}
-
 std::string LambdaTime(const std::string& rfc3339) {
   // "2026-11-26T18:30:05.123Z" -> "2026-11-26T18:30:05.123+0000", as Lambda writes LastModified.
   if (rfc3339.ends_with("Z")) return rfc3339.substr(0, rfc3339.size() - 1) + "+0000";
@@ -982,7 +962,7 @@ bool HandleControlApi(ApiContext& ctx, Request& req, Responder& respond, const P
            std::move(call.qualifier),
            std::move(call.rest)};
     Answer a = op(c);
-    return a.ok() ? std::move(a).value() : RegistryError(a.status());
+    return a.ok() ? std::move(a).value() : StatusResponse(a.status());
   });
   return true;
 }

@@ -17,30 +17,6 @@ using nlohmann::json;
 constexpr std::string_view kKeys = "/mlfaas/v1/keys";
 constexpr std::string_view kAudit = "/mlfaas/v1/audit";
 
-json KeyJson(const auth::ApiKey& k) {
-  return {{"AccessKeyId", k.access_key_id},
-          {"Name", k.name},
-          {"Scopes", k.scopes},
-          {"Rate", k.rate},
-          {"CreatedAt", k.created_at},
-          {"Status", k.active() ? "Active" : "Revoked"},
-          {"RevokedAt", k.revoked_at}};
-}
-
-Response StoreError(const Status& st) {
-  switch (st.code()) {
-    case StatusCode::kNotFound:
-      return LambdaError(http::status::not_found, "ResourceNotFoundException", st.message());
-    case StatusCode::kAlreadyExists:
-    case StatusCode::kFailedPrecondition:
-      return LambdaError(http::status::conflict, "ResourceConflictException", st.message());
-    case StatusCode::kInvalidArgument:
-      return LambdaError(http::status::bad_request, "InvalidParameterValueException", st.message());
-    default:
-      return LambdaError(http::status::internal_server_error, "ServiceException", st.message());
-  }
-}
-
 void Audit(ApiContext& ctx, const Principal& who, const std::string& action,
            const std::string& resource, const Status& result, const std::string& detail) {
   auth::AuditEntry e;
@@ -77,10 +53,10 @@ Response CreateKey(ApiContext& ctx, const Request& req, const Principal& who) {
   Audit(ctx, who, "CreateKey",
         "key:" + (created.ok() ? created->key.access_key_id : std::string("?")) + "/" + name,
         created.status(), "scopes " + joined);
-  if (!created.ok()) return StoreError(created.status());
+  if (!created.ok()) return StatusResponse(created.status());
   return JsonResponse(http::status::created, {{"AccessKeyId", created->key.access_key_id},
                                               {"SecretAccessKey", created->secret},
-                                              {"Key", KeyJson(created->key)}});
+                                              {"Key", auth::ToJson(created->key)}});
 }
 
 }  // namespace
@@ -120,18 +96,11 @@ bool HandleKeyApi(ApiContext& ctx, Request& req, Responder& respond, const Princ
             q.limit = std::clamp<size_t>(std::strtoul(limit.c_str(), nullptr, 10), 1, 10000);
           auto entries = ctx.store->ListAudit(q);
           if (!entries.ok()) {
-            res = StoreError(entries.status());
+            res = StatusResponse(entries.status());
           } else {
             json out = json::array();
             for (const auto& e : *entries) {
-              out.push_back({{"id", e.id},
-                             {"at", e.at},
-                             {"principal", e.principal},
-                             {"source", e.source},
-                             {"action", e.action},
-                             {"resource", e.resource},
-                             {"result", e.result},
-                             {"detail", e.detail}});
+              out.push_back(auth::ToJson(e));
             }
             res = JsonResponse(http::status::ok, {{"Entries", out}});
           }
@@ -142,10 +111,10 @@ bool HandleKeyApi(ApiContext& ctx, Request& req, Responder& respond, const Princ
     } else if (path == kKeys && verb == http::verb::get) {
       auto keys = ctx.store->ListKeys();
       if (!keys.ok()) {
-        res = StoreError(keys.status());
+        res = StatusResponse(keys.status());
       } else {
         json out = json::array();
-        for (const auto& k : *keys) out.push_back(KeyJson(k));
+        for (const auto& k : *keys) out.push_back(auth::ToJson(k));
         res = JsonResponse(http::status::ok, {{"Keys", out}});
       }
     } else if (path.size() > kKeys.size() + 1 && verb == http::verb::delete_) {
@@ -158,8 +127,8 @@ bool HandleKeyApi(ApiContext& ctx, Request& req, Responder& respond, const Princ
         Audit(ctx, *principal, "RevokeKey",
               "key:" + (revoked.ok() ? revoked->access_key_id + "/" + revoked->name : which),
               revoked.status(), "");
-        res = revoked.ok() ? JsonResponse(http::status::ok, {{"Key", KeyJson(*revoked)}})
-                           : StoreError(revoked.status());
+        res = revoked.ok() ? JsonResponse(http::status::ok, {{"Key", auth::ToJson(*revoked)}})
+                           : StatusResponse(revoked.status());
       }
     } else {
       res = LambdaError(

@@ -120,6 +120,25 @@ Response DenialResponse(const auth::Denial& d) {
   return res;
 }
 
+Response StatusResponse(const Status& st) {
+  switch (st.code()) {
+    case StatusCode::kNotFound:
+      return LambdaError(http::status::not_found, "ResourceNotFoundException", st.message());
+    case StatusCode::kAlreadyExists:
+    case StatusCode::kFailedPrecondition:
+      return LambdaError(http::status::conflict, "ResourceConflictException", st.message());
+    case StatusCode::kInvalidArgument:
+    case StatusCode::kDataLoss:
+      return LambdaError(http::status::bad_request, "InvalidParameterValueException", st.message());
+    case StatusCode::kUnimplemented:
+      return LambdaError(http::status::bad_request, "UnsupportedOperationException", st.message());
+    case StatusCode::kResourceExhausted:
+      return LambdaError(http::status::too_many_requests, "TooManyRequestsException", st.message());
+    default:
+      return LambdaError(http::status::internal_server_error, "ServiceException", st.message());
+  }
+}
+
 std::optional<Response> Authorize(const Principal& who, auth::Action action,
                                   std::string_view function, std::string_view operation) {
   auto d = auth::Guard::Authorize(who, action, function, operation);

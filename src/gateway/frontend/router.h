@@ -72,6 +72,11 @@ Response LambdaError(http::status status, const std::string& type, const std::st
 // The X-Mlfaas-Cold-Start / X-Mlfaas-Init-Duration-Ms / request id headers of a result.
 void SetInvocationHeaders(Response& res, const InvokeResult& r);
 
+// A Status as Lambda types it: NotFound 404 ResourceNotFoundException, AlreadyExists and
+// FailedPrecondition 409 ResourceConflictException, InvalidArgument and DataLoss 400
+// InvalidParameterValueException, Unimplemented 400 UnsupportedOperationException,
+// ResourceExhausted 429, anything else 500 ServiceException.
+Response StatusResponse(const Status& st);
 // `body` as JSON with Content-Type: application/json.
 Response JsonResponse(http::status status, const nlohmann::json& body);
 // Splits "/a/b/c" into {"a","b","c"}, percent-decoding each segment; false on a bad escape.
