@@ -3,6 +3,12 @@
 
 #include <gtest/gtest.h>
 
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/streambuf.hpp>
+#include <boost/asio/write.hpp>
+#include <thread>
+
 #include "loadtest/plan_parser.h"
 #include "loadtest/test_http_server.h"
 
@@ -101,6 +107,31 @@ TEST(RunnerTest, CountsConnectionErrors) {
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(Errors(*r, ErrorKind::kConnect), 2);
   EXPECT_EQ(r->total.window.hits, 2);
+}
+
+// A server that claims a 50 GB body and sends a few bytes with its header: a protocol error for
+// that request, never an allocation of the claimed size (Boost 1.74's eager read let it through).
+TEST(RunnerTest, AResponseClaimingAHugeBodyIsAProtocolError) {
+  boost::asio::io_context ioc;
+  boost::asio::ip::tcp::acceptor acceptor(
+      ioc, boost::asio::ip::tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), 0));
+  const int port = acceptor.local_endpoint().port();
+  std::thread server([&] {
+    boost::system::error_code ec;
+    boost::asio::ip::tcp::socket s(ioc);
+    acceptor.accept(s, ec);
+    if (ec) return;
+    boost::asio::streambuf request;
+    boost::asio::read_until(s, request, "\r\n\r\n", ec);
+    const std::string answer = "HTTP/1.1 200 OK\r\nContent-Length: 50000000000\r\n\r\n{\"a\":1}";
+    boost::asio::write(s, boost::asio::buffer(answer), ec);
+    s.shutdown(boost::asio::ip::tcp::socket::shutdown_both, ec);
+  });
+  const std::string url = "http://127.0.0.1:" + std::to_string(port) + "/x";
+  auto r = RunPlan(MustParse(Yaml(url, "  iterations: 1\n")), RunOptions{});
+  server.join();
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(Errors(*r, ErrorKind::kProtocol), 1);
 }
 
 TEST(RunnerTest, StopCriterionEndsTheRunEarly) {
