@@ -5,7 +5,7 @@ PKGS=(build-essential cmake ninja-build pkg-config git ca-certificates curl
   libboost1.74-dev libboost-system1.74-dev libssl-dev libsqlite3-dev sqlite3 libzip-dev zlib1g-dev
   nlohmann-json3-dev libcli11-dev libyaml-cpp-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  python3 python3-boto3 awscli wrk nginx gunicorn python3-flask python3-sklearn libxml2-utils procps
+  python3 python3-boto3 python3-awscrt awscli wrk nginx gunicorn python3-flask python3-sklearn libxml2-utils procps
   clang libclang-rt-14-dev libseccomp-dev)
 missing=()
 for p in "${PKGS[@]}"; do
