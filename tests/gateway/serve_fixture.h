@@ -71,8 +71,48 @@ while True:
 )PY";
 }
 
+// An mlfaas API key as `mlfaas key create --json` prints it.
+struct Creds {
+  std::string id;
+  std::string secret;
+  std::string bearer() const { return "Bearer " + id + ":" + secret; }
+};
+
 class ServeFixture : public ::testing::Test {
  protected:
+  // `mlfaas key create --name NAME --scope S... --json` in this home.
+  Creds NewKey(const std::string& name, const std::vector<std::string>& scopes) {
+    std::vector<std::string> args = {"key", "create", "--name", name, "--json"};
+    for (const auto& s : scopes) args.insert(args.end(), {"--scope", s});
+    auto r = Mlfaas(args);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    auto j = nlohmann::json::parse(r.out, nullptr, false);
+    if (!j.is_object()) {
+      ADD_FAILURE() << r.out;
+      return {};
+    }
+    return {j["AccessKeyId"].get<std::string>(), j["SecretAccessKey"].get<std::string>()};
+  }
+
+  // `aws lambda ARGS...` (Debian's AWS CLI v2, /usr/bin/aws) against the gateway on `port`, with
+  // these credentials and nothing from the user's AWS configuration.
+  CommandResult AwsLambda(uint16_t port, const Creds& c, std::vector<std::string> args) {
+    const std::string aws = "/usr/bin/aws";
+    EXPECT_TRUE(std::filesystem::exists(aws)) << "Debian's awscli is missing (scripts/deps.sh)";
+    args.insert(args.begin(),
+                {aws, "--endpoint-url", "http://127.0.0.1:" + std::to_string(port), "lambda"});
+    return RunCommand(args,
+                      {{"AWS_ACCESS_KEY_ID", c.id},
+                       {"AWS_SECRET_ACCESS_KEY", c.secret},
+                       {"AWS_DEFAULT_REGION", "us-west-2"},
+                       {"AWS_PAGER", ""},
+                       {"AWS_CONFIG_FILE", "/dev/null"},
+                       {"AWS_SHARED_CREDENTIALS_FILE", "/dev/null"},
+                       {"AWS_EC2_METADATA_DISABLED", "true"},
+                       {"AWS_MAX_ATTEMPTS", "1"}},
+                      std::chrono::seconds(60));
+  }
+
   // A failed test shows the end of the gateway's output (its log, and a sanitizer's report).
   void TearDown() override {
     if (!HasFailure() || log_.empty()) return;
