@@ -75,18 +75,6 @@ json LambdaFields(const FunctionConfig& c) {
               {"EphemeralStorage", {{"Size", c.ephemeral_storage_mb}}}};
 }
 
-// The mlfaas settings Lambda has no field for, as tags (values are strings, as Lambda's are).
-// No reserved-concurrency tag means none: removing the cap is its own request.
-json MlfaasTags(const FunctionConfig& c) {
-  json tags = {{"mlfaas:idle-timeout", std::to_string(c.idle_timeout_s)},
-               {"mlfaas:model-loading", c.model_loading},
-               {"mlfaas:provisioned-concurrency", std::to_string(c.provisioned_concurrency)}};
-  if (c.reserved_concurrency) {
-    tags["mlfaas:reserved-concurrency"] = std::to_string(*c.reserved_concurrency);
-  }
-  return tags;
-}
-
 json AliasBody(const AliasInfo& a) {
   json weights = json::object();
   if (a.canary_version) weights[*a.canary_version] = a.canary_weight;
@@ -158,7 +146,7 @@ StatusOr<FunctionInfo> RemoteRegistry::CreateFunction(const std::string& name,
     MLFAAS_ASSIGN_OR_RETURN(std::string zip, ReadPackage(package_path));
     body["Code"] = {{"ZipFile", Base64Encode(zip)}};
   }
-  body["Tags"] = MlfaasTags(config);
+  body["Tags"] = registry::MlfaasTags(config);
   MLFAAS_ASSIGN_OR_RETURN(json answer, gateway_.Call("POST", kFunctions, body));
   return FunctionAfterWrite(name, answer);
 }
@@ -184,7 +172,7 @@ StatusOr<FunctionInfo> RemoteRegistry::UpdateConfig(const std::string& name,
   const FunctionConfig& was = current.latest.config;
   const bool fields = LambdaFields(was) != LambdaFields(config);
   const bool uncap = was.reserved_concurrency && !config.reserved_concurrency;
-  const bool tags = MlfaasTags(was) != MlfaasTags(config);
+  const bool tags = registry::MlfaasTags(was) != registry::MlfaasTags(config);
   MLFAAS_ASSIGN_OR_RETURN(std::string path, FunctionPath(name));
   // With nothing to change it is still an update, as locally (recorded, and the time bumped).
   if (fields || (!uncap && !tags)) {
@@ -200,10 +188,10 @@ StatusOr<FunctionInfo> RemoteRegistry::UpdateConfig(const std::string& name,
   }
   if (tags) {
     const std::string arn = "arn:aws:lambda:us-east-1:000000000000:function:" + name;
-    MLFAAS_RETURN_IF_ERROR(
-        gateway_
-            .Call("POST", "/2017-03-31/tags/" + UriEncode(arn), json{{"Tags", MlfaasTags(config)}})
-            .status());
+    MLFAAS_RETURN_IF_ERROR(gateway_
+                               .Call("POST", "/2017-03-31/tags/" + UriEncode(arn),
+                                     json{{"Tags", registry::MlfaasTags(config)}})
+                               .status());
   }
   return GetFunction(name);
 }

@@ -274,4 +274,15 @@ StatusOr<AliasInfo> AliasInfoFromJson(const json& j) {
   return a;
 }
 
+nlohmann::json MlfaasTags(const FunctionConfig& c) {
+  nlohmann::json tags = {
+      {"mlfaas:idle-timeout", std::to_string(c.idle_timeout_s)},
+      {"mlfaas:model-loading", c.model_loading},
+      {"mlfaas:provisioned-concurrency", std::to_string(c.provisioned_concurrency)}};
+  if (c.reserved_concurrency) {
+    tags["mlfaas:reserved-concurrency"] = std::to_string(*c.reserved_concurrency);
+  }
+  return tags;
+}
+
 }  // namespace mlfaas::registry

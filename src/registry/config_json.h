@@ -20,7 +20,12 @@ StatusOr<FunctionConfig> FunctionConfigFromJson(const nlohmann::json& j,
 
 nlohmann::json ToJson(const VersionInfo& v);   // config nested under "config"
 nlohmann::json ToJson(const FunctionInfo& f);  // {"name",...,"latest": VersionInfo}
-nlohmann::json ToJson(const AliasInfo& a);     // canary_version null when absent
+nlohmann::json ToJson(const AliasInfo& a);
+
+// The settings the Lambda API has no field for, as the control plane's function tags (string
+// values, as Lambda's are): mlfaas:idle-timeout, mlfaas:model-loading,
+// mlfaas:provisioned-concurrency, and mlfaas:reserved-concurrency when there is a cap.
+nlohmann::json MlfaasTags(const FunctionConfig& c);  // canary_version null when absent
 
 // The inverses of the three above, for records that come back from a gateway's API (the "Mlfaas"
 // fields of its answers). The identifying fields are required (function and version; name and

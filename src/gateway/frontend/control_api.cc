@@ -129,16 +129,6 @@ json AliasJson(const AliasInfo& a) {
           {"Mlfaas", registry::ToJson(a)}};
 }
 
-json TagsOf(const FunctionConfig& c) {
-  json tags = {{"mlfaas:idle-timeout", std::to_string(c.idle_timeout_s)},
-               {"mlfaas:model-loading", c.model_loading},
-               {"mlfaas:provisioned-concurrency", std::to_string(c.provisioned_concurrency)}};
-  if (c.reserved_concurrency) {
-    tags["mlfaas:reserved-concurrency"] = std::to_string(*c.reserved_concurrency);
-  }
-  return tags;
-}
-
 // ---- reading requests ----------------------------------------------------------------------
 
 StatusOr<json> Body(const Request& req) {
@@ -453,7 +443,7 @@ Answer GetFunction(Call& c) {
   MLFAAS_ASSIGN_OR_RETURN(VersionInfo v, Qualified(c));
   json out = {{"Configuration", ConfigurationJson(c.ctx, v)},
               {"Code", {{"RepositoryType", "mlfaas"}, {"Location", ""}}},
-              {"Tags", TagsOf(f.latest.config)},
+              {"Tags", registry::MlfaasTags(f.latest.config)},
               {"Mlfaas", registry::ToJson(f)}};
   out["Configuration"]["MlfaasFunction"] = registry::ToJson(f);
   if (f.latest.config.reserved_concurrency) {
@@ -782,7 +772,7 @@ Answer Tags(Call& c) {
   }
   MLFAAS_ASSIGN_OR_RETURN(FunctionInfo f, c.ctx.registry->GetFunction(c.function));
   if (verb == http::verb::get)
-    return JsonAnswer(http::status::ok, {{"Tags", TagsOf(f.latest.config)}});
+    return JsonAnswer(http::status::ok, {{"Tags", registry::MlfaasTags(f.latest.config)}});
   FunctionConfig config = f.latest.config;
   if (verb == http::verb::post) {
     MLFAAS_ASSIGN_OR_RETURN(json body, Body(c.req));
