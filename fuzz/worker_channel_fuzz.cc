@@ -102,6 +102,27 @@ void CheckTypedRoundTrip(const wire::Frame& frame) {
         if (again.substr(wire::kHeaderSize + 1) != frame.data) fuzz::Fail("S frame round trip");
       }
       return;
+    case wire::FrameType::kFork:
+      if (auto fork = wire::DecodeFork(frame.data)) {  // tmp_mb in canonical form only
+        if (std::to_string(fork->tmp_mb) == wire::SplitAll(frame.data)[1]) {
+          ExpectSameFrame(frame, fork, &wire::AppendFork);
+        }
+        if (fork->name.empty() || fork->name.size() > 128) fuzz::Fail("DecodeFork: bad name");
+        for (const auto& e : fork->env) {
+          if (e.find('=') == 0 || e.find('=') == std::string::npos) fuzz::Fail("DecodeFork: env");
+        }
+      }
+      return;
+    case wire::FrameType::kTemplateReady:
+      if (auto us = wire::DecodeTemplateReady(frame.data)) {
+        if (*us < 0) fuzz::Fail("DecodeTemplateReady: negative");
+        if (std::to_string(*us) == frame.data) {
+          std::string again;
+          wire::AppendTemplateReady(again, *us);
+          if (again.substr(wire::kHeaderSize + 1) != frame.data) fuzz::Fail("T frame round trip");
+        }
+      }
+      return;
     case wire::FrameType::kInvocation:
       if (inv && std::to_string(inv->deadline_ms) == wire::SplitAll(frame.data)[1]) {
         ExpectSameFrame(frame, inv, &wire::AppendInvocation);

@@ -55,7 +55,8 @@ void AddConfigFlags(CLI::App* cmd, ConfigFlags& f) {
                                           "Instances kept initialized");
   f.opts["idle"] = cmd->add_option("--idle-timeout", f.v.idle_timeout_s,
                                    "Seconds before an idle instance is reaped (600)");
-  f.opts["loading"] = cmd->add_option("--model-loading", f.v.model_loading, "eager | lazy (eager)");
+  f.opts["loading"] = cmd->add_option("--model-loading", f.v.model_loading,
+                                      "per-invoke | init | lazy | snapshot (init)");
   f.opts["description"] = cmd->add_option("--description", f.v.description, "Description");
   f.opts["env"]->excludes(f.opts["no-env"]);
   f.opts["reserved"]->excludes(f.opts["no-reserved"]);

@@ -14,6 +14,9 @@ bool KnownType(uint8_t t) {
     case FrameType::kInvocation:
     case FrameType::kLaunch:
     case FrameType::kStemReady:
+    case FrameType::kTemplateReady:
+    case FrameType::kFork:
+    case FrameType::kGo:
       return true;
   }
   return false;
@@ -224,5 +227,53 @@ std::optional<bool> DecodeStemReady(std::string_view data) {
   if (data == "0") return false;
   return std::nullopt;
 }
+
+void AppendTemplateReady(std::string& out, int64_t init_us) {
+  AppendFrame(out, FrameType::kTemplateReady, {std::to_string(init_us)});
+}
+
+std::optional<int64_t> DecodeTemplateReady(std::string_view data) {
+  int64_t us = 0;
+  if (!ParseNumber(data, us) || us < 0) return std::nullopt;
+  return us;
+}
+
+namespace {
+
+bool ValidInstanceName(std::string_view name) {
+  if (name.empty() || name.size() > 128) return false;
+  for (char c : name) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '-' || c == '_' || c == '.';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+void AppendFork(std::string& out, const ForkMsg& m) {
+  std::vector<std::string> fields{m.name, std::to_string(m.tmp_mb)};
+  fields.insert(fields.end(), m.env.begin(), m.env.end());
+  AppendFrame(out, FrameType::kFork, fields);
+}
+
+std::optional<ForkMsg> DecodeFork(std::string_view data) {
+  const std::vector<std::string_view> f = SplitAll(data);
+  if (f.size() < 2 || !ValidInstanceName(f[0])) return std::nullopt;
+  ForkMsg m;
+  m.name = std::string(f[0]);
+  if (!ParseNumber(f[1], m.tmp_mb) || m.tmp_mb < 0 || m.tmp_mb > (int64_t{1} << 30)) {
+    return std::nullopt;
+  }
+  for (size_t i = 2; i < f.size(); ++i) {
+    const size_t eq = f[i].find('=');
+    if (eq == 0 || eq == std::string_view::npos) return std::nullopt;  // "KEY=VALUE" only
+    m.env.emplace_back(f[i]);
+  }
+  return m;
+}
+
+void AppendGo(std::string& out) { AppendFrame(out, FrameType::kGo, std::vector<std::string>{}); }
 
 }  // namespace mlfaas::wire

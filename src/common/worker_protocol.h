@@ -21,6 +21,14 @@
 //                                                     along as SCM_RIGHTS when has_listener is 1)
 //   L  gateway -> stem     executable, cwd, uid, gid, tmp_mb, argc, argv..., env...
 //                                                    (launch a waiting stem cell)
+// Snapshots (model_loading = snapshot; docs/runtime.md, "The fork protocol"):
+//   T  template -> gateway init_us                   (init done: ready to fork)
+//   F  gateway -> template name, tmp_mb, env...      (fork an instance; its channel and its
+//                                                     output ride along as SCM_RIGHTS)
+//   S  child   -> gateway  has_listener              (on the child's own channel: it is
+//                                                     confined and waits; its pid is the
+//                                                     kernel's SCM_CREDENTIALS)
+//   G  gateway -> child    (none)                    (its cgroups are set: go on)
 #pragma once
 
 #include <cstddef>
@@ -40,6 +48,8 @@ namespace mlfaas::wire {
 inline constexpr const char* kRuntimeFdEnv = "MLFAAS_RUNTIME_FD";
 // A stem cell: the socket on which it waits for its launch frame.
 inline constexpr const char* kStemFdEnv = "MLFAAS_STEM_FD";
+// A snapshot template: after init, wait for F frames on this descriptor (the fork protocol).
+inline constexpr const char* kSnapshotFdEnv = "MLFAAS_SNAPSHOT_FD";
 // Where the HTTP Runtime API listens ("host:port"), as on AWS Lambda.
 inline constexpr const char* kRuntimeApiEnv = "AWS_LAMBDA_RUNTIME_API";
 // The descriptor number a worker inherits its socket as.
@@ -83,6 +93,9 @@ enum class FrameType : uint8_t {
   kInvocation = 'V',
   kLaunch = 'L',
   kStemReady = 'S',
+  kTemplateReady = 'T',
+  kFork = 'F',
+  kGo = 'G',
 };
 
 // Larger frames are a protocol error (bodies are limited to 6 MB by the gateway).
@@ -174,5 +187,26 @@ std::optional<LaunchMsg> DecodeLaunch(std::string_view data);
 void AppendStemReady(std::string& out, bool has_listener);
 // Whether a listener rides along; nullopt for anything but "0" or "1".
 std::optional<bool> DecodeStemReady(std::string_view data);
+
+// T: template -> gateway, once its init is done (init_us: how long it took, microseconds).
+void AppendTemplateReady(std::string& out, int64_t init_us);
+std::optional<int64_t> DecodeTemplateReady(std::string_view data);
+
+// F: gateway -> template. `name` names the instance (letters, digits, '-', '_', '.'; 1..128);
+// `tmp_mb` the size of its own /tmp (0: the template's); `env`: "KEY=VALUE" entries set in the
+// child on top of the template's environment (its log stream name, its initialization type).
+// Two descriptors ride along: the child's channel, then its output (stdout and stderr).
+struct ForkMsg {
+  std::string name;
+  int64_t tmp_mb = 0;
+  std::vector<std::string> env;
+};
+void AppendFork(std::string& out, const ForkMsg& m);
+std::optional<ForkMsg> DecodeFork(std::string_view data);
+// The number of descriptors an F frame carries.
+inline constexpr int kForkFds = 2;
+
+// G: gateway -> child, no fields.
+void AppendGo(std::string& out);
 
 }  // namespace mlfaas::wire

@@ -2,6 +2,7 @@
 #include <array>
 #include <string_view>
 
+#include "common/model_loading.h"
 #include "registry/config_json.h"
 #include "registry/registry.h"
 
@@ -106,9 +107,9 @@ Status ValidateConfig(const FunctionConfig& c) {
                            std::to_string(*c.reserved_concurrency) + ")");
   }
   if (c.idle_timeout_s < 1) return InvalidArgument("idle_timeout_s must be >= 1");
-  if (c.model_loading != "eager" && c.model_loading != "lazy") {
-    return InvalidArgument("model_loading must be 'eager' or 'lazy', got '" + c.model_loading +
-                           "'");
+  if (!ParseModelLoading(c.model_loading)) {
+    return InvalidArgument(std::string("model_loading must be one of ") + kModelLoadingChoices +
+                           ", got '" + c.model_loading + "'");
   }
   if (c.description.size() > 256) return InvalidArgument("description exceeds 256 characters");
   return Status::Ok();

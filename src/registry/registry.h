@@ -29,7 +29,9 @@ struct FunctionConfig {
   std::optional<int> reserved_concurrency;  // cap on concurrent instances; nullopt = none
   int provisioned_concurrency = 0;          // instances kept initialized (per published version)
   int idle_timeout_s = 600;                 // idle instances reaped after this
-  std::string model_loading = "eager";      // "eager" (at init) | "lazy" (first invoke)
+  // common/model_loading.h: per-invoke | init | lazy | snapshot ("eager": init, as stored by
+  // versions published before the name changed)
+  std::string model_loading = "init";
   std::string description;
 };
 

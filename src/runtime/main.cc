@@ -5,13 +5,16 @@
 //
 // Started as a stem cell (MLFAAS_STEM_FD), it first becomes its execution environment: the
 // composition of the sandbox's inside (the jail) with the worker happens here, and only here.
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <exception>
 
 #include "common/worker_protocol.h"
 #include "runtime/socket_transport.h"
 #include "runtime/worker.h"
+#include "sandbox/snapshot_cell.h"
 #include "sandbox/stem_cell.h"
 
 namespace {
@@ -30,12 +33,46 @@ mlfaas::Status BecomeEnvironment() {
   return st;
 }
 
+// A snapshot template (MLFAAS_SNAPSHOT_FD): loads the model once, then forks an instance per
+// request. Returns in each forked instance, which serves with the model already loaded.
+mlfaas::Status RunTemplate() {
+  using namespace mlfaas;  // NOLINT: one function, many names
+  const int fd = wire::kWorkerFd;
+  if (std::strcmp(std::getenv(wire::kSnapshotFdEnv), "3") != 0) {
+    return InvalidArgument(std::string(wire::kSnapshotFdEnv) + " must be 3");
+  }
+  runtime::InitCrypto();
+  const auto start = std::chrono::steady_clock::now();
+  auto config = runtime::WorkerConfigFromEnv();
+  StatusOr<std::unique_ptr<runtime::ModelHandler>> handler =
+      config.ok() ? runtime::LoadModelHandler(*config) : config.status();
+  if (!handler.ok()) {
+    runtime::SocketTransport socket(fd);
+    (void)socket.PostInitError(runtime::kInitError, handler.status().message());
+    return handler.status().WithPrefix("init failed");
+  }
+  const auto init_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                           std::chrono::steady_clock::now() - start)
+                           .count();
+  std::printf("mlfaas-runtime: snapshot template of %s version %s: model %s loaded in %.3f ms\n",
+              config->function_name.empty() ? "-" : config->function_name.c_str(),
+              config->function_version.c_str(), (*handler)->info().name.c_str(),
+              static_cast<double>(init_us) / 1000.0);
+  std::fflush(stdout);
+  MLFAAS_RETURN_IF_ERROR(sandbox::ServeForks(fd, init_us));
+  // A forked instance from here on.
+  MLFAAS_ASSIGN_OR_RETURN(auto transport, runtime::TransportFromEnv());
+  Status st = runtime::RunWorkerWith(*config, *transport, std::move(handler).value());
+  return st.ok() ? Unavailable("runtime loop ended") : st;
+}
+
 }  // namespace
 
 int main() {
   try {
     mlfaas::Status st = BecomeEnvironment();
-    if (st.ok()) st = mlfaas::runtime::RunWorker();
+    const char* snapshot = std::getenv(mlfaas::wire::kSnapshotFdEnv);
+    if (st.ok()) st = snapshot && *snapshot ? RunTemplate() : mlfaas::runtime::RunWorker();
     std::fprintf(stderr, "mlfaas-runtime: %s\n", st.message().c_str());
     return st.code() == mlfaas::StatusCode::kInternal ? 2 : 1;
   } catch (const std::exception& e) {

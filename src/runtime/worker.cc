@@ -35,18 +35,26 @@ void LogInit(const WorkerConfig& config, const ModelHandler& handler, double ini
   std::printf("mlfaas-runtime: function %s version %s model %s digest %s loaded %s in %.3f ms\n",
               config.function_name.empty() ? "-" : config.function_name.c_str(),
               config.function_version.c_str(), handler.info().name.c_str(),
-              handler.info().digest.c_str(), config.lazy_loading ? "lazily" : "eagerly", init_ms);
+              handler.info().digest.c_str(),
+              config.loading == ModelLoading::kLazy ? "lazily" : "at init", init_ms);
   std::fflush(stdout);
 }
 
 // Owns the model handler; with lazy loading builds it on the first invocation, and a failed
-// lazy load ends the worker (FatalError of type InitError).
+// lazy load ends the worker (FatalError of type InitError). With per-invoke loading it builds a
+// handler for each invocation and drops it after; a failed load fails that invocation
+// (InitError) only.
 class WorkerHandler {
  public:
   WorkerHandler(const WorkerConfig& config, std::unique_ptr<ModelHandler> loaded)
       : config_(config), handler_(std::move(loaded)) {}
 
   Response operator()(const Invocation& invocation) {
+    if (config_.loading == ModelLoading::kPerInvoke) {
+      auto loaded = LoadModelHandler(config_);
+      if (!loaded.ok()) return Response::Error(std::string(kInitError), loaded.status().message());
+      return (*loaded)->Handle(invocation);
+    }
     if (!handler_) {
       auto start = std::chrono::steady_clock::now();
       auto loaded = LoadModelHandler(config_);
@@ -73,11 +81,13 @@ StatusOr<WorkerConfig> WorkerConfigFromEnv() {
   c.task_root = Env("LAMBDA_TASK_ROOT", ".");
   c.function_name = Env("AWS_LAMBDA_FUNCTION_NAME");
   c.function_version = Env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST");
-  std::string loading = Env("MLFAAS_MODEL_LOADING", "eager");
-  if (loading != "eager" && loading != "lazy") {
-    return InvalidArgument("MLFAAS_MODEL_LOADING must be eager or lazy, not '" + loading + "'");
+  const std::string loading = Env(kModelLoadingEnv, "init");
+  auto parsed = ParseModelLoading(loading);
+  if (!parsed) {
+    return InvalidArgument(std::string(kModelLoadingEnv) + " must be one of " +
+                           kModelLoadingChoices + ", not '" + loading + "'");
   }
-  c.lazy_loading = loading == "lazy";
+  c.loading = *parsed;
   if (c.handler != "predict") {
     return InvalidArgument("_HANDLER '" + c.handler + "' is not supported (use 'predict')");
   }
@@ -93,10 +103,18 @@ StatusOr<std::unique_ptr<ModelHandler>> LoadModelHandler(const WorkerConfig& con
   return std::make_unique<ModelHandler>(std::move(predictor), info);
 }
 
-Status RunWorkerWith(const WorkerConfig& config, RuntimeTransport& transport) {
+Status RunWorkerWith(const WorkerConfig& config, RuntimeTransport& transport,
+                     std::unique_ptr<ModelHandler> preloaded) {
   auto start = std::chrono::steady_clock::now();
-  std::unique_ptr<ModelHandler> loaded;
-  if (!config.lazy_loading) {
+  std::unique_ptr<ModelHandler> loaded = std::move(preloaded);
+  const bool at_init =
+      config.loading == ModelLoading::kInit || config.loading == ModelLoading::kSnapshot;
+  if (config.loading == ModelLoading::kPerInvoke) {
+    std::printf("mlfaas-runtime: function %s version %s loads its model on every invocation\n",
+                config.function_name.empty() ? "-" : config.function_name.c_str(),
+                config.function_version.c_str());
+    std::fflush(stdout);
+  } else if (at_init && !loaded) {
     auto handler = LoadModelHandler(config);
     if (!handler.ok()) {
       Status posted = transport.PostInitError(kInitError, handler.status().message());
@@ -127,12 +145,7 @@ StatusOr<int> FdFromEnv(const char* name) {
 
 }  // namespace
 
-Status RunWorker() {
-  // The digest check uses OpenSSL. Its default initialization reads openssl.cnf and registers
-  // every cipher and digest: ~0.7 ms of a ~1 ms cold start. SHA-256 needs none of it.
-  OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG | OPENSSL_INIT_NO_ADD_ALL_CIPHERS |
-                          OPENSSL_INIT_NO_ADD_ALL_DIGESTS,
-                      nullptr);
+StatusOr<std::unique_ptr<RuntimeTransport>> TransportFromEnv() {
   std::unique_ptr<RuntimeTransport> transport;
   if (!Env(wire::kRuntimeFdEnv).empty()) {
     MLFAAS_ASSIGN_OR_RETURN(int fd, FdFromEnv(wire::kRuntimeFdEnv));
@@ -143,6 +156,20 @@ Status RunWorker() {
     if (api.empty()) return InvalidArgument("AWS_LAMBDA_RUNTIME_API is not set");
     MLFAAS_ASSIGN_OR_RETURN(transport, HttpTransport::Create(api));
   }
+  return transport;
+}
+
+void InitCrypto() {
+  // The digest check uses OpenSSL. Its default initialization reads openssl.cnf and registers
+  // every cipher and digest: ~0.7 ms of a ~1 ms cold start. SHA-256 needs none of it.
+  OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG | OPENSSL_INIT_NO_ADD_ALL_CIPHERS |
+                          OPENSSL_INIT_NO_ADD_ALL_DIGESTS,
+                      nullptr);
+}
+
+Status RunWorker() {
+  InitCrypto();
+  MLFAAS_ASSIGN_OR_RETURN(std::unique_ptr<RuntimeTransport> transport, TransportFromEnv());
   auto config = WorkerConfigFromEnv();
   if (!config.ok()) {
     (void)transport->PostInitError(kInitError, config.status().message());

@@ -12,7 +12,9 @@
 //   LAMBDA_TASK_ROOT             directory holding manifest.json (default: current directory)
 //   AWS_LAMBDA_FUNCTION_VERSION  reported as model.version in results (default "$LATEST")
 //   AWS_LAMBDA_FUNCTION_NAME     used in the init log line
-//   MLFAAS_MODEL_LOADING         eager (default: load at init) | lazy (load on first invocation)
+//   MLFAAS_MODEL_LOADING         init (default; "eager" too): load at init | lazy: on the first
+//                                invocation | per-invoke: on every invocation | snapshot: as
+//                                init (a template, MLFAAS_SNAPSHOT_FD, forks once loaded: main.cc)
 // See docs/runtime.md.
 #pragma once
 
@@ -20,6 +22,7 @@
 #include <memory>
 #include <string>
 
+#include "common/model_loading.h"
 #include "common/status.h"
 #include "common/worker_protocol.h"
 #include "runtime/model_handler.h"
@@ -35,7 +38,7 @@ struct WorkerConfig {
   std::filesystem::path task_root = ".";
   std::string function_name;
   std::string function_version = "$LATEST";
-  bool lazy_loading = false;
+  ModelLoading loading = ModelLoading::kInit;
 };
 
 // Reads the environment above. InvalidArgument names the bad variable; a missing
@@ -47,7 +50,16 @@ StatusOr<std::unique_ptr<ModelHandler>> LoadModelHandler(const WorkerConfig& con
 
 // Init + loop against `transport`. Init failures are posted to /runtime/init/error (type
 // InitError) and returned. Returns when the loop ends (normally: the Runtime API went away).
-Status RunWorkerWith(const WorkerConfig& config, RuntimeTransport& transport);
+// `preloaded`: the model a snapshot template loaded before this instance was forked from it
+// (init is then already done).
+Status RunWorkerWith(const WorkerConfig& config, RuntimeTransport& transport,
+                     std::unique_ptr<ModelHandler> preloaded = nullptr);
+
+// OpenSSL initialized for what the worker needs (SHA-256) and nothing more.
+void InitCrypto();
+
+// The transport the environment names: MLFAAS_RUNTIME_FD, else AWS_LAMBDA_RUNTIME_API.
+StatusOr<std::unique_ptr<RuntimeTransport>> TransportFromEnv();
 
 // WorkerConfigFromEnv + the transport the environment names + RunWorkerWith. (A stem cell first
 // becomes its environment: sandbox/stem_cell.h, called by main.)

@@ -23,6 +23,8 @@
 #include <cstring>
 #include <vector>
 
+#include "sandbox/jail_internal.h"
+
 namespace mlfaas::sandbox {
 namespace {
 
@@ -131,6 +133,8 @@ Status BuildRoot() {
   return MakeDir(std::string(kNew) + kTaskRoot);
 }
 
+}  // namespace
+
 Status LoopbackUp() {
   int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (s < 0) return Errno("socket");
@@ -164,14 +168,19 @@ StatusOr<int> ListenRuntimeApi() {
   return fd;
 }
 
+namespace {
+
 // Compiled in PrepareJail, loaded in EnterJail (loading is a single prctl).
 scmp_filter_ctx g_filter = nullptr;
 
-Status CompileFilter() {
-  if (g_filter) return Status::Ok();
+}  // namespace
+
+StatusOr<void*> BuildFilter(bool for_template) {
   scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
   if (!ctx) return FailedPrecondition("jail: seccomp_init failed");
   for (const std::string& name : DeniedSyscalls()) {
+    // A template mounts each child's /proc and /tmp (in namespaces its user namespace owns).
+    if (for_template && name == "mount") continue;
     const int nr = seccomp_syscall_resolve_name(name.c_str());
     if (nr == __NR_SCMP_ERROR) continue;  // not on this architecture
     if (int rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), nr, 0); rc != 0) {
@@ -182,8 +191,13 @@ Status CompileFilter() {
   // New namespaces through clone: its flags are an argument the filter can see, one rule per
   // flag. clone3 passes them in memory, which a filter cannot read: ENOSYS makes libcs fall back
   // to clone.
-  for (uint64_t flag : {CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET, CLONE_NEWIPC,
-                        CLONE_NEWUTS, CLONE_NEWCGROUP}) {
+  // A template forks each child into new mount, pid, network, ipc and uts namespaces.
+  const std::vector<uint64_t> flags =
+      for_template
+          ? std::vector<uint64_t>{CLONE_NEWUSER, CLONE_NEWCGROUP}
+          : std::vector<uint64_t>{CLONE_NEWNS,  CLONE_NEWUSER, CLONE_NEWPID,   CLONE_NEWNET,
+                                  CLONE_NEWIPC, CLONE_NEWUTS,  CLONE_NEWCGROUP};
+  for (uint64_t flag : flags) {
     if (int rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(clone), 1,
                                   SCMP_A0(SCMP_CMP_MASKED_EQ, flag, flag));
         rc != 0) {
@@ -195,19 +209,39 @@ Status CompileFilter() {
     seccomp_release(ctx);
     return FailedPrecondition(std::string("jail: seccomp rule for clone3: ") + std::strerror(-rc));
   }
-  g_filter = ctx;
+  return static_cast<void*>(ctx);
+}
+
+Status LoadFilter(void* filter) {
+  auto* ctx = static_cast<scmp_filter_ctx>(filter);
+  const int rc = seccomp_load(ctx);
+  seccomp_release(ctx);
+  if (rc != 0) return FailedPrecondition(std::string("jail: seccomp_load: ") + std::strerror(-rc));
   return Status::Ok();
 }
 
-// Every capability out of the bounding set: nothing regained, even through exec.
-Status DropBoundingSet() {
+namespace {
+
+Status CompileFilter() {
+  if (g_filter) return Status::Ok();
+  MLFAAS_ASSIGN_OR_RETURN(void* ctx, BuildFilter(false));
+  g_filter = static_cast<scmp_filter_ctx>(ctx);
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status DropBoundingSet(uint64_t keep) {
   for (int cap = 0; cap <= CAP_LAST_CAP; ++cap) {
+    if (keep & (uint64_t{1} << cap)) continue;
     if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL) {
       return Errno("drop capability " + std::to_string(cap));
     }
   }
   return Status::Ok();
 }
+
+namespace {
 
 Status SwitchIdentity(uid_t uid, gid_t gid) {
   MLFAAS_RETURN_IF_ERROR(DropBoundingSet());
@@ -218,6 +252,8 @@ Status SwitchIdentity(uid_t uid, gid_t gid) {
   if (setuid(0) == 0) return FailedPrecondition("jail: could regain uid 0 after dropping it");
   return Status::Ok();
 }
+
+}  // namespace
 
 Status EnterStrict(const JailEntry& e) {
   const std::string task = std::string(kNew) + kTaskRoot;
@@ -242,8 +278,6 @@ Status EnterStrict(const JailEntry& e) {
   if (chdir(kTaskRoot) != 0) return Errno(std::string("chdir ") + kTaskRoot);
   return Status::Ok();
 }
-
-}  // namespace
 
 const std::vector<std::string>& DeniedSyscalls() {
   static const std::vector<std::string> kDenied = {
@@ -316,8 +350,6 @@ std::string PathInJail(Isolation level, const std::string& task_dir, const std::
   return host_path;
 }
 
-namespace {
-
 // The environment's pid 1. A runtime is not pid 1 on Lambda either: pid 1 gets no signal from
 // inside its namespace that it has no handler for (a runtime could not even stop itself) and
 // inherits every orphan to reap. This one reaps them all and, when the runtime (`main`) ends,
@@ -342,8 +374,6 @@ namespace {
     _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
   }
 }
-
-}  // namespace
 
 StatusOr<int> PrepareJail(Isolation level) {
   if (level == Isolation::kOff) return -1;
@@ -379,12 +409,9 @@ Status EnterJail(const JailEntry& e) {
   // A uid change cleared it: the environment still dies with the gateway.
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (!g_filter) MLFAAS_RETURN_IF_ERROR(CompileFilter());
-  if (int rc = seccomp_load(g_filter); rc != 0) {
-    return FailedPrecondition(std::string("jail: seccomp_load: ") + std::strerror(-rc));
-  }
-  seccomp_release(g_filter);
+  scmp_filter_ctx filter = g_filter;
   g_filter = nullptr;
-  return Status::Ok();
+  return LoadFilter(filter);
 }
 
 }  // namespace mlfaas::sandbox

@@ -12,6 +12,7 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -67,6 +68,26 @@ struct Environment {
   bool signal_as_exit_code = false;
   std::string cgroup_id;
   bool from_stem = false;
+  // Forked from a snapshot template: its parent is the template, which reaps it; `exit_fd`
+  // tells its end, the exit status is not known here.
+  bool forked = false;
+};
+
+// A snapshot template (model_loading = snapshot): one per published version, initialized once,
+// forking an instance per cold start (sandbox/snapshot_cell.h has its inside). Owned through
+// the shared_ptr Sandbox::StartTemplate returns; destroying the last reference kills it (and
+// with it every instance forked from it, which live in pid namespaces nested in its own).
+class Template {
+ public:
+  virtual ~Template() = default;
+  // Whether its process ended (it cannot fork any more).
+  virtual bool Ended() const = 0;
+  // Its init duration (microseconds) once it said it is ready; 0 before.
+  virtual int64_t InitMicros() const = 0;
+  // Its peak memory in bytes (its cgroup: the pages its children share copy-on-write stay
+  // charged to it), when known.
+  virtual std::optional<uint64_t> PeakBytes() const = 0;
+  virtual int Forks() const = 0;
 };
 
 class Sandbox {
@@ -87,6 +108,24 @@ class Sandbox {
   virtual void Release(Environment& env) = 0;
   // Stem cells waiting (for status).
   virtual int StemsReady() const = 0;
+  // Snapshots: whether templates can be made here (strict isolation with stem cells' runtime).
+  virtual bool SupportsSnapshots() const { return false; }
+  // Starts the template of a version: `spec` as for Start (its uid is taken over; the template
+  // takes a second one for its children). It initializes in the background.
+  virtual StatusOr<std::shared_ptr<Template>> StartTemplate(const EnvironmentSpec& spec) {
+    GiveUid(spec.uid);
+    return FailedPrecondition("snapshots are not supported here");
+  }
+  // An environment forked from `t` (waiting up to `init_timeout` for its init first): `spec`
+  // gives its name, limits and environment; its uid is given back (it runs as the template's
+  // children do). Blocking: never under a lock others wait on.
+  virtual StatusOr<Environment> Fork(Template& t, const EnvironmentSpec& spec,
+                                     std::chrono::milliseconds init_timeout) {
+    (void)t;
+    (void)init_timeout;
+    GiveUid(spec.uid);
+    return FailedPrecondition("snapshots are not supported here");
+  }
   virtual Isolation isolation() const = 0;
   // LAMBDA_TASK_ROOT: where an environment sees the code at `code_dir`.
   virtual std::filesystem::path TaskRoot(const std::filesystem::path& code_dir) const = 0;
@@ -120,6 +159,10 @@ class ProcessSandbox final : public Sandbox {
   bool OomKilled(const Environment& env) const override;
   void Release(Environment& env) override;
   int StemsReady() const override;
+  bool SupportsSnapshots() const override;
+  StatusOr<std::shared_ptr<Template>> StartTemplate(const EnvironmentSpec& spec) override;
+  StatusOr<Environment> Fork(Template& t, const EnvironmentSpec& spec,
+                             std::chrono::milliseconds init_timeout) override;
   Isolation isolation() const override { return options_.isolation; }
   std::filesystem::path TaskRoot(const std::filesystem::path& code_dir) const override;
   std::optional<std::string> RuntimeApiAddress() const override;

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -13,6 +14,7 @@
 
 #include "common/worker_protocol.h"
 #include "sandbox/jail.h"
+#include "sandbox/snapshot_cell.h"
 
 namespace mlfaas::sandbox {
 namespace {
@@ -67,6 +69,15 @@ StatusOr<wire::LaunchMsg> ReadLaunch(int fd) {
   }
 }
 
+// The value of `name` in a "KEY=VALUE" list ("" when absent).
+std::string EnvValue(const std::vector<std::string>& env, const char* name) {
+  const std::string prefix = std::string(name) + "=";
+  for (const auto& e : env) {
+    if (e.rfind(prefix, 0) == 0) return e.substr(prefix.size());
+  }
+  return "";
+}
+
 }  // namespace
 
 Status RunStemCell(int fd) {
@@ -78,7 +89,18 @@ Status RunStemCell(int fd) {
   if (listener >= 0) close(listener);  // the gateway's copy serves it; never the function's
   MLFAAS_RETURN_IF_ERROR(ready);
   MLFAAS_ASSIGN_OR_RETURN(wire::LaunchMsg launch, ReadLaunch(fd));
-  MLFAAS_RETURN_IF_ERROR(EnterJail({*level, launch.cwd, launch.uid, launch.gid, launch.tmp_mb}));
+  const JailEntry entry{*level, launch.cwd, launch.uid, launch.gid, launch.tmp_mb};
+  if (const std::string child_uid = EnvValue(launch.env, kSnapshotChildUidEnv);
+      !child_uid.empty()) {  // a snapshot template
+    int64_t uid = -1;
+    auto [end, ec] = std::from_chars(child_uid.data(), child_uid.data() + child_uid.size(), uid);
+    if (ec != std::errc() || end != child_uid.data() + child_uid.size()) {
+      return InvalidArgument(std::string("stem: bad ") + kSnapshotChildUidEnv);
+    }
+    MLFAAS_RETURN_IF_ERROR(EnterTemplateJail(entry, uid));
+  } else {
+    MLFAAS_RETURN_IF_ERROR(EnterJail(entry));
+  }
   // Strings that become the environment must outlive the process image.
   static std::vector<std::string> env;
   env = std::move(launch.env);
@@ -99,7 +121,8 @@ Status RunStemCell(int fd) {
     // The socket stays for a runtime that speaks the worker protocol on it (its environment
     // says so); any other runtime must not inherit it.
     const bool keeps_socket =
-        std::find(env.begin(), env.end(), wire::WorkerFdEntry(wire::kRuntimeFdEnv)) != env.end();
+        std::find(env.begin(), env.end(), wire::WorkerFdEntry(wire::kRuntimeFdEnv)) != env.end() ||
+        std::find(env.begin(), env.end(), wire::WorkerFdEntry(wire::kSnapshotFdEnv)) != env.end();
     fcntl(fd, F_SETFD, keeps_socket ? 0 : FD_CLOEXEC);
     execve(path.c_str(), argv.data(), envp.data());
     return FailedPrecondition("stem: cannot execute " + exe + ": " + std::strerror(errno));

@@ -56,13 +56,28 @@ TEST(ValidateConfigTest, RejectsEachOutOfRangeField) {
   ExpectInvalid(c, "idle_timeout_s must be >= 1");
   c = {};
   c.model_loading = "sometimes";
-  ExpectInvalid(c, "model_loading must be 'eager' or 'lazy'");
+  ExpectInvalid(
+      c, "model_loading must be one of per-invoke | init | lazy | snapshot, got 'sometimes'");
   c = {};
   c.handler = "";
   ExpectInvalid(c, "handler");
   c = {};
   c.description = std::string(257, 'd');
   ExpectInvalid(c, "description exceeds 256");
+}
+
+TEST(ValidateConfigTest, EveryModelLoadingStrategyAndTheOldEagerNameAreAccepted) {
+  for (const char* name : {"per-invoke", "init", "lazy", "snapshot", "eager"}) {
+    FunctionConfig c;
+    c.model_loading = name;
+    EXPECT_TRUE(ValidateConfig(c).ok()) << name;
+  }
+  EXPECT_EQ(FunctionConfig{}.model_loading, "init");
+  for (const char* name : {"", "Init", "per_invoke", "eager "}) {
+    FunctionConfig c;
+    c.model_loading = name;
+    EXPECT_FALSE(ValidateConfig(c).ok()) << name;
+  }
 }
 
 TEST(ValidateConfigTest, BoundsAreInclusive) {

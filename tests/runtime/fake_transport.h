@@ -2,6 +2,7 @@
 #pragma once
 
 #include <deque>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,7 @@ class FakeTransport : public runtime::RuntimeTransport {
   // When the queue is empty Next() fails with kUnavailable, as when the Runtime API goes away.
   StatusOr<runtime::Invocation> Next() override {
     ++next_calls;
+    if (on_next) on_next(next_calls);
     if (pending_.empty()) return Unavailable("fake runtime API closed");
     runtime::Invocation inv = std::move(pending_.front());
     pending_.pop_front();
@@ -48,6 +50,9 @@ class FakeTransport : public runtime::RuntimeTransport {
 
   std::vector<Post> posts;
   int next_calls = 0;
+  // Called at the start of each Next() with its number (from 1): to change the world between
+  // invocations.
+  std::function<void(int)> on_next;
   Status post_status;  // what every post returns
 
  private:

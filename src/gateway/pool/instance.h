@@ -84,6 +84,9 @@ class Instance : public std::enable_shared_from_this<Instance> {
   // The execution environment: its cgroup and peak-memory descriptor (its other descriptors are
   // moved into output, exit_watch and channel). Released (Sandbox::Release) once handled.
   sandbox::Environment env;
+  // Forked from this snapshot template (model_loading = snapshot): kept alive while the
+  // instance lives, since the instance lives in the template's pid namespace.
+  std::shared_ptr<sandbox::Template> snapshot_template;
   std::string log_stream;
   std::unique_ptr<LogStream> log;  // the instance's log stream file (null without a log)
   bool provisioned = false;

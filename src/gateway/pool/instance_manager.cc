@@ -18,6 +18,19 @@ namespace {
 
 double Millis(Clock::Duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
 
+// A version's template for status: whether it runs, its init, its forks and its memory (which
+// the instances forked from it share copy-on-write; docs/isolation.md, "Snapshots").
+nlohmann::json SnapshotJson(SnapshotSlot& slot) {
+  std::unique_lock<std::mutex> lock(slot.mu, std::try_to_lock);
+  if (!lock.owns_lock()) return {{"template", "busy"}};  // starting or forking right now
+  if (!slot.tmpl) return {{"template", "none"}};
+  nlohmann::json j = {{"template", slot.tmpl->Ended() ? "ended" : "running"},
+                      {"init_duration_ms", slot.tmpl->InitMicros() / 1000.0},
+                      {"forks", slot.tmpl->Forks()}};
+  if (auto peak = slot.tmpl->PeakBytes()) j["max_memory_used_mb"] = *peak / (1024 * 1024);
+  return j;
+}
+
 // Whether instances started for `a` can serve `b`: same code and the configuration they were
 // started with (other settings, such as concurrency limits, apply without a restart).
 bool SameFingerprint(const registry::VersionInfo& a, const registry::VersionInfo& b) {
@@ -68,6 +81,15 @@ Status InstanceManager::InitPool(Pool& pool, const registry::VersionInfo& v) {
   env["AWS_REGION"] = env["AWS_DEFAULT_REGION"] = "us-east-1";
   env["TZ"] = ":UTC";
   env["MLFAAS_MODEL_LOADING"] = c.model_loading;
+  pool.snapshot.reset();  // new code or configuration: a new template (instances keep theirs)
+  if (c.model_loading == "snapshot") {
+    if (sandbox_.SupportsSnapshots()) {
+      pool.snapshot = std::make_shared<SnapshotSlot>();
+    } else {
+      spdlog::warn("{}:{}: snapshots need strict isolation; its instances load the model at init",
+                   v.function, v.version);
+    }
+  }
   pool.base_env.clear();
   for (const auto& [k, val] : env) pool.base_env.push_back(k + "=" + val);
   return Status::Ok();
@@ -441,6 +463,7 @@ nlohmann::json InstanceManager::StatusJson() const {
     nlohmann::json instances = nlohmann::json::array();
     for (auto& i : pool->instances) {
       nlohmann::json j = {{"id", i->id()},
+                          {"forked", i->env.forked},
                           {"state", InstanceStateName(i->state())},
                           {"pid", i->pid},
                           {"age_s", Millis(now - i->created_at) / 1000.0},
@@ -463,6 +486,7 @@ nlohmann::json InstanceManager::StatusJson() const {
                         {"invocations", pool->invocations},
                         {"cold_starts", pool->cold_starts},
                         {"instances", std::move(instances)}};
+    if (pool->snapshot) v["snapshot"] = SnapshotJson(*pool->snapshot);
     if (now < pool->backoff_until) {
       v["init_backoff_ms"] = Millis(pool->backoff_until - now);
       v["last_init_error"] = pool->last_init_error;

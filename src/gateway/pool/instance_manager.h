@@ -46,6 +46,13 @@ struct ManagerOptions {
   std::shared_ptr<FunctionLog> function_log;
 };
 
+// The snapshot template of a version (model_loading = snapshot). Its own mutex: starting a
+// template and forking from it are blocking work, done outside the manager's lock.
+struct SnapshotSlot {
+  std::mutex mu;
+  std::shared_ptr<sandbox::Template> tmpl;
+};
+
 // All instances of one function version. Guarded by the manager's mutex.
 class Pool {
  public:
@@ -59,6 +66,8 @@ class Pool {
   std::string last_init_error;  // error JSON of the last failed init
   int64_t invocations = 0;
   int64_t cold_starts = 0;
+  // Set when the version loads its model by snapshot and the sandbox can make templates.
+  std::shared_ptr<SnapshotSlot> snapshot;
 };
 
 class InstanceManager {
@@ -109,7 +118,12 @@ class InstanceManager {
   struct Reserved {
     std::shared_ptr<Instance> inst;
     sandbox::EnvironmentSpec spec;
+    // Snapshot: the version's template slot, and how to start its template if there is none.
+    std::shared_ptr<SnapshotSlot> snapshot;
+    sandbox::EnvironmentSpec template_spec;
   };
+  // Forks the instance from the version's template, starting the template first if needed.
+  StatusOr<sandbox::Environment> LaunchFromSnapshot(Reserved& r);
   StatusOr<Reserved> Reserve(Pool& pool, bool provisioned);
   void LaunchLater(Reserved r, Deferred& later);
   void Launch(Reserved r);

@@ -14,6 +14,9 @@ namespace mlfaas::gateway {
 namespace {
 
 constexpr size_t kMaxInvocationLog = 16 * 1024;
+// No wait status: the process was not this one's child (a forked instance). Not a status the
+// kernel reports (exit codes fit in 8 bits, signals below 128).
+constexpr int kStatusUnknown = -1;
 
 std::string SignalText(int sig) {
   return sig == SIGKILL ? "signal: killed" : "signal: " + std::to_string(sig);
@@ -22,6 +25,7 @@ std::string SignalText(int sig) {
 // `signal_as_code`: the process was the environment's init, which ends with 128+S when the
 // runtime died of signal S (sandbox::Environment::signal_as_exit_code).
 std::string ExitText(int wait_status, bool signal_as_code) {
+  if (wait_status == kStatusUnknown) return "exited";
   if (WIFEXITED(wait_status)) {
     const int code = WEXITSTATUS(wait_status);
     if (signal_as_code && code > 128 && code < 128 + 65) return SignalText(code - 128);
@@ -49,7 +53,8 @@ void InstanceManager::WatchExit(const std::shared_ptr<Instance>& inst) {
         } while (r < 0 && errno == EINTR);
         if (r == 0) return WatchExit(inst);  // spurious wake-up
         inst->reaped = true;
-        inst->wait_status = status;
+        // A forked instance is its template's child: that reaps it; its status is not ours.
+        inst->wait_status = r < 0 && inst->env.forked ? kStatusUnknown : status;
         inst->pid = -1;  // reaped: the number may be reused, never signal it again
         FinishExitWhenDrained(inst, later);
       });

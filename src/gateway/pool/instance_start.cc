@@ -59,7 +59,45 @@ StatusOr<InstanceManager::Reserved> InstanceManager::Reserve(Pool& pool, bool pr
   pool.instances.push_back(inst);
   ++live_;
   ++pool.cold_starts;
-  return Reserved{inst, std::move(spec)};
+  Reserved r{inst, std::move(spec), pool.snapshot, {}};
+  if (r.snapshot) {
+    // The template: the version's environment with its Runtime API where its children's will
+    // be (a runtime may read the address during init), as Lambda's SnapStart init type says.
+    sandbox::EnvironmentSpec& t = r.template_spec;
+    t = r.spec;
+    t.name = v.function + "-" + v.version + "-template";
+    t.uid = -1;  // taken when a template is started
+    t.env = pool.base_env;
+    if (auto inside = sandbox_.RuntimeApiAddress()) {
+      t.env.push_back(std::string(wire::kRuntimeApiEnv) + "=" + *inside);
+    }
+    t.env.push_back("AWS_LAMBDA_LOG_STREAM_NAME=" + inst->log_stream + "-template");
+    t.env.push_back("AWS_LAMBDA_INITIALIZATION_TYPE=snap-start");
+  }
+  return r;
+}
+
+StatusOr<sandbox::Environment> InstanceManager::LaunchFromSnapshot(Reserved& r) {
+  SnapshotSlot& slot = *r.snapshot;
+  std::lock_guard<std::mutex> lock(slot.mu);
+  if (!slot.tmpl || slot.tmpl->Ended()) {
+    slot.tmpl.reset();
+    sandbox::EnvironmentSpec spec = r.template_spec;
+    MLFAAS_ASSIGN_OR_RETURN(spec.uid, sandbox_.TakeUid());
+    auto started = sandbox_.StartTemplate(spec);
+    if (!started.ok()) {
+      sandbox_.GiveUid(r.spec.uid);
+      return started.status().WithPrefix("snapshot template");
+    }
+    slot.tmpl = *started;
+  }
+  auto env = sandbox_.Fork(*slot.tmpl, r.spec, options_.init_timeout);
+  if (env.ok()) {
+    r.inst->snapshot_template = slot.tmpl;
+  } else {
+    slot.tmpl.reset();  // a template that failed once is replaced at the next cold start
+  }
+  return env;
 }
 
 void InstanceManager::LaunchLater(Reserved r, Deferred& later) {
@@ -72,7 +110,7 @@ void InstanceManager::Launch(Reserved r) {
   if (options_.function_log) {
     log = options_.function_log->OpenStream(r.inst->pool()->info.function, r.inst->log_stream);
   }
-  StatusOr<sandbox::Environment> env = sandbox_.Start(r.spec);
+  StatusOr<sandbox::Environment> env = r.snapshot ? LaunchFromSnapshot(r) : sandbox_.Start(r.spec);
   Deferred later;
   std::unique_lock<std::mutex> lock(mu_);
   Instance& inst = *r.inst;

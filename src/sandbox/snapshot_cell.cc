@@ -1,0 +1,242 @@
+#include "sandbox/snapshot_cell.h"
+
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/capability.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "common/worker_protocol.h"
+#include "sandbox/frame_socket.h"
+#include "sandbox/jail_internal.h"
+
+namespace mlfaas::sandbox {
+namespace {
+
+// Inside the template's user namespace.
+constexpr uid_t kTemplateId = 0;  // the template's own host uid
+constexpr uid_t kChildId = 1;     // its children's host uid
+constexpr uid_t kNobody = 65534;  // host nobody: each child's init
+
+constexpr uint64_t Cap(int n) { return uint64_t{1} << n; }
+constexpr uint64_t kTemplateCaps =
+    Cap(CAP_SYS_ADMIN) | Cap(CAP_SETUID) | Cap(CAP_SETGID) | Cap(CAP_NET_ADMIN) | Cap(CAP_SETPCAP);
+
+Status Errno(const std::string& what) {
+  return FailedPrecondition("snapshot: " + what + ": " + std::strerror(errno));
+}
+
+// Writes a user namespace's id maps: the template's, its children's and nobody.
+bool WriteMaps(pid_t pid, int64_t template_uid, int64_t child_uid) {
+  const std::string map = "0 " + std::to_string(template_uid) + " 1\n1 " +
+                          std::to_string(child_uid) + " 1\n" + std::to_string(kNobody) + " " +
+                          std::to_string(kNobody) + " 1\n";
+  for (const char* file : {"uid_map", "gid_map"}) {
+    const std::string path = "/proc/" + std::to_string(pid) + "/" + file;
+    const int fd = open(path.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return false;
+    const bool ok = write(fd, map.data(), map.size()) == static_cast<ssize_t>(map.size());
+    close(fd);
+    if (!ok) return false;
+  }
+  return true;
+}
+
+// Effective, permitted and inheritable sets limited to `caps`.
+Status KeepCaps(uint64_t caps) {
+  __user_cap_header_struct hdr{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct data[2] = {};
+  for (int i = 0; i < 2; ++i) {
+    const auto word = static_cast<uint32_t>(caps >> (32 * i));
+    data[i].effective = data[i].permitted = word;
+  }
+  if (syscall(SYS_capset, &hdr, data) != 0) return Errno("capset");
+  return Status::Ok();
+}
+
+// The child filter, compiled in the template (before any fork) and loaded by each child.
+void* g_child_filter = nullptr;
+
+// Environment strings must outlive the process image.
+std::vector<std::string>& ChildEnv() {
+  static std::vector<std::string> env;
+  return env;
+}
+
+// In a forked child, before any of its own code: the rest of its confinement (see the header).
+Status BecomeChild(const wire::ForkMsg& msg, int template_fd, int channel, int output) {
+  close(template_fd);
+  if (dup2(output, 1) < 0 || dup2(output, 2) < 0) return Errno("dup2 output");
+  close(output);
+  if (channel != wire::kWorkerFd) {
+    if (dup2(channel, wire::kWorkerFd) < 0) return Errno("dup2 channel");
+    close(channel);
+  }
+  fcntl(wire::kWorkerFd, F_SETFD, 0);  // kept across a custom runtime's exec, as a stem's is
+  setsid();
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0) {
+    return Errno("mount /proc");
+  }
+  const std::string tmp =
+      "mode=1777,size=" + std::to_string(msg.tmp_mb > 0 ? msg.tmp_mb : 512) + "m";
+  if (mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, tmp.c_str()) != 0) {
+    return Errno("mount /tmp");
+  }
+  MLFAAS_RETURN_IF_ERROR(LoopbackUp());
+  MLFAAS_ASSIGN_OR_RETURN(int listener, ListenRuntimeApi());
+  std::string ready;
+  wire::AppendStemReady(ready, true);
+  Status sent = SendWithFds(wire::kWorkerFd, ready, {listener});
+  close(listener);
+  MLFAAS_RETURN_IF_ERROR(sent);
+  {
+    FrameReader reader(wire::kWorkerFd);
+    MLFAAS_ASSIGN_OR_RETURN(wire::Frame go, reader.Next(std::chrono::milliseconds(30'000)));
+    if (go.type != wire::FrameType::kGo || !reader.fds().empty()) {
+      return InvalidArgument("snapshot: expected a go frame");
+    }
+  }
+  // Pid 1 of the new pid namespace stays behind as the environment's init.
+  const pid_t runtime = fork();
+  if (runtime < 0) return Errno("fork the environment's init");
+  if (runtime > 0) RunInit(runtime);
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  MLFAAS_RETURN_IF_ERROR(DropBoundingSet());
+  if (setgroups(0, nullptr) != 0) return Errno("setgroups");
+  if (setresgid(kChildId, kChildId, kChildId) != 0) return Errno("setresgid");
+  if (setresuid(kChildId, kChildId, kChildId) != 0) return Errno("setresuid");
+  if (setuid(kTemplateId) == 0) return FailedPrecondition("snapshot: could regain uid 0");
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return Errno("no_new_privs");
+  prctl(PR_SET_PDEATHSIG, SIGKILL);  // cleared by the uid change
+  void* filter = g_child_filter;
+  g_child_filter = nullptr;
+  MLFAAS_RETURN_IF_ERROR(LoadFilter(filter));
+  unsetenv(wire::kSnapshotFdEnv);
+  unsetenv(kSnapshotChildUidEnv);
+  auto& env = ChildEnv();
+  env = msg.env;
+  for (auto& e : env) {
+    if (e.rfind(std::string(wire::kSnapshotFdEnv) + "=", 0) == 0) continue;
+    putenv(e.data());
+  }
+  return Status::Ok();
+}
+
+void ReapChildren() {
+  int status;
+  while (waitpid(-1, &status, WNOHANG) > 0) {
+  }
+}
+
+}  // namespace
+
+Status EnterTemplateJail(const JailEntry& entry, int64_t child_uid) {
+  if (entry.level != Isolation::kStrict) {
+    return FailedPrecondition("snapshot: templates need strict isolation");
+  }
+  if (entry.uid <= 0 || child_uid <= 0 || entry.uid == child_uid || entry.uid == kNobody ||
+      child_uid == kNobody) {
+    return InvalidArgument("snapshot: a template needs two distinct non-root uids");
+  }
+  MLFAAS_RETURN_IF_ERROR(EnterStrict(entry));
+  // A helper that stays in the parent user namespace writes the new one's maps (a process
+  // cannot map host uids into its own user namespace), as newuidmap does.
+  int sync[2];
+  if (pipe2(sync, O_CLOEXEC) != 0) return Errno("pipe");
+  const pid_t self = getpid();
+  const pid_t helper = fork();
+  if (helper < 0) return Errno("fork the map helper");
+  if (helper == 0) {
+    close(sync[1]);
+    char c;
+    ssize_t n;
+    do {
+      n = read(sync[0], &c, 1);
+    } while (n < 0 && errno == EINTR);
+    _exit(n == 1 && WriteMaps(self, entry.uid, child_uid) ? 0 : 1);
+  }
+  close(sync[0]);
+  const bool unshared = unshare(CLONE_NEWUSER | CLONE_NEWNS) == 0;
+  const int unshare_errno = errno;
+  if (unshared) {
+    const char c = 1;
+    ssize_t w = write(sync[1], &c, 1);
+    (void)w;
+  }
+  close(sync[1]);
+  int status = 0;
+  while (waitpid(helper, &status, 0) < 0 && errno == EINTR) {
+  }
+  errno = unshare_errno;
+  if (!unshared) return Errno("unshare a user namespace");
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    return FailedPrecondition("snapshot: cannot write the user namespace's id maps");
+  }
+  if (setgroups(0, nullptr) != 0) return Errno("setgroups");
+  if (setresgid(kTemplateId, kTemplateId, kTemplateId) != 0) return Errno("setresgid");
+  if (setresuid(kTemplateId, kTemplateId, kTemplateId) != 0) return Errno("setresuid");
+  MLFAAS_RETURN_IF_ERROR(DropBoundingSet(kTemplateCaps));
+  MLFAAS_RETURN_IF_ERROR(KeepCaps(kTemplateCaps));
+  rlimit core{0, 0};
+  setrlimit(RLIMIT_CORE, &core);
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return Errno("no_new_privs");
+  prctl(PR_SET_PDEATHSIG, SIGKILL);  // cleared by the uid change
+  MLFAAS_ASSIGN_OR_RETURN(g_child_filter, BuildFilter(false));
+  MLFAAS_ASSIGN_OR_RETURN(void* own, BuildFilter(true));
+  MLFAAS_RETURN_IF_ERROR(LoadFilter(own));
+  if (chdir(kTaskRoot) != 0) return Errno(std::string("chdir ") + kTaskRoot);
+  return Status::Ok();
+}
+
+Status ServeForks(int fd, int64_t init_us) {
+  std::string ready;
+  wire::AppendTemplateReady(ready, init_us);
+  MLFAAS_RETURN_IF_ERROR(SendWithFds(fd, ready, {}));
+  signal(SIGCHLD, SIG_DFL);
+  FrameReader reader(fd);
+  for (;;) {
+    ReapChildren();
+    auto frame = reader.Next(std::chrono::milliseconds(1000));
+    if (!frame.ok() && frame.status().code() == StatusCode::kDeadlineExceeded) continue;
+    if (!frame.ok()) _exit(0);  // the gateway went away (or broke the protocol): so does this
+    std::vector<int> fds = std::move(reader.fds());
+    reader.fds().clear();
+    auto msg = frame->type == wire::FrameType::kFork ? wire::DecodeFork(frame->data) : std::nullopt;
+    if (!msg || fds.size() != static_cast<size_t>(wire::kForkFds)) {
+      for (int f : fds) close(f);
+      std::fprintf(stderr, "snapshot: malformed fork request ignored\n");
+      continue;
+    }
+    constexpr unsigned long kChildNamespaces =
+        CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS;
+    const pid_t pid = static_cast<pid_t>(
+        syscall(SYS_clone, kChildNamespaces | SIGCHLD, nullptr, nullptr, nullptr, nullptr));
+    if (pid == 0) {
+      Status st = BecomeChild(*msg, fd, fds[0], fds[1]);
+      if (st.ok()) return st;
+      std::fprintf(stderr, "snapshot: child %s: %s\n", msg->name.c_str(), st.message().c_str());
+      _exit(1);
+    }
+    if (pid < 0) {
+      std::fprintf(stderr, "snapshot: cannot fork %s: %s\n", msg->name.c_str(),
+                   std::strerror(errno));
+    }
+    for (int f : fds) close(f);  // the child's: closing them here tells a failed fork at once
+  }
+}
+
+}  // namespace mlfaas::sandbox

@@ -1,0 +1,197 @@
+// model_loading = snapshot through `mlfaas serve` at strict isolation: one template per version
+// initializes once, each instance is forked from it and still confined like any instance (its
+// own mount, pid, network, ipc and uts namespaces, /proc and /tmp, cgroups, an unprivileged uid
+// with no capabilities, no_new_privs and seccomp), and answers exactly as an instance that
+// loaded the model at init. Real binary, real registry, real namespaces and cgroups.
+#include <signal.h>
+
+#include <fstream>
+#include <map>
+
+#include "gateway/serve_fixture.h"
+
+namespace mlfaas::testing {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+std::string ProcStatus(pid_t pid, const std::string& key) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind(key + ":", 0) == 0) {
+      std::string v = line.substr(key.size() + 1);
+      v.erase(0, v.find_first_not_of(" \t"));
+      return v;
+    }
+  }
+  return "";
+}
+
+std::string Namespace(pid_t pid, const std::string& ns) {
+  std::error_code ec;
+  return fs::read_symlink("/proc/" + std::to_string(pid) + "/ns/" + ns, ec).string();
+}
+
+// The one child of `pid` (an instance's init has exactly one: its runtime).
+pid_t OnlyChild(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/task/" + std::to_string(pid) + "/children");
+  pid_t child = -1;
+  in >> child;
+  return child;
+}
+
+// The mount id of `path` in `pid`'s mount namespace, with its file system type.
+std::string MountOf(pid_t pid, const std::string& path) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/mountinfo");
+  std::string found;
+  for (std::string line; std::getline(in, line);) {
+    std::istringstream f(line);
+    std::string id, parent, dev, root, point;
+    f >> id >> parent >> dev >> root >> point;
+    const auto dash = line.find(" - ");
+    std::string type = dash == std::string::npos ? "" : line.substr(dash + 3);
+    type = type.substr(0, type.find(' '));
+    if (point == path) found = id + " " + type;  // the last one is on top
+  }
+  return found;
+}
+
+class ServeSnapshotTest : public ServeFixture {
+ protected:
+  fs::path Train() {
+    fs::path pkg = tmp_.path() / "model.zip";
+    auto trained =
+        RunCommand({MLFAAS_BIN, "train", "--data", MLFAAS_DATA_FILE, "--out", pkg.string()}, {},
+                   kServeTimeout);
+    EXPECT_EQ(trained.exit_code, 0) << trained.err;
+    return pkg;
+  }
+
+  json Versions(HttpClient& c, const std::string& fn) {
+    auto status = json::parse(c.Get("/v1/status").body);
+    for (auto& f : status["functions"]) {
+      if (f["name"] == fn) return f["versions"];
+    }
+    return json::array();
+  }
+};
+
+TEST_F(ServeSnapshotTest, InstancesAreForkedFromOneTemplateConfinedAndAnswerAsInitDoes) {
+  const fs::path pkg = Train();
+  ASSERT_EQ(Mlfaas({"function", "create", "snap", "--package", pkg.string(), "--model-loading",
+                    "snapshot", "--provisioned-concurrency", "2", "--timeout", "30"})
+                .exit_code,
+            0);
+  ASSERT_EQ(Mlfaas({"function", "publish", "snap"}).exit_code, 0);
+  ASSERT_EQ(Mlfaas({"function", "create", "init", "--package", pkg.string(), "--timeout", "30"})
+                .exit_code,
+            0);
+  uint16_t port = Serve();
+  ASSERT_NE(port, 0);
+  HttpClient c(port);
+
+  // Provisioned concurrency: two instances of version 1, both forked from its template.
+  json instances;
+  for (int i = 0; i < 200; ++i) {
+    json versions = Versions(c, "snap");
+    instances = json::array();
+    for (auto& v : versions) {
+      if (v["version"] == "1") {
+        for (auto& inst : v["instances"]) {
+          if (inst["state"] == "Idle") instances.push_back(inst);
+        }
+        if (instances.size() == 2) {
+          ASSERT_TRUE(v.contains("snapshot")) << v.dump();
+          EXPECT_EQ(v["snapshot"]["template"], "running") << v.dump();
+          EXPECT_EQ(v["snapshot"]["forks"], 2) << v.dump();
+        }
+      }
+    }
+    if (instances.size() == 2) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_EQ(instances.size(), 2u) << Slurp(log_);
+  for (auto& inst : instances) EXPECT_TRUE(inst["forked"].get<bool>()) << inst.dump();
+
+  // Same predictions, byte for byte, as an instance that loaded the model at init.
+  const std::string batch =
+      R"({"instances":[{"duration":0,"src_bytes":215,"dst_bytes":45076},)"
+      R"({"duration":3,"src_bytes":54540,"dst_bytes":8314},{"duration":0,"src_bytes":0,"dst_bytes":0}]})";
+  auto forked = c.Post(InvokePath("snap") + "?Qualifier=1", batch);
+  auto loaded = c.Post(InvokePath("init"), batch);
+  ASSERT_EQ(forked.status, 200) << forked.body << Slurp(log_);
+  ASSERT_EQ(loaded.status, 200) << loaded.body;
+  EXPECT_EQ(forked.header("x-mlfaas-cold-start"), "false");  // provisioned: already forked
+  EXPECT_EQ(json::parse(forked.body)["predictions"], json::parse(loaded.body)["predictions"]);
+
+  // Each forked instance is confined like any instance.
+  std::vector<pid_t> inits, runtimes;
+  for (auto& inst : instances) {
+    const pid_t init = inst["pid"].get<pid_t>();
+    const pid_t runtime = OnlyChild(init);
+    ASSERT_GT(runtime, 0) << init;
+    inits.push_back(init);
+    runtimes.push_back(runtime);
+    EXPECT_NE(ProcStatus(runtime, "Uid").rfind("0\t", 0), 0u) << ProcStatus(runtime, "Uid");
+    EXPECT_EQ(ProcStatus(runtime, "CapEff"), "0000000000000000");
+    EXPECT_EQ(ProcStatus(runtime, "CapBnd"), "0000000000000000");
+    EXPECT_EQ(ProcStatus(runtime, "NoNewPrivs"), "1");
+    EXPECT_EQ(ProcStatus(runtime, "Seccomp"), "2");
+    // Three pid namespaces deep: the host's, the template's, its own (where it is pid 2).
+    EXPECT_EQ(ProcStatus(runtime, "NSpid").substr(ProcStatus(runtime, "NSpid").rfind('\t') + 1),
+              "2");
+    for (const char* ns : {"mnt", "pid", "net", "ipc", "uts", "user"}) {
+      EXPECT_NE(Namespace(runtime, ns), Namespace(getpid(), ns)) << ns;
+    }
+    EXPECT_EQ(MountOf(runtime, "/tmp").substr(MountOf(runtime, "/tmp").find(' ') + 1), "tmpfs");
+    EXPECT_EQ(MountOf(runtime, "/proc").substr(MountOf(runtime, "/proc").find(' ') + 1), "proc");
+  }
+  // Siblings: their own namespaces, /tmp and cgroups; one user namespace (the template's) and
+  // one uid.
+  for (const char* ns : {"mnt", "pid", "net", "ipc", "uts"}) {
+    EXPECT_NE(Namespace(runtimes[0], ns), Namespace(runtimes[1], ns)) << ns;
+  }
+  EXPECT_EQ(Namespace(runtimes[0], "user"), Namespace(runtimes[1], "user"));
+  EXPECT_EQ(ProcStatus(runtimes[0], "Uid"), ProcStatus(runtimes[1], "Uid"));
+  EXPECT_NE(MountOf(runtimes[0], "/tmp"), MountOf(runtimes[1], "/tmp"));
+  auto memory_group = [](pid_t pid) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/cgroup");
+    for (std::string line; std::getline(in, line);) {
+      if (line.find(":memory:") != std::string::npos) return line.substr(line.rfind('/') + 1);
+    }
+    return std::string();
+  };
+  EXPECT_NE(memory_group(runtimes[0]), memory_group(runtimes[1]));
+  EXPECT_NE(memory_group(runtimes[0]).find("snap-1-"), std::string::npos)
+      << memory_group(runtimes[0]);
+
+  // One instance dies: the gateway sees it end, the other serves, a new one is forked.
+  ASSERT_EQ(kill(runtimes[0], SIGKILL), 0);
+  for (int i = 0; i < 100 && kill(inits[0], 0) == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  for (int i = 0; i < 3; ++i) {
+    auto r = c.Post(InvokePath("snap") + "?Qualifier=1", batch);
+    EXPECT_EQ(r.status, 200) << r.body << Slurp(log_);
+  }
+  EXPECT_EQ(server_->StopWith(SIGTERM, std::chrono::seconds(15)), 0);
+  // Nothing of them is left: the template and every instance forked from it ended.
+  for (pid_t p : inits) EXPECT_NE(kill(p, 0), 0) << p;
+}
+
+TEST_F(ServeSnapshotTest, ARuntimeThatCannotForkFailsItsInitWithTheReason) {
+  // A custom runtime that ignores the fork protocol asks its template's network for work, where
+  // no Runtime API listens: the template ends, the invocation fails as an init error.
+  Create("nofork", kPythonBootstrap, kTestMemoryMb, {"--model-loading", "snapshot"});
+  uint16_t port = Serve();
+  ASSERT_NE(port, 0);
+  HttpClient c(port);
+  auto r = c.Post(InvokePath("nofork"), "{}");
+  EXPECT_EQ(r.status, 502) << r.body;
+  EXPECT_NE(r.body.find("Runtime.InitError"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("snapshot template"), std::string::npos) << r.body;
+}
+
+}  // namespace
+}  // namespace mlfaas::testing
