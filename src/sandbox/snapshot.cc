@@ -169,6 +169,14 @@ StatusOr<std::shared_ptr<Template>> ProcessSandbox::StartTemplate(const Environm
       become ? std::string() : spec.executable.string(), spec.cwd.string(), {}, spec.env};
   launch.env.push_back(wire::WorkerFdEntry(wire::kSnapshotFdEnv));
   launch.env.push_back(std::string(kSnapshotChildUidEnv) + "=" + std::to_string(*child_uid));
+  // The fork protocol for custom runtimes (libmlfaas-snapshot.so, next to mlfaas-runtime).
+  std::error_code ec;
+  const auto lib = options_.runtime_bin.parent_path() / "libmlfaas-snapshot.so";
+  if (!become && std::filesystem::exists(lib, ec)) {
+    launch.env.push_back(std::string(kSnapshotLibHostEnv) + "=" +
+                         std::filesystem::weakly_canonical(lib, ec).string());
+    launch.env.push_back(std::string(kSnapshotLibEnv) + "=" + kSnapshotLibPath);
+  }
   launch.uid = launch.gid = spec.uid;
   launch.tmp_mb = spec.ephemeral_mb;
   std::string frame;

@@ -8,6 +8,7 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -26,10 +27,13 @@
 namespace mlfaas::sandbox {
 namespace {
 
-// Inside the template's user namespace.
-constexpr uid_t kTemplateId = 0;  // the template's own host uid
-constexpr uid_t kChildId = 1;     // its children's host uid
-constexpr uid_t kNobody = 65534;  // host nobody: each child's init
+// Inside the template's user namespace: 0 is the template's own host uid; its children's host
+// uid maps to itself (an instance sees the uid the host sees, as a stem cell's does); nobody
+// (each child's init) is the host's nobody.
+constexpr uid_t kTemplateId = 0;
+constexpr uid_t kNobody = 65534;
+// The children's uid, from kSnapshotChildUidEnv.
+uid_t g_child_uid = 0;
 
 constexpr uint64_t Cap(int n) { return uint64_t{1} << n; }
 constexpr uint64_t kTemplateCaps =
@@ -41,9 +45,9 @@ Status Errno(const std::string& what) {
 
 // Writes a user namespace's id maps: the template's, its children's and nobody.
 bool WriteMaps(pid_t pid, int64_t template_uid, int64_t child_uid) {
-  const std::string map = "0 " + std::to_string(template_uid) + " 1\n1 " +
-                          std::to_string(child_uid) + " 1\n" + std::to_string(kNobody) + " " +
-                          std::to_string(kNobody) + " 1\n";
+  const std::string map = "0 " + std::to_string(template_uid) + " 1\n" +
+                          std::to_string(child_uid) + " " + std::to_string(child_uid) + " 1\n" +
+                          std::to_string(kNobody) + " " + std::to_string(kNobody) + " 1\n";
   for (const char* file : {"uid_map", "gid_map"}) {
     const std::string path = "/proc/" + std::to_string(pid) + "/" + file;
     const int fd = open(path.c_str(), O_WRONLY | O_CLOEXEC);
@@ -117,8 +121,9 @@ Status BecomeChild(const wire::ForkMsg& msg, int template_fd, int channel, int o
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   MLFAAS_RETURN_IF_ERROR(DropBoundingSet());
   if (setgroups(0, nullptr) != 0) return Errno("setgroups");
-  if (setresgid(kChildId, kChildId, kChildId) != 0) return Errno("setresgid");
-  if (setresuid(kChildId, kChildId, kChildId) != 0) return Errno("setresuid");
+  const uid_t id = g_child_uid;
+  if (setresgid(id, id, id) != 0) return Errno("setresgid");
+  if (setresuid(id, id, id) != 0) return Errno("setresuid");
   if (setuid(kTemplateId) == 0) return FailedPrecondition("snapshot: could regain uid 0");
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return Errno("no_new_privs");
   prctl(PR_SET_PDEATHSIG, SIGKILL);  // cleared by the uid change
@@ -136,6 +141,28 @@ Status BecomeChild(const wire::ForkMsg& msg, int template_fd, int channel, int o
   return Status::Ok();
 }
 
+// libmlfaas-snapshot.so at kSnapshotLibPath, read-only, while the host's root is still at
+// /oldroot and the new root still writable (EnterStrict makes it read-only).
+Status BindSnapshotLib(const std::string& host_path) {
+  if (host_path.empty() || host_path[0] != '/') return InvalidArgument("snapshot: bad lib path");
+  for (const char* dir : {"/newroot/opt/mlfaas"}) {
+    if (mkdir(dir, 0755) != 0 && errno != EEXIST) return Errno(std::string("mkdir ") + dir);
+  }
+  const std::string target = std::string("/newroot") + kSnapshotLibPath;
+  const int fd = open(target.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) return Errno("create " + target);
+  close(fd);
+  const std::string source = "/oldroot" + host_path;
+  if (mount(source.c_str(), target.c_str(), nullptr, MS_BIND, nullptr) != 0) {
+    return Errno("bind " + host_path);
+  }
+  if (mount(nullptr, target.c_str(), nullptr,
+            MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, nullptr) != 0) {
+    return Errno("remount " + target);
+  }
+  return Status::Ok();
+}
+
 void ReapChildren() {
   int status;
   while (waitpid(-1, &status, WNOHANG) > 0) {
@@ -144,14 +171,16 @@ void ReapChildren() {
 
 }  // namespace
 
-Status EnterTemplateJail(const JailEntry& entry, int64_t child_uid) {
+Status EnterTemplateJail(const JailEntry& entry, int64_t child_uid,
+                         const std::string& lib_host_path) {
   if (entry.level != Isolation::kStrict) {
     return FailedPrecondition("snapshot: templates need strict isolation");
   }
   if (entry.uid <= 0 || child_uid <= 0 || entry.uid == child_uid || entry.uid == kNobody ||
-      child_uid == kNobody) {
+      child_uid == kNobody || child_uid > 0x7fffffff) {
     return InvalidArgument("snapshot: a template needs two distinct non-root uids");
   }
+  if (!lib_host_path.empty()) MLFAAS_RETURN_IF_ERROR(BindSnapshotLib(lib_host_path));
   MLFAAS_RETURN_IF_ERROR(EnterStrict(entry));
   // A helper that stays in the parent user namespace writes the new one's maps (a process
   // cannot map host uids into its own user namespace), as newuidmap does.
@@ -203,6 +232,18 @@ Status EnterTemplateJail(const JailEntry& entry, int64_t child_uid) {
 }
 
 Status ServeForks(int fd, int64_t init_us) {
+  const char* child_uid = std::getenv(kSnapshotChildUidEnv);
+  char* end = nullptr;
+  const long uid = child_uid ? std::strtol(child_uid, &end, 10) : 0;
+  if (!child_uid || *end != '\0' || uid <= 0 || uid == kNobody || uid > 0x7fffffff) {
+    return InvalidArgument(std::string("snapshot: bad ") + kSnapshotChildUidEnv);
+  }
+  g_child_uid = static_cast<uid_t>(uid);
+  // Compiled before the exec when the template is mlfaas-runtime; a custom runtime's process
+  // (this code in libmlfaas-snapshot.so) compiles its own.
+  if (!g_child_filter) {
+    MLFAAS_ASSIGN_OR_RETURN(g_child_filter, BuildFilter(false));
+  }
   std::string ready;
   wire::AppendTemplateReady(ready, init_us);
   MLFAAS_RETURN_IF_ERROR(SendWithFds(fd, ready, {}));

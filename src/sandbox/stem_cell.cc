@@ -97,7 +97,8 @@ Status RunStemCell(int fd) {
     if (ec != std::errc() || end != child_uid.data() + child_uid.size()) {
       return InvalidArgument(std::string("stem: bad ") + kSnapshotChildUidEnv);
     }
-    MLFAAS_RETURN_IF_ERROR(EnterTemplateJail(entry, uid));
+    MLFAAS_RETURN_IF_ERROR(
+        EnterTemplateJail(entry, uid, EnvValue(launch.env, kSnapshotLibHostEnv)));
   } else {
     MLFAAS_RETURN_IF_ERROR(EnterJail(entry));
   }

@@ -54,12 +54,26 @@ inline std::string InvokePath(const std::string& fn) {
 
 // A python custom runtime that runs `body` (the body of `def handle(ev):`, indented) for each
 // event and answers its return value.
-inline std::string PyRuntime(const std::string& body) {
+// With `snapshot`, it speaks the fork protocol when started as a snapshot template
+// (libmlfaas-snapshot.so, as examples/python/snapshot.py does): the loop runs in each forked
+// instance.
+inline std::string PyRuntime(const std::string& body, bool snapshot = false) {
+  const std::string fork = snapshot ? R"PY(
+if os.environ.get("MLFAAS_SNAPSHOT_FD"):
+    import ctypes
+    lib = ctypes.PyDLL(os.environ["MLFAAS_SNAPSHOT_LIB"])
+    ctypes.pythonapi.PyOS_BeforeFork()
+    if lib.mlfaas_snapshot_serve(ctypes.c_longlong(0)) != 0:
+        sys.exit("fork protocol failed")
+    ctypes.pythonapi.PyOS_AfterFork_Child()
+)PY"
+                                    : "";
   return std::string(R"PY(#!/usr/bin/env python3
-import json, os, sys, urllib.request
+import json, os, sys, urllib.request)PY") +
+         fork + R"PY(
 base = "http://" + os.environ["AWS_LAMBDA_RUNTIME_API"] + "/2018-06-01/runtime"
 def handle(ev):
-)PY") + body +
+)PY" + body +
          R"PY(
 while True:
     with urllib.request.urlopen(base + "/invocation/next") as r:

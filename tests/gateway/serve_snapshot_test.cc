@@ -6,6 +6,7 @@
 #include <signal.h>
 
 #include <fstream>
+#include <algorithm>
 #include <map>
 
 #include "gateway/serve_fixture.h"
@@ -178,6 +179,61 @@ TEST_F(ServeSnapshotTest, InstancesAreForkedFromOneTemplateConfinedAndAnswerAsIn
   EXPECT_EQ(server_->StopWith(SIGTERM, std::chrono::seconds(15)), 0);
   // Nothing of them is left: the template and every instance forked from it ended.
   for (pid_t p : inits) EXPECT_NE(kill(p, 0), 0) << p;
+}
+
+TEST_F(ServeSnapshotTest, ThePythonExampleGivesTheSamePredictionsWithEveryStrategy) {
+  const fs::path pkg = Train();
+  const fs::path bundle = tmp_.path() / "python.zip";
+  auto made = RunCommand({std::string(MLFAAS_SOURCE_DIR) + "/examples/python/make_bundle.sh",
+                          pkg.string(), bundle.string()},
+                         {}, kServeTimeout);
+  ASSERT_EQ(made.exit_code, 0) << made.err;
+  const std::vector<std::string> strategies = {"init", "per-invoke", "lazy", "snapshot"};
+  for (const auto& s : strategies) {
+    ASSERT_EQ(Mlfaas({"function", "create", "py-" + s, "--package", bundle.string(), "--runtime",
+                      "provided", "--model-loading", s, "--timeout", "30"})
+                  .exit_code,
+              0)
+        << s;
+  }
+  ASSERT_EQ(Mlfaas({"function", "create", "builtin", "--package", pkg.string()}).exit_code, 0);
+  uint16_t port = Serve();
+  ASSERT_NE(port, 0);
+  HttpClient c(port);
+  const std::string batch =
+      R"({"instances":[{"duration":0,"src_bytes":215,"dst_bytes":45076},)"
+      R"({"duration":3,"src_bytes":54540,"dst_bytes":8314},{"duration":0,"src_bytes":0,"dst_bytes":0}]})";
+  auto builtin = c.Post(InvokePath("builtin"), batch);
+  ASSERT_EQ(builtin.status, 200) << builtin.body;
+  const json want = json::parse(builtin.body)["predictions"];
+  for (const auto& s : strategies) {
+    SCOPED_TRACE(s);
+    for (int i = 0; i < 2; ++i) {  // cold, then warm
+      auto r = c.Post(InvokePath("py-" + s), batch);
+      ASSERT_EQ(r.status, 200) << r.body << Slurp(log_);
+      ASSERT_EQ(r.header("x-amz-function-error"), "") << r.body;
+      const json got = json::parse(r.body)["predictions"];
+      ASSERT_EQ(got.size(), want.size()) << r.body;
+      for (size_t k = 0; k < want.size(); ++k) {
+        EXPECT_EQ(got[k]["anomaly"], want[k]["anomaly"]) << k;
+        EXPECT_NEAR(got[k]["probability"].get<double>(), want[k]["probability"].get<double>(),
+                    1e-12 * std::max(1.0, want[k]["probability"].get<double>()))
+            << k;
+      }
+    }
+  }
+  // The snapshot function's instance was forked from its template, which ran the init once.
+  json versions = Versions(c, "py-snapshot");
+  ASSERT_EQ(versions.size(), 1u);
+  EXPECT_EQ(versions[0]["snapshot"]["template"], "running") << versions.dump();
+  EXPECT_GT(versions[0]["snapshot"]["init_duration_ms"].get<double>(), 0.0) << versions.dump();
+  ASSERT_EQ(versions[0]["instances"].size(), 1u) << versions.dump();
+  EXPECT_TRUE(versions[0]["instances"][0]["forked"].get<bool>()) << versions.dump();
+  // The others were started as any instance is, not forked.
+  for (const auto& [fn, v] : std::map<std::string, json>{{"py-init", Versions(c, "py-init")},
+                                                         {"py-lazy", Versions(c, "py-lazy")}}) {
+    EXPECT_FALSE(v[0]["instances"][0]["forked"].get<bool>()) << fn;
+  }
 }
 
 TEST_F(ServeSnapshotTest, ARuntimeThatCannotForkFailsItsInitWithTheReason) {

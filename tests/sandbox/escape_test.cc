@@ -127,6 +127,21 @@ class EscapeTest : public ServeFixture {
     return {};
   }
 
+  void AttemptEverything(bool forked);
+
+  // The uid of the process `pid`'s one child (an instance's runtime, under its init).
+  static int RuntimeUid(pid_t init) {
+    std::ifstream kids("/proc/" + std::to_string(init) + "/task/" + std::to_string(init) +
+                       "/children");
+    pid_t runtime = -1;
+    kids >> runtime;
+    std::ifstream in("/proc/" + std::to_string(runtime) + "/status");
+    for (std::string line; std::getline(in, line);) {
+      if (line.rfind("Uid:", 0) == 0) return std::stoi(line.substr(4));
+    }
+    return -1;
+  }
+
   static void ExpectDenied(const json& report, const std::string& key,
                            const std::string& errno_name) {
     SCOPED_TRACE(key);
@@ -136,12 +151,15 @@ class EscapeTest : public ServeFixture {
   }
 };
 
-TEST_F(EscapeTest, EveryAttemptToLeaveTheEnvironmentFails) {
+// The suite against an instance started from a stem cell, or (`forked`) forked from its
+// version's snapshot template.
+void EscapeTest::AttemptEverything(bool forked) {
   ASSERT_EQ(Mlfaas({"doctor", "--require", "strict"}).exit_code, 0)
       << "this machine must offer strict isolation (CI runs at strict)";
   Create("other", kPythonBootstrap);
-  Create("escape", PyRuntime(kEscapeBody), 1024,
-         {"--timeout", "120", "--ephemeral-storage", "512"});
+  std::vector<std::string> flags = {"--timeout", "120", "--ephemeral-storage", "512"};
+  if (forked) flags.insert(flags.end(), {"--model-loading", "snapshot"});
+  Create("escape", PyRuntime(kEscapeBody, forked), 1024, flags);
   uint16_t port = Serve({"--stem-cells", "1"});
   ASSERT_NE(port, 0);
   HttpClient c(port);
@@ -162,6 +180,7 @@ TEST_F(EscapeTest, EveryAttemptToLeaveTheEnvironmentFails) {
   ASSERT_EQ(chmod((escape_code / "id-suid").c_str(), 04755), 0);
 
   const pid_t escape_pid = escape["pid"].get<pid_t>();
+  EXPECT_EQ(escape["forked"], forked) << escape.dump();
   const fs::path limit = MemoryLimitFile(escape_pid);
   const std::string limit_before = Slurp(limit.string());
   ASSERT_FALSE(limit_before.empty()) << limit;
@@ -215,10 +234,11 @@ TEST_F(EscapeTest, EveryAttemptToLeaveTheEnvironmentFails) {
   EXPECT_EQ(report["fill_tmp"].value("errno", ""), "ENOSPC") << report["fill_tmp"].dump();
   EXPECT_EQ(report["fill_tmp"]["mb"], 512) << report["fill_tmp"].dump();
   // The setuid bit is ignored (no_new_privs, nosuid): id runs as the instance's uid.
+  // A forked instance runs as its template's children do (docs/isolation.md, "Snapshots").
+  const int uid = forked ? RuntimeUid(escape_pid) : escape["uid"].get<int>();
   const std::string id = report["setuid"].get<std::string>();
-  EXPECT_NE(id.find("uid=" + std::to_string(escape["uid"].get<int>())), std::string::npos) << id;
+  EXPECT_NE(id.find("uid=" + std::to_string(uid)), std::string::npos) << id;
   EXPECT_EQ(id.find("euid=0"), std::string::npos) << id;
-  const int uid = escape["uid"].get<int>();
   EXPECT_GE(uid, 100000);
   EXPECT_LE(uid, 165535);
   EXPECT_NE(uid, other["uid"].get<int>()) << "two instances share a uid";
@@ -238,6 +258,10 @@ TEST_F(EscapeTest, EveryAttemptToLeaveTheEnvironmentFails) {
   EXPECT_EQ(c.Post(InvokePath("escape"), R"({"warmup": true})").status, 200);
   EXPECT_EQ(server_->StopWith(SIGTERM, std::chrono::seconds(15)), 0);
 }
+
+TEST_F(EscapeTest, EveryAttemptToLeaveTheEnvironmentFails) { AttemptEverything(false); }
+
+TEST_F(EscapeTest, EveryAttemptToLeaveAForkedInstanceFails) { AttemptEverything(true); }
 
 TEST_F(EscapeTest, RelaxedAndOffServeAndSayWhatTheyAre) {
   Create("echo", kPythonBootstrap);
