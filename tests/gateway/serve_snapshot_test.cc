@@ -5,8 +5,8 @@
 // loaded the model at init. Real binary, real registry, real namespaces and cgroups.
 #include <signal.h>
 
-#include <fstream>
 #include <algorithm>
+#include <fstream>
 #include <map>
 
 #include "gateway/serve_fixture.h"
@@ -176,6 +176,22 @@ TEST_F(ServeSnapshotTest, InstancesAreForkedFromOneTemplateConfinedAndAnswerAsIn
     auto r = c.Post(InvokePath("snap") + "?Qualifier=1", batch);
     EXPECT_EQ(r.status, 200) << r.body << Slurp(log_);
   }
+  // The template's memory is billed as Lambda bills a snapshot's cache: GB-seconds while it runs,
+  // part of the function's.
+  double cache = 0;
+  for (int i = 0; i < 100 && cache <= 0; ++i) {
+    const std::string metrics = c.Get("/metrics").body;
+    std::smatch m;
+    if (std::regex_search(
+            metrics, m,
+            std::regex(
+                R"(mlfaas_snapshot_cache_gb_seconds_total\{function="snap"\} ([0-9.e+-]+))"))) {
+      cache = std::stod(m[1]);
+    }
+    if (cache <= 0) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_GT(cache, 0.0);
+  EXPECT_LT(cache, 0.5) << "a template of a few MB for a few seconds";
   EXPECT_EQ(server_->StopWith(SIGTERM, std::chrono::seconds(15)), 0);
   // Nothing of them is left: the template and every instance forked from it ended.
   for (pid_t p : inits) EXPECT_NE(kill(p, 0), 0) << p;

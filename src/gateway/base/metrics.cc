@@ -28,6 +28,12 @@ void Metrics::RecordColdStart(const std::string& function, const std::string& ve
 }
 
 // Long but flat: one Prometheus metric family after another, in exposition order.
+void Metrics::RecordSnapshotCache(const std::string& function, double gb_seconds) {
+  std::lock_guard<std::mutex> lock(mu_);
+  gb_seconds_[function] += gb_seconds;
+  snapshot_gb_seconds_[function] += gb_seconds;
+}
+
 std::string Metrics::Render(const StateCounts& instances_by_state) const {
   std::lock_guard<std::mutex> lock(mu_);
   std::string out;
@@ -68,6 +74,13 @@ std::string Metrics::Render(const StateCounts& instances_by_state) const {
   out += "# TYPE mlfaas_gb_seconds_total counter\n";
   for (const auto& [f, v] : gb_seconds_) {
     out += fmt::format("mlfaas_gb_seconds_total{{function=\"{}\"}} {:.6f}\n", f, v);
+  }
+  out +=
+      "# HELP mlfaas_snapshot_cache_gb_seconds_total Snapshot templates' memory over time, "
+      "per function (included in mlfaas_gb_seconds_total).\n";
+  out += "# TYPE mlfaas_snapshot_cache_gb_seconds_total counter\n";
+  for (const auto& [f, v] : snapshot_gb_seconds_) {
+    out += fmt::format("mlfaas_snapshot_cache_gb_seconds_total{{function=\"{}\"}} {:.6f}\n", f, v);
   }
   out += "# HELP mlfaas_instances Live instances by state.\n";
   out += "# TYPE mlfaas_instances gauge\n";

@@ -21,6 +21,9 @@ class Metrics {
   void RecordInvocation(const std::string& function, const std::string& version, Outcome outcome,
                         double duration_ms, double gb_seconds);
   void RecordColdStart(const std::string& function, const std::string& version, double init_ms);
+  // A snapshot template's memory over time (GB-seconds), as Lambda bills a SnapStart snapshot's
+  // cache: part of the function's GB-seconds, and counted apart too.
+  void RecordSnapshotCache(const std::string& function, double gb_seconds);
 
   // `instances_by_state` lines ("function","version","state") -> count come from the manager.
   using StateCounts = std::map<std::tuple<std::string, std::string, std::string>, int>;
@@ -39,6 +42,7 @@ class Metrics {
   std::map<Key, double> init_ms_sum_;
   std::map<Key, Histogram> durations_;
   std::map<std::string, double> gb_seconds_;
+  std::map<std::string, double> snapshot_gb_seconds_;
 };
 
 }  // namespace mlfaas::gateway

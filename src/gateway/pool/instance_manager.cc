@@ -342,11 +342,26 @@ void InstanceManager::RecordInitFailure(Pool& pool, const std::string& error_jso
                pool.consecutive_init_failures, Millis(delay), error_json);
 }
 
+void InstanceManager::AccountSnapshot(Pool& pool, Clock::TimePoint now) {
+  SnapshotSlot& slot = *pool.snapshot;
+  std::unique_lock<std::mutex> lock(slot.mu, std::try_to_lock);
+  if (!lock.owns_lock()) return;  // starting or forking: counted at the next tick
+  const auto since = slot.accounted_until;
+  slot.accounted_until = now;
+  if (!slot.tmpl || slot.tmpl->Ended() || since == Clock::TimePoint{} || now <= since) return;
+  const auto peak = slot.tmpl->PeakBytes();
+  if (!peak) return;
+  const double seconds = std::chrono::duration<double>(now - since).count();
+  metrics_.RecordSnapshotCache(pool.info.function,
+                               static_cast<double>(*peak) / (1024.0 * 1024 * 1024) * seconds);
+}
+
 void InstanceManager::Tick() {
   Deferred later;
   std::lock_guard<std::mutex> lock(mu_);
   const auto now = clock_.Now();
   for (auto& [key, pool] : pools_) {
+    if (pool->snapshot) AccountSnapshot(*pool, now);
     int idle_s = options_.idle_timeout_override_s.value_or(pool->info.config.idle_timeout_s);
     std::vector<IdleInstanceView> idle;
     for (auto& i : pool->instances) {

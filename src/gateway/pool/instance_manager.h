@@ -51,6 +51,7 @@ struct ManagerOptions {
 struct SnapshotSlot {
   std::mutex mu;
   std::shared_ptr<sandbox::Template> tmpl;
+  Clock::TimePoint accounted_until{};  // its cache GB-seconds are counted up to here (Tick)
 };
 
 // All instances of one function version. Guarded by the manager's mutex.
@@ -112,6 +113,8 @@ class InstanceManager {
   using Deferred = DeferredCalls;
 
   Pool& PoolFor(const registry::VersionInfo& v, Deferred& later);
+  // Counts the version's template memory since the last tick as snapshot cache GB-seconds.
+  void AccountSnapshot(Pool& pool, Clock::TimePoint now);
   Status InitPool(Pool& pool, const registry::VersionInfo& v);
   // Starting an instance (instance_start.cc): Reserve under mu_, Launch without it (LaunchLater
   // defers it until mu_ is released), Attach (or FailLaunch, or Discard) under it again.
