@@ -179,8 +179,9 @@ StatusOr<void*> BuildFilter(bool for_template) {
   scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
   if (!ctx) return FailedPrecondition("jail: seccomp_init failed");
   for (const std::string& name : DeniedSyscalls()) {
-    // A template mounts each child's /proc and /tmp (in namespaces its user namespace owns).
-    if (for_template && name == "mount") continue;
+    // A template mounts each child's /proc and /tmp and prepares its network namespace ahead
+    // (all in namespaces its user namespace owns).
+    if (for_template && (name == "mount" || name == "unshare" || name == "setns")) continue;
     const int nr = seccomp_syscall_resolve_name(name.c_str());
     if (nr == __NR_SCMP_ERROR) continue;  // not on this architecture
     if (int rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), nr, 0); rc != 0) {
@@ -203,6 +204,16 @@ StatusOr<void*> BuildFilter(bool for_template) {
         rc != 0) {
       seccomp_release(ctx);
       return FailedPrecondition(std::string("jail: seccomp rule for clone: ") + std::strerror(-rc));
+    }
+    // A template may unshare a network namespace (its next child's), never the others.
+    if (for_template) {
+      if (int rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(unshare), 1,
+                                    SCMP_A0(SCMP_CMP_MASKED_EQ, flag, flag));
+          rc != 0) {
+        seccomp_release(ctx);
+        return FailedPrecondition(std::string("jail: seccomp rule for unshare: ") +
+                                  std::strerror(-rc));
+      }
     }
   }
   if (int rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0); rc != 0) {

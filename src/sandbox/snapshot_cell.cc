@@ -45,9 +45,9 @@ Status Errno(const std::string& what) {
 
 // Writes a user namespace's id maps: the template's, its children's and nobody.
 bool WriteMaps(pid_t pid, int64_t template_uid, int64_t child_uid) {
-  const std::string map = "0 " + std::to_string(template_uid) + " 1\n" +
-                          std::to_string(child_uid) + " " + std::to_string(child_uid) + " 1\n" +
-                          std::to_string(kNobody) + " " + std::to_string(kNobody) + " 1\n";
+  const std::string map = "0 " + std::to_string(template_uid) + " 1\n" + std::to_string(child_uid) +
+                          " " + std::to_string(child_uid) + " 1\n" + std::to_string(kNobody) + " " +
+                          std::to_string(kNobody) + " 1\n";
   for (const char* file : {"uid_map", "gid_map"}) {
     const std::string path = "/proc/" + std::to_string(pid) + "/" + file;
     const int fd = open(path.c_str(), O_WRONLY | O_CLOEXEC);
@@ -80,8 +80,52 @@ std::vector<std::string>& ChildEnv() {
   return env;
 }
 
+// A network namespace made ahead of the next fork (creating one is the costliest step of a
+// fork): loopback up and the Runtime API listening, nothing else. Not an instance: no process
+// lives in it until a child enters it.
+struct SpareNet {
+  int ns = -1;
+  int listener = -1;
+  void Close() {
+    if (ns >= 0) close(ns);
+    if (listener >= 0) close(listener);
+    ns = listener = -1;
+  }
+};
+
+// The template steps into a new network namespace, prepares it, keeps a descriptor of it and
+// steps back.
+StatusOr<SpareNet> PrepareNet() {
+  const int own = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+  if (own < 0) return Errno("open the template's network namespace");
+  SpareNet spare;
+  Status st = unshare(CLONE_NEWNET) == 0 ? Status::Ok() : Errno("unshare a network namespace");
+  if (st.ok()) st = LoopbackUp();
+  if (st.ok()) {
+    auto listener = ListenRuntimeApi();
+    if (listener.ok()) {
+      spare.listener = *listener;
+    } else {
+      st = listener.status();
+    }
+  }
+  if (st.ok()) {
+    spare.ns = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+    if (spare.ns < 0) st = Errno("open the new network namespace");
+  }
+  // Back into its own, whatever happened: the template never serves from a spare.
+  if (setns(own, CLONE_NEWNET) != 0 && st.ok()) st = Errno("return to the template's network");
+  close(own);
+  if (!st.ok()) {
+    spare.Close();
+    return st;
+  }
+  return spare;
+}
+
 // In a forked child, before any of its own code: the rest of its confinement (see the header).
-Status BecomeChild(const wire::ForkMsg& msg, int template_fd, int channel, int output) {
+Status BecomeChild(const wire::ForkMsg& msg, int template_fd, int channel, int output,
+                   SpareNet net) {
   close(template_fd);
   if (dup2(output, 1) < 0 || dup2(output, 2) < 0) return Errno("dup2 output");
   close(output);
@@ -100,8 +144,15 @@ Status BecomeChild(const wire::ForkMsg& msg, int template_fd, int channel, int o
   if (mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, tmp.c_str()) != 0) {
     return Errno("mount /tmp");
   }
-  MLFAAS_RETURN_IF_ERROR(LoopbackUp());
-  MLFAAS_ASSIGN_OR_RETURN(int listener, ListenRuntimeApi());
+  int listener = net.listener;
+  if (net.ns >= 0) {  // the network namespace prepared ahead
+    if (setns(net.ns, CLONE_NEWNET) != 0) return Errno("enter its network namespace");
+    close(net.ns);
+  } else {  // none was ready: one of its own now
+    if (unshare(CLONE_NEWNET) != 0) return Errno("unshare a network namespace");
+    MLFAAS_RETURN_IF_ERROR(LoopbackUp());
+    MLFAAS_ASSIGN_OR_RETURN(listener, ListenRuntimeApi());
+  }
   std::string ready;
   wire::AppendStemReady(ready, true);
   Status sent = SendWithFds(wire::kWorkerFd, ready, {listener});
@@ -249,8 +300,18 @@ Status ServeForks(int fd, int64_t init_us) {
   MLFAAS_RETURN_IF_ERROR(SendWithFds(fd, ready, {}));
   signal(SIGCHLD, SIG_DFL);
   FrameReader reader(fd);
+  SpareNet spare;
   for (;;) {
     ReapChildren();
+    if (spare.ns < 0) {  // between forks, off the cold start's path
+      auto prepared = PrepareNet();
+      if (prepared.ok()) {
+        spare = *prepared;
+      } else {
+        std::fprintf(stderr, "snapshot: %s (the next fork makes its own)\n",
+                     prepared.status().message().c_str());
+      }
+    }
     auto frame = reader.Next(std::chrono::milliseconds(1000));
     if (!frame.ok() && frame.status().code() == StatusCode::kDeadlineExceeded) continue;
     if (!frame.ok()) _exit(0);  // the gateway went away (or broke the protocol): so does this
@@ -262,12 +323,13 @@ Status ServeForks(int fd, int64_t init_us) {
       std::fprintf(stderr, "snapshot: malformed fork request ignored\n");
       continue;
     }
+    // Its network namespace is the spare (or one it makes): entered after the clone.
     constexpr unsigned long kChildNamespaces =
-        CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS;
+        CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS;
     const pid_t pid = static_cast<pid_t>(
         syscall(SYS_clone, kChildNamespaces | SIGCHLD, nullptr, nullptr, nullptr, nullptr));
     if (pid == 0) {
-      Status st = BecomeChild(*msg, fd, fds[0], fds[1]);
+      Status st = BecomeChild(*msg, fd, fds[0], fds[1], spare);
       if (st.ok()) return st;
       std::fprintf(stderr, "snapshot: child %s: %s\n", msg->name.c_str(), st.message().c_str());
       _exit(1);
@@ -277,6 +339,7 @@ Status ServeForks(int fd, int64_t init_us) {
                    std::strerror(errno));
     }
     for (int f : fds) close(f);  // the child's: closing them here tells a failed fork at once
+    if (pid > 0) spare.Close();  // the child's now
   }
 }
 
