@@ -233,39 +233,42 @@ Status EnterTemplateJail(const JailEntry& entry, int64_t child_uid,
   }
   if (!lib_host_path.empty()) MLFAAS_RETURN_IF_ERROR(BindSnapshotLib(lib_host_path));
   MLFAAS_RETURN_IF_ERROR(EnterStrict(entry));
-  // A helper that stays in the parent user namespace writes the new one's maps (a process
-  // cannot map host uids into its own user namespace), as newuidmap does.
+  // The template moves into a user namespace of its own by being cloned into it, with a network
+  // namespace that user namespace owns (it returns there after preparing a child's); unshare
+  // would refuse a process with threads, and a sanitizer's runtime has one. Its parent stays in the
+  // parent user namespace, writes the new one's id maps (a process cannot map host uids into its
+  // own; newuidmap does this for rootless containers), and then stays behind as the template's
+  // keeper: nobody, no capabilities, it reaps and ends with the template's status (RunInit), so
+  // the environment's init, which waits for it, ends with the template.
   int sync[2];
   if (pipe2(sync, O_CLOEXEC) != 0) return Errno("pipe");
-  const pid_t self = getpid();
-  const pid_t helper = fork();
-  if (helper < 0) return Errno("fork the map helper");
-  if (helper == 0) {
+  const pid_t tmpl =
+      static_cast<pid_t>(syscall(SYS_clone, CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWNET | SIGCHLD,
+                                 nullptr, nullptr, nullptr, nullptr));
+  if (tmpl < 0) {
+    const Status st = Errno("clone into a user namespace");
+    close(sync[0]);
     close(sync[1]);
-    char c;
-    ssize_t n;
-    do {
-      n = read(sync[0], &c, 1);
-    } while (n < 0 && errno == EINTR);
-    _exit(n == 1 && WriteMaps(self, entry.uid, child_uid) ? 0 : 1);
+    return st;
   }
-  close(sync[0]);
-  const bool unshared = unshare(CLONE_NEWUSER | CLONE_NEWNS) == 0;
-  const int unshare_errno = errno;
-  if (unshared) {
-    const char c = 1;
-    ssize_t w = write(sync[1], &c, 1);
-    (void)w;
+  if (tmpl > 0) {
+    close(sync[0]);
+    if (WriteMaps(tmpl, entry.uid, child_uid)) {
+      const char c = 1;
+      ssize_t w = write(sync[1], &c, 1);
+      (void)w;
+    }
+    close(sync[1]);  // without a byte first: the template gives up
+    RunInit(tmpl);
   }
   close(sync[1]);
-  int status = 0;
-  while (waitpid(helper, &status, 0) < 0 && errno == EINTR) {
-  }
-  errno = unshare_errno;
-  if (!unshared) return Errno("unshare a user namespace");
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    return FailedPrecondition("snapshot: cannot write the user namespace's id maps");
-  }
+  char c = 0;
+  ssize_t n;
+  do {
+    n = read(sync[0], &c, 1);
+  } while (n < 0 && errno == EINTR);
+  close(sync[0]);
+  if (n != 1) return FailedPrecondition("snapshot: cannot write the user namespace's id maps");
   if (setgroups(0, nullptr) != 0) return Errno("setgroups");
   if (setresgid(kTemplateId, kTemplateId, kTemplateId) != 0) return Errno("setresgid");
   if (setresuid(kTemplateId, kTemplateId, kTemplateId) != 0) return Errno("setresuid");

@@ -64,7 +64,9 @@ Response CreateKey(ApiContext& ctx, const Request& req, const Principal& who) {
 bool HandleKeyApi(ApiContext& ctx, Request& req, Responder& respond, const Principal& who) {
   std::string_view target(req.target().data(), req.target().size());
   std::string_view path = target.substr(0, target.find('?'));
-  if (path != kKeys && !path.starts_with(std::string(kKeys) + "/") && path != kAudit) return false;
+  const bool under_keys =
+      path.starts_with(kKeys) && path.size() > kKeys.size() && path[kKeys.size()] == '/';
+  if (path != kKeys && !under_keys && path != kAudit) return false;
   if (!ctx.store) {
     respond(LambdaError(http::status::not_found, "ResourceNotFoundException",
                         "this gateway has no key store"));
