@@ -58,6 +58,18 @@ std::string MountOf(pid_t pid, const std::string& path) {
   return found;
 }
 
+// A ThreadSanitizer build of mlfaas-runtime has the sanitizer's own thread; the template is
+// cloned into its user namespace by a raw clone, after which TSan's runtime may wait for ever on
+// a lock that thread held (TSan does not support forking a multithreaded process without its
+// fork interceptor). Seen in about 1 of 5 runs of the TSan stage, never elsewhere; the plain and
+// ASan stages run these tests.
+#if defined(__SANITIZE_THREAD__)
+#define MLFAAS_SKIP_UNDER_TSAN() \
+  GTEST_SKIP() << "snapshot templates under ThreadSanitizer: see above"
+#else
+#define MLFAAS_SKIP_UNDER_TSAN() (void)0
+#endif
+
 class ServeSnapshotTest : public ServeFixture {
  protected:
   fs::path Train() {
@@ -79,6 +91,7 @@ class ServeSnapshotTest : public ServeFixture {
 };
 
 TEST_F(ServeSnapshotTest, InstancesAreForkedFromOneTemplateConfinedAndAnswerAsInitDoes) {
+  MLFAAS_SKIP_UNDER_TSAN();
   const fs::path pkg = Train();
   ASSERT_EQ(Mlfaas({"function", "create", "snap", "--package", pkg.string(), "--model-loading",
                     "snapshot", "--provisioned-concurrency", "2", "--timeout", "30"})
@@ -198,6 +211,7 @@ TEST_F(ServeSnapshotTest, InstancesAreForkedFromOneTemplateConfinedAndAnswerAsIn
 }
 
 TEST_F(ServeSnapshotTest, ThePythonExampleGivesTheSamePredictionsWithEveryStrategy) {
+  MLFAAS_SKIP_UNDER_TSAN();
   const fs::path pkg = Train();
   const fs::path bundle = tmp_.path() / "python.zip";
   auto made = RunCommand({std::string(MLFAAS_SOURCE_DIR) + "/examples/python/make_bundle.sh",

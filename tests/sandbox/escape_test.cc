@@ -261,7 +261,14 @@ void EscapeTest::AttemptEverything(bool forked) {
 
 TEST_F(EscapeTest, EveryAttemptToLeaveTheEnvironmentFails) { AttemptEverything(false); }
 
-TEST_F(EscapeTest, EveryAttemptToLeaveAForkedInstanceFails) { AttemptEverything(true); }
+TEST_F(EscapeTest, EveryAttemptToLeaveAForkedInstanceFails) {
+#if defined(__SANITIZE_THREAD__)
+  // As ServeSnapshotTest: a TSan-built template may hang in the sanitizer's runtime after the
+  // raw clone into its user namespace; the plain and ASan stages run this.
+  GTEST_SKIP() << "snapshot templates under ThreadSanitizer";
+#endif
+  AttemptEverything(true);
+}
 
 TEST_F(EscapeTest, RelaxedAndOffServeAndSayWhatTheyAre) {
   Create("echo", kPythonBootstrap);
