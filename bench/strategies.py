@@ -2,7 +2,8 @@
 """Model-loading strategies, measured at the client (docs/results.md, "Model-loading strategies").
 
 Trains the shipped data once, creates one function per strategy (per-invoke, init, lazy,
-snapshot) with the built-in runtime at 512 MB, serves them with one `mlfaas serve`
+snapshot) with the built-in runtime, and init and snapshot with the Python example
+(examples/python), at 512 MB, serves them with one `mlfaas serve`
 (--idle-timeout 1, so that every sample after an idle pause is a fresh instance), and prints:
   - cold start at the client: the first request of a fresh instance (p50, p90, max), and the
     init duration the gateway reports for it;
@@ -25,6 +26,7 @@ import time
 
 EVENT = json.dumps({"duration": 0, "src_bytes": 215, "dst_bytes": 45076})
 STRATEGIES = ["per-invoke", "init", "lazy", "snapshot"]
+PYTHON_STRATEGIES = ["init", "snapshot"]
 
 
 def pct(values, p):
@@ -56,9 +58,20 @@ def main():
     pkg = os.path.join(home, "kdd.zip")
     subprocess.run([a.bin, "train", "--data", data, "--out", pkg], env=env, check=True,
                    stdout=subprocess.DEVNULL)
+    functions = []  # (name, label)
     for s in STRATEGIES:
         subprocess.run([a.bin, "function", "create", s, "--package", pkg, "--memory", "512",
                         "--model-loading", s], env=env, check=True, stdout=subprocess.DEVNULL)
+        functions.append((s, f"built-in, {s}"))
+    bundle = os.path.join(home, "python.zip")
+    here = os.path.dirname(os.path.abspath(__file__))
+    subprocess.run([os.path.join(here, "..", "examples", "python", "make_bundle.sh"), pkg, bundle],
+                   check=True, stdout=subprocess.DEVNULL)
+    for s in PYTHON_STRATEGIES:
+        subprocess.run([a.bin, "function", "create", "py-" + s, "--package", bundle, "--runtime",
+                        "provided", "--memory", "512", "--model-loading", s], env=env, check=True,
+                       stdout=subprocess.DEVNULL)
+        functions.append(("py-" + s, f"Python, {s}"))
     log = open(os.path.join(home, "serve.log"), "w+")
     serve = subprocess.Popen([a.bin, "serve", "--port", "0", "--idle-timeout", "1"], env=env,
                              stdout=log, stderr=subprocess.STDOUT)
@@ -74,7 +87,7 @@ def main():
         if not port:
             sys.exit("strategies.py: mlfaas serve did not start")
         rows = []
-        for s in STRATEGIES:
+        for s, label in functions:
             invoke(port, s)  # a snapshot's template is started by the first cold start
             cold, inits = [], []
             while len(cold) < a.cold:
@@ -84,15 +97,15 @@ def main():
                     cold.append(ms)
                     inits.append(float(init or 0))
             warm = [invoke(port, s)[0] for _ in range(a.warm)]
-            rows.append((s, cold, inits, warm))
-            print(f"  {s}: done", file=sys.stderr)
-        print(f"| strategy | cold start p50 | p90 | max | init duration p50 | warm avg | warm p99 |")
+            rows.append((label, cold, inits, warm))
+            print(f"  {label}: done", file=sys.stderr)
+        print(f"| runtime, strategy | cold start p50 | p90 | max | init duration p50 | warm avg | warm p99 |")
         print("|---|---|---|---|---|---|---|")
         for s, cold, inits, warm in rows:
             print(f"| {s} | {pct(cold, 50):.2f} ms | {pct(cold, 90):.2f} ms | {max(cold):.2f} ms | "
                   f"{pct(inits, 50):.3f} ms | {statistics.mean(warm):.3f} ms | {pct(warm, 99):.3f} ms |")
-        print(f"({a.cold} cold starts and {a.warm} warm requests per strategy, one client, "
-              f"built-in runtime, 512 MB, strict isolation)")
+        print(f"({a.cold} cold starts and {a.warm} warm requests per function, one client, "
+              f"512 MB, strict isolation)")
     finally:
         serve.terminate()
         serve.wait(timeout=30)
