@@ -26,12 +26,12 @@ never sandbox 'auth/|model/|package/|registry/|runtime/|gateway/|loadtest/|cli/'
   "sandbox is OS mechanism: it knows environments, not functions"
 never runtime 'auth/|registry/|gateway/|loadtest/|cli/' \
   "a worker shares only the contract (common/worker_protocol.h) with the gateway"
-# The worker's executable composes the sandbox's inside (a stem cell's jail) with the worker: only
-# its main, and only that header.
+# The worker's executable composes the sandbox's inside (a stem cell's jail, a snapshot
+# template's forks) with the worker: only its main, and only those headers.
 jail=$(grep -rnE '^#include "sandbox/' runtime --include='*.h' --include='*.cc' |
-  grep -v '^runtime/main.cc:[0-9]*:#include "sandbox/stem_cell.h"' || true)
+  grep -vE '^runtime/main.cc:[0-9]*:#include "sandbox/(stem_cell|snapshot_cell).h"' || true)
 if [ -n "$jail" ]; then
-  echo "layering: only runtime/main.cc may include sandbox/ (sandbox/stem_cell.h); found:"
+  echo "layering: only runtime/main.cc may include sandbox/ (stem_cell.h, snapshot_cell.h); found:"
   echo "$jail" | sed 's/^/    /'
   fail=1
 fi

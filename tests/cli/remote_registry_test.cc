@@ -267,7 +267,7 @@ TEST_F(RemoteRegistryTest, UpdateConfigSendsTheLambdaFieldsTheCapRemovalAndTheTa
                                   {"EphemeralStorage", {{"Size", 512}}}}));
   EXPECT_EQ(reqs[3].json(), (json{{"Tags",
                                    {{"mlfaas:idle-timeout", "600"},
-                                    {"mlfaas:model-loading", "eager"},
+                                    {"mlfaas:model-loading", "init"},  // the default
                                     {"mlfaas:provisioned-concurrency", "2"}}}}));
   for (const auto& r : reqs) EXPECT_TRUE(SignedWithTestKey(r)) << r.target;
 
