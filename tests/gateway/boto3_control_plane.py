@@ -1,8 +1,10 @@
 #!/usr/bin/python3
 """The Lambda control plane through boto3, as a deployment script would drive it.
 
-usage: boto3_control_plane.py ENDPOINT ACCESS_KEY_ID SECRET ZIP
+usage: boto3_control_plane.py ENDPOINT ACCESS_KEY_ID SECRET ZIP [scoped]
 Prints one JSON object with what each step saw; the C++ test (serve_control_test.cc) asserts.
+With "scoped": the steps of a key limited to team-* functions, after the AWS CLI created team-a
+(TheAwsCliDeploysAndScopesHold); otherwise the full deployment of Boto3DeploysVersionsAliases...
 Run with Debian's /usr/bin/python3 (python3-boto3, scripts/deps.sh).
 """
 import json
@@ -21,6 +23,19 @@ def code_of(fn):
         return e.response["Error"]["Code"]
 
 
+def scoped(lam, zip_bytes):
+    """A key with deploy:team-*, read:team-*, invoke:team-*; team-a exists ($LATEST only)."""
+    out = {}
+    out["outside"] = code_of(lambda: lam.create_function(
+        FunctionName="other", Runtime="provided", Role="r", Handler="x",
+        Code={"ZipFile": zip_bytes}))
+    out["published"] = lam.publish_version(FunctionName="team-a")["Version"]
+    out["listed"] = [f["FunctionName"] for f in lam.list_functions()["Functions"]]
+    out["timeout"] = lam.update_function_configuration(FunctionName="team-a",
+                                                       Timeout=9)["Timeout"]
+    return out
+
+
 def main():
     endpoint, key_id, secret, zip_path = sys.argv[1:5]
     lam = boto3.client("lambda", endpoint_url=endpoint, region_name="us-east-1",
@@ -28,6 +43,9 @@ def main():
                        config=Config(retries={"max_attempts": 1, "mode": "standard"},
                                      read_timeout=60))
     zip_bytes = open(zip_path, "rb").read()
+    if sys.argv[5:] == ["scoped"]:
+        print(json.dumps(scoped(lam, zip_bytes)))
+        return
     out = {}
     created = lam.create_function(FunctionName="cp", Runtime="provided.al2023",
                                   Role="arn:aws:iam::123456789012:role/any", Handler="x",

@@ -2,10 +2,12 @@
 """Invokes functions through boto3 against an mlfaas gateway, as a Lambda user would.
 
 usage: boto3_invoke.py ENDPOINT CALLS_JSON
-CALLS_JSON is a list of {"key", "secret", "function", "payload"[, "until", "within_s"]}; with
-"until", the call is repeated (every 0.25 s, at most within_s seconds) until it fails with that
-error code. Prints a JSON list, one result per call: {"ok": true, "status": 200, "payload": ...}
-or {"ok": false, "code": "<the modeled error code>", "http": <status>, "message": "..."}.
+CALLS_JSON is a list of {"key", "secret", "function", "payload"[, "until", "within_s"]
+[, "unsigned": true]}; with "until", the call is repeated (every 0.25 s, at most within_s seconds)
+until it fails with that error code; with "unsigned", the request carries no signature at all
+(botocore's UNSIGNED, what the AWS CLI's --no-sign-request sends). Prints a JSON list, one
+result per call: {"ok": true, "status": 200, "payload": ...} or
+{"ok": false, "code": "<the modeled error code>", "http": <status>, "message": "..."}.
 One process for all the calls: importing boto3 costs more than the calls.
 Run with Debian's /usr/bin/python3 (python3-boto3, scripts/deps.sh).
 """
@@ -14,6 +16,7 @@ import sys
 import time
 
 import boto3
+from botocore import UNSIGNED
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
@@ -23,7 +26,8 @@ def invoke(endpoint, call):
         "lambda", endpoint_url=endpoint, region_name="eu-central-1",
         aws_access_key_id=call["key"], aws_secret_access_key=call["secret"],
         config=Config(retries={"max_attempts": 1, "mode": "standard"},
-                      connect_timeout=10, read_timeout=60))
+                      connect_timeout=10, read_timeout=60,
+                      **({"signature_version": UNSIGNED} if call.get("unsigned") else {})))
     try:
         r = client.invoke(FunctionName=call["function"],
                           Payload=call.get("payload", "{}").encode())

@@ -16,7 +16,8 @@ namespace fs = std::filesystem;
 struct Call {
   Creds key;
   std::string function;
-  std::string until;  // repeat until the call fails with this code (bounded: 5 s)
+  std::string until;              // repeat until the call fails with this code (bounded: 5 s)
+  bool unsigned_request = false;  // no signature at all (the AWS CLI's --no-sign-request)
 };
 
 class ServeAuthTest : public ServeFixture {
@@ -41,6 +42,7 @@ class ServeAuthTest : public ServeFixture {
         j["until"] = c.until;
         j["within_s"] = 5;
       }
+      if (c.unsigned_request) j["unsigned"] = true;
       list.push_back(j);
     }
     auto r = RunCommand(
@@ -67,33 +69,32 @@ TEST_F(ServeAuthTest, TheAwsCliAndBoto3SignWithMlfaasKeys) {
   ASSERT_NE(port, 0);
   EXPECT_NE(Slurp(log_).find("authentication on"), std::string::npos) << Slurp(log_);
 
-  // A good key invokes, through both clients.
+  // A good key invokes, through both clients. The AWS CLI runs once, for what only it shows (its
+  // own SigV4 signer, --cli-binary-format, the output file); the refusals go through boto3, one
+  // python process for all the calls: an AWS CLI process costs ~0.7 s of CPU, and both clients
+  // read the same modeled error codes from the gateway's answers.
   auto good = Aws(port, ci, {"--function-name", "echo", "--payload", R"({"msg":"cli"})"});
   ASSERT_EQ(good.exit_code, 0) << good.err;
   EXPECT_EQ(json::parse(good.out)["StatusCode"], 200);
   EXPECT_EQ(json::parse(*ReadFile(tmp_.path() / "aws-out.json"))["echo"]["msg"], "cli");
   const Creds wrong{ci.id, std::string(40, 'x')};
-  const auto boto = Boto3(port, {{ci, "echo", ""}, {wrong, "echo", ""}, {ci, "other", ""}});
+  const auto boto = Boto3(port, {{ci, "echo", ""},
+                                 {wrong, "echo", ""},
+                                 {ci, "other", ""},
+                                 {ci, "echo", "", /*unsigned_request=*/true}});
   const json& b = boto[0];
   EXPECT_EQ(b["ok"], true) << b.dump();
   EXPECT_EQ(b["payload"]["echo"]["msg"], "boto") << b.dump();
 
   // A wrong secret, a missing scope, no signature: each the exception the SDK models.
-  auto bad_sig = Aws(port, wrong, {"--function-name", "echo", "--payload", "{}"});
-  EXPECT_NE(bad_sig.exit_code, 0);
-  EXPECT_NE(bad_sig.err.find("InvalidSignatureException"), std::string::npos) << bad_sig.err;
-  EXPECT_EQ(boto[1]["code"], "InvalidSignatureException");
-  auto no_scope = Aws(port, ci, {"--function-name", "other", "--payload", "{}"});
-  EXPECT_NE(no_scope.exit_code, 0);
-  EXPECT_NE(no_scope.err.find("AccessDeniedException"), std::string::npos) << no_scope.err;
+  EXPECT_EQ(boto[1]["ok"], false) << boto[1].dump();
+  EXPECT_EQ(boto[1]["code"], "InvalidSignatureException") << boto[1].dump();
   const json& denied = boto[2];
+  EXPECT_EQ(denied["ok"], false) << denied.dump();
   EXPECT_EQ(denied["code"], "AccessDeniedException") << denied.dump();
   EXPECT_EQ(denied["http"], 403);
-  auto unsigned_call =
-      Aws(port, ci, {"--no-sign-request", "--function-name", "echo", "--payload", "{}"});
-  EXPECT_NE(unsigned_call.exit_code, 0);
-  EXPECT_NE(unsigned_call.err.find("MissingAuthenticationTokenException"), std::string::npos)
-      << unsigned_call.err;
+  EXPECT_EQ(boto[3]["ok"], false) << boto[3].dump();
+  EXPECT_EQ(boto[3]["code"], "MissingAuthenticationTokenException") << boto[3].dump();
   HttpClient plain(port);
   EXPECT_EQ(plain.Post(InvokePath("echo"), "{}").status, 401);
   EXPECT_EQ(plain.Get("/healthz").status, 200);
@@ -109,8 +110,6 @@ TEST_F(ServeAuthTest, TheAwsCliAndBoto3SignWithMlfaasKeys) {
   const std::string code =
       Boto3(port, {{ci, "echo", "UnrecognizedClientException"}})[0].value("code", "");
   EXPECT_EQ(code, "UnrecognizedClientException");
-  auto revoked = Aws(port, ci, {"--function-name", "echo", "--payload", "{}"});
-  EXPECT_NE(revoked.err.find("UnrecognizedClientException"), std::string::npos) << revoked.err;
 
   // Every admin and deploy action is in the audit log.
   auto audit = Mlfaas({"audit", "--json"});
