@@ -8,8 +8,8 @@
 // an instance per F frame. Each child gets new mount, pid, network, ipc and uts namespaces, its
 // own /proc and /tmp, loopback and its Runtime API listening at 127.0.0.1:9001, says it is ready
 // (S frame; the gateway moves it into its cgroups), waits for G, splits into its init and its
-// runtime, and the runtime drops to the children's uid with no capabilities, no_new_privs and the seccomp
-// filter of every instance before it serves.
+// runtime, and the runtime drops to the children's uid with no capabilities, no_new_privs and the
+// seccomp filter of every instance before it serves.
 #pragma once
 
 #include <cstdint>
