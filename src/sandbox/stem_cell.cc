@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "common/worker_protocol.h"
+#include "sandbox/frame_socket.h"
 #include "sandbox/jail.h"
 #include "sandbox/snapshot_cell.h"
 
@@ -22,51 +23,24 @@ namespace {
 Status SendReady(int fd, int listener) {
   std::string frame;
   wire::AppendStemReady(frame, listener >= 0);
-  iovec iov{frame.data(), frame.size()};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  if (listener >= 0) {
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
-    cmsghdr* c = CMSG_FIRSTHDR(&msg);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    std::memcpy(CMSG_DATA(c), &listener, sizeof(int));
-  }
-  ssize_t n;
-  do {
-    n = sendmsg(fd, &msg, MSG_NOSIGNAL);
-  } while (n < 0 && errno == EINTR);
-  if (n != static_cast<ssize_t>(frame.size())) {
-    return Unavailable(std::string("stem: cannot say ready: ") + std::strerror(errno));
-  }
-  return Status::Ok();
+  return SendWithFds(fd, frame, listener >= 0 ? std::vector<int>{listener} : std::vector<int>{})
+      .WithPrefix("stem: cannot say ready");
 }
 
 // Blocks for the launch frame: the first frame on the socket, bounded by wire::kMaxFrame.
 StatusOr<wire::LaunchMsg> ReadLaunch(int fd) {
-  std::string buf;
-  char chunk[64 * 1024];
-  for (;;) {
-    wire::Frame frame;
-    auto used = wire::ParseFrame(buf, &frame);
-    if (!used.ok()) return used.status();
-    if (*used > 0) {
-      if (frame.type != wire::FrameType::kLaunch) {
-        return InvalidArgument("stem: expected a launch frame");
-      }
-      auto launch = wire::DecodeLaunch(frame.data);
-      if (!launch) return InvalidArgument("stem: malformed launch frame");
-      return std::move(*launch);
-    }
-    ssize_t n = read(fd, chunk, sizeof chunk);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return Unavailable("stem: the gateway went away before the launch");
-    buf.append(chunk, static_cast<size_t>(n));
+  FrameReader reader(fd);
+  auto frame = reader.Next(std::chrono::milliseconds(-1));
+  if (!frame.ok() && frame.status().code() == StatusCode::kUnavailable) {
+    return Unavailable("stem: the gateway went away before the launch");
   }
+  if (!frame.ok()) return frame.status();
+  if (frame->type != wire::FrameType::kLaunch) {
+    return InvalidArgument("stem: expected a launch frame");
+  }
+  auto launch = wire::DecodeLaunch(frame->data);
+  if (!launch) return InvalidArgument("stem: malformed launch frame");
+  return std::move(*launch);
 }
 
 // The value of `name` in a "KEY=VALUE" list ("" when absent).
