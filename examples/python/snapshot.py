@@ -12,6 +12,7 @@ through ctypes, to speak them and to confine each child. Outside a template it d
 """
 
 import ctypes
+import gc
 import os
 
 
@@ -32,9 +33,13 @@ def _lib():
     return lib
 
 
-def _refresh_environ():
-    """os.environ from the C environment, which the protocol set for this instance."""
-    environ = ctypes.POINTER(ctypes.c_char_p).in_dll(ctypes.CDLL(None), "environ")
+def _environ():
+    return ctypes.POINTER(ctypes.c_char_p).in_dll(ctypes.CDLL(None), "environ")
+
+
+def _refresh_environ(environ):
+    """os.environ from the C environment (`environ`, from _environ() before the fork, which then
+    costs nothing in the child), which the protocol set for this instance."""
     current = {}
     i = 0
     while environ[i]:
@@ -52,13 +57,18 @@ def _refresh_environ():
 def serve(init_seconds):
     """Returns in each forked instance; raises OSError when the protocol cannot start."""
     lib = _lib()
+    environ = _environ()
+    # Everything init made moves to the permanent generation: a child's collections never walk
+    # (and so never copy) the pages it shares with the template.
+    gc.collect()
+    gc.freeze()
     ctypes.pythonapi.PyOS_BeforeFork()
     rc = lib.mlfaas_snapshot_serve(int(init_seconds * 1e6))
     if rc != 0:  # still the template: nothing was forked
         ctypes.pythonapi.PyOS_AfterFork_Parent()
         raise OSError("mlfaas fork protocol failed (see the line above)")
     ctypes.pythonapi.PyOS_AfterFork_Child()
-    _refresh_environ()
+    _refresh_environ(environ)
 
 
 def init_error(error_type, message):

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/capability.h>
+#include <linux/seccomp.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <sched.h>
@@ -21,6 +22,8 @@
 
 #include <cerrno>
 #include <cstring>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "sandbox/jail_internal.h"
@@ -170,12 +173,42 @@ StatusOr<int> ListenRuntimeApi() {
 
 namespace {
 
-// Compiled in PrepareJail, loaded in EnterJail (loading is a single prctl).
-scmp_filter_ctx g_filter = nullptr;
+// Compiled in PrepareJail, loaded in EnterJail.
+std::optional<Filter> g_filter;
+
+// The BPF program libseccomp generates for `ctx` (released here), read back through a pipe: a
+// program has at most 4096 instructions (32 KiB), less than a pipe holds.
+StatusOr<Filter> Export(scmp_filter_ctx ctx) {
+  int p[2];
+  if (pipe2(p, O_CLOEXEC) != 0) {
+    seccomp_release(ctx);
+    return Errno("pipe for the seccomp program");
+  }
+  const int rc = seccomp_export_bpf(ctx, p[1]);
+  seccomp_release(ctx);
+  close(p[1]);
+  std::string bytes;
+  char buf[4096];
+  for (ssize_t n; (n = read(p[0], buf, sizeof buf)) != 0;) {
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 || bytes.size() > 64 * 1024) break;
+    bytes.append(buf, static_cast<size_t>(n));
+  }
+  close(p[0]);
+  if (rc != 0) return FailedPrecondition(std::string("jail: seccomp_export_bpf: ") + std::strerror(-rc));
+  if (bytes.empty() || bytes.size() % sizeof(sock_filter) != 0 ||
+      bytes.size() / sizeof(sock_filter) > BPF_MAXINSNS) {
+    return FailedPrecondition("jail: libseccomp exported a malformed program");
+  }
+  Filter f;
+  f.program.resize(bytes.size() / sizeof(sock_filter));
+  std::memcpy(f.program.data(), bytes.data(), bytes.size());
+  return f;
+}
 
 }  // namespace
 
-StatusOr<void*> BuildFilter(bool for_template) {
+StatusOr<Filter> BuildFilter(bool for_template) {
   scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
   if (!ctx) return FailedPrecondition("jail: seccomp_init failed");
   for (const std::string& name : DeniedSyscalls()) {
@@ -220,14 +253,16 @@ StatusOr<void*> BuildFilter(bool for_template) {
     seccomp_release(ctx);
     return FailedPrecondition(std::string("jail: seccomp rule for clone3: ") + std::strerror(-rc));
   }
-  return static_cast<void*>(ctx);
+  return Export(ctx);
 }
 
-Status LoadFilter(void* filter) {
-  auto* ctx = static_cast<scmp_filter_ctx>(filter);
-  const int rc = seccomp_load(ctx);
-  seccomp_release(ctx);
-  if (rc != 0) return FailedPrecondition(std::string("jail: seccomp_load: ") + std::strerror(-rc));
+Status LoadFilter(const Filter& filter) {
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return Errno("no_new_privs");
+  sock_fprog prog{static_cast<unsigned short>(filter.program.size()),
+                  const_cast<sock_filter*>(filter.program.data())};
+  if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) != 0) {
+    return Errno("load the seccomp filter");
+  }
   return Status::Ok();
 }
 
@@ -235,8 +270,7 @@ namespace {
 
 Status CompileFilter() {
   if (g_filter) return Status::Ok();
-  MLFAAS_ASSIGN_OR_RETURN(void* ctx, BuildFilter(false));
-  g_filter = static_cast<scmp_filter_ctx>(ctx);
+  MLFAAS_ASSIGN_OR_RETURN(g_filter, BuildFilter(false));
   return Status::Ok();
 }
 
@@ -420,9 +454,7 @@ Status EnterJail(const JailEntry& e) {
   // A uid change cleared it: the environment still dies with the gateway.
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (!g_filter) MLFAAS_RETURN_IF_ERROR(CompileFilter());
-  scmp_filter_ctx filter = g_filter;
-  g_filter = nullptr;
-  return LoadFilter(filter);
+  return LoadFilter(*g_filter);
 }
 
 }  // namespace mlfaas::sandbox

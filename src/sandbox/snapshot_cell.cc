@@ -17,6 +17,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -32,6 +33,9 @@ namespace {
 // (each child's init) is the host's nobody.
 constexpr uid_t kTemplateId = 0;
 constexpr uid_t kNobody = 65534;
+// How long a template waits, after a fork or its init, before it prepares the next child's
+// network namespace.
+constexpr std::chrono::milliseconds kSpareDelay(20);
 // The children's uid, from kSnapshotChildUidEnv.
 uid_t g_child_uid = 0;
 
@@ -72,7 +76,7 @@ Status KeepCaps(uint64_t caps) {
 }
 
 // The child filter, compiled in the template (before any fork) and loaded by each child.
-void* g_child_filter = nullptr;
+std::optional<Filter> g_child_filter;
 
 // Environment strings must outlive the process image.
 std::vector<std::string>& ChildEnv() {
@@ -178,9 +182,7 @@ Status BecomeChild(const wire::ForkMsg& msg, int template_fd, int channel, int o
   if (setuid(kTemplateId) == 0) return FailedPrecondition("snapshot: could regain uid 0");
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return Errno("no_new_privs");
   prctl(PR_SET_PDEATHSIG, SIGKILL);  // cleared by the uid change
-  void* filter = g_child_filter;
-  g_child_filter = nullptr;
-  MLFAAS_RETURN_IF_ERROR(LoadFilter(filter));
+  MLFAAS_RETURN_IF_ERROR(LoadFilter(*g_child_filter));
   unsetenv(wire::kSnapshotFdEnv);
   unsetenv(kSnapshotChildUidEnv);
   auto& env = ChildEnv();
@@ -279,7 +281,7 @@ Status EnterTemplateJail(const JailEntry& entry, int64_t child_uid,
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return Errno("no_new_privs");
   prctl(PR_SET_PDEATHSIG, SIGKILL);  // cleared by the uid change
   MLFAAS_ASSIGN_OR_RETURN(g_child_filter, BuildFilter(false));
-  MLFAAS_ASSIGN_OR_RETURN(void* own, BuildFilter(true));
+  MLFAAS_ASSIGN_OR_RETURN(Filter own, BuildFilter(true));
   MLFAAS_RETURN_IF_ERROR(LoadFilter(own));
   if (chdir(kTaskRoot) != 0) return Errno(std::string("chdir ") + kTaskRoot);
   return Status::Ok();
@@ -304,19 +306,26 @@ Status ServeForks(int fd, int64_t init_us) {
   signal(SIGCHLD, SIG_DFL);
   FrameReader reader(fd);
   SpareNet spare;
+  bool spare_failed = false;
   for (;;) {
     ReapChildren();
-    if (spare.ns < 0) {  // between forks, off the cold start's path
+    // The spare is prepared once no fork request came for kSpareDelay: never while the child
+    // just forked is still building its jail on the other core (creating a network namespace
+    // takes ~0.6 ms and locks the child's setns would wait for).
+    const bool want_spare = spare.ns < 0 && !spare_failed;
+    auto frame = reader.Next(want_spare ? kSpareDelay : std::chrono::milliseconds(1000));
+    if (!frame.ok() && frame.status().code() == StatusCode::kDeadlineExceeded) {
+      if (!want_spare) continue;
       auto prepared = PrepareNet();
       if (prepared.ok()) {
         spare = *prepared;
-      } else {
+      } else {  // tried again after the next fork
+        spare_failed = true;
         std::fprintf(stderr, "snapshot: %s (the next fork makes its own)\n",
                      prepared.status().message().c_str());
       }
+      continue;
     }
-    auto frame = reader.Next(std::chrono::milliseconds(1000));
-    if (!frame.ok() && frame.status().code() == StatusCode::kDeadlineExceeded) continue;
     if (!frame.ok()) _exit(0);  // the gateway went away (or broke the protocol): so does this
     std::vector<int> fds = std::move(reader.fds());
     reader.fds().clear();
@@ -343,6 +352,7 @@ Status ServeForks(int fd, int64_t init_us) {
     }
     for (int f : fds) close(f);  // the child's: closing them here tells a failed fork at once
     if (pid > 0) spare.Close();  // the child's now
+    spare_failed = false;
   }
 }
 

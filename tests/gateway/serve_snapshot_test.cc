@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <fstream>
 #include <map>
+#include <set>
 
 #include "gateway/serve_fixture.h"
 
@@ -205,9 +206,19 @@ TEST_F(ServeSnapshotTest, InstancesAreForkedFromOneTemplateConfinedAndAnswerAsIn
   }
   EXPECT_GT(cache, 0.0);
   EXPECT_LT(cache, 0.5) << "a template of a few MB for a few seconds";
+  // The template keeps the next child's cgroups made ahead: one more group than it has
+  // instances, each instance in one of its own.
+  const pid_t gateway = server_->pid();
+  std::set<std::string> forked_groups;
+  for (const auto& g : GroupsOwnedBy(gateway)) {
+    if (g.find("-fork-") != std::string::npos) forked_groups.insert(g);
+  }
+  EXPECT_GE(forked_groups.size(), 2u);
   EXPECT_EQ(server_->StopWith(SIGTERM, std::chrono::seconds(15)), 0);
-  // Nothing of them is left: the template and every instance forked from it ended.
+  // Nothing of them is left: the template and every instance forked from it ended, and every
+  // group made for them (the spare too) is gone.
   for (pid_t p : inits) EXPECT_NE(kill(p, 0), 0) << p;
+  EXPECT_EQ(GroupsOwnedBy(gateway), std::set<std::string>());
 }
 
 TEST_F(ServeSnapshotTest, ThePythonExampleGivesTheSamePredictionsWithEveryStrategy) {
