@@ -159,7 +159,7 @@ void EscapeTest::AttemptEverything(bool forked) {
   Create("other", kPythonBootstrap);
   std::vector<std::string> flags = {"--timeout", "120", "--ephemeral-storage", "512"};
   if (forked) flags.insert(flags.end(), {"--model-loading", "snapshot"});
-  Create("escape", PyRuntime(kEscapeBody, forked), 1024, flags);
+  Create("escape", PyRuntime(kEscapeBody, forked), kTestMemoryMb, flags);
   uint16_t port = Serve({"--stem-cells", "1"});
   ASSERT_NE(port, 0);
   HttpClient c(port);
@@ -231,7 +231,7 @@ void EscapeTest::AttemptEverything(bool forked) {
   EXPECT_EQ(report["fork_bomb"].value("errno", ""), "EAGAIN") << report["fork_bomb"].dump();
   EXPECT_GE(report["fork_bomb"]["forked"].get<int>(), 1000) << report["fork_bomb"].dump();
   EXPECT_LE(report["fork_bomb"]["forked"].get<int>(), 1022) << report["fork_bomb"].dump();
-  // /tmp is 512 MB (the ephemeral storage), below the 1024 MB memory: ENOSPC at 512 MB.
+  // /tmp is 512 MB (the ephemeral storage), below the function's memory: ENOSPC at 512 MB.
   EXPECT_EQ(report["fill_tmp"].value("errno", ""), "ENOSPC") << report["fill_tmp"].dump();
   EXPECT_EQ(report["fill_tmp"]["mb"], 512) << report["fill_tmp"].dump();
   // The setuid bit is ignored (no_new_privs, nosuid): id runs as the instance's uid.

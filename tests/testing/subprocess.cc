@@ -57,6 +57,8 @@ CommandResult RunCommand(const std::vector<std::string>& argv_in,
   posix_spawn_file_actions_adddup2(&fa, in_pipe[0], 0);
   posix_spawn_file_actions_adddup2(&fa, out_pipe[1], 1);
   posix_spawn_file_actions_adddup2(&fa, err_pipe[1], 2);
+  // Nothing else of the test's (sockets, cgroup files) leaks into the child.
+  posix_spawn_file_actions_addclosefrom_np(&fa, 3);
   std::vector<std::string> argv = argv_in;
   std::vector<std::string> envs = MergedEnv(env);
   auto cargv = CStrings(argv);
@@ -130,6 +132,7 @@ BackgroundProcess::BackgroundProcess(const std::vector<std::string>& argv_in,
   posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_addopen(&fa, 1, log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
   posix_spawn_file_actions_adddup2(&fa, 1, 2);
+  posix_spawn_file_actions_addclosefrom_np(&fa, 3);
   std::vector<std::string> argv = argv_in;
   std::vector<std::string> envs = MergedEnv(env);
   auto cargv = CStrings(argv);
