@@ -136,7 +136,8 @@ FuzzGateway::FuzzGateway(sandbox::ProcessLauncher& launcher, bool with_http) {
                           nullptr,
                           &registry_,
                           nullptr,
-                          {}});  // the control plane too, inline
+                          {},    // the control plane too, inline
+                          {}});  // no function log
   if (!with_http) return;
   gateway::HttpServerOptions so;  // the gateway's limits: body 6 MiB, header 16 KiB, URI 8 KiB
   so.host = "127.0.0.1";

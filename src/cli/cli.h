@@ -40,5 +40,6 @@ void RegisterServeCommands(CLI::App& app, CliContext& ctx);     // serve, status
 void RegisterRuntimeCommands(CLI::App& app, CliContext& ctx);   // runtime (worker bootstrap)
 void RegisterBenchCommands(CLI::App& app, CliContext& ctx);     // bench run|study
 void RegisterKeyCommands(CLI::App& app, CliContext& ctx);       // key, audit
+void RegisterLogsCommands(CLI::App& app, CliContext& ctx);      // logs
 
 }  // namespace mlfaas::cli

@@ -31,9 +31,10 @@ int Run(int argc, char** argv) {
   app.add_option("--home", home, "State directory (env MLFAAS_HOME, default ~/.mlfaas)");
   std::string remote;
   CLI::Option* remote_opt =
-      app.add_option("--remote", remote,
-                     "Run function, version, alias, key, audit and status against the gateway at "
-                     "http://HOST:PORT instead of the home (env MLFAAS_REMOTE)")
+      app.add_option(
+             "--remote", remote,
+             "Run function, version, alias, key, audit, logs and status against the gateway at "
+             "http://HOST:PORT instead of the home (env MLFAAS_REMOTE)")
           ->type_name("URL");
 
   RegisterModelCommands(app, ctx);
@@ -42,6 +43,7 @@ int Run(int argc, char** argv) {
   RegisterRuntimeCommands(app, ctx);
   RegisterBenchCommands(app, ctx);
   RegisterKeyCommands(app, ctx);
+  RegisterLogsCommands(app, ctx);
   // After the subcommands, which would inherit it: it is about the options above.
   app.footer(
       "With --remote, requests are signed (AWS SigV4) with MLFAAS_ACCESS_KEY_ID and\n"
@@ -79,8 +81,8 @@ int Run(int argc, char** argv) {
     ctx.remote = env;
   }
   if (ctx.remote_flag && !ctx.remote_capable) {
-    std::cerr << "mlfaas: --remote applies to the function, version, alias, key, audit and "
-                 "status commands only\n";
+    std::cerr << "mlfaas: --remote applies to the function, version, alias, key, audit, logs "
+                 "and status commands only\n";
     return 1;
   }
   Status st = ctx.action();

@@ -91,8 +91,16 @@ Gateway::Gateway(GatewayOptions options, registry::Registry& registry, CodeStore
   InvokerOptions io;
   io.event_queue_limit = options_.event_queue_limit;
   invoker_ = std::make_unique<Invoker>(ioc_, registry_, *manager_, clock_, random_, io);
-  api_ = std::make_unique<ApiContext>(ApiContext{
-      *invoker_, *manager_, metrics_, clock_, shutting_down_, nullptr, nullptr, nullptr, {}});
+  api_ = std::make_unique<ApiContext>(ApiContext{*invoker_,
+                                                 *manager_,
+                                                 metrics_,
+                                                 clock_,
+                                                 shutting_down_,
+                                                 nullptr,
+                                                 nullptr,
+                                                 nullptr,
+                                                 {},
+                                                 options_.log_dir});
   if (options_.control_plane) {
     api_->registry = &registry_;
     api_->store = options_.store;
@@ -116,6 +124,11 @@ Status Gateway::Start() {
   so.port = options_.port;
   so.error_factory = LambdaError;
   so.large_body_route = IsControlPlaneUpload;
+  so.route_of = RouteLabel;
+  so.on_exchange = [this](const char* route, unsigned status, std::chrono::nanoseconds elapsed) {
+    metrics_.RecordRequest(route, status,
+                           std::chrono::duration<double, std::milli>(elapsed).count());
+  };
   server_ = std::make_unique<HttpServer>(ioc_, so, [this](Request&& req, Responder respond) {
     Route(*api_, std::move(req), std::move(respond));
   });

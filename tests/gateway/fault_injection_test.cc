@@ -237,7 +237,8 @@ class FaultInjectionTest : public GatewayFixture {
   // A kMarking function's configuration.
   registry::FunctionConfig Marking(int timeout_s = 3) { return Config({}, timeout_s); }
 
-  // "delivered" lines in the function logs so far (kMarking prints one per event).
+  // "delivered" lines in the function logs so far (kMarking prints one per event; JSON lines,
+  // the text last).
   int Delivered() {
     int n = 0;
     std::error_code ec;
@@ -245,8 +246,8 @@ class FaultInjectionTest : public GatewayFixture {
          it.increment(ec)) {
       if (!it->is_regular_file(ec)) continue;
       const std::string text = Slurp(it->path().string());
-      for (size_t at = text.find(" delivered\n"); at != std::string::npos;
-           at = text.find(" delivered\n", at + 1)) {
+      for (size_t at = text.find("\"text\":\"delivered\"}\n"); at != std::string::npos;
+           at = text.find("\"text\":\"delivered\"}\n", at + 1)) {
         ++n;
       }
     }
@@ -560,7 +561,7 @@ TEST_F(FaultInjectionTest, WorkerThatAsksForWorkBeforeItsProcessIsAttachedIsServ
   LateReturningLauncher launcher;
   std::atomic<bool> asked{false};
   launcher.ready = [&] {
-    for (const auto& [key, n] : gw_->manager().StateCounts()) {
+    for (const auto& [key, n] : gw_->manager().LiveCounts().instances) {
       if (std::get<2>(key) != std::string("Starting") && n > 0) asked = true;
     }
     return asked.load();

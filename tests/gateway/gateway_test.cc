@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "gateway/gateway_fixture.h"
+#include "testing/subprocess.h"
 
 namespace mlfaas::testing {
 namespace {
@@ -266,24 +267,60 @@ TEST_F(GatewayTest, LogTailCarriesWorkerLinesAndReport) {
   EXPECT_TRUE(Invoke("logs", "{}").header("x-amz-log-result").empty());
 }
 
-TEST_F(GatewayTest, MetricsCountInvocationsAndColdStarts) {
+TEST_F(GatewayTest, MetricsCountInvocationsColdStartsErrorsThrottlesAndLatency) {
   reg_.Put("m", "$LATEST", "py", Config());
+  auto capped = Config();
+  capped.reserved_concurrency = 0;
+  reg_.Put("capped", "$LATEST", "py", capped);
   StartGateway();
   Invoke("m", "{}");
   Invoke("m", "{}");
-  Invoke("missing", "{}");
+  EXPECT_EQ(Invoke("m", R"({"action":"error","msg":"boom"})").status, 200);  // a function error
+  EXPECT_EQ(Invoke("missing", "{}").status, 404);
+  EXPECT_EQ(Invoke("capped", "{}").status, 429);
   HttpClient c(gw_->port());
-  auto m = c.Get("/metrics");
+  // One invocation running: the concurrency gauge sees it.
+  std::thread slow(
+      [&] { EXPECT_EQ(Invoke("m", R"({"action":"sleep","seconds":0.3})").status, 200); });
+  EXPECT_TRUE(Eventually([&] {
+    return c.Get("/metrics").body.find(R"(mlfaas_concurrent_executions{function="m"} 1)") !=
+           std::string::npos;
+  }));
+  slow.join();
+  // An exchange is recorded once its response is written: a client may read the answer first.
+  HttpReply m;
+  EXPECT_TRUE(Eventually([&] {
+    m = c.Get("/metrics");
+    return m.body.find(R"(mlfaas_request_duration_seconds_count{route="invoke",code="200"} 4)") !=
+           std::string::npos;
+  }));
   ASSERT_EQ(m.status, 200);
-  EXPECT_NE(m.body.find(
-                R"(mlfaas_invocations_total{function="m",version="$LATEST",outcome="success"} 2)"),
-            std::string::npos)
-      << m.body;
-  EXPECT_NE(m.body.find(R"(mlfaas_cold_starts_total{function="m",version="$LATEST"} 1)"),
+  const std::string labels = R"(function="m",version="$LATEST")";
+  for (const std::string& line : std::vector<std::string>{
+           R"(mlfaas_invocations_total{)" + labels + R"(,outcome="success"} 3)",
+           R"(mlfaas_invocations_total{)" + labels + R"(,outcome="function_error"} 1)",
+           R"(mlfaas_errors_total{)" + labels + R"(,type="Unhandled"} 1)",
+           std::string(R"(mlfaas_throttles_total{function="capped",version="$LATEST"} 1)"),
+           R"(mlfaas_cold_starts_total{)" + labels + R"(} 1)",
+           R"(mlfaas_init_duration_seconds_count{)" + labels + R"(} 1)",
+           R"(mlfaas_init_duration_seconds_bucket{)" + labels + R"(,le="+Inf"} 1)",
+           R"(mlfaas_invocation_duration_seconds_count{)" + labels + R"(} 4)",
+           R"(mlfaas_instances{)" + labels + R"(,state="Idle"} 1)",
+           std::string(R"(mlfaas_concurrent_executions{function="m"} 0)"),
+           // Every exchange is timed by route: the four invocations answered 200, the unknown
+           // function's 404, the throttle's 429 (the /metrics reads count too, under operator).
+           std::string(R"(mlfaas_request_duration_seconds_count{route="invoke",code="200"} 4)"),
+           std::string(R"(mlfaas_request_duration_seconds_count{route="invoke",code="404"} 1)"),
+           std::string(R"(mlfaas_request_duration_seconds_count{route="invoke",code="429"} 1)"),
+       }) {
+    EXPECT_NE(m.body.find(line + "\n"), std::string::npos) << line << "\n" << m.body;
+  }
+  EXPECT_NE(m.body.find(R"(mlfaas_gigabyte_seconds_total{)" + labels + "} "), std::string::npos);
+  EXPECT_NE(m.body.find(R"(mlfaas_request_duration_seconds_count{route="operator",code="200"})"),
             std::string::npos);
-  EXPECT_NE(m.body.find(R"(mlfaas_instances{function="m",version="$LATEST",state="Idle"} 1)"),
-            std::string::npos);
-  EXPECT_NE(m.body.find("mlfaas_gb_seconds_total"), std::string::npos);
+  // Prometheus's own checker accepts the exposition (scripts/deps.sh installs promtool).
+  auto check = RunCommand({"promtool", "check", "metrics"}, {}, std::chrono::seconds(60), m.body);
+  EXPECT_EQ(check.exit_code, 0) << check.out << check.err;
 }
 
 TEST_F(GatewayTest, ShutdownWaitsForInFlightAndLeavesNoWorkers) {

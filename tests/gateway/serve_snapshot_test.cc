@@ -199,7 +199,7 @@ TEST_F(ServeSnapshotTest, InstancesAreForkedFromOneTemplateConfinedAndAnswerAsIn
     if (std::regex_search(
             metrics, m,
             std::regex(
-                R"(mlfaas_snapshot_cache_gb_seconds_total\{function="snap"\} ([0-9.e+-]+))"))) {
+                R"(mlfaas_snapshot_cache_gigabyte_seconds_total\{function="snap",version="1"\} ([0-9.e+-]+))"))) {
       cache = std::stod(m[1]);
     }
     if (cache <= 0) std::this_thread::sleep_for(std::chrono::milliseconds(100));

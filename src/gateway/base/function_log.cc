@@ -18,6 +18,7 @@ namespace {
 constexpr size_t kWakeAt = 256 * 1024;
 constexpr size_t kMaxBacklog = 32u << 20;
 
+using log_files::AppendJsonEscaped;
 using log_files::CountLines;
 using log_files::FormatStamp;
 using log_files::LiveFile;
@@ -30,13 +31,50 @@ std::string LogStreamFileName(std::string_view stream_name) {
   return StreamStem(stream_name) + ".log";
 }
 
+namespace {
+
+// `","function":"<f>","version":"<v>","stream":"<s>"`: what follows the time in each line.
+std::string LineHead(std::string_view function, std::string_view version, std::string_view stream) {
+  std::string head = R"(","function":")";
+  AppendJsonEscaped(head, function);
+  head += R"(","version":")";
+  AppendJsonEscaped(head, version);
+  head += R"(","stream":")";
+  AppendJsonEscaped(head, stream);
+  head += '"';
+  return head;
+}
+
+// The line for `text`: `{"time":"` + stamp + `tail`, where tail is head + request id + text.
+void AppendTail(std::string& out, const std::string& head, std::string_view request_id,
+                std::string_view text) {
+  out += head;
+  if (!request_id.empty()) {
+    out += R"(,"request_id":")";
+    AppendJsonEscaped(out, request_id);
+    out += '"';
+  }
+  out += R"(,"text":")";
+  AppendJsonEscaped(out, text);
+  out += "\"}\n";
+}
+
+constexpr std::string_view kTimeKey = R"({"time":")";
+
+}  // namespace
+
 struct LogStream::State {
-  State(std::string_view f, std::string_view n)
-      : function(f), name(n), stem(StreamStem(n)), refused(!ValidFunctionName(f)) {}
+  State(std::string_view f, std::string_view n, std::string_view v)
+      : function(f),
+        name(n),
+        stem(StreamStem(n)),
+        head(LineHead(f, v, n)),
+        refused(!ValidFunctionName(f)) {}
 
   const std::string function;
   const std::string name;
   const std::string stem;
+  const std::string head;  // LineHead
   const bool refused;
   // Guarded by FunctionLog::mu_.
   std::string pending;          // whole lines not yet taken by the writer
@@ -66,9 +104,9 @@ LogStream::~LogStream() {
   }
 }
 
-void LogStream::Write(std::string_view line) noexcept {
+void LogStream::Write(std::string_view line, std::string_view request_id) noexcept {
   try {
-    log_->Append(state_, line);
+    log_->Append(state_, line, request_id);
   } catch (...) {
     log_->dropped_.fetch_add(1, std::memory_order_relaxed);
   }
@@ -109,9 +147,10 @@ FunctionLog::~FunctionLog() {
 }
 
 std::unique_ptr<LogStream> FunctionLog::OpenStream(std::string_view function,
-                                                   std::string_view stream_name) {
+                                                   std::string_view stream_name,
+                                                   std::string_view version) {
   try {
-    auto state = std::make_shared<LogStream::State>(function, stream_name);
+    auto state = std::make_shared<LogStream::State>(function, stream_name, version);
     return std::unique_ptr<LogStream>(new LogStream(this, std::move(state)));
   } catch (...) {
     return nullptr;
@@ -133,12 +172,23 @@ uint64_t FunctionLog::BytesOnDisk(std::string_view function) const {
   return files_->Published(function);
 }
 
-void FunctionLog::Append(const std::shared_ptr<LogStream::State>& s, std::string_view line) {
+void FunctionLog::Append(const std::shared_ptr<LogStream::State>& s, std::string_view line,
+                         std::string_view request_id) {
   if (s->refused) {
     dropped_.fetch_add(1, std::memory_order_relaxed);
     return;
   }
   const int64_t now_ms = clock_.EpochMillis();
+  // Escaping is the only per-byte work: done before the lock, into a buffer reused by the thread
+  // (given back when a huge line has grown it).
+  thread_local std::string tail;
+  tail.clear();
+  struct Shrink {
+    ~Shrink() {
+      if (tail.capacity() > (1u << 20)) std::string().swap(tail);
+    }
+  } shrink;
+  AppendTail(tail, s->head, request_id, line);
   std::lock_guard<std::mutex> lock(mu_);
   if (pending_bytes_ >= kMaxBacklog) {
     ++s->dropped;
@@ -152,7 +202,7 @@ void FunctionLog::Append(const std::shared_ptr<LogStream::State>& s, std::string
   }
   const size_t before = s->pending.size();
   try {
-    s->pending.append(stamp_, stamp_len_).append(line).push_back('\n');
+    s->pending.append(kTimeKey).append(stamp_, stamp_len_ - 1).append(tail);
   } catch (...) {
     s->pending.resize(before);  // no partial line
     dropped_.fetch_add(1, std::memory_order_relaxed);
@@ -256,9 +306,11 @@ void FunctionLog::WriteBatch(Batch& b) {
   const uint64_t lost = files_->Write(*s.file, b.chunk);
   if (lost == 0 && s.unreported > 0) {
     char stamp[32];
-    std::string note(stamp, FormatStamp(clock_.EpochMillis(), stamp));
-    note += "mlfaas: " + std::to_string(s.unreported) +
-            " log lines dropped (the disk fell behind or a write failed)\n";
+    std::string note(kTimeKey);
+    note.append(stamp, FormatStamp(clock_.EpochMillis(), stamp) - 1);
+    AppendTail(note, s.head, {},
+               "mlfaas: " + std::to_string(s.unreported) +
+                   " log lines dropped (the disk fell behind or a write failed)");
     if (files_->Write(*s.file, note) == 0) s.unreported = 0;
   }
   dropped_.fetch_add(lost, std::memory_order_relaxed);

@@ -1,15 +1,21 @@
 // The function log: worker output and START/END/REPORT lines, kept like CloudWatch Logs.
 //
 // Layout: `<dir>/<function>/` is a function's log group; each instance is a log stream with its
-// own file `<dir>/<function>/<LogStreamFileName(stream)>`, one line "<UTC time> <text>" per
-// Write. A stream's file is renamed to `<name>.log.<n>` (n = 1, 2, ...) when it has reached
+// own file `<dir>/<function>/<LogStreamFileName(stream)>`, one JSON object per line and per
+// Write:
+//   {"time":"2026-11-25T17:36:34.123Z","function":"fn","version":"$LATEST",
+//    "stream":"2026/11/25/[$LATEST]0123...ef","request_id":"8d0c...","text":"START RequestId: ..."}
+// (on one line; "request_id" only when the line belongs to an invocation; "text" is the line as
+// written, invalid UTF-8 replaced by U+FFFD). log_reader.h reads them back. A stream's file is
+// renamed to `<name>.log.<n>` (n = 1, 2, ...) when it has reached
 // `segment_bytes` or the next line would take it past (a file holds whole lines, at least one),
 // and a fresh `<name>.log` is started. The files of a function dir are deleted,
 // oldest first, to keep the dir within `retention_bytes`; the sizes are tracked in memory (the
 // dir is listed once, when the function is first written, so files of a previous run count too).
 //
-// Three lines per invocation sit on the hot path, so LogStream::Write only appends to the stream's
-// buffer under one mutex, with the time prefix formatted once per millisecond. All file I/O is
+// Three lines per invocation sit on the hot path, so LogStream::Write only escapes the text
+// (a thread-local buffer, no lock) and appends it to the stream's buffer under one mutex, with
+// the time formatted once per millisecond. All file I/O is
 // done by the log's own writer thread (every `interval`, or sooner once 256 KiB are waiting),
 // never by the caller: a write that stalls on the disk must not stall request handling. If more
 // than 32 MiB are waiting, further lines are dropped and counted, and the stream's file gets a
@@ -64,9 +70,10 @@ class LogStream {
   LogStream(const LogStream&) = delete;
   LogStream& operator=(const LogStream&) = delete;
 
-  // Appends "<UTC time> <line>\n". `line` should not contain '\n'. Lines of a refused stream (see
+  // Appends the JSON line for `line` (see above), with "request_id" when `request_id` is not
+  // empty. `line` should not contain '\n' (it would be escaped). Lines of a refused stream (see
   // FunctionLog::OpenStream) and lines over the backlog limit are dropped and counted.
-  void Write(std::string_view line) noexcept;
+  void Write(std::string_view line, std::string_view request_id = {}) noexcept;
   const std::string& name() const;      // the stream name as given
   const std::string& function() const;  // the function (log group) name as given
 
@@ -92,8 +99,10 @@ class FunctionLog {
 
   // Starts stream `stream_name` of `function`. A function name outside [A-Za-z0-9_-]{1,64} is
   // refused: the stream is returned, but every line written to it is dropped and counted, and
-  // nothing is written. Returns nullptr only when memory is exhausted.
-  std::unique_ptr<LogStream> OpenStream(std::string_view function, std::string_view stream_name);
+  // nothing is written. `version` is the function version its lines carry. Returns nullptr only
+  // when memory is exhausted.
+  std::unique_ptr<LogStream> OpenStream(std::string_view function, std::string_view stream_name,
+                                        std::string_view version = {});
   // Returns once every line written before the call is in the files (or counted as dropped) and
   // retention has been applied. Blocks while the writer thread is busy.
   void Flush();
@@ -113,7 +122,8 @@ class FunctionLog {
   struct Batch;
   explicit FunctionLog(FunctionLogOptions options);
 
-  void Append(const std::shared_ptr<LogStream::State>& s, std::string_view line);
+  void Append(const std::shared_ptr<LogStream::State>& s, std::string_view line,
+              std::string_view request_id);
   void End(const std::shared_ptr<LogStream::State>& s);
   void EnqueueLocked(const std::shared_ptr<LogStream::State>& s);  // requires mu_
   std::vector<Batch> TakePendingLocked();                          // requires mu_
@@ -142,7 +152,7 @@ class FunctionLog {
   uint64_t flush_wanted_ = 0;  // Flush tickets handed out
   uint64_t flush_done_ = 0;    // tickets whose lines have been written
   int64_t stamp_ms_ = -1;      // the millisecond `stamp_` was formatted for
-  char stamp_[32] = {};        // "2026-11-25T17:36:34.123Z "
+  char stamp_[32] = {};        // "2026-11-25T17:36:34.123Z " (the JSON line uses it without ' ')
   size_t stamp_len_ = 0;
   std::thread writer_;
 };

@@ -199,6 +199,13 @@ class Session : public std::enable_shared_from_this<Session> {
     head_request_ = parser_->get().method() == http::verb::head;
     stream_.expires_never();
     answered_ = false;
+    route_ = nullptr;
+    if (opts().route_of && opts().on_exchange) {
+      const auto& req = parser_->get();
+      route_ =
+          opts().route_of(req.method(), std::string_view(req.target().data(), req.target().size()));
+      dispatched_at_ = std::chrono::steady_clock::now();
+    }
     // A handler must not throw; if one does, this request gets a 500 and the connection closes.
     try {
       state_->handler(parser_->release(), Responder(shared_from_this()));
@@ -253,6 +260,14 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void AfterWrite(beast::error_code ec) {
+    if (route_) {
+      try {
+        opts().on_exchange(route_, res_.result_int(),
+                           std::chrono::steady_clock::now() - dispatched_at_);
+      } catch (...) {  // an observer's failure must not cost the connection
+      }
+      route_ = nullptr;
+    }
     res_ = {};
     head_request_ = false;
     EndExchange();
@@ -312,6 +327,8 @@ class Session : public std::enable_shared_from_this<Session> {
   uint64_t drained_ = 0;
   std::unique_ptr<char[]> drain_buf_;  // allocated only for rejected connections
   std::atomic<bool> answered_{false};
+  const char* route_ = nullptr;  // set while a timed exchange is answered (route_of's name)
+  std::chrono::steady_clock::time_point dispatched_at_;
 };
 
 }  // namespace detail

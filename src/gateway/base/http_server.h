@@ -76,6 +76,13 @@ struct HttpServerOptions {
   std::function<bool(std::string_view target)> large_body_route;
   uint64_t large_body_limit = 70ull << 20;
   int large_body_slots = 2;
+  // When both are set, every request handed to the handler is timed from its last byte read to
+  // its response's last byte written, and on_exchange gets route_of(method, target) (a name
+  // from a fixed set, never the client's bytes), the status and the time. Called on the
+  // connection's strand; must not throw (an exception is swallowed).
+  std::function<const char*(http::verb method, std::string_view target)> route_of;
+  std::function<void(const char* route, unsigned status, std::chrono::nanoseconds elapsed)>
+      on_exchange;
 };
 
 // Owns a listening socket. Sessions outlive the server object safely (they share its state).

@@ -78,6 +78,105 @@ size_t FormatStamp(int64_t ms, char (&buf)[32]) {
   return n;
 }
 
+bool ParseStamp(std::string_view s, int64_t& ms) {
+  // 2026-11-25T17:36:34.123Z
+  // 0123456789012345678901234
+  if (s.size() != 24 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' ||
+      s[16] != ':' || s[19] != '.' || s[23] != 'Z') {
+    return false;
+  }
+  auto num = [&](size_t at, size_t n, int& v) {
+    v = 0;
+    for (size_t i = at; i < at + n; ++i) {
+      if (s[i] < '0' || s[i] > '9') return false;
+      v = v * 10 + (s[i] - '0');
+    }
+    return true;
+  };
+  int y, mo, d, h, mi, sec, milli;
+  if (!num(0, 4, y) || !num(5, 2, mo) || !num(8, 2, d) || !num(11, 2, h) || !num(14, 2, mi) ||
+      !num(17, 2, sec) || !num(20, 3, milli) || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 ||
+      mi > 59 || sec > 60) {
+    return false;
+  }
+  std::tm tm{};
+  tm.tm_year = y - 1900;
+  tm.tm_mon = mo - 1;
+  tm.tm_mday = d;
+  tm.tm_hour = h;
+  tm.tm_min = mi;
+  tm.tm_sec = sec;
+  ms = static_cast<int64_t>(timegm(&tm)) * 1000 + milli;
+  return true;
+}
+
+void AppendJsonEscaped(std::string& out, std::string_view in) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  const auto* p = reinterpret_cast<const unsigned char*>(in.data());
+  const size_t n = in.size();
+  size_t i = 0, run = 0;  // [run, i): bytes to copy as they are
+  auto flush = [&] {
+    if (i > run) out.append(in.data() + run, i - run);
+  };
+  while (i < n) {
+    const unsigned char c = p[i];
+    if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+      ++i;
+      continue;
+    }
+    if (c >= 0x80) {
+      // A well-formed UTF-8 sequence (RFC 3629: no overlongs, no surrogates, <= U+10FFFF).
+      size_t len = 0;
+      if (c >= 0xC2 && c <= 0xDF) {
+        len = 2;
+      } else if (c >= 0xE0 && c <= 0xEF) {
+        len = 3;
+      } else if (c >= 0xF0 && c <= 0xF4) {
+        len = 4;
+      }
+      bool ok = len > 0 && i + len <= n;
+      for (size_t k = 1; ok && k < len; ++k) ok = (p[i + k] & 0xC0) == 0x80;
+      if (ok && len == 3) {
+        ok = !(c == 0xE0 && p[i + 1] < 0xA0) && !(c == 0xED && p[i + 1] > 0x9F);
+      } else if (ok && len == 4) {
+        ok = !(c == 0xF0 && p[i + 1] < 0x90) && !(c == 0xF4 && p[i + 1] > 0x8F);
+      }
+      if (ok) {
+        i += len;
+        continue;
+      }
+      flush();
+      out.append("\\ufffd");
+      run = ++i;
+      continue;
+    }
+    flush();
+    switch (c) {
+      case '"':
+        out.append("\\\"");
+        break;
+      case '\\':
+        out.append("\\\\");
+        break;
+      case '\n':
+        out.append("\\n");
+        break;
+      case '\r':
+        out.append("\\r");
+        break;
+      case '\t':
+        out.append("\\t");
+        break;
+      default: {
+        const char esc[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 0xF]};
+        out.append(esc, sizeof esc);
+      }
+    }
+    run = ++i;
+  }
+  flush();
+}
+
 bool ValidFunctionName(std::string_view f) {
   return !f.empty() && f.size() <= 64 && std::all_of(f.begin(), f.end(), [](char c) {
     return IsAsciiAlnum(c) || c == '_' || c == '-';

@@ -23,6 +23,12 @@ namespace fs = std::filesystem;
 
 // Formats "2026-11-25T17:36:34.123Z " into `buf`; returns its length.
 size_t FormatStamp(int64_t ms, char (&buf)[32]);
+// Parses "2026-11-25T17:36:34.123Z" (exactly that shape, 24 characters) into epoch ms.
+bool ParseStamp(std::string_view s, int64_t& ms);
+// Appends `in` as the inside of a JSON string: '"', '\\' and control characters escaped, valid
+// UTF-8 copied, every byte of an invalid UTF-8 sequence replaced by \ufffd. One pass, no
+// recursion: the output is at most 6 bytes per input byte.
+void AppendJsonEscaped(std::string& out, std::string_view in);
 // Lambda's function-name rule: [A-Za-z0-9_-]{1,64}.
 bool ValidFunctionName(std::string_view f);
 // LogStreamFileName without ".log".

@@ -3,91 +3,157 @@
 #include <fmt/format.h>
 
 namespace mlfaas::gateway {
+namespace {
+
+// The _bucket, _sum and _count lines of one histogram series, kept in milliseconds and exposed
+// in seconds (Prometheus's base unit).
+template <size_t N, typename H>
+void AppendHistogram(std::string& out, std::string_view name, const std::string& labels,
+                     const std::array<double, N>& bounds_ms, const H& h) {
+  for (size_t i = 0; i < N; ++i) {
+    out += fmt::format("{}_bucket{{{},le=\"{}\"}} {}\n", name, labels, bounds_ms[i] / 1000,
+                       h.buckets[i]);
+  }
+  out += fmt::format("{}_bucket{{{},le=\"+Inf\"}} {}\n", name, labels, h.count);
+  out += fmt::format("{}_sum{{{}}} {:.6f}\n", name, labels, h.sum_ms / 1000);
+  out += fmt::format("{}_count{{{}}} {}\n", name, labels, h.count);
+}
+
+std::string VersionLabels(const std::string& function, const std::string& version) {
+  return fmt::format("function=\"{}\",version=\"{}\"", function, version);
+}
+
+void Family(std::string& out, std::string_view name, std::string_view type, std::string_view help) {
+  out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
+}
+
+}  // namespace
+
+const char* Metrics::ErrorType(Outcome outcome) {
+  switch (outcome) {
+    case Outcome::kFunctionError:
+      return "Unhandled";
+    case Outcome::kTimeout:
+      return "Sandbox.Timedout";
+    case Outcome::kCrash:
+      return "Runtime.ExitError";
+    case Outcome::kInitError:
+      return "Runtime.InitError";
+    case Outcome::kUnavailable:
+      return "ServiceException";
+    case Outcome::kSuccess:
+    case Outcome::kThrottled:
+    case Outcome::kNotFound:
+    case Outcome::kBadRequest:
+      break;
+  }
+  return nullptr;
+}
 
 void Metrics::RecordInvocation(const std::string& function, const std::string& version,
                                Outcome outcome, double duration_ms, double gb_seconds) {
   std::lock_guard<std::mutex> lock(mu_);
   ++invocations_[{function, version, OutcomeName(outcome)}];
+  if (outcome == Outcome::kThrottled) ++throttles_[{function, version}];
+  if (const char* type = ErrorType(outcome)) ++errors_[{function, version, type}];
   if (outcome == Outcome::kSuccess || outcome == Outcome::kFunctionError ||
       outcome == Outcome::kTimeout || outcome == Outcome::kCrash) {
-    auto& h = durations_[{function, version}];
-    for (size_t i = 0; i < kBucketsMs.size(); ++i) {
-      if (duration_ms <= kBucketsMs[i]) ++h.buckets[i];
-    }
-    ++h.count;
-    h.sum_ms += duration_ms;
-    gb_seconds_[function] += gb_seconds;
+    durations_[{function, version}].Add(kBucketsMs, duration_ms);
+    gb_seconds_[{function, version}] += gb_seconds;
   }
 }
 
 void Metrics::RecordColdStart(const std::string& function, const std::string& version,
                               double init_ms) {
   std::lock_guard<std::mutex> lock(mu_);
-  ++cold_starts_[{function, version}];
-  init_ms_sum_[{function, version}] += init_ms;
+  inits_[{function, version}].Add(kInitBucketsMs, init_ms);
+}
+
+void Metrics::RecordSnapshotCache(const std::string& function, const std::string& version,
+                                  double gb_seconds) {
+  std::lock_guard<std::mutex> lock(mu_);
+  gb_seconds_[{function, version}] += gb_seconds;
+  snapshot_gb_seconds_[{function, version}] += gb_seconds;
+}
+
+void Metrics::RecordRequest(std::string_view route, unsigned status, double ms) {
+  std::lock_guard<std::mutex> lock(mu_);
+  requests_[{std::string(route), status}].Add(kBucketsMs, ms);
 }
 
 // Long but flat: one Prometheus metric family after another, in exposition order.
-void Metrics::RecordSnapshotCache(const std::string& function, double gb_seconds) {
-  std::lock_guard<std::mutex> lock(mu_);
-  gb_seconds_[function] += gb_seconds;
-  snapshot_gb_seconds_[function] += gb_seconds;
-}
-
-std::string Metrics::Render(const StateCounts& instances_by_state) const {
+std::string Metrics::Render(const Live& live) const {
   std::lock_guard<std::mutex> lock(mu_);
   std::string out;
-  out += "# HELP mlfaas_invocations_total Invocations by function, version and outcome.\n";
-  out += "# TYPE mlfaas_invocations_total counter\n";
+  Family(out, "mlfaas_invocations_total", "counter",
+         "Invocations by function, version and outcome.");
   for (const auto& [k, v] : invocations_) {
     const auto& [f, ver, outcome] = k;
-    out += fmt::format(
-        "mlfaas_invocations_total{{function=\"{}\",version=\"{}\",outcome=\"{}\"}} {}\n", f, ver,
-        outcome, v);
+    out += fmt::format("mlfaas_invocations_total{{{},outcome=\"{}\"}} {}\n", VersionLabels(f, ver),
+                       outcome, v);
   }
-  out += "# HELP mlfaas_cold_starts_total Instances started (spawn + init) per version.\n";
-  out += "# TYPE mlfaas_cold_starts_total counter\n";
-  for (const auto& [k, v] : cold_starts_) {
-    out += fmt::format("mlfaas_cold_starts_total{{function=\"{}\",version=\"{}\"}} {}\n", k.first,
-                       k.second, v);
-  }
-  out += "# HELP mlfaas_init_duration_ms_sum Total init time of started instances.\n";
-  out += "# TYPE mlfaas_init_duration_ms_sum counter\n";
-  for (const auto& [k, v] : init_ms_sum_) {
-    out += fmt::format("mlfaas_init_duration_ms_sum{{function=\"{}\",version=\"{}\"}} {:.3f}\n",
-                       k.first, k.second, v);
-  }
-  out += "# HELP mlfaas_invocation_duration_ms Worker-side invocation duration.\n";
-  out += "# TYPE mlfaas_invocation_duration_ms histogram\n";
-  for (const auto& [k, h] : durations_) {
-    const auto labels = fmt::format("function=\"{}\",version=\"{}\"", k.first, k.second);
-    for (size_t i = 0; i < kBucketsMs.size(); ++i) {
-      out += fmt::format("mlfaas_invocation_duration_ms_bucket{{{},le=\"{}\"}} {}\n", labels,
-                         kBucketsMs[i], h.buckets[i]);
-    }
+  Family(out, "mlfaas_errors_total", "counter",
+         "Invocations that ended in an error, by Lambda's error type (Unhandled: the function "
+         "reported it; Sandbox.Timedout, Runtime.ExitError, Runtime.InitError, "
+         "ServiceException).");
+  for (const auto& [k, v] : errors_) {
+    const auto& [f, ver, type] = k;
     out +=
-        fmt::format("mlfaas_invocation_duration_ms_bucket{{{},le=\"+Inf\"}} {}\n", labels, h.count);
-    out += fmt::format("mlfaas_invocation_duration_ms_sum{{{}}} {:.3f}\n", labels, h.sum_ms);
-    out += fmt::format("mlfaas_invocation_duration_ms_count{{{}}} {}\n", labels, h.count);
+        fmt::format("mlfaas_errors_total{{{},type=\"{}\"}} {}\n", VersionLabels(f, ver), type, v);
   }
-  out += "# HELP mlfaas_gb_seconds_total Billed GB-seconds per function.\n";
-  out += "# TYPE mlfaas_gb_seconds_total counter\n";
-  for (const auto& [f, v] : gb_seconds_) {
-    out += fmt::format("mlfaas_gb_seconds_total{{function=\"{}\"}} {:.6f}\n", f, v);
+  Family(out, "mlfaas_throttles_total", "counter",
+         "Invocations refused for want of capacity (429 TooManyRequestsException).");
+  for (const auto& [k, v] : throttles_) {
+    out += fmt::format("mlfaas_throttles_total{{{}}} {}\n", VersionLabels(k.first, k.second), v);
   }
-  out +=
-      "# HELP mlfaas_snapshot_cache_gb_seconds_total Snapshot templates' memory over time, "
-      "per function (included in mlfaas_gb_seconds_total).\n";
-  out += "# TYPE mlfaas_snapshot_cache_gb_seconds_total counter\n";
-  for (const auto& [f, v] : snapshot_gb_seconds_) {
-    out += fmt::format("mlfaas_snapshot_cache_gb_seconds_total{{function=\"{}\"}} {:.6f}\n", f, v);
+  Family(out, "mlfaas_init_duration_seconds", "histogram",
+         "Cold starts: the init duration of each instance started (spawn or fork, and init).");
+  for (const auto& [k, h] : inits_) {
+    AppendHistogram(out, "mlfaas_init_duration_seconds", VersionLabels(k.first, k.second),
+                    kInitBucketsMs, h);
   }
-  out += "# HELP mlfaas_instances Live instances by state.\n";
-  out += "# TYPE mlfaas_instances gauge\n";
-  for (const auto& [k, v] : instances_by_state) {
+  Family(out, "mlfaas_cold_starts_total", "counter",
+         "Instances started per version (mlfaas_init_duration_seconds_count, kept by this name).");
+  for (const auto& [k, h] : inits_) {
+    out += fmt::format("mlfaas_cold_starts_total{{{}}} {}\n", VersionLabels(k.first, k.second),
+                       h.count);
+  }
+  Family(out, "mlfaas_invocation_duration_seconds", "histogram",
+         "Invocation duration on the instance (REPORT Duration).");
+  for (const auto& [k, h] : durations_) {
+    AppendHistogram(out, "mlfaas_invocation_duration_seconds", VersionLabels(k.first, k.second),
+                    kBucketsMs, h);
+  }
+  Family(out, "mlfaas_request_duration_seconds", "histogram",
+         "Gateway latency by route and status: from the whole request received to the whole "
+         "response written (what a client sees, less the network).");
+  for (const auto& [k, h] : requests_) {
+    AppendHistogram(out, "mlfaas_request_duration_seconds",
+                    fmt::format("route=\"{}\",code=\"{}\"", k.first, k.second), kBucketsMs, h);
+  }
+  Family(out, "mlfaas_gigabyte_seconds_total", "counter",
+         "Billed GB-seconds (Lambda's unit: memory in GB x billed duration) per function and "
+         "version, snapshot cache included.");
+  for (const auto& [k, v] : gb_seconds_) {
+    out += fmt::format("mlfaas_gigabyte_seconds_total{{{}}} {:.6f}\n",
+                       VersionLabels(k.first, k.second), v);
+  }
+  Family(out, "mlfaas_snapshot_cache_gigabyte_seconds_total", "counter",
+         "Snapshot templates' memory over time, per function and version (included in "
+         "mlfaas_gigabyte_seconds_total).");
+  for (const auto& [k, v] : snapshot_gb_seconds_) {
+    out += fmt::format("mlfaas_snapshot_cache_gigabyte_seconds_total{{{}}} {:.6f}\n",
+                       VersionLabels(k.first, k.second), v);
+  }
+  Family(out, "mlfaas_concurrent_executions", "gauge",
+         "Invocations running on instances now, per function (Lambda's ConcurrentExecutions).");
+  for (const auto& [f, v] : live.concurrent) {
+    out += fmt::format("mlfaas_concurrent_executions{{function=\"{}\"}} {}\n", f, v);
+  }
+  Family(out, "mlfaas_instances", "gauge", "Live instances by state.");
+  for (const auto& [k, v] : live.instances) {
     const auto& [f, ver, state] = k;
-    out += fmt::format("mlfaas_instances{{function=\"{}\",version=\"{}\",state=\"{}\"}} {}\n", f,
-                       ver, state, v);
+    out += fmt::format("mlfaas_instances{{{},state=\"{}\"}} {}\n", VersionLabels(f, ver), state, v);
   }
   return out;
 }

@@ -24,7 +24,7 @@ bool HandleAdminApi(ApiContext& ctx, Request& req, Responder& respond, const Pri
   Response res{http::status::ok, 11};
   if (target == "/metrics") {
     res.set(http::field::content_type, "text/plain; version=0.0.4");
-    res.body() = ctx.metrics.Render(ctx.manager.StateCounts());
+    res.body() = ctx.metrics.Render(ctx.manager.LiveCounts());
   } else if (target == "/v1/status") {
     nlohmann::json j = ctx.manager.StatusJson();
     j["queued_events"] = ctx.invoker.QueuedEvents();

@@ -153,6 +153,24 @@ std::optional<Response> AuthorizeAll(const Principal& who, auth::Action action,
   return DenialResponse(*d);
 }
 
+const char* RouteLabel(http::verb method, std::string_view target) {
+  target = target.substr(0, target.find('?'));
+  auto starts = [&](std::string_view prefix) { return target.substr(0, prefix.size()) == prefix; };
+  if (starts("/2015-03-31/functions/") && method == http::verb::post && target.size() > 12 &&
+      target.substr(target.size() - 12) == "/invocations") {
+    return "invoke";
+  }
+  if (starts("/20")) return "control";  // every Lambda-dated path
+  if (starts("/v1/models/") || target == "/v1/models") return "tfserving";
+  if (starts("/v2/") || target == "/v2") return "kserve";
+  if (starts("/mlfaas/")) return "keys";
+  if (target == "/metrics" || target == "/healthz" || target == "/v1/status" ||
+      starts("/v1/functions/")) {
+    return "operator";
+  }
+  return "other";
+}
+
 namespace {
 
 // Health checks stay open (load balancers and orchestrators probe them without keys). Only
@@ -190,6 +208,7 @@ void Route(ApiContext& ctx, Request&& req, Responder respond) {
   if (HandleLambdaApi(ctx, req, respond, who)) return;
   if (HandleControlApi(ctx, req, respond, who)) return;
   if (HandleKeyApi(ctx, req, respond, who)) return;
+  if (HandleLogsApi(ctx, req, respond, who)) return;
   if (HandleModelApi(ctx, req, respond, who)) return;
   if (HandleAdminApi(ctx, req, respond, who)) return;
   respond(JsonErrorResponse(

@@ -4,11 +4,13 @@
 //   admin_api.cc   GET /metrics, GET /v1/status, GET /healthz
 //   control_api.cc the Lambda control plane (functions, versions, aliases, concurrency, tags)
 //   key_api.cc     /mlfaas/v1/keys and /mlfaas/v1/audit (the admin scope)
+//   logs_api.cc    GET /v1/functions/{name}/logs (the function log, the read scope)
 // A handler returns false when the path is not its own (nothing sent); true when it took the
 // request (it answers through `respond`, now or later). All go through Invoker::Invoke.
 #pragma once
 
 #include <atomic>
+#include <filesystem>
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -37,6 +39,7 @@ struct ApiContext {
   auth::AuthStore* store = nullptr;  // records control-plane writes (audit); null: not recorded
   // Runs blocking control-plane work off the io threads; empty: inline.
   std::function<void(std::function<void()>)> offload;
+  std::filesystem::path log_dir;  // the function log's (logs_api.cc); empty: none
 };
 
 // Who is calling. `who` comes from the guard (Route); each front door authorizes the action it
@@ -47,9 +50,16 @@ bool HandleModelApi(ApiContext& ctx, Request& req, Responder& respond, const Pri
 bool HandleAdminApi(ApiContext& ctx, Request& req, Responder& respond, const Principal& who);
 bool HandleControlApi(ApiContext& ctx, Request& req, Responder& respond, const Principal& who);
 bool HandleKeyApi(ApiContext& ctx, Request& req, Responder& respond, const Principal& who);
+bool HandleLogsApi(ApiContext& ctx, Request& req, Responder& respond, const Principal& who);
 
 // The control plane's code uploads (CreateFunction, UpdateFunctionCode): bodies up to 70 MB.
 bool IsControlPlaneUpload(std::string_view target);
+
+// The route label of a request in /metrics (mlfaas_request_duration_seconds): "invoke" (Lambda
+// Invoke), "control" (the Lambda control plane), "tfserving", "kserve", "keys" (/mlfaas/...),
+// "operator" (/metrics, /v1/status, /v1/functions/..., /healthz) or "other". A fixed set, so
+// no client chooses a label.
+const char* RouteLabel(http::verb method, std::string_view target);
 
 // Authenticates (unless the route is open: GET/HEAD /healthz, /v2/health/live,
 // /v2/health/ready, exactly as written), then tries the front doors in order; 404

@@ -352,7 +352,7 @@ void InstanceManager::AccountSnapshot(Pool& pool, Clock::TimePoint now) {
   const auto peak = slot.tmpl->PeakBytes();
   if (!peak) return;
   const double seconds = std::chrono::duration<double>(now - since).count();
-  metrics_.RecordSnapshotCache(pool.info.function,
+  metrics_.RecordSnapshotCache(pool.info.function, pool.info.version,
                                static_cast<double>(*peak) / (1024.0 * 1024 * 1024) * seconds);
 }
 
@@ -459,12 +459,14 @@ int InstanceManager::LiveInstances() const {
   return live_;
 }
 
-Metrics::StateCounts InstanceManager::StateCounts() const {
+Metrics::Live InstanceManager::LiveCounts() const {
   std::lock_guard<std::mutex> lock(mu_);
-  Metrics::StateCounts out;
+  Metrics::Live out;
   for (auto& [key, pool] : pools_) {
+    int& running = out.concurrent[pool->info.function];
     for (auto& i : pool->instances) {
-      ++out[{pool->info.function, pool->info.version, InstanceStateName(i->state())}];
+      ++out.instances[{pool->info.function, pool->info.version, InstanceStateName(i->state())}];
+      if (i->current) ++running;
     }
   }
   return out;

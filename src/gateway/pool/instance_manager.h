@@ -107,7 +107,8 @@ class InstanceManager {
   int InFlightCount() const;
   int LiveInstances() const;
   nlohmann::json StatusJson() const;
-  Metrics::StateCounts StateCounts() const;
+  // Instances by state and invocations running, for /metrics.
+  Metrics::Live LiveCounts() const;
 
  private:
   using Deferred = DeferredCalls;

@@ -141,7 +141,7 @@ void InstanceManager::AppendLog(Instance& inst, InFlight* inv, std::string_view 
     if (inv->log.size() > kMaxInvocationLog)
       inv->log.erase(0, inv->log.size() - kMaxInvocationLog / 2);
   }
-  if (inst.log) inst.log->Write(line);
+  if (inst.log) inst.log->Write(line, inv ? std::string_view(inv->request_id) : std::string_view());
 }
 
 void InstanceManager::OnExit(Instance& inst, int wait_status, Deferred& later) {

@@ -108,7 +108,8 @@ void InstanceManager::Launch(Reserved r) {
   // The log stream's file is opened here too: file I/O stays out of the lock.
   std::unique_ptr<LogStream> log;
   if (options_.function_log) {
-    log = options_.function_log->OpenStream(r.inst->pool()->info.function, r.inst->log_stream);
+    const auto& info = r.inst->pool()->info;
+    log = options_.function_log->OpenStream(info.function, r.inst->log_stream, info.version);
   }
   StatusOr<sandbox::Environment> env = r.snapshot ? LaunchFromSnapshot(r) : sandbox_.Start(r.spec);
   Deferred later;

@@ -1,0 +1,142 @@
+// GET /v1/functions/{name}/logs: the function log (log_reader.h), one bounded page at a time,
+// for `mlfaas --remote URL logs`. Needs the read scope on the function.
+//
+// Query: since (a duration back from now, an RFC 3339 UTC time or epoch ms; default: everything
+// kept), next_token (the previous answer's: where to go on; outranks since), request_id, filter
+// (a substring of the text), limit (events, 1..10000, default 1000), follow=true (only events at
+// least a second old, so that polling from next_token misses none that were still being
+// written). Answer: {"events":[<stored JSON objects>...],"next_token":"...","truncated":bool};
+// at most `limit` events and about 1 MiB of them (at least one). Errors are Lambda-shaped
+// (X-Amzn-ErrorType; 400 InvalidParameterValueException, 403 AccessDeniedException,
+// 404 ResourceNotFoundException).
+#include <charconv>
+#include <utility>
+
+#include "gateway/base/log_reader.h"
+#include "gateway/frontend/router.h"
+
+namespace mlfaas::gateway {
+namespace {
+
+constexpr int64_t kFollowSettleMs = 1000;  // > the function log's writer period (200 ms)
+
+Response BadParam(const std::string& msg) {
+  return LambdaError(http::status::bad_request, "InvalidParameterValueException", msg);
+}
+
+Response Page(const LogPage& page) {
+  std::string body = R"({"events":[)";
+  bool first = true;
+  for (const auto& e : page.events) {
+    if (!first) body += ',';
+    first = false;
+    body += LogEventJson(e);
+  }
+  body += R"(],"next_token":")" + LogCursor(page.next_ms, page.next_skip) + R"(","truncated":)" +
+          (page.truncated ? "true" : "false") + "}";
+  Response res{http::status::ok, 11};
+  res.set(http::field::content_type, "application/json");
+  res.body() = std::move(body);
+  return res;
+}
+
+// The answer for `function` (blocking: lists and reads files, asks the registry).
+Response Read(ApiContext& ctx, const std::string& function, const LogQuery& q) {
+  auto page = ReadLogs(ctx.log_dir, function, q);
+  if (page.ok()) return Page(*page);
+  if (page.status().code() != StatusCode::kNotFound) return StatusResponse(page.status());
+  // No log dir: an existing function that has not logged yet has an empty log.
+  if (ctx.registry) {
+    auto f = ctx.registry->GetFunction(function);
+    if (f.ok()) return Page(LogPage{{}, false, q.since_ms, q.skip});
+    if (f.status().code() == StatusCode::kNotFound) return StatusResponse(f.status());
+  }
+  return StatusResponse(NotFound("function '" + function + "' does not exist"));
+}
+
+}  // namespace
+
+bool HandleLogsApi(ApiContext& ctx, Request& req, Responder& respond, const Principal& who) {
+  std::string_view target(req.target().data(), req.target().size());
+  const std::string_view path = target.substr(0, target.find('?'));
+  if (!path.starts_with("/v1/functions/") || !path.ends_with("/logs")) return false;
+  std::vector<std::string> seg;
+  if (!PathSegments(path, seg) || seg.size() != 4) {
+    return respond(BadParam("malformed path: use /v1/functions/{name}/logs")), true;
+  }
+  if (req.method() != http::verb::get && req.method() != http::verb::head) {
+    return respond(LambdaError(http::status::method_not_allowed, "MethodNotAllowed",
+                               "use GET /v1/functions/{name}/logs")),
+           true;
+  }
+  const std::string& function = seg[2];
+  if (!ValidFunctionName(function)) {
+    return respond(BadParam("invalid function name '" + function.substr(0, 64) + "'")), true;
+  }
+  if (auto denied = Authorize(who, auth::Action::kRead, function, "logs:GetLogEvents")) {
+    return respond(std::move(*denied)), true;
+  }
+  if (ctx.log_dir.empty()) {
+    return respond(LambdaError(http::status::not_found, "ResourceNotFoundException",
+                               "this gateway keeps no function log")),
+           true;
+  }
+  LogQuery q;
+  std::string v;
+  auto param = [&](std::string_view name) {
+    if (QueryParam(target, name, v)) return true;
+    respond(BadParam(std::string(name) + ": malformed percent-escape"));
+    return false;
+  };
+  const int64_t now = ctx.clock.EpochMillis();
+  if (!param("since")) return true;
+  if (!v.empty()) {
+    auto since = ParseSince(v, now);
+    if (!since.ok()) return respond(BadParam(since.status().message())), true;
+    q.since_ms = *since;
+  }
+  if (!param("next_token")) return true;
+  if (!v.empty() && !ParseLogCursor(v, q.since_ms, q.skip)) {
+    return respond(BadParam("next_token: not a token this route returned")), true;
+  }
+  if (!param("request_id")) return true;
+  if (v.size() > 256) return respond(BadParam("request_id: longer than 256 bytes")), true;
+  q.request_id = v;
+  if (!param("filter")) return true;
+  if (v.size() > 1024) return respond(BadParam("filter: longer than 1024 bytes")), true;
+  q.filter = v;
+  if (!param("limit")) return true;
+  if (!v.empty()) {
+    size_t limit = 0;
+    auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), limit);
+    if (ec != std::errc() || p != v.data() + v.size() || limit < 1 || limit > kMaxLogLimit) {
+      return respond(BadParam("limit: give a number from 1 to " + std::to_string(kMaxLogLimit))),
+             true;
+    }
+    q.limit = limit;
+  }
+  if (!param("follow")) return true;
+  if (v == "true" || v == "1") {
+    q.until_ms = now - kFollowSettleMs;
+  } else if (!v.empty() && v != "false" && v != "0") {
+    return respond(BadParam("follow: give true or false")), true;
+  }
+  auto work = [&ctx, function, q, respond]() mutable {
+    Response res = [&] {
+      try {
+        return Read(ctx, function, q);
+      } catch (const std::exception& e) {
+        return LambdaError(http::status::internal_server_error, "ServiceException", e.what());
+      }
+    }();
+    respond(std::move(res));
+  };
+  if (ctx.offload) {
+    ctx.offload(std::move(work));
+  } else {
+    work();
+  }
+  return true;
+}
+
+}  // namespace mlfaas::gateway
