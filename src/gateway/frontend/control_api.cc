@@ -325,25 +325,6 @@ std::optional<Response> Deny(const Call& c, auth::Action a, const std::string& o
   return Authorize(c.who, a, c.function, "lambda:" + op);
 }
 
-// Runs `work` (which returns the answer) off the io threads when the gateway says how.
-void Offload(ApiContext& ctx, Responder& respond, std::function<Response()> work) {
-  auto run = [work = std::move(work), respond]() mutable {
-    Response res;
-    try {
-      res = work();
-    } catch (const std::exception& e) {
-      res = LambdaError(http::status::internal_server_error, "ServiceException",
-                        std::string("internal error: ") + e.what());
-    }
-    respond(std::move(res));
-  };
-  if (ctx.offload) {
-    ctx.offload(std::move(run));
-  } else {
-    run();
-  }
-}
-
 using Answer = StatusOr<Response>;
 
 Answer CreateFunction(Call& c) {

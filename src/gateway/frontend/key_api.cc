@@ -80,70 +80,68 @@ bool HandleKeyApi(ApiContext& ctx, Request& req, Responder& respond, const Princ
   // Key writes touch the database: off the io threads, as the control plane's writes.
   auto shared_req = std::make_shared<Request>(std::move(req));
   auto principal = std::make_shared<Principal>(who);
-  auto work = [&ctx, shared_req, principal, verb, path = std::string(path),
-               target = std::string(target), respond]() {
-    const Request& r = *shared_req;
-    Response res;
-    if (path == kAudit) {
-      if (verb != http::verb::get) {
-        res = LambdaError(http::status::method_not_allowed, "MethodNotAllowedException", "use GET");
-      } else {
-        auth::AuditQuery q;
-        std::string limit;
-        if (!QueryParam(target, "since", q.since) || !QueryParam(target, "limit", limit)) {
-          res = LambdaError(http::status::bad_request, "InvalidParameterValueException",
-                            "malformed query string");
-        } else {
-          if (!limit.empty())
-            q.limit = std::clamp<size_t>(std::strtoul(limit.c_str(), nullptr, 10), 1, 10000);
-          auto entries = ctx.store->ListAudit(q);
-          if (!entries.ok()) {
-            res = StatusResponse(entries.status());
+  Offload(
+      ctx, respond,
+      [&ctx, shared_req, principal, verb, path = std::string(path),
+       target = std::string(target)]() {
+        const Request& r = *shared_req;
+        Response res;
+        if (path == kAudit) {
+          if (verb != http::verb::get) {
+            res = LambdaError(http::status::method_not_allowed, "MethodNotAllowedException",
+                              "use GET");
+          } else {
+            auth::AuditQuery q;
+            std::string limit;
+            if (!QueryParam(target, "since", q.since) || !QueryParam(target, "limit", limit)) {
+              res = LambdaError(http::status::bad_request, "InvalidParameterValueException",
+                                "malformed query string");
+            } else {
+              if (!limit.empty())
+                q.limit = std::clamp<size_t>(std::strtoul(limit.c_str(), nullptr, 10), 1, 10000);
+              auto entries = ctx.store->ListAudit(q);
+              if (!entries.ok()) {
+                res = StatusResponse(entries.status());
+              } else {
+                json out = json::array();
+                for (const auto& e : *entries) {
+                  out.push_back(auth::ToJson(e));
+                }
+                res = JsonResponse(http::status::ok, {{"Entries", out}});
+              }
+            }
+          }
+        } else if (path == kKeys && verb == http::verb::post) {
+          res = CreateKey(ctx, r, *principal);
+        } else if (path == kKeys && verb == http::verb::get) {
+          auto keys = ctx.store->ListKeys();
+          if (!keys.ok()) {
+            res = StatusResponse(keys.status());
           } else {
             json out = json::array();
-            for (const auto& e : *entries) {
-              out.push_back(auth::ToJson(e));
-            }
-            res = JsonResponse(http::status::ok, {{"Entries", out}});
+            for (const auto& k : *keys) out.push_back(auth::ToJson(k));
+            res = JsonResponse(http::status::ok, {{"Keys", out}});
           }
+        } else if (path.size() > kKeys.size() + 1 && verb == http::verb::delete_) {
+          std::string which;
+          if (!PercentDecode(std::string_view(path).substr(kKeys.size() + 1), which)) {
+            res = LambdaError(http::status::bad_request, "InvalidParameterValueException",
+                              "malformed key id");
+          } else {
+            auto revoked = ctx.store->RevokeKey(which);
+            Audit(ctx, *principal, "RevokeKey",
+                  "key:" + (revoked.ok() ? revoked->access_key_id + "/" + revoked->name : which),
+                  revoked.status(), "");
+            res = revoked.ok() ? JsonResponse(http::status::ok, {{"Key", auth::ToJson(*revoked)}})
+                               : StatusResponse(revoked.status());
+          }
+        } else {
+          res = LambdaError(
+              http::status::method_not_allowed, "MethodNotAllowedException",
+              "use POST/GET " + std::string(kKeys) + " or DELETE " + std::string(kKeys) + "/{id}");
         }
-      }
-    } else if (path == kKeys && verb == http::verb::post) {
-      res = CreateKey(ctx, r, *principal);
-    } else if (path == kKeys && verb == http::verb::get) {
-      auto keys = ctx.store->ListKeys();
-      if (!keys.ok()) {
-        res = StatusResponse(keys.status());
-      } else {
-        json out = json::array();
-        for (const auto& k : *keys) out.push_back(auth::ToJson(k));
-        res = JsonResponse(http::status::ok, {{"Keys", out}});
-      }
-    } else if (path.size() > kKeys.size() + 1 && verb == http::verb::delete_) {
-      std::string which;
-      if (!PercentDecode(std::string_view(path).substr(kKeys.size() + 1), which)) {
-        res = LambdaError(http::status::bad_request, "InvalidParameterValueException",
-                          "malformed key id");
-      } else {
-        auto revoked = ctx.store->RevokeKey(which);
-        Audit(ctx, *principal, "RevokeKey",
-              "key:" + (revoked.ok() ? revoked->access_key_id + "/" + revoked->name : which),
-              revoked.status(), "");
-        res = revoked.ok() ? JsonResponse(http::status::ok, {{"Key", auth::ToJson(*revoked)}})
-                           : StatusResponse(revoked.status());
-      }
-    } else {
-      res = LambdaError(
-          http::status::method_not_allowed, "MethodNotAllowedException",
-          "use POST/GET " + std::string(kKeys) + " or DELETE " + std::string(kKeys) + "/{id}");
-    }
-    respond(std::move(res));
-  };
-  if (ctx.offload) {
-    ctx.offload(std::move(work));
-  } else {
-    work();
-  }
+        return res;
+      });
   return true;
 }
 

@@ -121,21 +121,7 @@ bool HandleLogsApi(ApiContext& ctx, Request& req, Responder& respond, const Prin
   } else if (!v.empty() && v != "false" && v != "0") {
     return respond(BadParam("follow: give true or false")), true;
   }
-  auto work = [&ctx, function, q, respond]() mutable {
-    Response res = [&] {
-      try {
-        return Read(ctx, function, q);
-      } catch (const std::exception& e) {
-        return LambdaError(http::status::internal_server_error, "ServiceException", e.what());
-      }
-    }();
-    respond(std::move(res));
-  };
-  if (ctx.offload) {
-    ctx.offload(std::move(work));
-  } else {
-    work();
-  }
+  Offload(ctx, respond, [&ctx, function, q] { return Read(ctx, function, q); });
   return true;
 }
 

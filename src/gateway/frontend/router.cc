@@ -153,6 +153,24 @@ std::optional<Response> AuthorizeAll(const Principal& who, auth::Action action,
   return DenialResponse(*d);
 }
 
+void Offload(ApiContext& ctx, Responder& respond, std::function<Response()> work) {
+  auto run = [work = std::move(work), respond]() mutable {
+    Response res;
+    try {
+      res = work();
+    } catch (const std::exception& e) {
+      res = LambdaError(http::status::internal_server_error, "ServiceException",
+                        std::string("internal error: ") + e.what());
+    }
+    respond(std::move(res));
+  };
+  if (ctx.offload) {
+    ctx.offload(std::move(run));
+  } else {
+    run();
+  }
+}
+
 const char* RouteLabel(http::verb method, std::string_view target) {
   target = target.substr(0, target.find('?'));
   auto starts = [&](std::string_view prefix) { return target.substr(0, prefix.size()) == prefix; };

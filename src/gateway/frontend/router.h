@@ -52,6 +52,10 @@ bool HandleControlApi(ApiContext& ctx, Request& req, Responder& respond, const P
 bool HandleKeyApi(ApiContext& ctx, Request& req, Responder& respond, const Principal& who);
 bool HandleLogsApi(ApiContext& ctx, Request& req, Responder& respond, const Principal& who);
 
+// Runs `work` (which returns the answer; an exception becomes a 500 ServiceException) and
+// answers through `respond`, off the io threads when the gateway says how (ctx.offload).
+void Offload(ApiContext& ctx, Responder& respond, std::function<Response()> work);
+
 // The control plane's code uploads (CreateFunction, UpdateFunctionCode): bodies up to 70 MB.
 bool IsControlPlaneUpload(std::string_view target);
 
