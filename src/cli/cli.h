@@ -41,5 +41,6 @@ void RegisterRuntimeCommands(CLI::App& app, CliContext& ctx);   // runtime (work
 void RegisterBenchCommands(CLI::App& app, CliContext& ctx);     // bench run|study
 void RegisterKeyCommands(CLI::App& app, CliContext& ctx);       // key, audit
 void RegisterLogsCommands(CLI::App& app, CliContext& ctx);      // logs
+void RegisterCostCommands(CLI::App& app, CliContext& ctx);      // cost
 
 }  // namespace mlfaas::cli

@@ -137,6 +137,8 @@ Status RunServe(const CliContext& ctx, ServeFlags flags) {
   MLFAAS_ASSIGN_OR_RETURN(o.auth_mode, ChooseAuth(o.host, o.port, flags.insecure_no_auth, *keys));
   o.keys = keys.get();
   o.store = keys.get();
+  MLFAAS_ASSIGN_OR_RETURN(auto usage, registry::UsageStore::Open(ctx.home));
+  o.usage = usage.get();
   gateway::ExtractingCodeStore code(*registry, ctx.home);
 
   // SIGTERM/SIGINT (stop) and SIGHUP (reopen the log files) are handled by sigwait on this

@@ -171,12 +171,22 @@ void Gateway::MaintenanceLoop() {
       manager_->Tick();
       if (ticks++ % 5 == 0) ReconcileProvisioned();
       RefreshKeys();
+      FlushUsage();
     } catch (const std::exception& e) {
       spdlog::error("maintenance: uncaught exception: {}", e.what());
     }
     lock.lock();
     maint_cv_.wait_for(lock, options_.tick_interval, [this] { return maint_stop_; });
   }
+}
+
+// Metered usage goes to the registry database in one transaction per tick, off the request path.
+// A failed write stays pending in the store and is retried at the next tick.
+bool Gateway::FlushUsage() {
+  if (!options_.usage) return true;
+  Status st = options_.usage->Add(manager_->TakeUsage());
+  if (!st.ok()) spdlog::warn("usage: cannot record it yet (kept for a retry): {}", st.message());
+  return st.ok();
 }
 
 // Keys created or revoked (by the CLI, another process) take effect within a tick.
@@ -245,6 +255,10 @@ void Gateway::Shutdown() {
   }
   control_pool_.join();  // control-plane work in progress finishes (registry writes are short)
   manager_->KillAll();
+  // After the last invocation ended: nothing metered is lost on a clean stop (a busy database
+  // is retried twice, each waiting up to the store's busy timeout).
+  for (int i = 0; i < 3 && !FlushUsage(); ++i) {
+  }
   if (function_log_) function_log_->Flush();
   // Let the last responses (those of cancelled invocations included) reach their clients.
   const auto flush_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1);

@@ -27,6 +27,7 @@
 #include "gateway/invoke/invoker.h"
 #include "gateway/pool/instance_manager.h"
 #include "registry/registry.h"
+#include "registry/usage_store.h"
 #include "sandbox/process_launcher.h"
 #include "sandbox/sandbox.h"
 
@@ -69,6 +70,9 @@ struct GatewayOptions {
   // Records control-plane writes and serves /mlfaas/v1/keys (usually the same store as `keys`).
   auth::AuthStore* store = nullptr;
   bool control_plane = true;  // the Lambda control plane over the registry (control_api.cc)
+  // Where metered usage goes (`mlfaas cost`): flushed every tick and at shutdown. Null: kept
+  // nowhere (in-process tests).
+  registry::UsageStore* usage = nullptr;
 };
 
 class Gateway {
@@ -107,6 +111,7 @@ class Gateway {
   void MaintenanceLoop();
   void ReconcileProvisioned();
   void RefreshKeys();
+  bool FlushUsage();  // false: the store could not be written (the usage stays pending there)
 
   const GatewayOptions options_;
   const int io_threads_count_;  // resolved options_.threads

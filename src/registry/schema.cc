@@ -7,7 +7,7 @@ namespace mlfaas::registry {
 namespace {
 
 // Migration i (1-based) brings user_version from i-1 to i. Append only; never edit a shipped one.
-constexpr std::array<const char*, 3> kMigrations = {
+constexpr std::array<const char*, 4> kMigrations = {
     // 1: code blobs, functions ($LATEST), immutable versions, aliases.
     R"sql(
 CREATE TABLE code (
@@ -81,6 +81,23 @@ CREATE TABLE audit_log (
   detail    TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX audit_log_by_time ON audit_log(at);
+)sql",
+    // 4: metered usage per function version and UTC hour, in integer units so sums are exact
+    // (registry/usage_store.h, `mlfaas cost`). No foreign key: the bill outlives the function.
+    R"sql(
+CREATE TABLE usage (
+  function                   TEXT NOT NULL,
+  version                    TEXT NOT NULL,
+  hour                       INTEGER NOT NULL CHECK (hour % 3600 = 0),
+  requests                   INTEGER NOT NULL DEFAULT 0 CHECK (requests >= 0),
+  duration_mb_ms             INTEGER NOT NULL DEFAULT 0 CHECK (duration_mb_ms >= 0),
+  provisioned_duration_mb_ms INTEGER NOT NULL DEFAULT 0
+                             CHECK (provisioned_duration_mb_ms BETWEEN 0 AND duration_mb_ms),
+  provisioned_mb_ms          INTEGER NOT NULL DEFAULT 0 CHECK (provisioned_mb_ms >= 0),
+  snapshot_mb_ms             INTEGER NOT NULL DEFAULT 0 CHECK (snapshot_mb_ms >= 0),
+  PRIMARY KEY (function, version, hour)
+);
+CREATE INDEX usage_by_hour ON usage(hour);
 )sql",
 };
 

@@ -219,6 +219,15 @@ TEST_F(ServeSnapshotTest, InstancesAreForkedFromOneTemplateConfinedAndAnswerAsIn
   // group made for them (the spare too) is gone.
   for (pid_t p : inits) EXPECT_NE(kill(p, 0), 0) << p;
   EXPECT_EQ(GroupsOwnedBy(gateway), std::set<std::string>());
+  // The same cache time is in the stored usage (`mlfaas cost`), up to the last tick: at least
+  // what /metrics said earlier.
+  auto cost = Mlfaas({"cost", "snap", "--json"});
+  ASSERT_EQ(cost.exit_code, 0) << cost.err;
+  auto usage = nlohmann::json::parse(cost.out, nullptr, false);
+  ASSERT_TRUE(usage.is_object()) << cost.out;
+  EXPECT_GT(usage["total"]["snapshot_mb_ms"].get<int64_t>(), 0);
+  EXPECT_GE(usage["total"]["snapshot_gb_seconds"].get<double>() + 1e-6, cache);
+  EXPECT_GT(usage["total"]["usd"]["snapshot_cache"].get<double>(), 0);
 }
 
 TEST_F(ServeSnapshotTest, ThePythonExampleGivesTheSamePredictionsWithEveryStrategy) {

@@ -7,11 +7,13 @@
 #include <string_view>
 
 #include "common/random.h"
+#include "registry/usage_prices.h"
 
 namespace mlfaas::gateway {
 
-inline constexpr double kUsdPerRequest = 0.20 / 1e6;
-inline constexpr double kUsdPerGbSecond = 0.0000166667;
+// Lambda's x86 on-demand list prices, from the one price table (registry/usage_prices.h).
+inline constexpr double kUsdPerRequest = registry::kLambdaPrices[0].usd_per_million_requests / 1e6;
+inline constexpr double kUsdPerGbSecond = registry::kLambdaPrices[0].usd_per_gb_second;
 
 // Duration rounded up to the next whole millisecond (at least 1).
 int64_t BilledMillis(double duration_ms);

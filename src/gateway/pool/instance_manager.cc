@@ -12,6 +12,7 @@
 #include "gateway/base/trace.h"
 #include "gateway/pool/deferred.h"
 #include "gateway/pool/scaling_policy.h"
+#include "registry/usage_prices.h"
 
 namespace mlfaas::gateway {
 namespace {
@@ -43,6 +44,25 @@ bool SameFingerprint(const registry::VersionInfo& a, const registry::VersionInfo
 
 bool Live(const Instance& i) {
   return i.state() != InstanceState::kStopped && i.state() != InstanceState::kFailed;
+}
+
+// The pool's usage record for the UTC hour of `epoch_ms`: integer adds on the request path, a
+// new record (and its strings) once an hour. Bounded: TakeUsage empties it every tick.
+registry::UsageRecord& UsageBucket(Pool& pool, int64_t epoch_ms) {
+  constexpr size_t kMaxHours = 48;
+  const int64_t hour = registry::UsageHour(epoch_ms);
+  if (pool.usage.empty() || pool.usage.back().hour != hour) {
+    if (pool.usage.size() >= kMaxHours) pool.usage.erase(pool.usage.begin());
+    registry::UsageRecord& u = pool.usage.emplace_back();
+    u.function = pool.info.function;
+    u.version = pool.info.version;
+    u.hour = hour;
+  }
+  return pool.usage.back();
+}
+
+int64_t WholeMillis(Clock::Duration d) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
 }
 
 }  // namespace
@@ -290,6 +310,11 @@ void InstanceManager::Complete(Instance& inst, Outcome outcome, std::string body
     AppendLog(inst, inv.get(), EndLine(inv->request_id));
     AppendLog(inst, inv.get(), ReportLine(f));
     gbs = GbSeconds(f.memory_mb, BilledMillis(r.duration_ms));
+    const int64_t mb_ms = int64_t{f.memory_mb} * BilledMillis(r.duration_ms);
+    registry::UsageRecord& usage = UsageBucket(pool, clock_.EpochMillis());
+    ++usage.requests;
+    usage.duration_mb_ms += mb_ms;
+    if (inst.provisioned) usage.provisioned_duration_mb_ms += mb_ms;
     ++inst.invocations;
     ++pool.invocations;
   }
@@ -351,9 +376,38 @@ void InstanceManager::AccountSnapshot(Pool& pool, Clock::TimePoint now) {
   if (!slot.tmpl || slot.tmpl->Ended() || since == Clock::TimePoint{} || now <= since) return;
   const auto peak = slot.tmpl->PeakBytes();
   if (!peak) return;
-  const double seconds = std::chrono::duration<double>(now - since).count();
-  metrics_.RecordSnapshotCache(pool.info.function, pool.info.version,
-                               static_cast<double>(*peak) / (1024.0 * 1024 * 1024) * seconds);
+  // Whole MB (rounded up) x whole ms; the rest of a millisecond counts at the next tick.
+  const int64_t ms = WholeMillis(now - since);
+  slot.accounted_until = since + std::chrono::milliseconds(ms);
+  const int64_t mb_ms = static_cast<int64_t>((*peak + (1 << 20) - 1) >> 20) * ms;
+  UsageBucket(pool, clock_.EpochMillis()).snapshot_mb_ms += mb_ms;
+  metrics_.RecordSnapshotCache(pool.info.function, pool.info.version, registry::GbSecondsOf(mb_ms));
+}
+
+void InstanceManager::AccountProvisioned(Pool& pool, Clock::TimePoint now) {
+  int64_t live = 0;
+  for (const auto& i : pool.instances) live += i->provisioned && Live(*i) ? 1 : 0;
+  const auto since = pool.provisioned_accounted_until;
+  if (live == 0 || since == Clock::TimePoint{} || now <= since) {
+    pool.provisioned_accounted_until = now;
+    return;
+  }
+  const int64_t ms = WholeMillis(now - since);
+  pool.provisioned_accounted_until = since + std::chrono::milliseconds(ms);
+  UsageBucket(pool, clock_.EpochMillis()).provisioned_mb_ms +=
+      live * pool.info.config.memory_mb * ms;
+}
+
+std::vector<registry::UsageRecord> InstanceManager::TakeUsage() {
+  std::vector<registry::UsageRecord> out;
+  std::lock_guard<std::mutex> lock(mu_);
+  for (auto& [key, pool] : pools_) {
+    for (auto& u : pool->usage) {
+      if (!u.Empty()) out.push_back(std::move(u));
+    }
+    pool->usage.clear();
+  }
+  return out;
 }
 
 void InstanceManager::Tick() {
@@ -362,6 +416,7 @@ void InstanceManager::Tick() {
   const auto now = clock_.Now();
   for (auto& [key, pool] : pools_) {
     if (pool->snapshot) AccountSnapshot(*pool, now);
+    AccountProvisioned(*pool, now);
     int idle_s = options_.idle_timeout_override_s.value_or(pool->info.config.idle_timeout_s);
     std::vector<IdleInstanceView> idle;
     for (auto& i : pool->instances) {

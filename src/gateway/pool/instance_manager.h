@@ -27,6 +27,7 @@
 #include "gateway/pool/instance.h"
 #include "gateway/pool/scaling_policy.h"
 #include "registry/registry.h"
+#include "registry/usage_store.h"
 #include "sandbox/sandbox.h"
 
 namespace mlfaas::gateway {
@@ -69,6 +70,9 @@ class Pool {
   int64_t cold_starts = 0;
   // Set when the version loads its model by snapshot and the sandbox can make templates.
   std::shared_ptr<SnapshotSlot> snapshot;
+  // Metered usage not yet taken (TakeUsage), one record per UTC hour, oldest first.
+  std::vector<registry::UsageRecord> usage;
+  Clock::TimePoint provisioned_accounted_until{};  // provisioned instances counted up to here
 };
 
 class InstanceManager {
@@ -109,6 +113,9 @@ class InstanceManager {
   nlohmann::json StatusJson() const;
   // Instances by state and invocations running, for /metrics.
   Metrics::Live LiveCounts() const;
+  // Hands over (and forgets) the usage metered since the last call: per version and UTC hour,
+  // requests and billed MB-ms (Complete), provisioned and snapshot MB-ms (Tick).
+  std::vector<registry::UsageRecord> TakeUsage();
 
  private:
   using Deferred = DeferredCalls;
@@ -116,6 +123,8 @@ class InstanceManager {
   Pool& PoolFor(const registry::VersionInfo& v, Deferred& later);
   // Counts the version's template memory since the last tick as snapshot cache GB-seconds.
   void AccountSnapshot(Pool& pool, Clock::TimePoint now);
+  // Counts the version's live provisioned instances since the last tick as provisioned MB-ms.
+  void AccountProvisioned(Pool& pool, Clock::TimePoint now);
   Status InitPool(Pool& pool, const registry::VersionInfo& v);
   // Starting an instance (instance_start.cc): Reserve under mu_, Launch without it (LaunchLater
   // defers it until mu_ is released), Attach (or FailLaunch, or Discard) under it again.
