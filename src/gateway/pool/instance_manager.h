@@ -134,6 +134,10 @@ class InstanceManager {
     // Snapshot: the version's template slot, and how to start its template if there is none.
     std::shared_ptr<SnapshotSlot> snapshot;
     sandbox::EnvironmentSpec template_spec;
+    // The version's names, copied under the lock: Launch runs outside it, while Invoke may
+    // rewrite the pool's info.
+    std::string function;
+    std::string version;
   };
   // Forks the instance from the version's template, starting the template first if needed.
   StatusOr<sandbox::Environment> LaunchFromSnapshot(Reserved& r);

@@ -59,7 +59,7 @@ StatusOr<InstanceManager::Reserved> InstanceManager::Reserve(Pool& pool, bool pr
   pool.instances.push_back(inst);
   ++live_;
   ++pool.cold_starts;
-  Reserved r{inst, std::move(spec), pool.snapshot, {}};
+  Reserved r{inst, std::move(spec), pool.snapshot, {}, pool.info.function, pool.info.version};
   if (r.snapshot) {
     // The template: the version's environment with its Runtime API where its children's will
     // be (a runtime may read the address during init), as Lambda's SnapStart init type says.
@@ -108,8 +108,7 @@ void InstanceManager::Launch(Reserved r) {
   // The log stream's file is opened here too: file I/O stays out of the lock.
   std::unique_ptr<LogStream> log;
   if (options_.function_log) {
-    const auto& info = r.inst->pool()->info;
-    log = options_.function_log->OpenStream(info.function, r.inst->log_stream, info.version);
+    log = options_.function_log->OpenStream(r.function, r.inst->log_stream, r.version);
   }
   StatusOr<sandbox::Environment> env = r.snapshot ? LaunchFromSnapshot(r) : sandbox_.Start(r.spec);
   Deferred later;
