@@ -195,7 +195,8 @@ StatusOr<Filter> Export(scmp_filter_ctx ctx) {
     bytes.append(buf, static_cast<size_t>(n));
   }
   close(p[0]);
-  if (rc != 0) return FailedPrecondition(std::string("jail: seccomp_export_bpf: ") + std::strerror(-rc));
+  if (rc != 0)
+    return FailedPrecondition(std::string("jail: seccomp_export_bpf: ") + std::strerror(-rc));
   if (bytes.empty() || bytes.size() % sizeof(sock_filter) != 0 ||
       bytes.size() / sizeof(sock_filter) > BPF_MAXINSNS) {
     return FailedPrecondition("jail: libseccomp exported a malformed program");
