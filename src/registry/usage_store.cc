@@ -8,7 +8,6 @@ namespace mlfaas::registry {
 namespace {
 
 // Short: the gateway's maintenance thread writes, and a busy database is retried next tick.
-constexpr int kBusyTimeoutMs = 2000;
 
 }  // namespace
 
@@ -36,9 +35,10 @@ int64_t UsageHour(int64_t epoch_ms) {
 UsageStore::UsageStore(std::unique_ptr<Db> db) : db_(std::move(db)) {}
 UsageStore::~UsageStore() = default;
 
-StatusOr<std::unique_ptr<UsageStore>> UsageStore::Open(const std::filesystem::path& home) {
+StatusOr<std::unique_ptr<UsageStore>> UsageStore::Open(const std::filesystem::path& home,
+                                                       int busy_timeout_ms) {
   MLFAAS_RETURN_IF_ERROR(PrepareHome(home));
-  MLFAAS_ASSIGN_OR_RETURN(auto db, Db::Open(DatabasePath(home), kBusyTimeoutMs));
+  MLFAAS_ASSIGN_OR_RETURN(auto db, Db::Open(DatabasePath(home), busy_timeout_ms));
   MLFAAS_RETURN_IF_ERROR(Migrate(*db));
   return std::unique_ptr<UsageStore>(new UsageStore(std::move(db)));
 }

@@ -51,7 +51,9 @@ class UsageStore {
   static constexpr size_t kMaxPending = 100'000;
 
   // Opens <home>/registry.db (creating the home and applying migrations).
-  static StatusOr<std::unique_ptr<UsageStore>> Open(const std::filesystem::path& home);
+  // `busy_timeout_ms`: how long a write waits for another connection's lock (a test seam).
+  static StatusOr<std::unique_ptr<UsageStore>> Open(const std::filesystem::path& home,
+                                                    int busy_timeout_ms = 2000);
   ~UsageStore();
   UsageStore(const UsageStore&) = delete;
   UsageStore& operator=(const UsageStore&) = delete;

@@ -49,8 +49,8 @@ TEST(UsageHourTest, StartOfUtcHour) {
 
 class UsageStoreTest : public ::testing::Test {
  protected:
-  std::unique_ptr<UsageStore> Open() {
-    auto s = UsageStore::Open(dir_.path() / "home");
+  std::unique_ptr<UsageStore> Open(int busy_timeout_ms = 2000) {
+    auto s = UsageStore::Open(dir_.path() / "home", busy_timeout_ms);
     EXPECT_TRUE(s.ok()) << s.status().ToString();
     return s.ok() ? std::move(s).value() : nullptr;
   }
@@ -113,7 +113,7 @@ TEST_F(UsageStoreTest, RefusesBadRecords) {
 }
 
 TEST_F(UsageStoreTest, FailedWriteStaysPendingAndIsRetriedOnce) {
-  auto store = Open();
+  auto store = Open(/*busy_timeout_ms=*/50);  // the other connection keeps its lock anyway
   ASSERT_TRUE(store);
   const auto db = dir_.path() / "home" / "registry.db";
   // Another connection holds the write lock: the batch cannot be written now.
