@@ -31,7 +31,7 @@ fi
 # the stacks, and about half the build time of -O2 -g (the build dominates a 30-s CI run).
 CC=clang CXX=clang++ cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release \
   "-DCMAKE_CXX_FLAGS_RELEASE=-O1 -g1" -DMLFAAS_FUZZ=ON -DMLFAAS_BUILD_TESTS=OFF \
-  -DMLFAAS_BUILD_BENCH=OFF >/dev/null || exit 2
+  -DMLFAAS_BUILD_BENCH=OFF -DCMAKE_UNITY_BUILD=ON >/dev/null || exit 2
 cmake --build "$BUILD" -j"${MLFAAS_FUZZ_JOBS:-$(nproc)}" --target mlfaas_fuzzers || exit 2
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/mlfaas-fuzz-run.XXXXXX")

@@ -136,8 +136,10 @@ FuzzGateway::FuzzGateway(sandbox::ProcessLauncher& launcher, bool with_http) {
                           nullptr,
                           &registry_,
                           nullptr,
-                          {},    // the control plane too, inline
-                          {}});  // no function log
+                          {},       // the control plane too, inline
+                          {},       // no function log
+                          nullptr,  // no metered usage
+                          {}});
   if (!with_http) return;
   gateway::HttpServerOptions so;  // the gateway's limits: body 6 MiB, header 16 KiB, URI 8 KiB
   so.host = "127.0.0.1";

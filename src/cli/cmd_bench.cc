@@ -1,4 +1,4 @@
-// `mlfaas bench run SCENARIO.yaml` and `mlfaas bench study`.
+// `mlfaas bench run SCENARIO.yaml`, `mlfaas bench study` and `mlfaas bench study --matrix`.
 #include <unistd.h>
 
 #include <iostream>
@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "cli/cli.h"
+#include "loadtest/matrix_run.h"
 #include "loadtest/plan_parser.h"
 #include "loadtest/report.h"
 #include "loadtest/runner.h"
@@ -26,11 +27,19 @@ struct BenchFlags {
   int threads = 2;
   bool quiet = false;
   std::string endpoint;
+  // --matrix
+  bool matrix = false;
+  bool quick = false;
+  bool no_cpu = false;
+  std::string memory, runtimes, strategies;
+  double keepalive_time_scale = 0;
+  CLI::Option* time_scale_opt = nullptr;
 };
 
 void AddCommonFlags(CLI::App* cmd, BenchFlags& f) {
-  cmd->add_option("--time-scale", f.time_scale,
-                  "Compress scenario time by this factor (60: 1 min/s)");
+  f.time_scale_opt = cmd->add_option("--time-scale", f.time_scale,
+                                     "Compress scenario time by this factor (60: 1 min/s; "
+                                     "--matrix: the concurrency scenario's, default 10)");
   cmd->add_option("--report-dir", f.report_dir, "Write kpi.csv, junit.xml, report.html here");
   cmd->add_option("--threads", f.threads, "Client IO threads (1..16, default 2)");
   cmd->add_flag("-q,--quiet", f.quiet, "No live line per second");
@@ -59,6 +68,64 @@ Status RunBench(const BenchFlags& f) {
   return Status::Ok();
 }
 
+Status RunMatrixCommand(const BenchFlags& f, const CliContext& ctx) {
+  if (!f.endpoint.empty()) {
+    return InvalidArgument("--matrix starts its own gateway: --endpoint cannot be given with it");
+  }
+  lt::MatrixOptions o;
+  std::string cmd = "mlfaas bench study --matrix";
+  if (!f.memory.empty()) {
+    MLFAAS_ASSIGN_OR_RETURN(o.spec.memory_mb, lt::ParseMemoryList(f.memory));
+    cmd += " --memory " + f.memory;
+  }
+  if (!f.runtimes.empty()) {
+    MLFAAS_ASSIGN_OR_RETURN(o.spec.runtimes, lt::ParseRuntimeList(f.runtimes));
+    cmd += " --runtimes " + f.runtimes;
+  }
+  if (!f.strategies.empty()) {
+    MLFAAS_ASSIGN_OR_RETURN(o.spec.strategies, lt::ParseStrategyList(f.strategies));
+    cmd += " --strategies " + f.strategies;
+  }
+  if (f.time_scale_opt && f.time_scale_opt->count() > 0) {
+    o.time_scale = f.time_scale;
+    cmd += " --time-scale " + lt::FormatNumber("%g", f.time_scale);
+  }
+  if (f.keepalive_time_scale != 0) {
+    o.keepalive_time_scale = f.keepalive_time_scale;
+    cmd += " --keepalive-time-scale " + lt::FormatNumber("%g", f.keepalive_time_scale);
+  }
+  o.quick = f.quick;
+  o.cpu = !f.no_cpu;
+  if (f.quick) cmd += " --quick";
+  if (f.no_cpu) cmd += " --no-cpu";
+  o.report_dir = f.report_dir;
+  o.threads = f.threads;
+  o.tty = !f.quiet && isatty(STDERR_FILENO);
+  o.self_exe = ctx.self_exe;
+  o.command = cmd;
+  return lt::RunMatrix(o, std::cout, std::cerr);
+}
+
+Status RunStudyCommand(const BenchFlags& f, const CliContext& ctx) {
+  if (f.matrix) return RunMatrixCommand(f, ctx);
+  for (const auto& [given, name] :
+       {std::pair{f.quick, "--quick"}, std::pair{f.no_cpu, "--no-cpu"},
+        std::pair{!f.memory.empty(), "--memory"}, std::pair{!f.runtimes.empty(), "--runtimes"},
+        std::pair{!f.strategies.empty(), "--strategies"},
+        std::pair{f.keepalive_time_scale != 0, "--keepalive-time-scale"}}) {
+    if (given) return InvalidArgument(std::string(name) + " needs --matrix");
+  }
+  lt::StudyOptions o;
+  o.endpoint = f.endpoint;
+  o.time_scale = f.time_scale;
+  o.report_dir = f.report_dir;
+  o.threads = f.threads;
+  o.live = !f.quiet && isatty(STDOUT_FILENO);
+  o.self_exe = ctx.self_exe;
+  o.home = ctx.home;
+  return lt::RunStudy(o, std::cout);
+}
+
 }  // namespace
 
 void RegisterBenchCommands(CLI::App& app, CliContext& ctx) {
@@ -76,19 +143,21 @@ void RegisterBenchCommands(CLI::App& app, CliContext& ctx) {
   CLI::App* study = bench->add_subcommand("study", "Reproduce the reference study's two scenarios");
   study->add_option("--endpoint", flags->endpoint, "Invoke URL of an already running gateway");
   AddCommonFlags(study, *flags);
-  study->callback([flags, &ctx] {
-    ctx.action = [flags, &ctx] {
-      lt::StudyOptions o;
-      o.endpoint = flags->endpoint;
-      o.time_scale = flags->time_scale;
-      o.report_dir = flags->report_dir;
-      o.threads = flags->threads;
-      o.live = !flags->quiet && isatty(STDOUT_FILENO);
-      o.self_exe = ctx.self_exe;
-      o.home = ctx.home;
-      return lt::RunStudy(o, std::cout);
-    };
-  });
+  study->add_flag("--matrix", flags->matrix,
+                  "Memory x runtime x loading strategy, one private gateway, one table");
+  study->add_option("--memory", flags->memory,
+                    "--matrix: memory sizes in MB (default 256,512,1024)");
+  study->add_option("--runtimes", flags->runtimes,
+                    "--matrix: builtin,python,java (default all three)");
+  study->add_option("--strategies", flags->strategies,
+                    "--matrix: per-invoke,init,lazy,snapshot (default per-invoke,init,snapshot)");
+  study->add_option("--keepalive-time-scale", flags->keepalive_time_scale,
+                    "--matrix: the keep-alive scenario's compression (default 24x --time-scale)");
+  study->add_flag("--quick", flags->quick,
+                  "--matrix: one 1-second scenario per cell (a smoke test)");
+  study->add_flag("--no-cpu", flags->no_cpu, "--matrix: skip the CPU-bound fixture");
+  study->callback(
+      [flags, &ctx] { ctx.action = [flags, &ctx] { return RunStudyCommand(*flags, ctx); }; });
 }
 
 }  // namespace mlfaas::cli

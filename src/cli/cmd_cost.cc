@@ -1,6 +1,7 @@
 // `mlfaas cost [FUNCTION]`: what the metered usage in <home>/registry.db (registry/usage_store.h)
 // would cost at AWS Lambda's list prices (registry/usage_prices.h), per function version, with a
-// total. docs/api.md ("mlfaas cost") has the units and the price table.
+// total; with --remote, the gateway's GET /v1/cost (the same report, registry/usage_report.h).
+// docs/api.md ("mlfaas cost") has the units and the price table.
 #include <fmt/format.h>
 
 #include <iostream>
@@ -8,17 +9,17 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/cli.h"
+#include "cli/gateway_client.h"
 #include "common/clock.h"
+#include "common/json.h"
 #include "gateway/base/log_reader.h"
 #include "registry/registry.h"
 #include "registry/usage_prices.h"
+#include "registry/usage_report.h"
 #include "registry/usage_store.h"
 
 namespace mlfaas::cli {
 namespace {
-
-using registry::GbSecondsOf;
-using registry::UsageRecord;
 
 struct CostArgs {
   std::string function;
@@ -27,83 +28,81 @@ struct CostArgs {
   bool json = false;
 };
 
-nlohmann::json UsageJson(const UsageRecord& u, const registry::LambdaPrices& p) {
-  const registry::UsageCost c = registry::PriceUsage(u, p);
-  return {{"requests", u.requests},
-          {"duration_mb_ms", u.duration_mb_ms},
-          {"gb_seconds", GbSecondsOf(u.duration_mb_ms)},
-          {"provisioned_duration_mb_ms", u.provisioned_duration_mb_ms},
-          {"provisioned_mb_ms", u.provisioned_mb_ms},
-          {"provisioned_gb_seconds", GbSecondsOf(u.provisioned_mb_ms)},
-          {"snapshot_mb_ms", u.snapshot_mb_ms},
-          {"snapshot_gb_seconds", GbSecondsOf(u.snapshot_mb_ms)},
-          {"usd",
-           {{"requests", c.requests},
-            {"duration", c.duration},
-            {"provisioned_duration", c.provisioned_duration},
-            {"provisioned", c.provisioned},
-            {"snapshot_cache", c.snapshot_cache},
-            {"total", c.total()}}}};
+// The report (registry::CostReportJson) from the home.
+StatusOr<nlohmann::json> LocalReport(const CliContext& ctx, const std::string& function,
+                                     int64_t since_ms, registry::Arch arch) {
+  MLFAAS_ASSIGN_OR_RETURN(auto store, registry::UsageStore::Open(ctx.home));
+  MLFAAS_ASSIGN_OR_RETURN(auto reg, registry::OpenRegistry(ctx.home));
+  MLFAAS_ASSIGN_OR_RETURN(std::vector<registry::UsageRecord> rows,
+                          registry::QueryCostUsage(*store, reg.get(), function, since_ms));
+  return registry::CostReportJson(rows, registry::PricesFor(arch), since_ms);
 }
 
-std::string Row(std::string_view function, std::string_view version, const UsageRecord& u,
-                const registry::LambdaPrices& p) {
-  return fmt::format("{:<24} {:<8} {:>10} {:>16.6f} {:>16.6f} {:>16.6f} {:>14.8f}", function,
-                     version, u.requests, GbSecondsOf(u.duration_mb_ms),
-                     GbSecondsOf(u.provisioned_mb_ms), GbSecondsOf(u.snapshot_mb_ms),
-                     registry::PriceUsage(u, p).total());
+// The same report from the gateway at `url` (GET /v1/cost, the read scope).
+StatusOr<nlohmann::json> RemoteReport(const std::string& url, const std::string& function,
+                                      int64_t since_ms, registry::Arch arch) {
+  MLFAAS_ASSIGN_OR_RETURN(auto gw, GatewayClient::ForRemote(url));
+  std::string target = "/v1/cost?arch=" + std::string(registry::PricesFor(arch).name);
+  if (!function.empty()) target += "&function=" + UriEncode(function);
+  if (since_ms > 0) target += "&since=" + std::to_string(since_ms);
+  MLFAAS_ASSIGN_OR_RETURN(nlohmann::json j, gw->Call("GET", target));
+  if (!j.is_object()) return Internal("the gateway's cost answer is malformed");
+  return j;
+}
+
+// One line of the table; false when `u` is not a report entry.
+bool AppendRow(std::string& out, const nlohmann::json& u, std::string_view function,
+               std::string_view version) {
+  const nlohmann::json* usd = JsonField(u, "usd");
+  auto requests = JsonInt(u, "requests");
+  auto gbs = JsonNumber(u, "gb_seconds");
+  auto prov = JsonNumber(u, "provisioned_gb_seconds");
+  auto snap = JsonNumber(u, "snapshot_gb_seconds");
+  auto total = usd ? JsonNumber(*usd, "total") : std::nullopt;
+  if (!requests || !gbs || !prov || !snap || !total) return false;
+  out += fmt::format("{:<24} {:<8} {:>10} {:>16.6f} {:>16.6f} {:>16.6f} {:>14.8f}\n", function,
+                     version, *requests, *gbs, *prov, *snap, *total);
+  return true;
+}
+
+// The table of a report: a line per function version, then the total.
+StatusOr<std::string> CostTable(const nlohmann::json& report) {
+  auto arch = JsonString(report, "arch");
+  const nlohmann::json* versions = JsonField(report, "versions");
+  const nlohmann::json* total = JsonField(report, "total");
+  auto malformed = [] { return Internal("the cost report is malformed"); };
+  if (!arch || !versions || !versions->is_array() || !total) return malformed();
+  std::string out =
+      fmt::format("{:<24} {:<8} {:>10} {:>16} {:>16} {:>16} {:>14}\n", "FUNCTION", "VERSION",
+                  "REQUESTS", "GB-S", "PROV GB-S", "SNAPSHOT GB-S", "USD (" + *arch + ")");
+  for (const auto& v : *versions) {
+    auto function = JsonString(v, "function");
+    auto version = JsonString(v, "version");
+    if (!function || !version || !AppendRow(out, v, *function, *version)) return malformed();
+  }
+  if (!AppendRow(out, *total, "total", "")) return malformed();
+  return out;
 }
 
 Status RunCost(const CliContext& ctx, const CostArgs& a) {
   auto arch = registry::ParseArch(a.arch);
   if (!arch) return InvalidArgument("--arch must be x86 or arm, not '" + a.arch + "'");
-  const registry::LambdaPrices& prices = registry::PricesFor(*arch);
   int64_t since_ms = 0;
   if (!a.since.empty()) {
     auto s = gateway::ParseSince(a.since, SystemClock::Get().EpochMillis());
     if (!s.ok()) return InvalidArgument("--since: " + s.status().message());
     since_ms = *s;
   }
-  MLFAAS_ASSIGN_OR_RETURN(auto store, registry::UsageStore::Open(ctx.home));
-  MLFAAS_ASSIGN_OR_RETURN(std::vector<UsageRecord> rows, store->Query(a.function, since_ms));
-  if (!a.function.empty() && rows.empty()) {
-    // No usage: fine for an existing function, or one metered before (a deleted function's usage
-    // is still reported); an error for a name never seen.
-    MLFAAS_ASSIGN_OR_RETURN(std::vector<UsageRecord> ever, store->Query(a.function, 0));
-    if (ever.empty()) {
-      MLFAAS_ASSIGN_OR_RETURN(auto reg, registry::OpenRegistry(ctx.home));
-      MLFAAS_RETURN_IF_ERROR(reg->GetFunction(a.function).status());
-    }
-  }
-  UsageRecord total;
-  for (const auto& r : rows) total.Add(r);
+  MLFAAS_ASSIGN_OR_RETURN(nlohmann::json report,
+                          ctx.remote.empty()
+                              ? LocalReport(ctx, a.function, since_ms, *arch)
+                              : RemoteReport(ctx.remote, a.function, since_ms, *arch));
   if (a.json) {
-    nlohmann::json j = {
-        {"arch", prices.name},
-        {"since_ms", since_ms},
-        {"from_hour", since_ms > 0 ? registry::UsageHour(since_ms) : int64_t{0}},
-        {"prices",
-         {{"usd_per_million_requests", prices.usd_per_million_requests},
-          {"usd_per_gb_second", prices.usd_per_gb_second},
-          {"usd_per_provisioned_gb_second", prices.usd_per_provisioned_gb_second},
-          {"usd_per_provisioned_duration_gb_second", prices.usd_per_provisioned_duration_gb_second},
-          {"usd_per_snapshot_cache_gb_second", prices.usd_per_snapshot_cache_gb_second}}},
-        {"versions", nlohmann::json::array()},
-        {"total", UsageJson(total, prices)}};
-    for (const auto& r : rows) {
-      nlohmann::json v = UsageJson(r, prices);
-      v["function"] = r.function;
-      v["version"] = r.version;
-      j["versions"].push_back(std::move(v));
-    }
-    std::cout << j.dump(2) << "\n";
+    std::cout << report.dump(2) << "\n";
     return Status::Ok();
   }
-  std::cout << fmt::format("{:<24} {:<8} {:>10} {:>16} {:>16} {:>16} {:>14}\n", "FUNCTION",
-                           "VERSION", "REQUESTS", "GB-S", "PROV GB-S", "SNAPSHOT GB-S",
-                           "USD (" + std::string(prices.name) + ")");
-  for (const auto& r : rows) std::cout << Row(r.function, r.version, r, prices) << "\n";
-  std::cout << Row("total", "", total, prices) << "\n";
+  MLFAAS_ASSIGN_OR_RETURN(std::string table, CostTable(report));
+  std::cout << table;
   return Status::Ok();
 }
 
@@ -125,9 +124,12 @@ void RegisterCostCommands(CLI::App& app, CliContext& ctx) {
       "Prices: AWS Lambda list prices, us-east-1, no free tier (docs/api.md, \"mlfaas cost\"). "
       "Usage is what `mlfaas serve` metered into <home>/registry.db: each invocation that ran "
       "(Memory Size x Billed Duration, as its REPORT line says), provisioned instances and "
-      "snapshot templates over time.");
-  cmd->callback(
-      [&ctx, args] { ctx.action = [&ctx, args]() -> Status { return RunCost(ctx, *args); }; });
+      "snapshot templates over time. With --remote, the gateway's GET /v1/cost (the functions "
+      "the key may read, usage not yet written included).");
+  cmd->callback([&ctx, args] {
+    ctx.remote_capable = true;
+    ctx.action = [&ctx, args]() -> Status { return RunCost(ctx, *args); };
+  });
 }
 
 }  // namespace mlfaas::cli

@@ -117,6 +117,10 @@ StatusOr<GatewayAuth> GatewayAuthFromEnvironment() {
   return auth;
 }
 
+Status NotMlfaas(const std::string& what, const std::string& detail) {
+  return Internal("the gateway's answer to " + what + " is not what mlfaas expects: " + detail);
+}
+
 Status StatusFromErrorResponse(const HttpResponse& res) {
   // Error bodies are small; one that is not JSON (a proxy's HTML page) only loses its message.
   nlohmann::json body = nullptr;

@@ -51,6 +51,9 @@ StatusOr<GatewayAuth> GatewayAuthFromEnvironment();
 //   Unimplemented, other 4xx InvalidArgument, anything else Unavailable.
 Status StatusFromErrorResponse(const HttpResponse& res);
 
+// Internal: the gateway's answer to `what` (a 2xx) is not what mlfaas expects, as `detail` says.
+Status NotMlfaas(const std::string& what, const std::string& detail);
+
 // Percent-encodes every byte but RFC 3986's unreserved ones: a path segment or a query value.
 std::string UriEncode(std::string_view s);
 

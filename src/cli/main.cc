@@ -31,10 +31,9 @@ int Run(int argc, char** argv) {
   app.add_option("--home", home, "State directory (env MLFAAS_HOME, default ~/.mlfaas)");
   std::string remote;
   CLI::Option* remote_opt =
-      app.add_option(
-             "--remote", remote,
-             "Run function, version, alias, key, audit, logs and status against the gateway at "
-             "http://HOST:PORT instead of the home (env MLFAAS_REMOTE)")
+      app.add_option("--remote", remote,
+                     "Run function, version, alias, key, audit, logs, cost and status against the "
+                     "gateway at http://HOST:PORT instead of the home (env MLFAAS_REMOTE)")
           ->type_name("URL");
 
   RegisterModelCommands(app, ctx);
@@ -82,8 +81,8 @@ int Run(int argc, char** argv) {
     ctx.remote = env;
   }
   if (ctx.remote_flag && !ctx.remote_capable) {
-    std::cerr << "mlfaas: --remote applies to the function, version, alias, key, audit, logs "
-                 "and status commands only\n";
+    std::cerr << "mlfaas: --remote applies to the function, version, alias, key, audit, logs, "
+                 "cost and status commands only\n";
     return 1;
   }
   Status st = ctx.action();

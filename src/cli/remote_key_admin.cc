@@ -12,10 +12,6 @@ using nlohmann::json;
 
 constexpr const char* kKeys = "/mlfaas/v1/keys";
 
-Status NotMlfaas(const std::string& what, const std::string& detail) {
-  return Internal("the gateway's answer to " + what + " is not what mlfaas expects: " + detail);
-}
-
 StatusOr<auth::ApiKey> KeyFromJson(const json& k, const std::string& what) {
   if (!k.is_object()) return NotMlfaas(what, "a key is not a JSON object");
   auth::ApiKey key;

@@ -83,10 +83,6 @@ json AliasBody(const AliasInfo& a) {
               {"RoutingConfig", {{"AdditionalVersionWeights", weights}}}};
 }
 
-Status NotMlfaas(const std::string& what, const std::string& detail) {
-  return Internal("the gateway's answer to " + what + " is not what mlfaas expects: " + detail);
-}
-
 // The record under `key` of a gateway answer, parsed with `parse`.
 template <typename T>
 StatusOr<T> Record(const json& answer, const char* key, const std::string& what,

@@ -38,6 +38,11 @@ class Clock {
                                             std::function<void()> fire) = 0;
 };
 
+// A duration in (fractional) milliseconds, as REPORT lines and status answers give them.
+inline double Millis(Clock::Duration d) {
+  return std::chrono::duration<double, std::milli>(d).count();
+}
+
 // "2026-11-26T18:30:05.123Z": an epoch time in milliseconds as RFC 3339 UTC with milliseconds
 // (the registry's, the audit log's and the function log's timestamps).
 std::string Rfc3339Millis(int64_t epoch_ms);

@@ -100,13 +100,18 @@ Gateway::Gateway(GatewayOptions options, registry::Registry& registry, CodeStore
                                                  nullptr,
                                                  nullptr,
                                                  {},
-                                                 options_.log_dir});
+                                                 options_.log_dir,
+                                                 nullptr,
+                                                 {}});
   if (options_.control_plane) {
     api_->registry = &registry_;
     api_->store = options_.store;
     api_->offload = [this](std::function<void()> work) {
       boost::asio::post(control_pool_, std::move(work));
     };
+    // GET /v1/cost writes and reads the database: only where that runs off the io threads.
+    api_->usage = options_.usage;
+    if (options_.usage) api_->flush_usage = [this] { return FlushUsage(); };
   }
 }
 
@@ -184,6 +189,7 @@ void Gateway::MaintenanceLoop() {
 // A failed write stays pending in the store and is retried at the next tick.
 bool Gateway::FlushUsage() {
   if (!options_.usage) return true;
+  std::lock_guard<std::mutex> lock(usage_mu_);
   Status st = options_.usage->Add(manager_->TakeUsage());
   if (!st.ok()) spdlog::warn("usage: cannot record it yet (kept for a retry): {}", st.message());
   return st.ok();

@@ -111,7 +111,11 @@ class Gateway {
   void MaintenanceLoop();
   void ReconcileProvisioned();
   void RefreshKeys();
-  bool FlushUsage();  // false: the store could not be written (the usage stays pending there)
+  // Hands the usage metered in memory to options_.usage; false: the store could not be written
+  // (the usage stays pending there). Thread-safe: the maintenance thread, GET /v1/cost (control
+  // pool) and Shutdown call it; one at a time, so that a flush that returns has written all the
+  // usage taken before it began.
+  bool FlushUsage();
 
   const GatewayOptions options_;
   const int io_threads_count_;  // resolved options_.threads
@@ -142,6 +146,7 @@ class Gateway {
   bool maint_stop_ = false;
   bool stopped_ = false;
   std::atomic<uint64_t> io_exceptions_{0};
+  std::mutex usage_mu_;  // serializes FlushUsage
 };
 
 }  // namespace mlfaas::gateway

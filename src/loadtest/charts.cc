@@ -170,6 +170,49 @@ std::string PercentileSvg(const Histogram& h, const std::string& title) {
   return out + "</svg>\n";
 }
 
+std::string BarsSvg(const std::vector<Bar>& bars, const std::string& title,
+                    const std::string& unit) {
+  static constexpr const char* kColors[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd"};
+  constexpr double kLabelW = 230, kBarH = 18, kGap = 6, kTop = 40, kBottom = 40;
+  const double height = kTop + kBottom + static_cast<double>(bars.size()) * (kBarH + kGap);
+  double max = 0;
+  for (const Bar& b : bars) max = std::max(max, b.value);
+  const auto [step, top] = NiceAxis(max);
+  const double x0 = kLabelW, x1 = kW - 90;
+  auto X = [&](double v) { return x0 + (x1 - x0) * v / top; };
+  std::ostringstream o;
+  o << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << kW << "\" height=\"" << height
+    << "\" viewBox=\"0 0 " << kW << " " << height
+    << "\" font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"100%\" height=\"100%\" "
+       "fill=\"white\"/>\n<text x=\""
+    << kW / 2 << "\" y=\"20\" text-anchor=\"middle\" font-size=\"15\" font-weight=\"bold\">"
+    << XmlEscape(title) << "</text>\n";
+  const double y_axis = height - kBottom;
+  for (double v = 0; v <= top + 1e-9; v += step) {
+    o << "<line x1=\"" << Num(X(v)) << "\" x2=\"" << Num(X(v)) << "\" y1=\"" << kTop << "\" y2=\""
+      << y_axis << "\" stroke=\"#e0e0e0\"/><text x=\"" << Num(X(v)) << "\" y=\"" << y_axis + 16
+      << "\" text-anchor=\"middle\">" << Num(v, step < 1 ? "%.2f" : "%.0f") << "</text>\n";
+  }
+  o << "<text x=\"" << (x0 + x1) / 2 << "\" y=\"" << height - 8 << "\" text-anchor=\"middle\">"
+    << XmlEscape(unit) << "</text>\n";
+  double y = kTop;
+  for (const Bar& b : bars) {
+    const char* color = kColors[static_cast<size_t>(std::abs(b.group)) % std::size(kColors)];
+    o << "<text x=\"" << x0 - 6 << "\" y=\"" << Num(y + kBarH - 5) << "\" text-anchor=\"end\">"
+      << XmlEscape(b.label) << "</text><rect x=\"" << x0 << "\" y=\"" << Num(y) << "\" width=\""
+      << Num(std::max(0.0, X(b.value) - x0)) << "\" height=\"" << kBarH << "\" fill=\"" << color
+      << "\"/><text x=\"" << Num(X(b.value) + 4) << "\" y=\"" << Num(y + kBarH - 5) << "\">"
+      << XmlEscape(Num(b.value, b.value >= 100 ? "%.0f"
+                                : b.value >= 1 ? "%.2f"
+                                               : "%.4f"))
+      << "</text>\n";
+    y += kBarH + kGap;
+  }
+  o << "<line x1=\"" << x0 << "\" x2=\"" << x0 << "\" y1=\"" << kTop << "\" y2=\"" << y_axis
+    << "\" stroke=\"#555\"/>\n";
+  return o.str() + "</svg>\n";
+}
+
 std::string RunSectionHtml(const RunResult& r, const std::string& heading) {
   std::ostringstream o;
   const Histogram& h = r.total.window.latency;

@@ -17,6 +17,16 @@ std::string TimelineSvg(const std::vector<KpiRow>& rows, const std::string& titl
 // Latency by percentile on a log "1/(1-p)" axis (0 %, 90 %, 99 %, 99.9 %, 99.99 %).
 std::string PercentileSvg(const Histogram& h, const std::string& title);
 
+// One horizontal bar per (label, value), on a common axis in `unit`; for comparing cells (the
+// matrix report). A label may carry a group colour index (bars of one group share a colour).
+struct Bar {
+  std::string label;
+  double value = 0;
+  int group = 0;
+};
+std::string BarsSvg(const std::vector<Bar>& bars, const std::string& title,
+                    const std::string& unit);
+
 // The report for one run: summary table, criteria, both charts.
 std::string RunSectionHtml(const RunResult& r, const std::string& heading);
 // Wraps sections into a standalone XHTML page with inline CSS.

@@ -31,13 +31,17 @@ void SecondStats::Add(const Sample& s) {
     ++window.failures;
     ++errors[static_cast<size_t>(s.error)];
   }
-  if (s.cold_start) ++cold_starts;
+  if (s.cold_start) {
+    ++cold_starts;
+    cold_latency.Record(s.latency_ns);
+  }
   if (s.status) ++statuses[s.status];
 }
 
 void SecondStats::Merge(const SecondStats& o) {
   window.Merge(o.window);
   cold_starts += o.cold_starts;
+  cold_latency.Merge(o.cold_latency);
   for (size_t i = 0; i < errors.size(); ++i) errors[i] += o.errors[i];
   for (const auto& [code, n] : o.statuses) statuses[code] += n;
 }

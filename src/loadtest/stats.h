@@ -38,6 +38,7 @@ struct Sample {
 struct SecondStats {
   Window window;  // latency histogram, hits (= responses + errors), failures
   int64_t cold_starts = 0;
+  Histogram cold_latency;  // client latency of the cold-start responses only
   std::array<int64_t, static_cast<size_t>(ErrorKind::kCount)> errors{};
   std::map<int, int64_t> statuses;
   void Add(const Sample& s);

@@ -2,14 +2,6 @@
 
 namespace mlfaas::registry {
 
-const LambdaPrices& PricesFor(Arch arch) { return kLambdaPrices[arch == Arch::kArm ? 1 : 0]; }
-
-std::optional<Arch> ParseArch(std::string_view name) {
-  if (name == "x86" || name == "x86_64") return Arch::kX86;
-  if (name == "arm" || name == "arm64") return Arch::kArm;
-  return std::nullopt;
-}
-
 double GbSecondsOf(int64_t mb_ms) { return static_cast<double>(mb_ms) / 1024.0 / 1000.0; }
 
 UsageCost PriceUsage(const UsageRecord& u, const LambdaPrices& p) {

@@ -37,13 +37,13 @@ constexpr const char* kBase = "/tmp";
 constexpr const char* kOld = "/oldroot";
 constexpr const char* kNew = "/newroot";
 
-Status Errno(const std::string& what) {
+Status JailErrno(const std::string& what) {
   return FailedPrecondition("jail: " + what + ": " + std::strerror(errno));
 }
 
 Status Mount(const char* src, const std::string& dst, const char* type, unsigned long flags,
              const char* data = nullptr) {
-  if (mount(src, dst.c_str(), type, flags, data) != 0) return Errno("mount " + dst);
+  if (mount(src, dst.c_str(), type, flags, data) != 0) return JailErrno("mount " + dst);
   return Status::Ok();
 }
 
@@ -54,19 +54,19 @@ Status BindReadOnly(const std::string& src, const std::string& dst) {
 }
 
 Status MakeDir(const std::string& path, mode_t mode = 0755) {
-  if (mkdir(path.c_str(), mode) != 0 && errno != EEXIST) return Errno("mkdir " + path);
+  if (mkdir(path.c_str(), mode) != 0 && errno != EEXIST) return JailErrno("mkdir " + path);
   return Status::Ok();
 }
 
 Status MakeFile(const std::string& path) {
   int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-  if (fd < 0) return Errno("create " + path);
+  if (fd < 0) return JailErrno("create " + path);
   close(fd);
   return Status::Ok();
 }
 
 Status Symlink(const std::string& target, const std::string& path) {
-  if (symlink(target.c_str(), path.c_str()) != 0) return Errno("symlink " + path);
+  if (symlink(target.c_str(), path.c_str()) != 0) return JailErrno("symlink " + path);
   return Status::Ok();
 }
 
@@ -79,7 +79,7 @@ Status MirrorTopLevel(const char* name) {
   if (S_ISLNK(st.st_mode)) {
     char target[4096];
     ssize_t n = readlink(host.c_str(), target, sizeof target - 1);
-    if (n < 0) return Errno("readlink " + host);
+    if (n < 0) return JailErrno("readlink " + host);
     target[n] = '\0';
     return Symlink(target, jail);
   }
@@ -111,11 +111,11 @@ Status BuildRoot() {
   MLFAAS_RETURN_IF_ERROR(Mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE));
   MLFAAS_RETURN_IF_ERROR(
       Mount("tmpfs", kBase, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0700,size=64k"));
-  if (chdir(kBase) != 0) return Errno("chdir base");
+  if (chdir(kBase) != 0) return JailErrno("chdir base");
   MLFAAS_RETURN_IF_ERROR(MakeDir("oldroot", 0700));
   MLFAAS_RETURN_IF_ERROR(MakeDir("newroot", 0755));
-  if (syscall(SYS_pivot_root, ".", "oldroot") != 0) return Errno("pivot_root");
-  if (chdir("/") != 0) return Errno("chdir /");
+  if (syscall(SYS_pivot_root, ".", "oldroot") != 0) return JailErrno("pivot_root");
+  if (chdir("/") != 0) return JailErrno("chdir /");
   MLFAAS_RETURN_IF_ERROR(Mount("tmpfs", kNew, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=64k"));
   MLFAAS_RETURN_IF_ERROR(MakeDir(std::string(kNew) + "/usr"));
   MLFAAS_RETURN_IF_ERROR(BindReadOnly(std::string(kOld) + "/usr", std::string(kNew) + "/usr"));
@@ -140,7 +140,7 @@ Status BuildRoot() {
 
 Status LoopbackUp() {
   int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (s < 0) return Errno("socket");
+  if (s < 0) return JailErrno("socket");
   ifreq ifr{};
   std::strncpy(ifr.ifr_name, "lo", IFNAMSIZ - 1);
   int rc = ioctl(s, SIOCGIFFLAGS, &ifr);
@@ -151,12 +151,12 @@ Status LoopbackUp() {
   const int e = errno;
   close(s);
   errno = e;
-  return rc == 0 ? Status::Ok() : Errno("bring loopback up");
+  return rc == 0 ? Status::Ok() : JailErrno("bring loopback up");
 }
 
 StatusOr<int> ListenRuntimeApi() {
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return Errno("socket");
+  if (fd < 0) return JailErrno("socket");
   int one = 1;
   setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   sockaddr_in addr{};
@@ -164,7 +164,7 @@ StatusOr<int> ListenRuntimeApi() {
   addr.sin_port = htons(kRuntimeApiPort);
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || listen(fd, 64) != 0) {
-    Status st = Errno("listen on " + std::string(kRuntimeApiAddress));
+    Status st = JailErrno("listen on " + std::string(kRuntimeApiAddress));
     close(fd);
     return st;
   }
@@ -182,7 +182,7 @@ StatusOr<Filter> Export(scmp_filter_ctx ctx) {
   int p[2];
   if (pipe2(p, O_CLOEXEC) != 0) {
     seccomp_release(ctx);
-    return Errno("pipe for the seccomp program");
+    return JailErrno("pipe for the seccomp program");
   }
   const int rc = seccomp_export_bpf(ctx, p[1]);
   seccomp_release(ctx);
@@ -258,11 +258,11 @@ StatusOr<Filter> BuildFilter(bool for_template) {
 }
 
 Status LoadFilter(const Filter& filter) {
-  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return Errno("no_new_privs");
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return JailErrno("no_new_privs");
   sock_fprog prog{static_cast<unsigned short>(filter.program.size()),
                   const_cast<sock_filter*>(filter.program.data())};
   if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) != 0) {
-    return Errno("load the seccomp filter");
+    return JailErrno("load the seccomp filter");
   }
   return Status::Ok();
 }
@@ -281,7 +281,7 @@ Status DropBoundingSet(uint64_t keep) {
   for (int cap = 0; cap <= CAP_LAST_CAP; ++cap) {
     if (keep & (uint64_t{1} << cap)) continue;
     if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL) {
-      return Errno("drop capability " + std::to_string(cap));
+      return JailErrno("drop capability " + std::to_string(cap));
     }
   }
   return Status::Ok();
@@ -291,10 +291,10 @@ namespace {
 
 Status SwitchIdentity(uid_t uid, gid_t gid) {
   MLFAAS_RETURN_IF_ERROR(DropBoundingSet());
-  if (setgroups(0, nullptr) != 0) return Errno("setgroups");
-  if (setresgid(gid, gid, gid) != 0) return Errno("setresgid " + std::to_string(gid));
+  if (setgroups(0, nullptr) != 0) return JailErrno("setgroups");
+  if (setresgid(gid, gid, gid) != 0) return JailErrno("setresgid " + std::to_string(gid));
   // From uid 0 to another: the kernel clears the permitted, effective and ambient sets.
-  if (setresuid(uid, uid, uid) != 0) return Errno("setresuid " + std::to_string(uid));
+  if (setresuid(uid, uid, uid) != 0) return JailErrno("setresuid " + std::to_string(uid));
   if (setuid(0) == 0) return FailedPrecondition("jail: could regain uid 0 after dropping it");
   return Status::Ok();
 }
@@ -313,15 +313,15 @@ Status EnterStrict(const JailEntry& e) {
   }
   // Into the new root; the old one (the base holding the host's root) stacked beneath it is
   // detached with everything under it.
-  if (chdir(kNew) != 0) return Errno("chdir " + std::string(kNew));
-  if (syscall(SYS_pivot_root, ".", ".") != 0) return Errno("pivot_root");
-  if (umount2(".", MNT_DETACH) != 0) return Errno("detach the host's root");
-  if (chdir("/") != 0) return Errno("chdir /");
+  if (chdir(kNew) != 0) return JailErrno("chdir " + std::string(kNew));
+  if (syscall(SYS_pivot_root, ".", ".") != 0) return JailErrno("pivot_root");
+  if (umount2(".", MNT_DETACH) != 0) return JailErrno("detach the host's root");
+  if (chdir("/") != 0) return JailErrno("chdir /");
   MLFAAS_RETURN_IF_ERROR(
       Mount(nullptr, "/", nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV));
   static constexpr char kHost[] = "localhost";
-  if (sethostname(kHost, sizeof kHost - 1) != 0) return Errno("sethostname");
-  if (chdir(kTaskRoot) != 0) return Errno(std::string("chdir ") + kTaskRoot);
+  if (sethostname(kHost, sizeof kHost - 1) != 0) return JailErrno("sethostname");
+  if (chdir(kTaskRoot) != 0) return JailErrno(std::string("chdir ") + kTaskRoot);
   return Status::Ok();
 }
 
@@ -432,7 +432,7 @@ StatusOr<int> PrepareJail(Isolation level) {
   const pid_t child = fork();
   if (child < 0) {
     close(listener);
-    return Errno("fork the environment's init");
+    return JailErrno("fork the environment's init");
   }
   if (child > 0) RunInit(child);
   prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -443,7 +443,7 @@ Status EnterJail(const JailEntry& e) {
   if (e.level == Isolation::kStrict) {
     MLFAAS_RETURN_IF_ERROR(EnterStrict(e));
   } else if (!e.task_dir.empty() && chdir(e.task_dir.c_str()) != 0) {
-    return Errno("cannot enter " + e.task_dir);
+    return JailErrno("cannot enter " + e.task_dir);
   }
   if (e.level == Isolation::kOff) return Status::Ok();
   if (e.uid < 0 || e.gid < 0) return InvalidArgument("jail: no uid/gid to run as");
@@ -451,7 +451,7 @@ Status EnterJail(const JailEntry& e) {
   rlimit core{0, 0};
   setrlimit(RLIMIT_CORE, &core);
   MLFAAS_RETURN_IF_ERROR(SwitchIdentity(static_cast<uid_t>(e.uid), static_cast<gid_t>(e.gid)));
-  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return Errno("no_new_privs");
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return JailErrno("no_new_privs");
   // A uid change cleared it: the environment still dies with the gateway.
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (!g_filter) MLFAAS_RETURN_IF_ERROR(CompileFilter());

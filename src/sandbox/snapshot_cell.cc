@@ -43,7 +43,7 @@ constexpr uint64_t Cap(int n) { return uint64_t{1} << n; }
 constexpr uint64_t kTemplateCaps =
     Cap(CAP_SYS_ADMIN) | Cap(CAP_SETUID) | Cap(CAP_SETGID) | Cap(CAP_NET_ADMIN) | Cap(CAP_SETPCAP);
 
-Status Errno(const std::string& what) {
+Status SnapshotErrno(const std::string& what) {
   return FailedPrecondition("snapshot: " + what + ": " + std::strerror(errno));
 }
 
@@ -71,7 +71,7 @@ Status KeepCaps(uint64_t caps) {
     const auto word = static_cast<uint32_t>(caps >> (32 * i));
     data[i].effective = data[i].permitted = word;
   }
-  if (syscall(SYS_capset, &hdr, data) != 0) return Errno("capset");
+  if (syscall(SYS_capset, &hdr, data) != 0) return SnapshotErrno("capset");
   return Status::Ok();
 }
 
@@ -101,9 +101,10 @@ struct SpareNet {
 // steps back.
 StatusOr<SpareNet> PrepareNet() {
   const int own = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
-  if (own < 0) return Errno("open the template's network namespace");
+  if (own < 0) return SnapshotErrno("open the template's network namespace");
   SpareNet spare;
-  Status st = unshare(CLONE_NEWNET) == 0 ? Status::Ok() : Errno("unshare a network namespace");
+  Status st =
+      unshare(CLONE_NEWNET) == 0 ? Status::Ok() : SnapshotErrno("unshare a network namespace");
   if (st.ok()) st = LoopbackUp();
   if (st.ok()) {
     auto listener = ListenRuntimeApi();
@@ -115,10 +116,11 @@ StatusOr<SpareNet> PrepareNet() {
   }
   if (st.ok()) {
     spare.ns = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
-    if (spare.ns < 0) st = Errno("open the new network namespace");
+    if (spare.ns < 0) st = SnapshotErrno("open the new network namespace");
   }
   // Back into its own, whatever happened: the template never serves from a spare.
-  if (setns(own, CLONE_NEWNET) != 0 && st.ok()) st = Errno("return to the template's network");
+  if (setns(own, CLONE_NEWNET) != 0 && st.ok())
+    st = SnapshotErrno("return to the template's network");
   close(own);
   if (!st.ok()) {
     spare.Close();
@@ -131,29 +133,29 @@ StatusOr<SpareNet> PrepareNet() {
 Status BecomeChild(const wire::ForkMsg& msg, int template_fd, int channel, int output,
                    SpareNet net) {
   close(template_fd);
-  if (dup2(output, 1) < 0 || dup2(output, 2) < 0) return Errno("dup2 output");
+  if (dup2(output, 1) < 0 || dup2(output, 2) < 0) return SnapshotErrno("dup2 output");
   close(output);
   if (channel != wire::kWorkerFd) {
-    if (dup2(channel, wire::kWorkerFd) < 0) return Errno("dup2 channel");
+    if (dup2(channel, wire::kWorkerFd) < 0) return SnapshotErrno("dup2 channel");
     close(channel);
   }
   fcntl(wire::kWorkerFd, F_SETFD, 0);  // kept across a custom runtime's exec, as a stem's is
   setsid();
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0) {
-    return Errno("mount /proc");
+    return SnapshotErrno("mount /proc");
   }
   const std::string tmp =
       "mode=1777,size=" + std::to_string(msg.tmp_mb > 0 ? msg.tmp_mb : 512) + "m";
   if (mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, tmp.c_str()) != 0) {
-    return Errno("mount /tmp");
+    return SnapshotErrno("mount /tmp");
   }
   int listener = net.listener;
   if (net.ns >= 0) {  // the network namespace prepared ahead
-    if (setns(net.ns, CLONE_NEWNET) != 0) return Errno("enter its network namespace");
+    if (setns(net.ns, CLONE_NEWNET) != 0) return SnapshotErrno("enter its network namespace");
     close(net.ns);
   } else {  // none was ready: one of its own now
-    if (unshare(CLONE_NEWNET) != 0) return Errno("unshare a network namespace");
+    if (unshare(CLONE_NEWNET) != 0) return SnapshotErrno("unshare a network namespace");
     MLFAAS_RETURN_IF_ERROR(LoopbackUp());
     MLFAAS_ASSIGN_OR_RETURN(listener, ListenRuntimeApi());
   }
@@ -171,16 +173,16 @@ Status BecomeChild(const wire::ForkMsg& msg, int template_fd, int channel, int o
   }
   // Pid 1 of the new pid namespace stays behind as the environment's init.
   const pid_t runtime = fork();
-  if (runtime < 0) return Errno("fork the environment's init");
+  if (runtime < 0) return SnapshotErrno("fork the environment's init");
   if (runtime > 0) RunInit(runtime);
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   MLFAAS_RETURN_IF_ERROR(DropBoundingSet());
-  if (setgroups(0, nullptr) != 0) return Errno("setgroups");
+  if (setgroups(0, nullptr) != 0) return SnapshotErrno("setgroups");
   const uid_t id = g_child_uid;
-  if (setresgid(id, id, id) != 0) return Errno("setresgid");
-  if (setresuid(id, id, id) != 0) return Errno("setresuid");
+  if (setresgid(id, id, id) != 0) return SnapshotErrno("setresgid");
+  if (setresuid(id, id, id) != 0) return SnapshotErrno("setresuid");
   if (setuid(kTemplateId) == 0) return FailedPrecondition("snapshot: could regain uid 0");
-  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return Errno("no_new_privs");
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return SnapshotErrno("no_new_privs");
   prctl(PR_SET_PDEATHSIG, SIGKILL);  // cleared by the uid change
   MLFAAS_RETURN_IF_ERROR(LoadFilter(*g_child_filter));
   unsetenv(wire::kSnapshotFdEnv);
@@ -199,19 +201,19 @@ Status BecomeChild(const wire::ForkMsg& msg, int template_fd, int channel, int o
 Status BindSnapshotLib(const std::string& host_path) {
   if (host_path.empty() || host_path[0] != '/') return InvalidArgument("snapshot: bad lib path");
   for (const char* dir : {"/newroot/opt/mlfaas"}) {
-    if (mkdir(dir, 0755) != 0 && errno != EEXIST) return Errno(std::string("mkdir ") + dir);
+    if (mkdir(dir, 0755) != 0 && errno != EEXIST) return SnapshotErrno(std::string("mkdir ") + dir);
   }
   const std::string target = std::string("/newroot") + kSnapshotLibPath;
   const int fd = open(target.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-  if (fd < 0) return Errno("create " + target);
+  if (fd < 0) return SnapshotErrno("create " + target);
   close(fd);
   const std::string source = "/oldroot" + host_path;
   if (mount(source.c_str(), target.c_str(), nullptr, MS_BIND, nullptr) != 0) {
-    return Errno("bind " + host_path);
+    return SnapshotErrno("bind " + host_path);
   }
   if (mount(nullptr, target.c_str(), nullptr,
             MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, nullptr) != 0) {
-    return Errno("remount " + target);
+    return SnapshotErrno("remount " + target);
   }
   return Status::Ok();
 }
@@ -243,12 +245,12 @@ Status EnterTemplateJail(const JailEntry& entry, int64_t child_uid,
   // keeper: nobody, no capabilities, it reaps and ends with the template's status (RunInit), so
   // the environment's init, which waits for it, ends with the template.
   int sync[2];
-  if (pipe2(sync, O_CLOEXEC) != 0) return Errno("pipe");
+  if (pipe2(sync, O_CLOEXEC) != 0) return SnapshotErrno("pipe");
   const pid_t tmpl =
       static_cast<pid_t>(syscall(SYS_clone, CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWNET | SIGCHLD,
                                  nullptr, nullptr, nullptr, nullptr));
   if (tmpl < 0) {
-    const Status st = Errno("clone into a user namespace");
+    const Status st = SnapshotErrno("clone into a user namespace");
     close(sync[0]);
     close(sync[1]);
     return st;
@@ -271,19 +273,19 @@ Status EnterTemplateJail(const JailEntry& entry, int64_t child_uid,
   } while (n < 0 && errno == EINTR);
   close(sync[0]);
   if (n != 1) return FailedPrecondition("snapshot: cannot write the user namespace's id maps");
-  if (setgroups(0, nullptr) != 0) return Errno("setgroups");
-  if (setresgid(kTemplateId, kTemplateId, kTemplateId) != 0) return Errno("setresgid");
-  if (setresuid(kTemplateId, kTemplateId, kTemplateId) != 0) return Errno("setresuid");
+  if (setgroups(0, nullptr) != 0) return SnapshotErrno("setgroups");
+  if (setresgid(kTemplateId, kTemplateId, kTemplateId) != 0) return SnapshotErrno("setresgid");
+  if (setresuid(kTemplateId, kTemplateId, kTemplateId) != 0) return SnapshotErrno("setresuid");
   MLFAAS_RETURN_IF_ERROR(DropBoundingSet(kTemplateCaps));
   MLFAAS_RETURN_IF_ERROR(KeepCaps(kTemplateCaps));
   rlimit core{0, 0};
   setrlimit(RLIMIT_CORE, &core);
-  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return Errno("no_new_privs");
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return SnapshotErrno("no_new_privs");
   prctl(PR_SET_PDEATHSIG, SIGKILL);  // cleared by the uid change
   MLFAAS_ASSIGN_OR_RETURN(g_child_filter, BuildFilter(false));
   MLFAAS_ASSIGN_OR_RETURN(Filter own, BuildFilter(true));
   MLFAAS_RETURN_IF_ERROR(LoadFilter(own));
-  if (chdir(kTaskRoot) != 0) return Errno(std::string("chdir ") + kTaskRoot);
+  if (chdir(kTaskRoot) != 0) return SnapshotErrno(std::string("chdir ") + kTaskRoot);
   return Status::Ok();
 }
 

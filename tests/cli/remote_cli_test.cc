@@ -213,8 +213,8 @@ TEST_F(RemoteCliTest, RemoteIsRefusedWhereItDoesNotApplyAndBadUrlsAreOneLine) {
   CommandResult serve = Run(remote_home_.string(), {"--remote", gateway_.url(), "serve"});
   EXPECT_EQ(serve.exit_code, 1);
   EXPECT_EQ(serve.err,
-            "mlfaas: --remote applies to the function, version, alias, key, audit, logs and "
-            "status commands only\n");
+            "mlfaas: --remote applies to the function, version, alias, key, audit, logs, cost "
+            "and status commands only\n");
   CommandResult tls =
       Run(remote_home_.string(), {"--remote", "https://gw.example", "function", "list"});
   EXPECT_EQ(tls.exit_code, 1);

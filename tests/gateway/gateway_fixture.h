@@ -12,6 +12,7 @@
 #include <map>
 #include <thread>
 
+#include "common/base64.h"
 #include "common/fs.h"
 #include "gateway/gateway.h"
 #include "gateway/http_client.h"
@@ -22,6 +23,11 @@ namespace mlfaas::testing {
 // The memory test functions get unless a test is about memory: 1769 MB is one full vCPU (CPU is
 // proportional to memory, as on Lambda). Tests are not about the CPU share, and under a 256 MB
 // quota (14.5 ms of CPU per 100 ms) a python runtime alone takes about 0.4 s to start.
+// The bytes of base64 `text` (a LogResult header, say); "<not base64>" when it is not.
+inline std::string Unbase64(const std::string& text) {
+  return Base64Decode(text).value_or("<not base64>");
+}
+
 inline constexpr int kTestMemoryMb = 1769;
 
 inline constexpr const char* kPythonBootstrap = R"PY(#!/usr/bin/env python3

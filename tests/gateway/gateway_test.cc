@@ -2,7 +2,6 @@
 // runtime clients), fake registry.
 #include <signal.h>
 
-#include <boost/beast/core/detail/base64.hpp>
 #include <regex>
 #include <thread>
 
@@ -13,13 +12,6 @@ namespace mlfaas::testing {
 namespace {
 
 using nlohmann::json;
-
-std::string Unbase64(const std::string& in) {
-  namespace b64 = boost::beast::detail::base64;
-  std::string out(b64::decoded_size(in.size()), '\0');
-  out.resize(b64::decode(out.data(), in.data(), in.size()).first);
-  return out;
-}
 
 class GatewayTest : public GatewayFixture {};
 

@@ -8,7 +8,6 @@
 #include <boost/asio/read.hpp>
 #include <boost/asio/read_until.hpp>
 #include <boost/asio/write.hpp>
-#include <boost/beast/core/detail/base64.hpp>
 #include <fstream>
 #include <future>
 #include <regex>
@@ -22,13 +21,6 @@ namespace net = boost::asio;
 using tcp = net::ip::tcp;
 
 std::string Nested(size_t depth) { return std::string(depth, '[') + std::string(depth, ']'); }
-
-std::string Unbase64(const std::string& s) {
-  namespace b64 = boost::beast::detail::base64;
-  std::string out(b64::decoded_size(s.size()), '\0');
-  out.resize(b64::decode(out.data(), s.data(), s.size()).first);
-  return out;
-}
 
 // A python3 custom runtime whose behaviour after the common prelude is `body`.
 constexpr const char* kPrelude = R"PY(#!/usr/bin/env python3

@@ -3,7 +3,6 @@
 // logrotate. Real binary, real registry, real cgroups.
 #include <sys/stat.h>
 
-#include <boost/beast/core/detail/base64.hpp>
 #include <fstream>
 #include <set>
 
@@ -15,13 +14,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
-
-std::string Unbase64(const std::string& s) {
-  namespace b64 = boost::beast::detail::base64;
-  std::string out(b64::decoded_size(s.size()), '\0');
-  out.resize(b64::decode(out.data(), s.data(), s.size()).first);
-  return out;
-}
 
 using ServeHardeningTest = ServeFixture;
 

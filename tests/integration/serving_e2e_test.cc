@@ -6,6 +6,7 @@
 #include <boost/beast/core/detail/base64.hpp>
 #include <cmath>
 #include <filesystem>
+#include <future>
 #include <nlohmann/json.hpp>
 
 #include "common/fs.h"
@@ -181,10 +182,22 @@ class AwsCli {
 
 TEST_F(ServingE2eTest, AwsCliInvokesTheFunction) {
   ASSERT_FALSE(AwsCli::Path().empty()) << "Debian's awscli is not installed (scripts/deps.sh)";
-  fs::path out = tmp_->path() / "out.json";
-  auto r = AwsCli::Run(server_->url(), {"--function-name", "kdd99-anomaly", "--qualifier", "live",
-                                        "--cli-binary-format", "raw-in-base64-out", "--payload",
-                                        kRow, "--log-type", "Tail", out.string()});
+  // Three AWS CLI runs (about a second of CPU each to start), at once, each with its own output.
+  const fs::path out = tmp_->path() / "out.json", missing_out = tmp_->path() / "missing.json",
+                 bad_out = tmp_->path() / "bad.json";
+  const std::string url = server_->url();
+  auto run = [&url](std::vector<std::string> args) {
+    return std::async(std::launch::async, [&url, args] { return AwsCli::Run(url, args); });
+  };
+  auto ok_run =
+      run({"--function-name", "kdd99-anomaly", "--qualifier", "live", "--cli-binary-format",
+           "raw-in-base64-out", "--payload", kRow, "--log-type", "Tail", out.string()});
+  auto missing_run = run({"--function-name", "no-such-function", "--cli-binary-format",
+                          "raw-in-base64-out", "--payload", kRow, missing_out.string()});
+  auto bad_run = run({"--function-name", "kdd99-anomaly", "--cli-binary-format",
+                      "raw-in-base64-out", "--payload", R"({"duration":0})", bad_out.string()});
+
+  auto r = ok_run.get();
   ASSERT_EQ(r.exit_code, 0) << r.err;
   json meta = json::parse(r.out, nullptr, false);
   ASSERT_TRUE(meta.is_object()) << r.out;
@@ -198,18 +211,14 @@ TEST_F(ServingE2eTest, AwsCliInvokesTheFunction) {
   json result = json::parse(*ReadFile(out), nullptr, false);
   EXPECT_EQ(result["predictions"][0]["anomaly"], false);
 
-  auto missing =
-      AwsCli::Run(server_->url(), {"--function-name", "no-such-function", "--cli-binary-format",
-                                   "raw-in-base64-out", "--payload", kRow, out.string()});
+  auto missing = missing_run.get();
   EXPECT_NE(missing.exit_code, 0);
   EXPECT_NE(missing.err.find("ResourceNotFoundException"), std::string::npos) << missing.err;
 
-  auto bad = AwsCli::Run(server_->url(),
-                         {"--function-name", "kdd99-anomaly", "--cli-binary-format",
-                          "raw-in-base64-out", "--payload", R"({"duration":0})", out.string()});
+  auto bad = bad_run.get();
   ASSERT_EQ(bad.exit_code, 0) << bad.err;
   EXPECT_EQ(json::parse(bad.out)["FunctionError"], "Unhandled");
-  EXPECT_EQ(json::parse(*ReadFile(out))["errorType"], "InvalidInput");
+  EXPECT_EQ(json::parse(*ReadFile(bad_out))["errorType"], "InvalidInput");
 }
 
 TEST_F(ServingE2eTest, PythonCustomRuntimeServesTheSameModel) {

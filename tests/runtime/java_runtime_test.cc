@@ -34,8 +34,8 @@ using testing::BackgroundProcess;
 using testing::FakeRuntimeApi;
 using testing::PostedResult;
 
-constexpr auto kTimeout = std::chrono::seconds(30);
-const std::string kExample = std::string(MLFAAS_SOURCE_DIR) + "/examples/java";
+constexpr auto kJavaTimeout = std::chrono::seconds(30);
+const std::string kJavaExample = std::string(MLFAAS_SOURCE_DIR) + "/examples/java";
 
 // True if `name` is an executable file in a PATH directory.
 bool OnPath(const std::string& name) {
@@ -235,8 +235,8 @@ class JavaRuntimeTest : public ::testing::Test {
     testing::WriteTaskRoot(model_dir);  // also leaves model.zip next to it
     const fs::path bundle = dir_->path() / "bundle.zip";
     auto r = testing::RunCommand(
-        {kExample + "/make_bundle.sh", (dir_->path() / "model.zip").string(), bundle.string()},
-        {{"MLFAAS_JAVA_JAR_CACHE", JarCache().string()}}, kTimeout);
+        {kJavaExample + "/make_bundle.sh", (dir_->path() / "model.zip").string(), bundle.string()},
+        {{"MLFAAS_JAVA_JAR_CACHE", JarCache().string()}}, kJavaTimeout);
     if (r.exit_code != 0) {
       setup_error_ = "make_bundle.sh failed: " + r.err;
       return;
@@ -279,9 +279,9 @@ class JavaRuntimeTest : public ::testing::Test {
                               {"AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256"},
                               {"MLFAAS_MODEL_LOADING", loading}},
                              log_.string());
-    EXPECT_TRUE(api.Serve(kTimeout, [&] { return testing::ChildAlive(worker.pid()); }))
+    EXPECT_TRUE(api.Serve(kJavaTimeout, [&] { return testing::ChildAlive(worker.pid()); }))
         << "java runtime hung: " << testing::Slurp(log_.string());
-    const int status = worker.StopWith(exit_status ? 0 : SIGKILL, kTimeout);
+    const int status = worker.StopWith(exit_status ? 0 : SIGKILL, kJavaTimeout);
     if (exit_status) *exit_status = status;
     next_calls_ = api.next_calls();
     return api.results();

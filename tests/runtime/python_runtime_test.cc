@@ -20,8 +20,8 @@ using testing::BackgroundProcess;
 using testing::FakeRuntimeApi;
 using testing::PostedResult;
 
-constexpr auto kTimeout = std::chrono::seconds(30);
-const std::string kExample = std::string(MLFAAS_SOURCE_DIR) + "/examples/python";
+constexpr auto kPythonTimeout = std::chrono::seconds(30);
+const std::string kPythonExample = std::string(MLFAAS_SOURCE_DIR) + "/examples/python";
 
 class PythonRuntimeTest : public ::testing::Test {
  protected:
@@ -29,7 +29,8 @@ class PythonRuntimeTest : public ::testing::Test {
     std::filesystem::create_directories(model_dir_);
     testing::WriteTaskRoot(model_dir_);  // also leaves model.zip next to it
     auto r = testing::RunCommand(
-        {kExample + "/make_bundle.sh", model_zip_.string(), bundle_.string()}, {}, kTimeout);
+        {kPythonExample + "/make_bundle.sh", model_zip_.string(), bundle_.string()}, {},
+        kPythonTimeout);
     ASSERT_EQ(r.exit_code, 0) << r.err;
     std::filesystem::create_directories(bundle_dir_);
     Status st = package::ExtractPackage(bundle_, bundle_dir_);
@@ -47,9 +48,9 @@ class PythonRuntimeTest : public ::testing::Test {
                               {"LAMBDA_TASK_ROOT", task_root.string()},
                               {"AWS_LAMBDA_FUNCTION_VERSION", "5"}},
                              (dir_.path() / "worker.log").string());
-    EXPECT_TRUE(api.Serve(kTimeout, [&] { return testing::ChildAlive(worker.pid()); }))
+    EXPECT_TRUE(api.Serve(kPythonTimeout, [&] { return testing::ChildAlive(worker.pid()); }))
         << "worker hung";
-    *exit_status = worker.StopWith(0, kTimeout);
+    *exit_status = worker.StopWith(0, kPythonTimeout);
     return api.results();
   }
 

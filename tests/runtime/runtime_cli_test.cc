@@ -19,7 +19,7 @@ using testing::BackgroundProcess;
 using testing::FakeRuntimeApi;
 using testing::PostedResult;
 
-constexpr auto kTimeout = std::chrono::seconds(60);
+constexpr auto kCliTimeout = std::chrono::seconds(60);
 
 std::vector<PostedResult> Serve(const std::vector<std::string>& argv,
                                 const std::filesystem::path& task_root,
@@ -32,8 +32,8 @@ std::vector<PostedResult> Serve(const std::vector<std::string>& argv,
                             {"LAMBDA_TASK_ROOT", task_root.string()},
                             {"AWS_LAMBDA_FUNCTION_VERSION", "1"}},
                            log.string());
-  EXPECT_TRUE(api.Serve(kTimeout, [&] { return testing::ChildAlive(worker.pid()); }));
-  *exit_status = worker.StopWith(0, kTimeout);
+  EXPECT_TRUE(api.Serve(kCliTimeout, [&] { return testing::ChildAlive(worker.pid()); }));
+  *exit_status = worker.StopWith(0, kCliTimeout);
   return api.results();
 }
 
@@ -41,7 +41,7 @@ TEST(RuntimeCliTest, ServesATrainedModelLikeThePythonExample) {
   TempDir dir("mlfaas-runtime-cli-test");
   const auto pkg = dir.path() / "kdd.zip";
   auto train = testing::RunCommand(
-      {MLFAAS_BIN, "train", "--data", MLFAAS_DATA_FILE, "--out", pkg.string()}, {}, kTimeout);
+      {MLFAAS_BIN, "train", "--data", MLFAAS_DATA_FILE, "--out", pkg.string()}, {}, kCliTimeout);
   ASSERT_EQ(train.exit_code, 0) << train.err;
   const auto task = dir.path() / "task";
   std::filesystem::create_directories(task);

@@ -19,7 +19,7 @@ using testing::BackgroundProcess;
 using testing::FakeRuntimeApi;
 using testing::PostedResult;
 
-constexpr auto kTimeout = std::chrono::seconds(20);
+constexpr auto kWorkerTimeout = std::chrono::seconds(20);
 
 class WorkerProcessTest : public ::testing::Test {
  protected:
@@ -41,9 +41,9 @@ class WorkerProcessTest : public ::testing::Test {
     auto env = Env(api);
     for (auto& [k, v] : extra_env) env[k] = v;
     BackgroundProcess worker(argv, env, log_.string());
-    EXPECT_TRUE(api.Serve(kTimeout, [&] { return testing::ChildAlive(worker.pid()); }))
+    EXPECT_TRUE(api.Serve(kWorkerTimeout, [&] { return testing::ChildAlive(worker.pid()); }))
         << "worker hung";
-    return worker.StopWith(0, kTimeout);  // signal 0: just wait for it to exit
+    return worker.StopWith(0, kWorkerTimeout);  // signal 0: just wait for it to exit
   }
 
   TempDir dir_{"mlfaas-worker-process-test"};
@@ -116,14 +116,15 @@ TEST_F(WorkerProcessTest, ExitsWhenRuntimeApiIsUnreachable) {
   }  // port released: connecting is refused
   auto r = testing::RunCommand(
       {MLFAAS_RUNTIME_BIN},
-      {{"AWS_LAMBDA_RUNTIME_API", endpoint}, {"LAMBDA_TASK_ROOT", task_root_.string()}}, kTimeout);
+      {{"AWS_LAMBDA_RUNTIME_API", endpoint}, {"LAMBDA_TASK_ROOT", task_root_.string()}},
+      kWorkerTimeout);
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("mlfaas-runtime: "), std::string::npos) << r.err;
 }
 
 TEST_F(WorkerProcessTest, MissingRuntimeApiVariableIsAUsageError) {
   auto r = testing::RunCommand({"/usr/bin/env", "-u", "AWS_LAMBDA_RUNTIME_API", MLFAAS_RUNTIME_BIN},
-                               {}, kTimeout);
+                               {}, kWorkerTimeout);
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("AWS_LAMBDA_RUNTIME_API is not set"), std::string::npos) << r.err;
 }

@@ -21,9 +21,9 @@ constexpr size_t kMaxBacklog = 32u << 20;
 using log_files::AppendJsonEscaped;
 using log_files::CountLines;
 using log_files::FormatStamp;
+using log_files::kTimeKey;
 using log_files::LiveFile;
 using log_files::StreamStem;
-using log_files::ValidFunctionName;
 
 }  // namespace
 
@@ -59,8 +59,6 @@ void AppendTail(std::string& out, const std::string& head, std::string_view requ
   out += "\"}\n";
 }
 
-constexpr std::string_view kTimeKey = R"({"time":")";
-
 }  // namespace
 
 struct LogStream::State {
@@ -69,7 +67,7 @@ struct LogStream::State {
         name(n),
         stem(StreamStem(n)),
         head(LineHead(f, v, n)),
-        refused(!ValidFunctionName(f)) {}
+        refused(!log_files::ValidFunctionName(f)) {}
 
   const std::string function;
   const std::string name;

@@ -21,6 +21,9 @@ namespace mlfaas::gateway::log_files {
 
 namespace fs = std::filesystem;
 
+// Every stored event starts with this key (the file's lines are sorted by it).
+inline constexpr std::string_view kTimeKey = R"({"time":")";
+
 // Formats "2026-11-25T17:36:34.123Z " into `buf`; returns its length.
 size_t FormatStamp(int64_t ms, char (&buf)[32]);
 // Parses "2026-11-25T17:36:34.123Z" (exactly that shape, 24 characters) into epoch ms.

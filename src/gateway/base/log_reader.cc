@@ -16,10 +16,10 @@ namespace fs = std::filesystem;
 namespace {
 
 using log_files::AppendJsonEscaped;
+using log_files::kTimeKey;
 using log_files::ParseStamp;
 
 constexpr size_t kMaxLine = 1u << 20;
-constexpr std::string_view kTimeKey = R"({"time":")";
 
 // A file of the function dir: "<stem>.log" (n = max) or "<stem>.log.<n>".
 struct LogFile {

@@ -65,10 +65,6 @@ Response JsonAnswer(http::status status, const json& body) {
 }
 Response NoContent() { return JsonAnswer(http::status::no_content, json()); }
 
-Response BadParam(const std::string& msg) {
-  return LambdaError(http::status::bad_request, "InvalidParameterValueException", msg);
-}
-
 std::string LambdaTime(const std::string& rfc3339) {
   // "2026-11-26T18:30:05.123Z" -> "2026-11-26T18:30:05.123+0000", as Lambda writes LastModified.
   if (rfc3339.ends_with("Z")) return rfc3339.substr(0, rfc3339.size() - 1) + "+0000";

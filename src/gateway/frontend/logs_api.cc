@@ -20,10 +20,6 @@ namespace {
 
 constexpr int64_t kFollowSettleMs = 1000;  // > the function log's writer period (200 ms)
 
-Response BadParam(const std::string& msg) {
-  return LambdaError(http::status::bad_request, "InvalidParameterValueException", msg);
-}
-
 Response Page(const LogPage& page) {
   std::string body = R"({"events":[)";
   bool first = true;

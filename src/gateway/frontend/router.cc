@@ -102,6 +102,10 @@ bool AllOf(std::string_view s, size_t max_len, std::string_view extra) {
 }
 }  // namespace
 
+Response BadParam(const std::string& msg) {
+  return LambdaError(http::status::bad_request, "InvalidParameterValueException", msg);
+}
+
 bool ValidFunctionName(std::string_view name) { return AllOf(name, 64, "-_"); }
 bool ValidQualifier(std::string_view qualifier) { return AllOf(qualifier, 128, "-_$"); }
 
@@ -183,7 +187,7 @@ const char* RouteLabel(http::verb method, std::string_view target) {
   if (starts("/v2/") || target == "/v2") return "kserve";
   if (starts("/mlfaas/")) return "keys";
   if (target == "/metrics" || target == "/healthz" || target == "/v1/status" ||
-      starts("/v1/functions/")) {
+      target == "/v1/cost" || starts("/v1/functions/")) {
     return "operator";
   }
   return "other";
@@ -227,6 +231,7 @@ void Route(ApiContext& ctx, Request&& req, Responder respond) {
   if (HandleControlApi(ctx, req, respond, who)) return;
   if (HandleKeyApi(ctx, req, respond, who)) return;
   if (HandleLogsApi(ctx, req, respond, who)) return;
+  if (HandleCostApi(ctx, req, respond, who)) return;
   if (HandleModelApi(ctx, req, respond, who)) return;
   if (HandleAdminApi(ctx, req, respond, who)) return;
   respond(JsonErrorResponse(

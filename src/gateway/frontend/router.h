@@ -5,6 +5,7 @@
 //   control_api.cc the Lambda control plane (functions, versions, aliases, concurrency, tags)
 //   key_api.cc     /mlfaas/v1/keys and /mlfaas/v1/audit (the admin scope)
 //   logs_api.cc    GET /v1/functions/{name}/logs (the function log, the read scope)
+//   cost_api.cc    GET /v1/cost (metered usage priced, the read scope)
 // A handler returns false when the path is not its own (nothing sent); true when it took the
 // request (it answers through `respond`, now or later). All go through Invoker::Invoke.
 #pragma once
@@ -23,6 +24,7 @@
 #include "gateway/invoke/invoker.h"
 #include "gateway/pool/instance_manager.h"
 #include "registry/registry.h"
+#include "registry/usage_store.h"
 
 namespace mlfaas::gateway {
 
@@ -40,6 +42,11 @@ struct ApiContext {
   // Runs blocking control-plane work off the io threads; empty: inline.
   std::function<void(std::function<void()>)> offload;
   std::filesystem::path log_dir;  // the function log's (logs_api.cc); empty: none
+  // Metered usage (cost_api.cc): null = none in this gateway. `flush_usage` hands the usage
+  // still in memory to it (false: it stays pending, the database could not be written); it
+  // blocks, so it is called off the io threads.
+  registry::UsageStore* usage = nullptr;
+  std::function<bool()> flush_usage;
 };
 
 // Who is calling. `who` comes from the guard (Route); each front door authorizes the action it
@@ -51,6 +58,7 @@ bool HandleAdminApi(ApiContext& ctx, Request& req, Responder& respond, const Pri
 bool HandleControlApi(ApiContext& ctx, Request& req, Responder& respond, const Principal& who);
 bool HandleKeyApi(ApiContext& ctx, Request& req, Responder& respond, const Principal& who);
 bool HandleLogsApi(ApiContext& ctx, Request& req, Responder& respond, const Principal& who);
+bool HandleCostApi(ApiContext& ctx, Request& req, Responder& respond, const Principal& who);
 
 // Runs `work` (which returns the answer; an exception becomes a 500 ServiceException) and
 // answers through `respond`, off the io threads when the gateway says how (ctx.offload).
@@ -61,8 +69,8 @@ bool IsControlPlaneUpload(std::string_view target);
 
 // The route label of a request in /metrics (mlfaas_request_duration_seconds): "invoke" (Lambda
 // Invoke), "control" (the Lambda control plane), "tfserving", "kserve", "keys" (/mlfaas/...),
-// "operator" (/metrics, /v1/status, /v1/functions/..., /healthz) or "other". A fixed set, so
-// no client chooses a label.
+// "operator" (/metrics, /v1/status, /v1/functions/..., /v1/cost, /healthz) or "other". A fixed set,
+// so no client chooses a label.
 const char* RouteLabel(http::verb method, std::string_view target);
 
 // Authenticates (unless the route is open: GET/HEAD /healthz, /v2/health/live,
@@ -101,6 +109,9 @@ bool PercentDecode(std::string_view in, std::string& out);
 // Value of query parameter `name` in `target`, percent-decoded, into `out` ("" when absent).
 // False when the value has a malformed escape.
 bool QueryParam(std::string_view target, std::string_view name, std::string& out);
+
+// 400 InvalidParameterValueException with `msg` (Lambda-shaped, LambdaError).
+Response BadParam(const std::string& msg);
 
 // Lambda's naming rules: a function name is [A-Za-z0-9_-]{1,64}; a qualifier is $LATEST, a
 // version number or an alias name, [A-Za-z0-9$_-]{1,128}.

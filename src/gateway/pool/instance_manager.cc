@@ -17,8 +17,6 @@
 namespace mlfaas::gateway {
 namespace {
 
-double Millis(Clock::Duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
-
 // A version's template for status: whether it runs, its init, its forks and its memory (which
 // the instances forked from it share copy-on-write; docs/isolation.md, "Snapshots").
 nlohmann::json SnapshotJson(SnapshotSlot& slot) {

@@ -23,8 +23,6 @@ namespace {
 
 constexpr size_t kMaxResponseBytes = 6 * 1024 * 1024;
 
-double Millis(Clock::Duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
-
 Response RuntimeError(http::status status, const std::string& type, const std::string& msg) {
   Response res{status, 11};
   res.set(http::field::content_type, "application/json");
