@@ -53,11 +53,7 @@ bool HandleCostApi(ApiContext& ctx, Request& req, Responder& respond, const Prin
   }
   CostQuery q;
   std::string v;
-  auto param = [&](std::string_view name) {
-    if (QueryParam(target, name, v)) return true;
-    respond(BadParam(std::string(name) + ": malformed percent-escape"));
-    return false;
-  };
+  auto param = [&](std::string_view name) { return QueryParamOr400(target, name, v, respond); };
   if (!param("function")) return true;
   if (!v.empty() && !ValidFunctionName(v)) {
     return respond(BadParam("invalid function name '" + v.substr(0, 64) + "'")), true;

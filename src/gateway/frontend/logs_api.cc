@@ -79,11 +79,7 @@ bool HandleLogsApi(ApiContext& ctx, Request& req, Responder& respond, const Prin
   }
   LogQuery q;
   std::string v;
-  auto param = [&](std::string_view name) {
-    if (QueryParam(target, name, v)) return true;
-    respond(BadParam(std::string(name) + ": malformed percent-escape"));
-    return false;
-  };
+  auto param = [&](std::string_view name) { return QueryParamOr400(target, name, v, respond); };
   const int64_t now = ctx.clock.EpochMillis();
   if (!param("since")) return true;
   if (!v.empty()) {

@@ -106,6 +106,13 @@ Response BadParam(const std::string& msg) {
   return LambdaError(http::status::bad_request, "InvalidParameterValueException", msg);
 }
 
+bool QueryParamOr400(std::string_view target, std::string_view name, std::string& out,
+                     Responder& respond) {
+  if (QueryParam(target, name, out)) return true;
+  respond(BadParam(std::string(name) + ": malformed percent-escape"));
+  return false;
+}
+
 bool ValidFunctionName(std::string_view name) { return AllOf(name, 64, "-_"); }
 bool ValidQualifier(std::string_view qualifier) { return AllOf(qualifier, 128, "-_$"); }
 

@@ -112,6 +112,9 @@ bool QueryParam(std::string_view target, std::string_view name, std::string& out
 
 // 400 InvalidParameterValueException with `msg` (Lambda-shaped, LambdaError).
 Response BadParam(const std::string& msg);
+// QueryParam; on a malformed escape, answers BadParam through `respond` and returns false.
+bool QueryParamOr400(std::string_view target, std::string_view name, std::string& out,
+                     Responder& respond);
 
 // Lambda's naming rules: a function name is [A-Za-z0-9_-]{1,64}; a qualifier is $LATEST, a
 // version number or an alias name, [A-Za-z0-9$_-]{1,128}.
