@@ -179,7 +179,8 @@ std::string BarsSvg(const std::vector<Bar>& bars, const std::string& title,
   for (const Bar& b : bars) max = std::max(max, b.value);
   const auto [step, top] = NiceAxis(max);
   const double x0 = kLabelW, x1 = kW - 90;
-  auto X = [&](double v) { return x0 + (x1 - x0) * v / top; };
+  // (A copy: clang 14 cannot capture a structured binding.)
+  auto X = [&, axis_top = top](double v) { return x0 + (x1 - x0) * v / axis_top; };
   std::ostringstream o;
   o << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << kW << "\" height=\"" << height
     << "\" viewBox=\"0 0 " << kW << " " << height
