@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "common/model_loading.h"
 #include "loadtest/report.h"
 
 namespace mlfaas::loadtest {
@@ -140,7 +141,9 @@ StatusOr<std::vector<MatrixRuntime>> ParseRuntimeList(std::string_view text) {
 StatusOr<std::vector<std::string>> ParseStrategyList(std::string_view text) {
   std::vector<std::string> out;
   for (std::string_view item : SplitCommas(text)) {
-    if (item != "per-invoke" && item != "init" && item != "lazy" && item != "snapshot") {
+    // The canonical names only (common/model_loading.h; its alias "eager" would repeat "init").
+    const auto loading = ParseModelLoading(item);
+    if (!loading || item != ModelLoadingName(*loading)) {
       return InvalidArgument("--strategies: '" + std::string(item) +
                              "' is not one of per-invoke, init, lazy, snapshot");
     }
