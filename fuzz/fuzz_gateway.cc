@@ -136,8 +136,9 @@ FuzzGateway::FuzzGateway(sandbox::ProcessLauncher& launcher, bool with_http) {
                           nullptr,
                           &registry_,
                           nullptr,
-                          {},       // the control plane too, inline
-                          {},       // no function log
+                          {},  // the control plane too, inline
+                          {},  // no function log
+                          {},
                           nullptr,  // no metered usage
                           {}});
   if (!with_http) return;

@@ -101,6 +101,7 @@ Gateway::Gateway(GatewayOptions options, registry::Registry& registry, CodeStore
                                                  nullptr,
                                                  {},
                                                  options_.log_dir,
+                                                 {},
                                                  nullptr,
                                                  {}});
   if (options_.control_plane) {
@@ -112,6 +113,8 @@ Gateway::Gateway(GatewayOptions options, registry::Registry& registry, CodeStore
     // GET /v1/cost writes and reads the database: only where that runs off the io threads.
     api_->usage = options_.usage;
     if (options_.usage) api_->flush_usage = [this] { return FlushUsage(); };
+    // GET /v1/functions/{name}/logs sees every line written before it (blocking, as above).
+    if (function_log_) api_->flush_log = [log = function_log_] { log->Flush(); };
   }
 }
 

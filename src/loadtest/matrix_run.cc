@@ -6,7 +6,6 @@
 #include <chrono>
 #include <cmath>
 #include <streambuf>
-#include <thread>
 
 #include "common/fs.h"
 #include "common/json.h"
@@ -373,9 +372,9 @@ Status RunMatrix(const MatrixOptions& options, std::ostream& out, std::ostream& 
     }
   }
 
-  // The gateway writes logs in blocks every 200 ms.
+  // The logs route writes the gateway's pending log lines before it reads: every REPORT line of
+  // an invocation that has answered is there.
   progress.Phase("reading REPORT lines …");
-  std::this_thread::sleep_for(std::chrono::milliseconds(700));
   std::string metrics;
   if (auto m = HttpGet(gw, "/metrics"); m.ok() && m->status == 200) metrics = m->body;
   for (size_t i = 0; i < result.cells.size(); ++i) {

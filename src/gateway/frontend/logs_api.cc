@@ -38,6 +38,7 @@ Response Page(const LogPage& page) {
 
 // The answer for `function` (blocking: lists and reads files, asks the registry).
 Response Read(ApiContext& ctx, const std::string& function, const LogQuery& q) {
+  if (ctx.flush_log) ctx.flush_log();  // what was written before this request is in the files
   auto page = ReadLogs(ctx.log_dir, function, q);
   if (page.ok()) return Page(*page);
   if (page.status().code() != StatusCode::kNotFound) return StatusResponse(page.status());

@@ -42,6 +42,9 @@ struct ApiContext {
   // Runs blocking control-plane work off the io threads; empty: inline.
   std::function<void(std::function<void()>)> offload;
   std::filesystem::path log_dir;  // the function log's (logs_api.cc); empty: none
+  // Writes the function log's pending lines to its files (blocking; off the io threads), so that
+  // a read sees every line written before it; empty: nothing pending to write.
+  std::function<void()> flush_log;
   // Metered usage (cost_api.cc): null = none in this gateway. `flush_usage` hands the usage
   // still in memory to it (false: it stays pending, the database could not be written); it
   // blocks, so it is called off the io threads.
