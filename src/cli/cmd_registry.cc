@@ -55,6 +55,9 @@ void AddConfigFlags(CLI::App* cmd, ConfigFlags& f) {
                                           "Instances kept initialized");
   f.opts["idle"] = cmd->add_option("--idle-timeout", f.v.idle_timeout_s,
                                    "Seconds before an idle instance is reaped (600)");
+  f.opts["per-instance"] = cmd->add_option(
+      "--max-concurrency-per-instance", f.v.max_concurrency_per_instance,
+      "Invocations one instance runs at once, 1-1600 (1: one per instance, as on Lambda)");
   f.opts["loading"] = cmd->add_option("--model-loading", f.v.model_loading,
                                       "per-invoke | init | lazy | snapshot (init)");
   f.opts["description"] = cmd->add_option("--description", f.v.description, "Description");
@@ -83,6 +86,7 @@ Status ApplyConfigFlags(const ConfigFlags& f, FunctionConfig& c) {
   if (f.Given("no-reserved")) c.reserved_concurrency.reset();
   if (f.Given("provisioned")) c.provisioned_concurrency = f.v.provisioned_concurrency;
   if (f.Given("idle")) c.idle_timeout_s = f.v.idle_timeout_s;
+  if (f.Given("per-instance")) c.max_concurrency_per_instance = f.v.max_concurrency_per_instance;
   if (f.Given("loading")) c.model_loading = f.v.model_loading;
   if (f.Given("description")) c.description = f.v.description;
   return Status::Ok();
@@ -100,6 +104,7 @@ void PrintFunction(const FunctionInfo& f) {
       c.reserved_concurrency ? std::to_string(*c.reserved_concurrency) : "none");
   row("Provisioned:", std::to_string(c.provisioned_concurrency));
   row("Idle timeout (s):", std::to_string(c.idle_timeout_s));
+  row("Per instance:", std::to_string(c.max_concurrency_per_instance));
   row("Model loading:", c.model_loading);
   row("Code sha256:", f.latest.code_digest);
   row("Model digest:", f.latest.model_digest.empty() ? "-" : f.latest.model_digest);

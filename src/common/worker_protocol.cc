@@ -8,6 +8,7 @@ namespace {
 bool KnownType(uint8_t t) {
   switch (static_cast<FrameType>(t)) {
     case FrameType::kNext:
+    case FrameType::kPipelinedNext:
     case FrameType::kResponse:
     case FrameType::kError:
     case FrameType::kInitError:
@@ -143,6 +144,23 @@ std::optional<InvocationMsg> DecodeInvocation(std::string_view data) {
 }
 
 void AppendNext(std::string& out) { AppendFrame(out, FrameType::kNext, {}); }
+
+std::optional<int> ParseMaxConcurrency(std::string_view text) {
+  if (text.empty() || text.size() > 4 || text[0] == '0') return std::nullopt;
+  int n = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return std::nullopt;
+    n = n * 10 + (c - '0');
+  }
+  if (n > kMaxConcurrencyPerInstance) return std::nullopt;
+  return n;
+}
+
+void AppendPipelinedNext(std::string& out, int max_in_flight) {
+  AppendFrame(out, FrameType::kPipelinedNext, {std::to_string(max_in_flight)});
+}
+
+std::optional<int> DecodePipelinedNext(std::string_view data) { return ParseMaxConcurrency(data); }
 
 void AppendResponse(std::string& out, const ResponseMsg& m) {
   AppendFrame(out, FrameType::kResponse, {m.request_id, m.payload});

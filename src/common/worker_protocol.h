@@ -12,6 +12,11 @@
 // fields, separated by NUL; the last field is raw (it may contain NULs).
 //
 //   N  worker  -> gateway  next                      (GET  /runtime/invocation/next)
+//   P  worker  -> gateway  max_in_flight             (pipelined next: the worker takes up to
+//                                                     max_in_flight invocations at once; sent
+//                                                     once instead of N, after which every R or
+//                                                     E frees a slot; only with
+//                                                     AWS_LAMBDA_MAX_CONCURRENCY > 1)
 //   R  worker  -> gateway  request_id, payload       (POST /runtime/invocation/{id}/response)
 //   E  worker  -> gateway  request_id, error_type, body   (POST .../{id}/error)
 //   I  worker  -> gateway  error_type, body          (POST /runtime/init/error)
@@ -50,6 +55,12 @@ inline constexpr const char* kRuntimeFdEnv = "MLFAAS_RUNTIME_FD";
 inline constexpr const char* kStemFdEnv = "MLFAAS_STEM_FD";
 // A snapshot template: after init, wait for F frames on this descriptor (the fork protocol).
 inline constexpr const char* kSnapshotFdEnv = "MLFAAS_SNAPSHOT_FD";
+// Lambda Managed Instances: how many invocations one execution environment may run at once
+// (PerExecutionEnvironmentMaxConcurrency). Unset or 1: one at a time, Lambda's default model.
+inline constexpr const char* kMaxConcurrencyEnv = "AWS_LAMBDA_MAX_CONCURRENCY";
+inline constexpr int kMaxConcurrencyPerInstance = 1600;  // Lambda's upper bound
+// A decimal in 1..kMaxConcurrencyPerInstance, nothing else (no sign, no spaces, no leading 0).
+std::optional<int> ParseMaxConcurrency(std::string_view text);
 // Where the HTTP Runtime API listens ("host:port"), as on AWS Lambda.
 inline constexpr const char* kRuntimeApiEnv = "AWS_LAMBDA_RUNTIME_API";
 // The descriptor number a worker inherits its socket as.
@@ -87,6 +98,7 @@ std::string RuntimeApiTarget(RuntimeCall call, std::string_view request_id = {})
 // ---- Frames ---------------------------------------------------------------------------------
 enum class FrameType : uint8_t {
   kNext = 'N',
+  kPipelinedNext = 'P',
   kResponse = 'R',
   kError = 'E',
   kInitError = 'I',
@@ -140,6 +152,12 @@ std::optional<InvocationMsg> DecodeInvocation(std::string_view data);
 
 // N: worker -> gateway, no fields.
 void AppendNext(std::string& out);
+
+// P: worker -> gateway, instead of its first N: up to `max_in_flight` invocations may be sent to
+// it without waiting (1..kMaxConcurrencyPerInstance). Several V frames may then arrive in one
+// read, and the worker may answer several in one write.
+void AppendPipelinedNext(std::string& out, int max_in_flight);
+std::optional<int> DecodePipelinedNext(std::string_view data);
 
 // R: worker -> gateway.
 struct ResponseMsg {

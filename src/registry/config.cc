@@ -107,6 +107,8 @@ Status ValidateConfig(const FunctionConfig& c) {
                            std::to_string(*c.reserved_concurrency) + ")");
   }
   if (c.idle_timeout_s < 1) return InvalidArgument("idle_timeout_s must be >= 1");
+  MLFAAS_RETURN_IF_ERROR(
+      CheckRange("max_concurrency_per_instance", c.max_concurrency_per_instance, 1, 1600));
   if (!ParseModelLoading(c.model_loading)) {
     return InvalidArgument(std::string("model_loading must be one of ") + kModelLoadingChoices +
                            ", got '" + c.model_loading + "'");
@@ -126,6 +128,7 @@ json ToJson(const FunctionConfig& c) {
                c.reserved_concurrency ? json(*c.reserved_concurrency) : json(nullptr)},
               {"provisioned_concurrency", c.provisioned_concurrency},
               {"idle_timeout_s", c.idle_timeout_s},
+              {"max_concurrency_per_instance", c.max_concurrency_per_instance},
               {"model_loading", c.model_loading},
               {"description", c.description}};
 }
@@ -152,6 +155,7 @@ Status ReadField(const json& v, const std::string& k, FunctionConfig& c) {
   if (k == "ephemeral_storage_mb") return want_int(c.ephemeral_storage_mb);
   if (k == "provisioned_concurrency") return want_int(c.provisioned_concurrency);
   if (k == "idle_timeout_s") return want_int(c.idle_timeout_s);
+  if (k == "max_concurrency_per_instance") return want_int(c.max_concurrency_per_instance);
   if (k == "reserved_concurrency") {
     if (v.is_null()) {
       c.reserved_concurrency.reset();
@@ -282,6 +286,9 @@ nlohmann::json MlfaasTags(const FunctionConfig& c) {
       {"mlfaas:provisioned-concurrency", std::to_string(c.provisioned_concurrency)}};
   if (c.reserved_concurrency) {
     tags["mlfaas:reserved-concurrency"] = std::to_string(*c.reserved_concurrency);
+  }
+  if (c.max_concurrency_per_instance != 1) {
+    tags["mlfaas:max-concurrency-per-instance"] = std::to_string(c.max_concurrency_per_instance);
   }
   return tags;
 }

@@ -10,7 +10,8 @@
 namespace mlfaas::registry {
 
 // {"runtime","handler","memory_mb","timeout_s","ephemeral_storage_mb","environment":{},"reserved_concurrency":n|null,
-//  "provisioned_concurrency","idle_timeout_s","model_loading","description"}
+//  "provisioned_concurrency","idle_timeout_s","max_concurrency_per_instance","model_loading",
+//  "description"}
 nlohmann::json ToJson(const FunctionConfig& c);
 // Starts from `base` and overrides the fields present in `j` (so a partial object is a patch).
 // InvalidArgument naming the field for a wrong type or an unknown field. Does not range-check:
@@ -24,7 +25,8 @@ nlohmann::json ToJson(const AliasInfo& a);
 
 // The settings the Lambda API has no field for, as the control plane's function tags (string
 // values, as Lambda's are): mlfaas:idle-timeout, mlfaas:model-loading,
-// mlfaas:provisioned-concurrency, and mlfaas:reserved-concurrency when there is a cap.
+// mlfaas:provisioned-concurrency, mlfaas:reserved-concurrency when there is a cap, and
+// mlfaas:max-concurrency-per-instance when it is not 1.
 nlohmann::json MlfaasTags(const FunctionConfig& c);  // canary_version null when absent
 
 // The inverses of the three above, for records that come back from a gateway's API (the "Mlfaas"

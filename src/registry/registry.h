@@ -29,6 +29,10 @@ struct FunctionConfig {
   std::optional<int> reserved_concurrency;  // cap on concurrent instances; nullopt = none
   int provisioned_concurrency = 0;          // instances kept initialized (per published version)
   int idle_timeout_s = 600;                 // idle instances reaped after this
+  // Invocations one instance runs at once (Lambda Managed Instances'
+  // PerExecutionEnvironmentMaxConcurrency), 1..1600; the worker gets it as
+  // AWS_LAMBDA_MAX_CONCURRENCY. 1: Lambda's default model, one invocation per instance.
+  int max_concurrency_per_instance = 1;
   // common/model_loading.h: per-invoke | init | lazy | snapshot ("eager": init, as stored by
   // versions published before the name changed)
   std::string model_loading = "init";

@@ -30,8 +30,10 @@ inline std::string Unbase64(const std::string& text) {
 
 inline constexpr int kTestMemoryMb = 1769;
 
+// With AWS_LAMBDA_MAX_CONCURRENCY=N > 1 it runs N next loops at once, as a Lambda Managed
+// Instances runtime does.
 inline constexpr const char* kPythonBootstrap = R"PY(#!/usr/bin/env python3
-import json, os, sys, time, urllib.request
+import json, os, sys, threading, time, urllib.request
 base = "http://" + os.environ["AWS_LAMBDA_RUNTIME_API"] + "/2018-06-01/runtime"
 def post(path, body, headers=None):
     req = urllib.request.Request(base + path, data=body.encode(), method="POST",
@@ -46,32 +48,38 @@ if mode == "init_crash":
     sys.exit(3)
 if mode == "slow_init":
     time.sleep(0.3)
-while True:
-    with urllib.request.urlopen(base + "/invocation/next") as r:
-        rid = r.headers["Lambda-Runtime-Aws-Request-Id"]
-        deadline = r.headers["Lambda-Runtime-Deadline-Ms"]
-        arn = r.headers["Lambda-Runtime-Invoked-Function-Arn"]
-        trace = r.headers["Lambda-Runtime-Trace-Id"]
-        client_context = r.headers.get("Lambda-Runtime-Client-Context")
-        ev = json.loads(r.read())
-    act = ev.get("action", "echo") if isinstance(ev, dict) else "echo"
-    print("log: handling", rid, ev.get("msg", "") if isinstance(ev, dict) else "", flush=True)
-    if act == "sleep":
-        time.sleep(ev["seconds"])
-    if act == "crash":
-        os._exit(7)
-    if act == "error":
-        post("/invocation/" + rid + "/error",
-             json.dumps({"errorMessage": "bad input: field x", "errorType": "InvalidInput"}))
-        continue
-    env = {k: os.environ.get(k) for k in ["AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_VERSION",
-           "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "AWS_LAMBDA_INITIALIZATION_TYPE", "_HANDLER",
-           "LAMBDA_TASK_ROOT", "AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_LOG_STREAM_NAME", "TZ",
-           "MLFAAS_MODEL_LOADING", "TAG"]}
-    post("/invocation/" + rid + "/response",
-         json.dumps({"echo": ev, "pid": os.getpid(), "env": env, "deadline": deadline, "arn": arn,
-                     "instance": os.environ["AWS_LAMBDA_LOG_STREAM_NAME"], "trace": trace,
-                     "client_context": client_context}))
+def loop():
+    while True:
+        with urllib.request.urlopen(base + "/invocation/next") as r:
+            rid = r.headers["Lambda-Runtime-Aws-Request-Id"]
+            deadline = r.headers["Lambda-Runtime-Deadline-Ms"]
+            arn = r.headers["Lambda-Runtime-Invoked-Function-Arn"]
+            trace = r.headers["Lambda-Runtime-Trace-Id"]
+            client_context = r.headers.get("Lambda-Runtime-Client-Context")
+            ev = json.loads(r.read())
+        act = ev.get("action", "echo") if isinstance(ev, dict) else "echo"
+        print("log: handling", rid, ev.get("msg", "") if isinstance(ev, dict) else "", flush=True)
+        if act == "sleep":
+            time.sleep(ev["seconds"])
+        if act == "crash":
+            os._exit(7)
+        if act == "error":
+            post("/invocation/" + rid + "/error",
+                 json.dumps({"errorMessage": "bad input: field x", "errorType": "InvalidInput"}))
+            continue
+        env = {k: os.environ.get(k) for k in [
+            "AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_VERSION",
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "AWS_LAMBDA_INITIALIZATION_TYPE", "_HANDLER",
+            "LAMBDA_TASK_ROOT", "AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_LOG_STREAM_NAME", "TZ",
+            "MLFAAS_MODEL_LOADING", "TAG", "AWS_LAMBDA_MAX_CONCURRENCY"]}
+        post("/invocation/" + rid + "/response",
+             json.dumps({"echo": ev, "pid": os.getpid(), "env": env, "deadline": deadline,
+                         "arn": arn, "instance": os.environ["AWS_LAMBDA_LOG_STREAM_NAME"],
+                         "trace": trace, "client_context": client_context}))
+n = int(os.environ.get("AWS_LAMBDA_MAX_CONCURRENCY", "1"))
+for _ in range(n - 1):
+    threading.Thread(target=loop, daemon=True).start()
+loop()
 )PY";
 
 // Waits (bounded, polling every 10 ms) until `pred` holds; returns its last value.

@@ -334,5 +334,121 @@ TEST_F(GatewayTest, ShutdownWaitsForInFlightAndLeavesNoWorkers) {
   for (int pid : pids) EXPECT_NE(kill(pid, 0), 0) << "worker " << pid << " still exists";
 }
 
+// ---- Several invocations per instance (max_concurrency_per_instance N > 1) ----------------
+
+class MultiConcurrencyTest : public GatewayFixture {
+ protected:
+  static registry::FunctionConfig ConfigN(int n, int timeout_s = 3) {
+    auto c = Config({}, timeout_s);
+    c.max_concurrency_per_instance = n;
+    return c;
+  }
+  std::vector<HttpReply> Together(const std::string& fn, const std::vector<std::string>& payloads) {
+    std::vector<HttpReply> replies(payloads.size());
+    std::vector<std::thread> threads;
+    for (size_t i = 0; i < payloads.size(); ++i) {
+      threads.emplace_back([&, i] { replies[i] = Invoke(fn, payloads[i]); });
+    }
+    for (auto& t : threads) t.join();
+    return replies;
+  }
+  static std::map<std::string, int> PerInstance(const std::vector<HttpReply>& replies) {
+    std::map<std::string, int> out;
+    for (const auto& r : replies) {
+      if (r.status == 200) ++out[json::parse(r.body)["instance"].get<std::string>()];
+    }
+    return out;
+  }
+};
+
+TEST_F(MultiConcurrencyTest, AnInstanceRunsUpToNAtOnceThenANewOneStarts) {
+  reg_.Put("multi", "$LATEST", "py", ConfigN(4));
+  StartGateway();
+  // Six at once, each longer than the cold start: four share the first instance (they wait for
+  // its init inside it), the fifth finds it saturated and starts a second one.
+  const std::vector<std::string> sleeps(6, R"({"action":"sleep","seconds":1})");
+  auto replies = Together("multi", sleeps);
+  for (auto& r : replies) {
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(json::parse(r.body)["env"]["AWS_LAMBDA_MAX_CONCURRENCY"], "4");
+  }
+  std::vector<int> counts;
+  for (auto& [instance, n] : PerInstance(replies)) counts.push_back(n);
+  std::sort(counts.begin(), counts.end());
+  EXPECT_EQ(counts, (std::vector<int>{2, 4}));
+  const json st = Status();
+  EXPECT_EQ(st["live_instances"], 2);
+  EXPECT_EQ(st["functions"][0]["versions"][0]["instances"][0]["max_concurrency"], 4);
+  // Warm now: a call goes to an idle instance, no cold start.
+  auto warm = Invoke("multi", "{}");
+  ASSERT_EQ(warm.status, 200);
+  EXPECT_EQ(warm.header("x-mlfaas-cold-start"), "false");
+}
+
+TEST_F(MultiConcurrencyTest, LimitsThrottleInsteadOfQueueing) {
+  // One instance of N = 2 at most: the third concurrent call is refused, never queued.
+  reg_.Put("two", "$LATEST", "py", ConfigN(2));
+  gateway::GatewayOptions o;
+  o.max_instances = 1;
+  StartGateway(o);
+  ASSERT_EQ(Invoke("two", "{}").status, 200);  // warm
+  std::vector<HttpReply> slow(2);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 2; ++i) {
+    threads.emplace_back(
+        [&, i] { slow[i] = Invoke("two", R"({"action":"sleep","seconds":0.6})"); });
+  }
+  ASSERT_TRUE(Eventually([&] { return Status()["in_flight"] == 2; }));
+  auto third = Invoke("two", "{}");
+  EXPECT_EQ(third.status, 429) << third.body;
+  EXPECT_EQ(third.header("x-amzn-errortype"), "TooManyRequestsException");
+  for (auto& t : threads) t.join();
+  for (auto& r : slow) EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(PerInstance(slow).size(), 1u);
+
+  // Reserved concurrency counts invocations: 3 of N = 4 on one instance, the 4th call refused.
+  auto c = ConfigN(4);
+  c.reserved_concurrency = 3;
+  reg_.Put("capped", "$LATEST", "py", c);
+  ASSERT_EQ(Invoke("capped", "{}").status, 200);
+  threads.clear();
+  std::vector<HttpReply> held(3);
+  for (int i = 0; i < 3; ++i) {
+    threads.emplace_back(
+        [&, i] { held[i] = Invoke("capped", R"({"action":"sleep","seconds":0.6})"); });
+  }
+  ASSERT_TRUE(Eventually([&] { return Status()["in_flight"] == 3; }));
+  auto over = Invoke("capped", "{}");
+  EXPECT_EQ(over.status, 429) << over.body;
+  EXPECT_NE(over.body.find("reserved concurrency"), std::string::npos) << over.body;
+  for (auto& t : threads) t.join();
+  for (auto& r : held) EXPECT_EQ(r.status, 200) << r.body;
+}
+
+TEST_F(MultiConcurrencyTest, AnExpiredInvocationFailsAloneAndTheInstanceIsRecycled) {
+  reg_.Put("mixed", "$LATEST", "py", ConfigN(2, /*timeout_s=*/1));
+  StartGateway();
+  ASSERT_EQ(Invoke("mixed", "{}").status, 200);  // warm: both calls share this instance
+  HttpReply stuck, fine;
+  std::thread a([&] { stuck = Invoke("mixed", R"({"action":"sleep","seconds":5})"); });
+  ASSERT_TRUE(Eventually([&] { return Status()["in_flight"] == 1; }));
+  // Sent 0.5 s after the first (a pause, not a synchronization: the assertions below hold
+  // whatever the timing): still running when the first times out at 1 s, done before its own
+  // deadline.
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  std::thread b([&] { fine = Invoke("mixed", R"({"action":"sleep","seconds":0.7})"); });
+  a.join();
+  b.join();
+  ASSERT_EQ(stuck.status, 200) << stuck.body;
+  EXPECT_EQ(json::parse(stuck.body)["errorType"], "Sandbox.Timedout") << stuck.body;
+  ASSERT_EQ(fine.status, 200) << fine.body;
+  EXPECT_EQ(fine.header("x-amz-function-error"), "") << fine.body;  // not failed with it
+  // The instance took no new work after the timeout and was stopped once `fine` finished.
+  ASSERT_TRUE(Eventually([&] { return Status()["live_instances"] == 0; }));
+  auto next = Invoke("mixed", "{}");
+  EXPECT_EQ(next.status, 200);
+  EXPECT_EQ(next.header("x-mlfaas-cold-start"), "true");
+}
+
 }  // namespace
 }  // namespace mlfaas::testing

@@ -47,6 +47,71 @@ TEST(ScalingPolicyTest, DecideInvokeTable) {
   }
 }
 
+// Several invocations per instance (N > 1): route to the least-loaded instance with a free
+// slot; start a new one only when every instance is saturated; throttle at the limits.
+TEST(ScalingPolicyTest, ChooseInstanceTable) {
+  const Clock::TimePoint t0{std::chrono::seconds(100)};
+  const auto later = t0 + std::chrono::seconds(5);
+  using V = InstanceLoadView;
+  struct Case {
+    const char* name;
+    std::vector<V> instances;
+    std::optional<int> want;
+  };
+  const Case cases[] = {
+      {"none", {}, std::nullopt},
+      {"N=1 idle wins over busy", {{1, true, 1, 1, t0}, {2, true, 0, 1, t0}}, 2},
+      {"N=1 most recently idle", {{1, true, 0, 1, t0}, {2, true, 0, 1, later}}, 2},
+      {"N=1 all busy", {{1, true, 1, 1, t0}, {2, true, 1, 1, t0}}, std::nullopt},
+      {"N=1 starting unassigned", {{1, true, 1, 1, t0}, {2, false, 0, 1, t0}}, 2},
+      {"N=1 starting with its cold start is full", {{1, false, 1, 1, t0}}, std::nullopt},
+      {"N=16 least loaded", {{1, true, 9, 16, t0}, {2, true, 3, 16, t0}, {3, true, 5, 16, t0}}, 2},
+      {"N=16 a busy one below N before a new one", {{1, true, 15, 16, t0}}, 1},
+      {"N=16 saturated", {{1, true, 16, 16, t0}, {2, true, 16, 16, t0}}, std::nullopt},
+      {"N=16 skips the saturated", {{1, true, 16, 16, t0}, {2, true, 12, 16, t0}}, 2},
+      {"N=16 equal load: most recently idle, then lowest id",
+       {{3, true, 4, 16, t0}, {2, true, 4, 16, t0}, {4, true, 4, 16, t0}},
+       2},
+      {"N=16 ready before starting even if busier",
+       {{1, false, 0, 16, t0}, {2, true, 10, 16, t0}},
+       2},
+      {"N=16 joins a starting one with room", {{1, true, 16, 16, t0}, {2, false, 7, 16, t0}}, 2},
+      {"N=4 starting full", {{1, false, 4, 4, t0}}, std::nullopt},
+  };
+  for (const auto& c : cases) {
+    EXPECT_EQ(ChooseInstance(c.instances), c.want) << c.name;
+  }
+}
+
+TEST(ScalingPolicyTest, CountFreeSlotsFeedsTheDecision) {
+  const Clock::TimePoint t0{std::chrono::seconds(100)};
+  std::vector<InstanceLoadView> v = {
+      {1, true, 16, 16, t0}, {2, true, 3, 16, t0}, {3, false, 0, 16, t0}, {4, false, 16, 16, t0}};
+  InvokeSnapshot s;
+  CountFreeSlots(v, s);
+  EXPECT_EQ(s.idle, 1);
+  EXPECT_EQ(s.starting_unassigned, 1);
+  EXPECT_EQ(DecideInvoke(s), InvokeAction::kUseIdle);
+  // Every instance saturated: a new one starts while there is room, else 429 (no queue).
+  v = {{1, true, 16, 16, t0}, {2, false, 16, 16, t0}};
+  InvokeSnapshot full;
+  CountFreeSlots(v, full);
+  full.live_instances = 2;
+  full.max_instances = 4;
+  full.function_concurrency = 32;
+  EXPECT_EQ(DecideInvoke(full), InvokeAction::kStartNew);
+  full.max_instances = 2;
+  EXPECT_EQ(DecideInvoke(full), InvokeAction::kThrottle);
+  // Reserved concurrency counts invocations, not instances.
+  InvokeSnapshot capped;
+  CountFreeSlots({{1, true, 5, 16, t0}}, capped);
+  capped.function_concurrency = 5;
+  capped.reserved_concurrency = 5;
+  EXPECT_EQ(DecideInvoke(capped), InvokeAction::kThrottle);
+  capped.reserved_concurrency = 6;
+  EXPECT_EQ(DecideInvoke(capped), InvokeAction::kUseIdle);
+}
+
 TEST(ScalingPolicyTest, SelectIdleToReapHonoursTimeoutAndProvisioned) {
   const Clock::TimePoint t0{std::chrono::seconds(100)};
   const auto timeout = std::chrono::seconds(10);

@@ -110,6 +110,11 @@ json ConfigurationJson(ApiContext& ctx, const VersionInfo& v) {
             {"PackageType", "Zip"},
             {"Architectures", json::array({"x86_64"})},
             {"Mlfaas", registry::ToJson(v)}};
+  if (v.config.max_concurrency_per_instance != 1) {
+    j["CapacityProviderConfig"] = {
+        {"LambdaManagedInstancesCapacityProviderConfig",
+         {{"PerExecutionEnvironmentMaxConcurrency", v.config.max_concurrency_per_instance}}}};
+  }
   return j;
 }
 
@@ -186,10 +191,12 @@ Status ApplyTag(const std::string& key, const std::string& value, FunctionConfig
     c.reserved_concurrency = n;
   } else if (key == "mlfaas:provisioned-concurrency") {
     MLFAAS_ASSIGN_OR_RETURN(c.provisioned_concurrency, number(0, 100000));
+  } else if (key == "mlfaas:max-concurrency-per-instance") {
+    MLFAAS_ASSIGN_OR_RETURN(c.max_concurrency_per_instance, number(1, 1600));
   } else if (key.starts_with("mlfaas:")) {
     return InvalidArgument("unknown tag " + key +
                            ": mlfaas: tags are idle-timeout, model-loading, reserved-concurrency, "
-                           "provisioned-concurrency");
+                           "provisioned-concurrency, max-concurrency-per-instance");
   } else {
     return InvalidArgument("tag " + key +
                            ": only mlfaas: tags are kept (they carry mlfaas settings)");
@@ -242,6 +249,21 @@ Status ApplyConfigFields(const json& j, FunctionConfig& c) {
     if (!eph->is_object()) return InvalidArgument("EphemeralStorage must be {\"Size\": MB}");
     MLFAAS_RETURN_IF_ERROR(IntField(*eph, "Size", 512, 10240, size));
     if (size) c.ephemeral_storage_mb = *size;
+  }
+  // Lambda Managed Instances: the per-instance concurrency. mlfaas is its own capacity provider,
+  // so CapacityProviderArn is not needed (one given is not kept).
+  if (const json* cp = JsonField(j, "CapacityProviderConfig"); cp && !cp->is_null()) {
+    const json* mi =
+        cp->is_object() ? JsonField(*cp, "LambdaManagedInstancesCapacityProviderConfig") : nullptr;
+    if (!mi || !mi->is_object()) {
+      return InvalidArgument(
+          "CapacityProviderConfig must be {\"LambdaManagedInstancesCapacityProviderConfig\": "
+          "{\"PerExecutionEnvironmentMaxConcurrency\": N}}");
+    }
+    std::optional<int> per_instance;
+    MLFAAS_RETURN_IF_ERROR(
+        IntField(*mi, "PerExecutionEnvironmentMaxConcurrency", 1, 1600, per_instance));
+    if (per_instance) c.max_concurrency_per_instance = *per_instance;
   }
   // Settings mlfaas cannot honour are refused rather than silently ignored.
   if (const json* pt = JsonField(j, "PackageType"); pt && pt->is_string() && *pt != "Zip") {
@@ -777,6 +799,8 @@ Answer Tags(Call& c) {
         config.reserved_concurrency.reset();
       else if (key == "mlfaas:provisioned-concurrency")
         config.provisioned_concurrency = 0;
+      else if (key == "mlfaas:max-concurrency-per-instance")
+        config.max_concurrency_per_instance = defaults.max_concurrency_per_instance;
       else
         return InvalidArgument("tag " + key + " does not exist");
     }

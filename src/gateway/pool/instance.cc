@@ -84,6 +84,31 @@ bool IsValidTransition(InstanceState from, InstanceState to) {
   }
 }
 
+InFlight* Instance::FindDelivered(std::string_view request_id) const {
+  for (const auto& i : inflight) {
+    if (i->delivered && i->request_id == request_id) return i.get();
+  }
+  return nullptr;
+}
+
+InFlight* Instance::NextUndelivered() const {
+  for (const auto& i : inflight) {
+    if (!i->delivered) return i.get();
+  }
+  return nullptr;
+}
+
+std::unique_ptr<InFlight> Instance::Take(const InFlight* inv) {
+  for (auto it = inflight.begin(); it != inflight.end(); ++it) {
+    if (it->get() == inv) {
+      std::unique_ptr<InFlight> out = std::move(*it);
+      inflight.erase(it);
+      return out;
+    }
+  }
+  return nullptr;
+}
+
 void Instance::TransitionTo(InstanceState to) {
   assert(IsValidTransition(state_, to));
   state_ = to;

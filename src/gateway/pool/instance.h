@@ -3,17 +3,23 @@
 //
 // Lifecycle (InstanceState):
 //
-//   Starting --first GET /next--> Idle <--/response|/error-- Busy
+//   Starting --first GET /next--> Idle <--last /response|/error-- Busy
 //      |                           |  \--invocation assigned--^
 //      |                           +--reaped / shutdown / config changed--> Draining --exit-->
 //      Stopped
 //      +-- init error, init timeout, exit before init --> Failed
-//   Busy --timeout (killed) | crash--> Failed;  Busy --shutdown--> Draining (finishes, then killed)
+//   Busy --timeout (N = 1: killed) | crash--> Failed;  Busy --shutdown--> Draining (finishes,
+//   then killed)
 //
-// An instance serves at most one invocation at a time. A Starting instance may already have an
-// invocation bound to it (the cold-start request waits for init); it is delivered on the first
-// GET /next. Stopped and Failed are terminal: the process has been reaped and the instance is
-// removed from its pool.
+// An instance runs at most N invocations at a time (max_concurrency, the version's
+// max_concurrency_per_instance; N = 1 is Lambda's default model). The invocations bound to it
+// (`inflight`) are delivered ones, running in the worker, and ones waiting inside the instance
+// for the worker to ask (a cold start's, while it inits; with N > 1, those beyond what the
+// worker takes at once). It is Busy while any is bound, Idle when none is. With N > 1 an
+// invocation that times out fails alone: the instance drains (takes no new invocations) and is
+// stopped once the others have finished (docs/runtime.md, "Several invocations per instance").
+// Stopped and Failed are terminal: the process has been reaped and the instance is removed from
+// its pool.
 //
 // Thread-safety: every field is guarded by the owning InstanceManager's mutex.
 #pragma once
@@ -22,6 +28,7 @@
 
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
+#include <deque>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -103,15 +110,36 @@ class Instance : public std::enable_shared_from_this<Instance> {
   std::unique_ptr<Timer> exit_timer;  // kExitDrainLimit (Clock::StartTimer)
 
   // Runtime API: over HTTP (custom runtimes) ...
-  Responder parked_next;  // a GET /next waiting for work
+  std::deque<Responder> parked_nexts;  // GET /next calls waiting for work (at most N)
   // ... or over the worker protocol (built-in runtime, common/worker_protocol.h).
   std::unique_ptr<boost::asio::local::stream_protocol::socket> channel;
   std::shared_ptr<std::vector<char>> channel_buf;  // read buffer (kept alive by pending reads)
   std::string channel_in;                          // bytes read, not yet a whole frame
-  std::string channel_out;                         // the part of a frame still being written
+  std::string channel_out;                         // bytes being written (async), in order
+  std::string channel_pending;                     // bytes queued behind channel_out
   bool channel_next = false;                       // an N frame waits for work
-  bool WaitingForWork() const { return parked_next || channel_next; }
-  std::unique_ptr<InFlight> current;
+  // Pipelined (the worker sent P): it takes up to `pipelined` invocations at once; V frames
+  // sent minus R/E frames received (any request id: a late answer still frees its slot).
+  int pipelined = 0;
+  int channel_outstanding = 0;
+  bool WaitingForWork() const {
+    return !parked_nexts.empty() || channel_next ||
+           (pipelined > 0 && channel_outstanding < pipelined);
+  }
+
+  // Invocations bound to this instance, oldest first (at most max_concurrency).
+  int max_concurrency = 1;
+  std::vector<std::unique_ptr<InFlight>> inflight;
+  int Load() const { return static_cast<int>(inflight.size()); }
+  bool HasFreeSlot() const { return Load() < max_concurrency; }
+  // The delivered invocation with this id, or null.
+  InFlight* FindDelivered(std::string_view request_id) const;
+  // The oldest invocation not yet delivered, or null.
+  InFlight* NextUndelivered() const;
+  // The invocation a line of the worker's output belongs to: the only one bound, else none.
+  InFlight* SoleInFlight() const { return inflight.size() == 1 ? inflight.front().get() : nullptr; }
+  // Removes and returns the invocation (null if it is not bound here).
+  std::unique_ptr<InFlight> Take(const InFlight* inv);
 
   // Accounting.
   Clock::TimePoint created_at{};

@@ -67,19 +67,33 @@ void InstanceManager::ReadChannel(const std::shared_ptr<Instance>& inst) {
 bool InstanceManager::OnChannelFrame(Instance& inst, const wire::Frame& frame, Deferred& later) {
   switch (frame.type) {
     case wire::FrameType::kNext:
-      if (inst.channel_next || (inst.current && inst.current->delivered)) return false;
+      // One at a time: asking again before answering, or after P, breaks the protocol.
+      if (inst.channel_next || inst.pipelined > 0 || inst.channel_outstanding > 0) return false;
       inst.channel_next = true;
       OnNext(inst);
       return true;
+    case wire::FrameType::kPipelinedNext: {
+      // Once, as the worker's first request for work, and never above the configured N.
+      auto n = wire::DecodePipelinedNext(frame.data);
+      if (!n || *n > inst.max_concurrency || inst.pipelined > 0 || inst.channel_next ||
+          inst.channel_outstanding > 0) {
+        return false;
+      }
+      inst.pipelined = *n;
+      OnNext(inst);
+      return true;
+    }
     case wire::FrameType::kResponse: {
       auto m = wire::DecodeResponse(frame.data);
-      if (!m) return false;
+      if (!m || inst.channel_outstanding == 0) return false;
+      --inst.channel_outstanding;
       OnChannelResult(inst, std::string(m->request_id), std::string(m->payload), false, later);
       return true;
     }
     case wire::FrameType::kError: {
       auto m = wire::DecodeError(frame.data);
-      if (!m) return false;
+      if (!m || inst.channel_outstanding == 0) return false;
+      --inst.channel_outstanding;
       OnChannelResult(inst, std::string(m->request_id),
                       WorkerErrorBody(std::string(m->body), m->error_type), true, later);
       return true;
@@ -98,15 +112,22 @@ bool InstanceManager::OnChannelFrame(Instance& inst, const wire::Frame& frame, D
 void InstanceManager::OnChannelResult(Instance& inst, const std::string& id, std::string body,
                                       bool is_error, Deferred& later) {
   if (!OnResult(inst, id, std::move(body), is_error, later)) {
+    // A late answer (its invocation timed out) or a wrong id: dropped. Pipelined, its slot is
+    // free again all the same.
     spdlog::warn("{}: instance {} answered unknown request id {}", inst.pool()->key, inst.id(), id);
   }
+  if (inst.pipelined > 0) DeliverPending(inst);
 }
 
 // Called with mu_ held. Frames are small: one non-blocking send nearly always takes all of it;
-// what remains (a multi-megabyte event) is written asynchronously. At most one frame is in
-// flight per instance (the launch frame, then one invocation at a time).
+// what remains (a multi-megabyte event) is written asynchronously, and frames that come while it
+// is being written queue behind it (pipelined workers take several invocations at once).
 void InstanceManager::WriteChannel(Instance& inst, std::string frame) {
   if (!inst.channel) return;
+  if (!inst.channel_out.empty()) {
+    inst.channel_pending.append(frame);
+    return;
+  }
   size_t off = 0;
   while (off < frame.size()) {
     ssize_t n = ::send(inst.channel->native_handle(), frame.data() + off, frame.size() - off,
@@ -125,11 +146,14 @@ void InstanceManager::WriteChannel(Instance& inst, std::string frame) {
   inst.channel_out = frame.substr(off);
   std::weak_ptr<Instance> weak = inst.weak_from_this();
   boost::asio::async_write(*inst.channel, boost::asio::buffer(inst.channel_out),
-                           [this, weak](boost::system::error_code, size_t) {
+                           [this, weak](boost::system::error_code ec, size_t) {
                              auto inst = weak.lock();
                              if (!inst) return;
                              std::lock_guard<std::mutex> lock(mu_);
                              inst->channel_out.clear();
+                             std::string next = std::move(inst->channel_pending);
+                             inst->channel_pending.clear();
+                             if (!ec && !next.empty()) WriteChannel(*inst, std::move(next));
                            });
 }
 

@@ -36,6 +36,7 @@ bool SameFingerprint(const registry::VersionInfo& a, const registry::VersionInfo
   const auto &x = a.config, &y = b.config;
   return a.code_digest == b.code_digest && x.runtime == y.runtime && x.handler == y.handler &&
          x.memory_mb == y.memory_mb && x.timeout_s == y.timeout_s &&
+         x.max_concurrency_per_instance == y.max_concurrency_per_instance &&
          x.ephemeral_storage_mb == y.ephemeral_storage_mb && x.model_loading == y.model_loading &&
          x.environment == y.environment;
 }
@@ -99,6 +100,9 @@ Status InstanceManager::InitPool(Pool& pool, const registry::VersionInfo& v) {
   env["AWS_REGION"] = env["AWS_DEFAULT_REGION"] = "us-east-1";
   env["TZ"] = ":UTC";
   env["MLFAAS_MODEL_LOADING"] = c.model_loading;
+  if (c.max_concurrency_per_instance > 1) {
+    env[wire::kMaxConcurrencyEnv] = std::to_string(c.max_concurrency_per_instance);
+  }
   pool.snapshot.reset();  // new code or configuration: a new template (instances keep theirs)
   if (c.model_loading == "snapshot") {
     if (sandbox_.SupportsSnapshots()) {
@@ -168,16 +172,15 @@ void InstanceManager::Invoke(const registry::VersionInfo& v, const std::string& 
     return FailUnbound(std::move(inv), v.function, v.version, Outcome::kInitError,
                        pool.last_init_error, "Runtime.InitError", later);
   }
-  Instance* idle = nullptr;
-  Instance* starting = nullptr;
-  const InvokeSnapshot s = Snapshot(pool, v, &idle, &starting);
+  Instance* chosen = nullptr;
+  const InvokeSnapshot s = Snapshot(pool, v, &chosen);
   switch (DecideInvoke(s)) {
     case InvokeAction::kUseIdle:
-      return Assign(*idle, std::move(inv), later);
+      return Assign(*chosen, std::move(inv));
     case InvokeAction::kJoinStarting:
       inv->cold_start = true;
       ++in_flight_;
-      starting->current = std::move(inv);
+      chosen->inflight.push_back(std::move(inv));
       return;
     case InvokeAction::kEvictIdleAndStart:
       EvictLruIdle(pool);
@@ -200,21 +203,27 @@ void InstanceManager::Invoke(const registry::VersionInfo& v, const std::string& 
 
 // What the scaling policy decides on (scaling_policy.h), and the candidates it may pick.
 InvokeSnapshot InstanceManager::Snapshot(const Pool& pool, const registry::VersionInfo& v,
-                                         Instance** idle, Instance** starting) const {
+                                         Instance** chosen) const {
   InvokeSnapshot s;
+  std::vector<InstanceLoadView> views;
   for (auto& i : pool.instances) {
-    if (i->state() == InstanceState::kIdle) {
-      ++s.idle;
-      if (!*idle || i->idle_since > (*idle)->idle_since) *idle = i.get();  // most recently used
-    } else if (i->state() == InstanceState::kStarting && !i->current) {
-      ++s.starting_unassigned;
-      *starting = i.get();
+    const InstanceState st = i->state();
+    if (st != InstanceState::kIdle && st != InstanceState::kBusy && st != InstanceState::kStarting)
+      continue;  // draining or ended: takes no new invocations
+    if (i->killed) continue;
+    views.push_back(
+        {i->id(), st != InstanceState::kStarting, i->Load(), i->max_concurrency, i->idle_since});
+  }
+  CountFreeSlots(views, s);
+  if (auto id = ChooseInstance(views)) {
+    for (auto& i : pool.instances) {
+      if (i->id() == *id) *chosen = i.get();
     }
   }
   const std::string prefix = v.function + ":";
   for (auto it = pools_.lower_bound(prefix); it != pools_.end() && it->first.starts_with(prefix);
        ++it) {
-    for (auto& i : it->second->instances) s.function_concurrency += i->current ? 1 : 0;
+    for (auto& i : it->second->instances) s.function_concurrency += i->Load();
   }
   s.reserved_concurrency = v.config.reserved_concurrency;
   s.live_instances = live_;
@@ -240,7 +249,7 @@ void InstanceManager::StartFor(Pool& pool, std::unique_ptr<InFlight> inv, Deferr
   }
   inv->cold_start = true;
   ++in_flight_;
-  reserved->inst->current = std::move(inv);
+  reserved->inst->inflight.push_back(std::move(inv));
   LaunchLater(std::move(*reserved), later);
 }
 
@@ -258,12 +267,12 @@ bool InstanceManager::EvictLruIdle(const Pool& except) {
   return lru != nullptr;
 }
 
-void InstanceManager::Assign(Instance& inst, std::unique_ptr<InFlight> inv, Deferred& /*later*/) {
-  inst.TransitionTo(InstanceState::kBusy);
-  inst.current = std::move(inv);
+void InstanceManager::Assign(Instance& inst, std::unique_ptr<InFlight> inv) {
+  if (inst.state() == InstanceState::kIdle) inst.TransitionTo(InstanceState::kBusy);
+  InFlight& bound = *inst.inflight.emplace_back(std::move(inv));
   ++in_flight_;
-  if (inst.WaitingForWork()) return Deliver(inst);
-  ArmTimeout(inst);  // delivered when the worker asks for work, if it ever does
+  if (inst.WaitingForWork()) return DeliverPending(inst);
+  ArmTimeout(inst, bound);  // delivered when the worker asks for work, if it ever does
 }
 
 void InstanceManager::FailUnbound(std::unique_ptr<InFlight> inv, const std::string& function,
@@ -279,9 +288,16 @@ void InstanceManager::FailUnbound(std::unique_ptr<InFlight> inv, const std::stri
   later.Add([done = std::move(inv->done), r = std::move(r)]() mutable { done(std::move(r)); });
 }
 
-void InstanceManager::Complete(Instance& inst, Outcome outcome, std::string body, Deferred& later,
-                               std::string_view error_type) {
-  std::unique_ptr<InFlight> inv = std::move(inst.current);
+void InstanceManager::CompleteAll(Instance& inst, Outcome outcome, const std::string& body,
+                                  Deferred& later, std::string_view error_type) {
+  while (!inst.inflight.empty()) {
+    Complete(inst, inst.inflight.front().get(), outcome, body, later, error_type);
+  }
+}
+
+void InstanceManager::Complete(Instance& inst, InFlight* bound, Outcome outcome, std::string body,
+                               Deferred& later, std::string_view error_type) {
+  std::unique_ptr<InFlight> inv = inst.Take(bound);
   if (!inv) return;
   --in_flight_;
   Pool& pool = *inst.pool();
@@ -340,9 +356,16 @@ void InstanceManager::RefreshPeak(Instance& inst) {
 }
 
 void InstanceManager::AfterInvocation(Instance& inst) {
+  const bool empty = inst.inflight.empty();
   if (inst.state() == InstanceState::kBusy && !shutting_down_) {
-    inst.TransitionTo(InstanceState::kIdle);
-    inst.idle_since = clock_.Now();
+    if (empty) {
+      inst.TransitionTo(InstanceState::kIdle);
+      inst.idle_since = clock_.Now();
+    }
+    return;
+  }
+  if (!empty) {  // N > 1: the others finish first
+    if (inst.state() == InstanceState::kBusy) inst.TransitionTo(InstanceState::kDraining);
     return;
   }
   if (Live(inst)) Stop(inst, InstanceState::kDraining);
@@ -426,7 +449,7 @@ void InstanceManager::Tick() {
             "Init phase exceeded " + std::to_string(options_.init_timeout.count()) + " ms");
         i->init_error = err;
         RecordInitFailure(*pool, err);
-        Complete(*i, Outcome::kInitError, err, later);
+        CompleteAll(*i, Outcome::kInitError, err, later);
         Stop(*i, InstanceState::kFailed);
       }
     }
@@ -472,7 +495,7 @@ void InstanceManager::BeginShutdown() {
   for (auto& [key, pool] : pools_) {
     for (auto& i : pool->instances) {
       if (i->state() == InstanceState::kIdle ||
-          (i->state() == InstanceState::kStarting && !i->current)) {
+          (i->state() == InstanceState::kStarting && i->inflight.empty())) {
         Stop(*i, InstanceState::kDraining);
       }
     }
@@ -519,7 +542,7 @@ Metrics::Live InstanceManager::LiveCounts() const {
     int& running = out.concurrent[pool->info.function];
     for (auto& i : pool->instances) {
       ++out.instances[{pool->info.function, pool->info.version, InstanceStateName(i->state())}];
-      if (i->current) ++running;
+      running += i->Load();
     }
   }
   return out;
@@ -538,6 +561,8 @@ nlohmann::json InstanceManager::StatusJson() const {
                           {"pid", i->pid},
                           {"age_s", Millis(now - i->created_at) / 1000.0},
                           {"invocations", i->invocations},
+                          {"in_flight", i->Load()},
+                          {"max_concurrency", i->max_concurrency},
                           {"init_duration_ms", i->init_duration_ms},
                           {"provisioned", i->provisioned},
                           {"log_stream", i->log_stream}};

@@ -148,11 +148,18 @@ class InstanceManager {
   void FailLaunch(Instance& inst, const Status& why, Deferred& later);
   // Kills, reaps and releases an environment no instance will use.
   void Discard(sandbox::Environment& env);
-  void Assign(Instance& inst, std::unique_ptr<InFlight> inv, Deferred& later);
-  void Deliver(Instance& inst);
-  // `error_type` overrides the type the outcome implies (Runtime.ExitError for a crash).
-  void Complete(Instance& inst, Outcome outcome, std::string body, Deferred& later,
+  // Binds `inv` to `inst` (which has a free slot) and delivers it if the worker waits for work.
+  void Assign(Instance& inst, std::unique_ptr<InFlight> inv);
+  // Hands the bound, undelivered invocations to the worker while it waits for work.
+  void DeliverPending(Instance& inst);
+  void Deliver(Instance& inst, InFlight& inv);
+  // Answers `inv` (bound to `inst`) and unbinds it. `error_type` overrides the type the outcome
+  // implies (Runtime.ExitError for a crash).
+  void Complete(Instance& inst, InFlight* inv, Outcome outcome, std::string body, Deferred& later,
                 std::string_view error_type = {});
+  // Complete for every invocation bound to `inst`, with the same answer.
+  void CompleteAll(Instance& inst, Outcome outcome, const std::string& body, Deferred& later,
+                   std::string_view error_type = {});
   void FailUnbound(std::unique_ptr<InFlight> inv, const std::string& function,
                    const std::string& version, Outcome outcome, std::string body,
                    std::string error_type, Deferred& later);
@@ -161,8 +168,9 @@ class InstanceManager {
   void Stop(Instance& inst, InstanceState terminal_or_draining);
   void RecordInitFailure(Pool& pool, const std::string& error_json);
   bool EvictLruIdle(const Pool& except);
-  InvokeSnapshot Snapshot(const Pool& pool, const registry::VersionInfo& v, Instance** idle,
-                          Instance** starting) const;
+  // What the scaling policy decides on, and the instance ChooseInstance picks (null if none).
+  InvokeSnapshot Snapshot(const Pool& pool, const registry::VersionInfo& v,
+                          Instance** chosen) const;
   void StartFor(Pool& pool, std::unique_ptr<InFlight> inv, Deferred& later);
 
   // The instance's HTTP Runtime API, on a port of its own or (listen_fd) on the socket its
@@ -173,14 +181,14 @@ class InstanceManager {
                          int64_t uid = -1);
   // Runtime API events (runtime_api.cc).
   void HandleRuntimeApi(const std::weak_ptr<Instance>& weak, Request&& req, Responder respond);
-  // The worker asked for work (parked_next or channel_next is set).
+  // The worker asked for work (a GET /next is parked, or an N or P frame came).
   void OnNext(Instance& inst);
   // False for an unknown request id.
   bool OnResult(Instance& inst, const std::string& id, std::string body, bool is_error,
                 Deferred& later);
   void OnInitError(Instance& inst, std::string body, Deferred& later);
   void OnTimeout(const std::weak_ptr<Instance>& weak, const std::string& request_id);
-  void ArmTimeout(Instance& inst);
+  void ArmTimeout(Instance& inst, InFlight& inv);
   void OnProtocolViolation(Instance& inst, const std::string& why, Deferred& later);
   // Worker protocol (instance_channel.cc).
   void AttachChannel(Instance& inst, int fd);

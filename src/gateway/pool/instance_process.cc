@@ -117,18 +117,18 @@ bool InstanceManager::DrainOutput(Instance& inst, bool flush_partial) {
     inst.partial_line.append(buf, static_cast<size_t>(n));
     size_t start = 0, nl;
     while ((nl = inst.partial_line.find('\n', start)) != std::string::npos) {
-      AppendLog(inst, inst.current.get(),
+      AppendLog(inst, inst.SoleInFlight(),
                 std::string_view(inst.partial_line).substr(start, nl - start));
       start = nl + 1;
     }
     inst.partial_line.erase(0, start);
     if (inst.partial_line.size() > kMaxInvocationLog) {
-      AppendLog(inst, inst.current.get(), inst.partial_line);
+      AppendLog(inst, inst.SoleInFlight(), inst.partial_line);
       inst.partial_line.clear();
     }
   }
   if ((flush_partial || eof) && !inst.partial_line.empty()) {
-    AppendLog(inst, inst.current.get(), inst.partial_line);
+    AppendLog(inst, inst.SoleInFlight(), inst.partial_line);
     inst.partial_line.clear();
   }
   return eof;
@@ -159,17 +159,18 @@ void InstanceManager::OnExit(Instance& inst, int wait_status, Deferred& later) {
       err = ErrorJson(exit_type, "Runtime exited during init with error: " + why);
       if (!inst.killed) RecordInitFailure(pool, err);
     }
-    Complete(inst, inst.killed && shutting_down_ ? Outcome::kUnavailable : Outcome::kInitError, err,
-             later);
-  } else if (inst.current) {
-    const std::string& id = inst.current->request_id;
-    std::string msg = "RequestId: " + id + " Error: Runtime exited with error: " + why;
+    CompleteAll(inst, inst.killed && shutting_down_ ? Outcome::kUnavailable : Outcome::kInitError,
+                err, later);
+  }
+  while (!inst.inflight.empty()) {
+    InFlight* inv = inst.inflight.front().get();
+    std::string msg = "RequestId: " + inv->request_id + " Error: Runtime exited with error: " + why;
     if (inst.killed && shutting_down_) {
-      Complete(inst, Outcome::kUnavailable, "instance stopped (gateway shutting down)", later);
+      Complete(inst, inv, Outcome::kUnavailable, "instance stopped (gateway shutting down)", later);
     } else {
-      AppendLog(inst, inst.current.get(), msg);
-      if (oom) AppendLog(inst, inst.current.get(), std::string(exit_type));
-      Complete(inst, Outcome::kCrash, ErrorJson(exit_type, msg), later, exit_type);
+      AppendLog(inst, inv, msg);
+      if (oom) AppendLog(inst, inv, std::string(exit_type));
+      Complete(inst, inv, Outcome::kCrash, ErrorJson(exit_type, msg), later, exit_type);
     }
   }
   if (inst.state() == InstanceState::kDraining) {
@@ -186,7 +187,7 @@ void InstanceManager::OnExit(Instance& inst, int wait_status, Deferred& later) {
 // released and it leaves its pool.
 void InstanceManager::Retire(Instance& inst) {
   inst.pid = -1;
-  inst.parked_next = Responder();
+  inst.parked_nexts.clear();
   inst.channel_next = false;
   if (inst.channel) {
     boost::system::error_code ec;

@@ -25,6 +25,7 @@ namespace mlfaas::gateway {
 StatusOr<InstanceManager::Reserved> InstanceManager::Reserve(Pool& pool, bool provisioned) {
   auto inst = std::make_shared<Instance>(next_instance_id_++, &pool);
   const auto& v = pool.info;
+  inst->max_concurrency = v.config.max_concurrency_per_instance;
   const bool builtin = v.config.runtime != "provided";
   sandbox::EnvironmentSpec spec;
   spec.name = v.function + "-" + v.version + "-" + std::to_string(inst->id());

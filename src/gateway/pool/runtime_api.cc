@@ -75,7 +75,14 @@ void InstanceManager::HandleRuntimeApi(const std::weak_ptr<Instance>& weak, Requ
   Deferred later;
   std::lock_guard<std::mutex> lock(mu_);
   if (get && path.call == wire::RuntimeCall::kNext) {
-    inst->parked_next = std::move(respond);
+    // A runtime holds at most N long-polls at once (N = 1: one).
+    if (static_cast<int>(inst->parked_nexts.size()) >= inst->max_concurrency) {
+      return respond(RuntimeError(http::status::bad_request, "TooManyConcurrentNext",
+                                  "more concurrent GET /next calls than the function's " +
+                                      std::to_string(inst->max_concurrency) +
+                                      " invocations per instance"));
+    }
+    inst->parked_nexts.push_back(std::move(respond));
     return OnNext(*inst);
   }
   if (post && path.call == wire::RuntimeCall::kInitError) {
@@ -108,22 +115,31 @@ void InstanceManager::OnNext(Instance& inst) {
     pool.consecutive_init_failures = 0;
     pool.backoff_until = {};
     metrics_.RecordColdStart(pool.info.function, pool.info.version, inst.init_duration_ms);
-    if (inst.current) inst.TransitionTo(InstanceState::kBusy);
+    if (!inst.inflight.empty()) inst.TransitionTo(InstanceState::kBusy);
   }
-  if (inst.current && !inst.current->delivered) Deliver(inst);
+  DeliverPending(inst);
 }
 
-void InstanceManager::Deliver(Instance& inst) {
-  InFlight& inv = *inst.current;
+void InstanceManager::DeliverPending(Instance& inst) {
+  if (inst.state() == InstanceState::kStarting) return;  // until its init is done
+  while (inst.WaitingForWork()) {
+    InFlight* inv = inst.NextUndelivered();
+    if (!inv) return;
+    Deliver(inst, *inv);
+  }
+}
+
+void InstanceManager::Deliver(Instance& inst, InFlight& inv) {
   const auto& cfg = inst.pool()->info.config;
   inv.delivered = true;
   inv.sent_at = clock_.Now();
   inv.deadline_epoch_ms = clock_.EpochMillis() + int64_t{cfg.timeout_s} * 1000;
   const std::string& trace = inv.trace_id;
   AppendLog(inst, &inv, StartLine(inv.request_id, inst.pool()->info.version));
-  ArmTimeout(inst);
-  if (inst.channel_next) {
+  ArmTimeout(inst, inv);
+  if (inst.channel_next || inst.pipelined > 0) {
     inst.channel_next = false;
+    ++inst.channel_outstanding;
     std::string frame;
     wire::AppendInvocation(
         frame, {inv.request_id, inv.deadline_epoch_ms, inv.invoked_arn, trace, inv.payload});
@@ -138,25 +154,27 @@ void InstanceManager::Deliver(Instance& inst) {
   res.set(wire::kTraceIdHeader, trace);
   if (!inv.client_context.empty()) res.set(wire::kClientContextHeader, inv.client_context);
   res.body() = std::move(inv.payload);
-  Responder next = std::move(inst.parked_next);
-  inst.parked_next = Responder();
+  Responder next = std::move(inst.parked_nexts.front());
+  inst.parked_nexts.pop_front();
   next(std::move(res));
 }
 
 bool InstanceManager::OnResult(Instance& inst, const std::string& id, std::string body,
                                bool is_error, Deferred& later) {
-  if (!inst.current || !inst.current->delivered || inst.current->request_id != id) return false;
+  InFlight* inv = inst.FindDelivered(id);
+  if (!inv) return false;
   // Lines the worker wrote before answering are in the pipe already: they belong before END.
   if (!inst.output_eof && DrainOutput(inst, false)) inst.output_eof = true;
   if (!is_error && body.size() > kMaxResponseBytes) {  // Lambda's limit on a function's result
     std::string msg = "Response payload size (" + std::to_string(body.size()) +
                       " bytes) exceeded maximum allowed payload size (" +
                       std::to_string(kMaxResponseBytes) + " bytes).";
-    AppendLog(inst, inst.current.get(), "RequestId: " + id + " Error: " + msg);
+    AppendLog(inst, inv, "RequestId: " + id + " Error: " + msg);
     body = ErrorJson("Function.ResponseSizeTooLarge", msg);
     is_error = true;
   }
-  Complete(inst, is_error ? Outcome::kFunctionError : Outcome::kSuccess, std::move(body), later);
+  Complete(inst, inv, is_error ? Outcome::kFunctionError : Outcome::kSuccess, std::move(body),
+           later);
   AfterInvocation(inst);
   return true;
 }
@@ -168,14 +186,13 @@ void InstanceManager::OnInitError(Instance& inst, std::string body, Deferred& la
   }
   inst.init_error = body;
   RecordInitFailure(*inst.pool(), body);
-  Complete(inst, Outcome::kInitError, body, later);
+  CompleteAll(inst, Outcome::kInitError, body, later);
   Stop(inst, InstanceState::kFailed);
 }
 
 // (Re)starts the invocation's timeout: at delivery, and already at assignment (a worker that
 // stalls before asking for work must not hold the call forever).
-void InstanceManager::ArmTimeout(Instance& inst) {
-  InFlight& inv = *inst.current;
+void InstanceManager::ArmTimeout(Instance& inst, InFlight& inv) {
   std::weak_ptr<Instance> weak = inst.weak_from_this();
   inv.timer = clock_.StartTimer(ioc_, std::chrono::seconds(inst.pool()->info.config.timeout_s),
                                 [this, weak, id = inv.request_id] { OnTimeout(weak, id); });
@@ -189,12 +206,14 @@ void InstanceManager::OnProtocolViolation(Instance& inst, const std::string& why
     inst.init_error =
         ErrorJson("Runtime.ExitError", "Runtime protocol violation during init: " + why);
     RecordInitFailure(*inst.pool(), inst.init_error);
-    Complete(inst, Outcome::kInitError, inst.init_error, later);
-  } else if (inst.current) {
+    CompleteAll(inst, Outcome::kInitError, inst.init_error, later);
+  }
+  while (!inst.inflight.empty()) {
+    InFlight* inv = inst.inflight.front().get();
     const std::string msg =
-        "RequestId: " + inst.current->request_id + " Error: Runtime protocol violation: " + why;
-    AppendLog(inst, inst.current.get(), msg);
-    Complete(inst, Outcome::kCrash, ErrorJson("Runtime.ExitError", msg), later);
+        "RequestId: " + inv->request_id + " Error: Runtime protocol violation: " + why;
+    AppendLog(inst, inv, msg);
+    Complete(inst, inv, Outcome::kCrash, ErrorJson("Runtime.ExitError", msg), later);
   }
   Stop(inst, InstanceState::kFailed);
 }
@@ -205,14 +224,24 @@ void InstanceManager::OnTimeout(const std::weak_ptr<Instance>& weak,
   if (!inst) return;
   Deferred later;
   std::lock_guard<std::mutex> lock(mu_);
-  if (!inst->current || inst->current->request_id != request_id) return;
+  InFlight* inv = nullptr;
+  for (const auto& i : inst->inflight) {
+    if (i->request_id == request_id) inv = i.get();
+  }
+  if (!inv) return;
   char secs[32];
   snprintf(secs, sizeof secs, "%.2f", static_cast<double>(inst->pool()->info.config.timeout_s));
   std::string msg =
       "RequestId: " + request_id + " Error: Task timed out after " + secs + " seconds";
-  AppendLog(*inst, inst->current.get(), msg);
-  Complete(*inst, Outcome::kTimeout, ErrorJson("Sandbox.Timedout", msg), later);
-  Stop(*inst, InstanceState::kFailed);
+  AppendLog(*inst, inv, msg);
+  Complete(*inst, inv, Outcome::kTimeout, ErrorJson("Sandbox.Timedout", msg), later);
+  if (inst->max_concurrency == 1) return Stop(*inst, InstanceState::kFailed);
+  // N > 1: the other invocations are not failed with it. The instance takes no new ones and is
+  // stopped once they have finished (AfterInvocation), which also ends the timed-out one.
+  spdlog::info("{}: instance {}: invocation {} timed out; draining", inst->pool()->key, inst->id(),
+               request_id);
+  if (inst->state() == InstanceState::kBusy) inst->TransitionTo(InstanceState::kDraining);
+  AfterInvocation(*inst);
 }
 
 }  // namespace mlfaas::gateway

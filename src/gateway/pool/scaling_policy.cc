@@ -34,6 +34,29 @@ InvokeAction DecideInvoke(const InvokeSnapshot& s) {
   return InvokeAction::kThrottle;
 }
 
+std::optional<int> ChooseInstance(const std::vector<InstanceLoadView>& instances) {
+  const InstanceLoadView* best = nullptr;
+  auto better = [](const InstanceLoadView& a, const InstanceLoadView& b) {
+    if (a.ready != b.ready) return a.ready;
+    if (a.load != b.load) return a.load < b.load;
+    if (a.idle_since != b.idle_since) return a.idle_since > b.idle_since;
+    return a.id < b.id;
+  };
+  for (const auto& v : instances) {
+    if (v.load >= v.capacity) continue;
+    if (!best || better(v, *best)) best = &v;
+  }
+  if (!best) return std::nullopt;
+  return best->id;
+}
+
+void CountFreeSlots(const std::vector<InstanceLoadView>& instances, InvokeSnapshot& s) {
+  for (const auto& v : instances) {
+    if (v.load >= v.capacity) continue;
+    ++(v.ready ? s.idle : s.starting_unassigned);
+  }
+}
+
 std::vector<int> SelectIdleToReap(const std::vector<IdleInstanceView>& idle, Clock::TimePoint now,
                                   Clock::Duration idle_timeout) {
   std::vector<int> out;
