@@ -1,10 +1,13 @@
 #include "runtime/http_transport.h"
 
+#include <sys/socket.h>
+
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 #include <charconv>
+#include <mutex>
 #include <optional>
 
 #include "common/worker_protocol.h"
@@ -50,8 +53,14 @@ struct HttpTransport::Impl {
   tcp::socket socket{io};
   beast::flat_buffer buffer;
   bool connected = false;
+  // Interrupt() runs on another thread: it and whatever opens or closes the socket's descriptor
+  // (Connect, Close) hold `mu`. Reads and writes do not: they only use the descriptor.
+  std::mutex mu;
+  bool interrupted = false;
 
   Status Connect() {
+    std::lock_guard<std::mutex> lock(mu);
+    if (interrupted) return Unavailable("runtime API connection interrupted");
     beast::error_code ec;
     asio::connect(socket, endpoints, ec);
     if (ec)
@@ -63,6 +72,7 @@ struct HttpTransport::Impl {
   }
 
   void Close() {
+    std::lock_guard<std::mutex> lock(mu);
     beast::error_code ec;
     socket.shutdown(tcp::socket::shutdown_both, ec);
     socket.close(ec);
@@ -128,6 +138,12 @@ StatusOr<std::unique_ptr<HttpTransport>> HttpTransport::Create(std::string_view 
                        "': " + ec.message());
   }
   return std::unique_ptr<HttpTransport>(new HttpTransport(std::move(impl)));
+}
+
+void HttpTransport::Interrupt() {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  impl_->interrupted = true;
+  if (impl_->socket.is_open()) ::shutdown(impl_->socket.native_handle(), SHUT_RDWR);
 }
 
 StatusOr<Invocation> HttpTransport::Next() {

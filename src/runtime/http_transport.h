@@ -12,7 +12,8 @@ namespace mlfaas::runtime {
 
 // One keep-alive TCP connection to `$AWS_LAMBDA_RUNTIME_API`, opened lazily and reopened only
 // after the server asked to close it (`Connection: close`). Any I/O error is kUnavailable: the
-// worker is expected to exit. Non-copyable; not thread-safe.
+// worker is expected to exit. Non-copyable; not thread-safe, except Interrupt(). A worker with
+// AWS_LAMBDA_MAX_CONCURRENCY > 1 holds one per loop (one connection, one long poll, each).
 class HttpTransport final : public RuntimeTransport {
  public:
   // `endpoint` is "host:port" (IPv4/IPv6 literal or name), as in AWS_LAMBDA_RUNTIME_API.
@@ -26,6 +27,8 @@ class HttpTransport final : public RuntimeTransport {
   Status PostError(const std::string& request_id, std::string_view error_type,
                    std::string_view error_message) override;
   Status PostInitError(std::string_view error_type, std::string_view error_message) override;
+  // Shuts the connection down (a blocked long poll returns) and refuses to open another.
+  void Interrupt() override;
 
  private:
   struct Impl;

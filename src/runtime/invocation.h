@@ -1,7 +1,9 @@
 // The worker's handler API: one invocation in, one response out.
 //
 // A Handler is called by RunLoop (runtime/loop.h) once per invocation, sequentially, on the
-// thread that runs the loop; it never sees the transport. Keep it tiny, as aws-lambda-cpp's
+// thread that runs the loop; it never sees the transport. With AWS_LAMBDA_MAX_CONCURRENCY > 1
+// (runtime/pipeline.h, or several RunLoops over HTTP) it is called from several threads at once,
+// so it must then be thread-safe. Keep it tiny, as aws-lambda-cpp's
 // run_handler: everything the Lambda Runtime API says about the invocation is in `Invocation`.
 #pragma once
 

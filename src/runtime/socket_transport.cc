@@ -99,4 +99,6 @@ Status SocketTransport::PostInitError(std::string_view error_type, std::string_v
   return Flush();
 }
 
+void SocketTransport::Interrupt() { ::shutdown(fd_, SHUT_RDWR); }
+
 }  // namespace mlfaas::runtime

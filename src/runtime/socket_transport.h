@@ -27,6 +27,12 @@ class SocketTransport final : public RuntimeTransport {
   Status PostError(const std::string& request_id, std::string_view error_type,
                    std::string_view error_message) override;
   Status PostInitError(std::string_view error_type, std::string_view error_message) override;
+  // shutdown(2) of the socket.
+  void Interrupt() override;
+
+  // The socket, still owned by this transport: with AWS_LAMBDA_MAX_CONCURRENCY > 1 the worker
+  // runs the pipelined loop (runtime/pipeline.h) on it instead of calling Next().
+  int fd() const { return fd_; }
 
   // Reads one frame, which must be of type `expected` (a waiting stem cell's launch frame).
   StatusOr<std::string> ReadFrame(wire::FrameType expected);
@@ -35,7 +41,7 @@ class SocketTransport final : public RuntimeTransport {
   // Writes what is queued.
   Status Flush();
 
-  int fd_;
+  const int fd_;
   std::string out_;  // queued frames
   std::string in_;   // bytes read but not yet consumed
 };

@@ -15,7 +15,7 @@ namespace mlfaas::runtime {
 //   kInvalidArgument /
 //   kFailedPrecondition  the Runtime API answered with an HTTP 4xx/5xx for this call; the
 //                        worker may go on with the next invocation.
-// Not thread-safe: one loop, one transport.
+// Not thread-safe: one loop, one transport (Interrupt() aside).
 class RuntimeTransport {
  public:
   virtual ~RuntimeTransport() = default;
@@ -29,6 +29,12 @@ class RuntimeTransport {
                            std::string_view error_message) = 0;
   // POST /runtime/init/error with {"errorMessage", "errorType"}.
   virtual Status PostInitError(std::string_view error_type, std::string_view error_message) = 0;
+
+  // Makes a call blocked in Next() on another thread return, and every later call fail, with
+  // kUnavailable: how a worker running several loops (AWS_LAMBDA_MAX_CONCURRENCY over HTTP)
+  // stops the others once one ended. The one member that may be called concurrently with the
+  // others. The default does nothing (for transports whose calls never block).
+  virtual void Interrupt() {}
 };
 
 // {"errorMessage": "...", "errorType": "..."}: the body of the two error calls.

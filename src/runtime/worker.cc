@@ -2,18 +2,26 @@
 
 #include <fcntl.h>
 #include <openssl/crypto.h>
+#include <sched.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <exception>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <vector>
 
 #include "package/package.h"
 #include "runtime/http_transport.h"
 #include "runtime/loop.h"
+#include "runtime/pipeline.h"
 #include "runtime/socket_transport.h"
 
 namespace mlfaas::runtime {
@@ -43,34 +51,102 @@ void LogInit(const WorkerConfig& config, const ModelHandler& handler, double ini
 // Owns the model handler; with lazy loading builds it on the first invocation, and a failed
 // lazy load ends the worker (FatalError of type InitError). With per-invoke loading it builds a
 // handler for each invocation and drops it after; a failed load fails that invocation
-// (InitError) only.
+// (InitError) only. Copies share one state, and it may be called from several threads at once
+// (AWS_LAMBDA_MAX_CONCURRENCY): the lazy load happens once (std::call_once), the others wait
+// for it and see its outcome; ModelHandler itself is safe to call concurrently.
 class WorkerHandler {
  public:
   WorkerHandler(const WorkerConfig& config, std::unique_ptr<ModelHandler> loaded)
-      : config_(config), handler_(std::move(loaded)) {}
+      : state_(std::make_shared<State>(config, std::move(loaded))) {}
 
-  Response operator()(const Invocation& invocation) {
-    if (config_.loading == ModelLoading::kPerInvoke) {
-      auto loaded = LoadModelHandler(config_);
+  Response operator()(const Invocation& invocation) const {
+    State& s = *state_;
+    if (s.config.loading == ModelLoading::kPerInvoke) {
+      auto loaded = LoadModelHandler(s.config);
       if (!loaded.ok()) return Response::Error(std::string(kInitError), loaded.status().message());
       return (*loaded)->Handle(invocation);
     }
-    if (!handler_) {
-      auto start = std::chrono::steady_clock::now();
-      auto loaded = LoadModelHandler(config_);
-      if (!loaded.ok()) {
-        return Response::FatalError(std::string(kInitError), loaded.status().message());
-      }
-      handler_ = std::move(loaded).value();
-      LogInit(config_, *handler_, MillisSince(start));
-    }
-    return handler_->Handle(invocation);
+    std::call_once(s.once, [&s] { s.LoadOnce(); });
+    if (!s.handler) return Response::FatalError(std::string(kInitError), s.load_error);
+    return s.handler->Handle(invocation);
   }
 
  private:
-  WorkerConfig config_;
-  std::shared_ptr<ModelHandler> handler_;  // shared: std::function needs a copyable target
+  struct State {
+    State(const WorkerConfig& c, std::unique_ptr<ModelHandler> loaded)
+        : config(c), handler(std::move(loaded)) {}
+
+    // A lazy load (nothing to do when the model came loaded).
+    void LoadOnce() {
+      if (handler) return;
+      auto start = std::chrono::steady_clock::now();
+      auto loaded = LoadModelHandler(config);
+      if (!loaded.ok()) {
+        load_error = loaded.status().message();
+        return;
+      }
+      handler = std::move(loaded).value();
+      LogInit(config, *handler, MillisSince(start));
+    }
+
+    const WorkerConfig config;
+    std::once_flag once;
+    std::unique_ptr<ModelHandler> handler;  // set once, before any Handle()
+    std::string load_error;                 // why the lazy load failed
+  };
+  std::shared_ptr<State> state_;  // shared: std::function needs a copyable target
 };
+
+// The loops of a worker over the Runtime API with AWS_LAMBDA_MAX_CONCURRENCY > 1: one per
+// thread, the first on `first`, the others each on a connection of their own, so that the
+// instance holds that many `next` long polls. The first loop to end interrupts the others.
+Status RunParallelLoops(const WorkerConfig& config, RuntimeTransport& first,
+                        const Handler& handler) {
+  std::vector<std::unique_ptr<RuntimeTransport>> own;
+  if (!config.runtime_api.empty()) {
+    for (int i = 1; i < config.threads; ++i) {
+      auto t = HttpTransport::Create(config.runtime_api);
+      if (!t.ok()) {
+        std::fprintf(stderr, "mlfaas-runtime: serving with %d loops: %s\n", i,
+                     t.status().ToString().c_str());
+        break;
+      }
+      own.push_back(std::move(t).value());
+    }
+  }
+  std::vector<RuntimeTransport*> transports{&first};
+  for (auto& t : own) transports.push_back(t.get());
+
+  std::mutex mu;
+  bool ended = false;
+  Status end;
+  auto run = [&](RuntimeTransport* transport) {
+    Status st;
+    try {
+      st = RunLoop(*transport, handler);
+    } catch (const std::exception& e) {
+      st = Internal(std::string("runtime loop: ") + e.what());
+    }
+    std::lock_guard<std::mutex> lock(mu);
+    if (ended) return;
+    ended = true;
+    end = st.ok() ? Unavailable("runtime loop ended") : st;
+    for (RuntimeTransport* other : transports) {
+      if (other != transport) other->Interrupt();
+    }
+  };
+  std::vector<std::thread> threads;
+  try {
+    threads.reserve(transports.size() - 1);
+    for (size_t i = 1; i < transports.size(); ++i) threads.emplace_back(run, transports[i]);
+  } catch (const std::exception& e) {  // std::system_error: the loops that could start run
+    std::fprintf(stderr, "mlfaas-runtime: started %zu of %zu loops: %s\n", threads.size() + 1,
+                 transports.size(), e.what());
+  }
+  run(&first);
+  for (std::thread& t : threads) t.join();
+  return end;
+}
 
 }  // namespace
 
@@ -91,7 +167,35 @@ StatusOr<WorkerConfig> WorkerConfigFromEnv() {
   if (c.handler != "predict") {
     return InvalidArgument("_HANDLER '" + c.handler + "' is not supported (use 'predict')");
   }
+  const std::string concurrency = Env(wire::kMaxConcurrencyEnv, "1");
+  std::optional<int> n = wire::ParseMaxConcurrency(concurrency);
+  if (!n) {
+    return InvalidArgument(std::string(wire::kMaxConcurrencyEnv) + " must be an integer in 1.." +
+                           std::to_string(wire::kMaxConcurrencyPerInstance) + ", not '" +
+                           concurrency + "'");
+  }
+  c.max_concurrency = *n;
+  // The memory size is informational elsewhere: a value that is not a positive integer counts
+  // as unknown (the CPUs alone then bound the threads).
+  const std::string memory = Env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE");
+  int memory_mb = 0;
+  auto [end, ec] = std::from_chars(memory.data(), memory.data() + memory.size(), memory_mb);
+  if (ec != std::errc() || end != memory.data() + memory.size()) memory_mb = 0;
+  c.threads = WorkerThreads(c.max_concurrency, memory_mb, AffinityCpus());
   return c;
+}
+
+int WorkerThreads(int max_concurrency, int memory_mb, int cpus) {
+  int quota = std::max(cpus, 1);
+  if (memory_mb > 0) quota = std::min(quota, memory_mb / kMemoryMbPerVcpu);
+  return std::max(1, std::min(max_concurrency, quota));
+}
+
+int AffinityCpus() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof set, &set) != 0) return 1;
+  return std::max(1, CPU_COUNT(&set));
 }
 
 StatusOr<std::unique_ptr<ModelHandler>> LoadModelHandler(const WorkerConfig& config) {
@@ -127,8 +231,15 @@ Status RunWorkerWith(const WorkerConfig& config, RuntimeTransport& transport,
     loaded = std::move(handler).value();
     LogInit(config, *loaded, MillisSince(start));
   }
-  WorkerHandler handler(config, std::move(loaded));
-  return RunLoop(transport, handler);
+  const Handler handler = WorkerHandler(config, std::move(loaded));
+  if (config.max_concurrency <= 1) return RunLoop(transport, handler);
+  std::printf("mlfaas-runtime: up to %d concurrent invocations on %d threads\n",
+              config.max_concurrency, config.threads);
+  std::fflush(stdout);
+  if (auto* socket = dynamic_cast<SocketTransport*>(&transport)) {
+    return RunPipelinedLoop(socket->fd(), handler, {config.max_concurrency, config.threads});
+  }
+  return RunParallelLoops(config, transport, handler);
 }
 
 namespace {

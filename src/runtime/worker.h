@@ -15,6 +15,15 @@
 //   MLFAAS_MODEL_LOADING         init (default; "eager" too): load at init | lazy: on the first
 //                                invocation | per-invoke: on every invocation | snapshot: as
 //                                init (a template, MLFAAS_SNAPSHOT_FD, forks once loaded: main.cc)
+//   AWS_LAMBDA_MAX_CONCURRENCY   N, 1..1600 (Lambda Managed Instances' per-environment
+//                                concurrency): how many invocations this worker runs at once.
+//                                Unset or 1: one at a time (RunLoop). N > 1 over the worker socket:
+//                                the pipelined loop (runtime/pipeline.h: a P frame, then up to N
+//                                V frames in flight, answers batched); over HTTP: `threads`
+//                                RunLoops, each with its own connection and long poll. Anything
+//                                else (0, "+5", "05", "abc") is an init error.
+//   AWS_LAMBDA_FUNCTION_MEMORY_SIZE  MB; with the CPUs this process may run on, sets the handler
+//                                threads: WorkerThreads() below
 // See docs/runtime.md.
 #pragma once
 
@@ -39,7 +48,21 @@ struct WorkerConfig {
   std::string function_name;
   std::string function_version = "$LATEST";
   ModelLoading loading = ModelLoading::kInit;
+  int max_concurrency = 1;  // AWS_LAMBDA_MAX_CONCURRENCY
+  int threads = 1;          // handler threads when max_concurrency > 1: WorkerThreads()
 };
+
+// Lambda's CPU allotment: one vCPU per this many MB of function memory.
+inline constexpr int kMemoryMbPerVcpu = 1769;
+
+// The handler threads of a worker that may run `max_concurrency` invocations at once: no more
+// than that, nor than its CPU quota in whole vCPUs (memory_mb / kMemoryMbPerVcpu, floored, and
+// at most `cpus`, the CPUs it may run on; `cpus` alone when memory_mb <= 0, i.e. unknown), and
+// at least 1.
+int WorkerThreads(int max_concurrency, int memory_mb, int cpus);
+
+// The CPUs this process may run on (sched_getaffinity); at least 1.
+int AffinityCpus();
 
 // Reads the environment above. InvalidArgument names the bad variable; a missing
 // AWS_LAMBDA_RUNTIME_API is reported only through runtime_api being empty.
@@ -52,6 +75,11 @@ StatusOr<std::unique_ptr<ModelHandler>> LoadModelHandler(const WorkerConfig& con
 // InitError) and returned. Returns when the loop ends (normally: the Runtime API went away).
 // `preloaded`: the model a snapshot template loaded before this instance was forked from it
 // (init is then already done).
+// With config.max_concurrency > 1: on a SocketTransport, RunPipelinedLoop on its socket with
+// config.threads threads; on any other transport, config.threads RunLoops in parallel, the first
+// on `transport`, each other on its own HttpTransport to config.runtime_api (none when that is
+// empty); the first loop to end interrupts the others, and its status is returned once every
+// thread is joined.
 Status RunWorkerWith(const WorkerConfig& config, RuntimeTransport& transport,
                      std::unique_ptr<ModelHandler> preloaded = nullptr);
 

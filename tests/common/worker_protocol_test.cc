@@ -231,5 +231,36 @@ TEST(WorkerContractTest, WorkerFdEntryNamesTheInheritedDescriptor) {
   EXPECT_EQ(WorkerFdEntry(kStemFdEnv), "MLFAAS_STEM_FD=3");
 }
 
+TEST(WorkerContractTest, MaxConcurrencyIsADecimalFrom1To1600) {
+  EXPECT_EQ(ParseMaxConcurrency("1"), std::optional<int>(1));
+  EXPECT_EQ(ParseMaxConcurrency("2"), std::optional<int>(2));
+  EXPECT_EQ(ParseMaxConcurrency("10"), std::optional<int>(10));
+  EXPECT_EQ(ParseMaxConcurrency("1600"), std::optional<int>(kMaxConcurrencyPerInstance));
+  for (std::string_view bad : {"", "0", "00", "05", "+5", "-5", " 5", "5 ", "1601", "9999", "16000",
+                               "abc", "1e3", "0x10"}) {
+    EXPECT_EQ(ParseMaxConcurrency(bad), std::nullopt) << bad;
+  }
+  EXPECT_EQ(ParseMaxConcurrency("5\0"s), std::nullopt);
+  EXPECT_EQ(std::string(kMaxConcurrencyEnv), "AWS_LAMBDA_MAX_CONCURRENCY");
+}
+
+TEST(WorkerContractTest, PipelinedNextCarriesMaxInFlight) {
+  for (int n : {1, 2, 64, 1600}) {
+    std::string buf;
+    AppendPipelinedNext(buf, n);
+    Frame f;
+    auto used = ParseFrame(buf, &f);
+    ASSERT_TRUE(used.ok());
+    EXPECT_EQ(*used, buf.size());
+    EXPECT_EQ(f.type, FrameType::kPipelinedNext);
+    EXPECT_EQ(f.data, std::to_string(n));
+    EXPECT_EQ(DecodePipelinedNext(f.data), std::optional<int>(n));
+  }
+  for (std::string_view bad : {"", "0", "1601", "+2", "02", "two"}) {
+    EXPECT_EQ(DecodePipelinedNext(bad), std::nullopt) << bad;
+  }
+  EXPECT_EQ(DecodePipelinedNext("2\0"s), std::nullopt);
+}
+
 }  // namespace
 }  // namespace mlfaas::wire

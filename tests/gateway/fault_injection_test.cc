@@ -17,6 +17,7 @@
 
 #include "gateway/gateway_fixture.h"
 #include "sandbox/process_launcher.h"
+#include "testing/fake_clock.h"
 #include "testing/subprocess.h"
 
 namespace mlfaas::testing {
@@ -90,6 +91,16 @@ def hang(data):
 if fault == "garbage_at_init": hang(b"garbage, not a frame at all" * 4)
 if fault == "huge_length": hang(struct.pack("<I", 0xFFFFFFF0) + b"R")
 if fault == "zero_length": hang(struct.pack("<I", 0) + b"N")
+if fault == "p_over_n": hang(frame(b"P", b"99"))  # more than AWS_LAMBDA_MAX_CONCURRENCY
+if fault.startswith("p_"):  # pipelined: one P, then V frames come without asking again
+    os.write(3, frame(b"P", os.environ["AWS_LAMBDA_MAX_CONCURRENCY"].encode()))
+    while True:
+        (n,) = struct.unpack("<I", read_exact(4))
+        rid = read_exact(n)[1:].split(b"\0")[0]
+        if fault == "p_then_next": hang(frame(b"N"))
+        if fault == "p_extra_answer":
+            hang(frame(b"R", rid, b'{"ok": true}') + frame(b"R", rid, b'{"ok": true}'))
+        os.write(3, frame(b"R", rid, b'{"ok": true}'))
 while True:
     os.write(3, frame(b"N"))
     (n,) = struct.unpack("<I", read_exact(4))
@@ -191,6 +202,8 @@ bool Reaped(pid_t pid) { return kill(pid, 0) != 0 && errno == ESRCH; }
 class FaultInjectionTest : public GatewayFixture {
  protected:
   ~FaultInjectionTest() override { StopGateway(); }
+
+  FakeClock clock_;  // for the tests that start the gateway on it (outlives it: see above)
 
   void StopGateway() {
     if (!gw_) return;
@@ -439,8 +452,18 @@ TEST_F(FaultInjectionTest, GarbageWorkerFramesStopTheInstanceWithA502) {
   reg_.Put("unknown_id", "$LATEST", "frames", builtin("unknown_id"));
   const std::vector<std::string> faults = {"garbage_at_init",    "huge_length", "zero_length",
                                            "garbage_after_next", "wrong_kind",  "missing_fields",
-                                           "second_next"};
-  for (const auto& f : faults) reg_.Put(f, "$LATEST", "frames", builtin(f));
+                                           "second_next",        "p_over_n",    "p_then_next"};
+  // The pipelined ones (P frames) run with two invocations per instance.
+  auto pipelined = [&](const std::string& fault) {
+    auto c = builtin(fault);
+    c.max_concurrency_per_instance = 2;
+    return c;
+  };
+  for (const auto& f : faults) {
+    reg_.Put(f, "$LATEST", "frames", f.starts_with("p_") ? pipelined(f) : builtin(f));
+  }
+  reg_.Put("p_good", "$LATEST", "frames", pipelined("p_good"));
+  reg_.Put("p_extra_answer", "$LATEST", "frames", pipelined("p_extra_answer"));
   const int fds = OpenFds();
   gateway::GatewayOptions o;
   o.runtime_bin = runtime;
@@ -455,7 +478,8 @@ TEST_F(FaultInjectionTest, GarbageWorkerFramesStopTheInstanceWithA502) {
   // after it, a crash of that invocation (Runtime.ExitError). Both name the violation.
   // The faulty functions are invoked at once (each cold starts its own instance), then checked
   // one by one.
-  const std::set<std::string> during_init = {"garbage_at_init", "huge_length", "zero_length"};
+  const std::set<std::string> during_init = {"garbage_at_init", "huge_length", "zero_length",
+                                             "p_over_n"};
   std::map<std::string, std::future<HttpReply>> replies;
   for (const auto& f : faults) {
     replies[f] = std::async(std::launch::async, [this, f] { return Invoke(f, "{}"); });
@@ -474,6 +498,13 @@ TEST_F(FaultInjectionTest, GarbageWorkerFramesStopTheInstanceWithA502) {
     EXPECT_EQ(ok.status, 200) << ok.body;
     EXPECT_EQ(ok.header("x-mlfaas-cold-start"), "false") << "the healthy instance was disturbed";
   }
+  // A well-behaved pipelined worker answers; one that answers once too often (more answers
+  // than invocations sent) is stopped after the answer it owed.
+  EXPECT_EQ(Invoke("p_good", "{}").body, R"({"ok": true})");
+  EXPECT_EQ(Invoke("p_good", "{}").header("x-mlfaas-cold-start"), "false");
+  EXPECT_EQ(Invoke("p_extra_answer", "{}").status, 200);
+  EXPECT_TRUE(WaitFor([&] { return Version("p_extra_answer")["instances"].empty(); }))
+      << "the instance was not stopped: " << Version("p_extra_answer").dump();
   ExpectCleanShutdown(fds);
 }
 
@@ -483,31 +514,40 @@ TEST_F(FaultInjectionTest, ExitDuringInitBacksOffWithoutARespawnLoopAndRecovers)
   std::ofstream(flag) << "x";
   reg_.Put("healthy", "$LATEST", "py", Config());
   const int fds = OpenFds();
-  StartGateway();
+  auto cold_starts = [&] { return Version("flaky")["cold_starts"].get<int>(); };
+  // Time moves only when the test advances the clock: the back-off windows are exact.
+  StartGateway({}, &clock_);
   auto r = Invoke("flaky", "{}");
   EXPECT_EQ(r.status, 502) << r.body;
   EXPECT_EQ(r.header("x-amzn-errortype"), "Runtime.InitError");
   EXPECT_NE(r.body.find("exit status 3"), std::string::npos) << r.body;
-  EXPECT_TRUE(Version("flaky").contains("init_backoff_ms")) << Version("flaky").dump();
+  EXPECT_EQ(Version("flaky")["init_backoff_ms"], 1000) << Version("flaky").dump();
 
-  // A second of calls: answered from the back-off, not by spawning a worker each time.
-  int calls = 0;
-  for (auto end = std::chrono::steady_clock::now() + 1s; std::chrono::steady_clock::now() < end;
-       ++calls) {
+  // Calls inside the back-off window are answered from it, not by spawning a worker each time.
+  for (int i = 0; i < 20; ++i) {
     auto again = Invoke("flaky", "{}");
     ASSERT_EQ(again.status, 502) << again.body;
     EXPECT_EQ(again.header("x-amzn-errortype"), "Runtime.InitError");
-    std::this_thread::sleep_for(20ms);
+    EXPECT_NE(again.body.find("exit status 3"), std::string::npos) << again.body;
   }
-  const auto version = Version("flaky");
-  EXPECT_LE(version["cold_starts"].get<int>(), 2) << calls << " calls: " << version.dump();
-  EXPECT_EQ(Invoke("healthy", "{}").status, 200);
+  EXPECT_EQ(cold_starts(), 1) << Version("flaky").dump();
+  EXPECT_EQ(Invoke("healthy", "{}").status, 200);  // other functions are served meanwhile
+
+  // The window over, one new try: still broken, so the next window is twice as long.
+  clock_.Advance(1s);
+  EXPECT_EQ(Invoke("flaky", "{}").status, 502);
+  EXPECT_EQ(cold_starts(), 2);
+  EXPECT_EQ(Version("flaky")["init_backoff_ms"], 2000) << Version("flaky").dump();
+  clock_.Advance(1999ms);
+  EXPECT_EQ(Invoke("flaky", "{}").status, 502);
+  EXPECT_EQ(cold_starts(), 2);
 
   fs::remove(flag);  // fixed: served again once the back-off has passed, without a restart
-  HttpReply fixed;
-  EXPECT_TRUE(WaitFor([&] { return (fixed = Invoke("flaky", "{}")).status == 200; }, 8s))
-      << fixed.body;
-  EXPECT_LE(Version("flaky")["cold_starts"].get<int>(), 4) << Version("flaky").dump();
+  clock_.Advance(1ms);
+  auto fixed = Invoke("flaky", "{}");
+  EXPECT_EQ(fixed.status, 200) << fixed.body;
+  EXPECT_EQ(cold_starts(), 3);
+  EXPECT_FALSE(Version("flaky").contains("init_backoff_ms")) << Version("flaky").dump();
   ExpectCleanShutdown(fds);
 }
 

@@ -366,7 +366,7 @@ TEST_F(MultiConcurrencyTest, AnInstanceRunsUpToNAtOnceThenANewOneStarts) {
   StartGateway();
   // Six at once, each longer than the cold start: four share the first instance (they wait for
   // its init inside it), the fifth finds it saturated and starts a second one.
-  const std::vector<std::string> sleeps(6, R"({"action":"sleep","seconds":1})");
+  const std::vector<std::string> sleeps(6, R"({"action":"sleep","seconds":0.8})");
   auto replies = Together("multi", sleeps);
   for (auto& r : replies) {
     ASSERT_EQ(r.status, 200) << r.body;

@@ -240,11 +240,12 @@ TEST_F(ServeFaultTest, LowDescriptorLimitRefusesCleanlyAndRecovers) {
   }
   EXPECT_TRUE(WaitFor([&] { return FdCount(pid) >= 62; }, 5s))
       << FdCount(pid) << " descriptors: the limit was never reached";
+  // Half a second: a gateway spinning on accept() would burn ~50 ticks of it (one core).
   const uint64_t ticks = CpuTicks(pid);
-  std::this_thread::sleep_for(1s);
+  std::this_thread::sleep_for(500ms);
   const uint64_t busy = CpuTicks(pid) - ticks;
-  RecordProperty("cpu_ticks_per_s_while_saturated", std::to_string(busy));
-  EXPECT_LT(busy, sysconf(_SC_CLK_TCK) / 10) << "the gateway spins while out of descriptors";
+  RecordProperty("cpu_ticks_per_half_s_while_saturated", std::to_string(busy));
+  EXPECT_LT(busy, sysconf(_SC_CLK_TCK) / 20) << "the gateway spins while out of descriptors";
 
   // The established connection is still served: warm needs no descriptor, a cold start fails
   // as an init error (or succeeds if a descriptor came free).

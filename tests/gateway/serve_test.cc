@@ -131,6 +131,77 @@ TEST_F(ServeTest, ServesTheModelOverTheHttpRuntimeApi) {
   ServeModel({"--worker-transport", "http"});
 }
 
+// Several invocations per instance with the built-in runtime (the pipelined worker protocol),
+// over the worker socket and over the HTTP Runtime API: the same predictions as one at a time,
+// and the callers share one instance.
+TEST_F(ServeTest, ServesTheModelWithSeveralInvocationsPerInstance) {
+  fs::path pkg = tmp_.path() / "model.zip";
+  auto trained = RunCommand(
+      {MLFAAS_BIN, "train", "--data", MLFAAS_DATA_FILE, "--out", pkg.string()}, {}, kTimeout);
+  ASSERT_EQ(trained.exit_code, 0) << trained.err;
+  ASSERT_EQ(Mlfaas({"function", "create", "one", "--package", pkg.string()}).exit_code, 0);
+  for (const char* loading : {"init", "snapshot"}) {
+    ASSERT_EQ(Mlfaas({"function", "create", std::string("multi-") + loading, "--package",
+                      pkg.string(), "--memory", "3538", "--max-concurrency-per-instance", "8",
+                      "--model-loading", loading, "--timeout", "30"})
+                  .exit_code,
+              0);
+  }
+  EXPECT_NE(Mlfaas({"function", "create", "bad", "--package", pkg.string(),
+                    "--max-concurrency-per-instance", "1601"})
+                .err.find("max_concurrency_per_instance must be between 1 and 1600"),
+            std::string::npos);
+  for (const std::vector<std::string>& flags :
+       std::vector<std::vector<std::string>>{{}, {"--worker-transport", "http"}}) {
+    SCOPED_TRACE(flags.empty() ? "socket" : "http");
+    uint16_t port = Serve(flags);
+    ASSERT_NE(port, 0);
+    auto path = [](const std::string& fn) {
+      return "/2015-03-31/functions/" + fn + "/invocations";
+    };
+    auto event = [](int i) {
+      return R"({"duration":)" + std::to_string(i % 7) + R"(,"src_bytes":)" +
+             std::to_string(100 + i * 37) + R"(,"dst_bytes":)" + std::to_string(i * 1009) + "}";
+    };
+    constexpr int kCallers = 6, kCalls = 30;
+    std::vector<std::string> want(kCallers * kCalls);
+    HttpClient one(port);
+    for (int i = 0; i < kCallers * kCalls; ++i) {
+      auto r = one.Post(path("one"), event(i));
+      ASSERT_EQ(r.status, 200) << r.body;
+      want[i] = json::parse(r.body)["predictions"].dump();
+    }
+    for (const char* fn : {"multi-init", "multi-snapshot"}) {
+      SCOPED_TRACE(fn);
+      std::vector<std::string> got(want.size());
+      std::vector<std::thread> callers;
+      for (int t = 0; t < kCallers; ++t) {
+        callers.emplace_back([&, t] {
+          HttpClient c(port);
+          for (int k = 0; k < kCalls; ++k) {
+            const int i = t * kCalls + k;
+            auto r = c.Post(path(fn), event(i));
+            got[i] = r.status == 200 ? json::parse(r.body)["predictions"].dump()
+                                     : std::to_string(r.status) + " " + r.body;
+          }
+        });
+      }
+      for (auto& t : callers) t.join();
+      for (size_t i = 0; i < want.size(); ++i) ASSERT_EQ(got[i], want[i]) << "event " << i;
+      // Six callers, eight slots: they all went to the first instance (the first calls waited
+      // for its init inside it).
+      json st = json::parse(HttpClient(port).Get("/v1/status").body);
+      for (const auto& f : st["functions"]) {
+        if (f["name"] != fn) continue;
+        ASSERT_EQ(f["versions"][0]["instances"].size(), 1u) << f.dump();
+        EXPECT_EQ(f["versions"][0]["instances"][0]["invocations"], kCallers * kCalls);
+        EXPECT_EQ(f["versions"][0]["instances"][0]["max_concurrency"], 8);
+      }
+    }
+    ASSERT_EQ(server_->StopWith(SIGTERM, std::chrono::seconds(15)), 0) << Slurp(log_);
+  }
+}
+
 TEST_F(ServeTest, BootstrapThatCannotRunIsAnInitErrorNamingTheCause) {
   // Its interpreter does not exist: execve fails with ENOENT.
   auto created =

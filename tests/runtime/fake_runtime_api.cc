@@ -6,9 +6,12 @@
 
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -34,12 +37,62 @@ struct FakeRuntimeApi::Impl {
   int connections = 0;
   int next_calls = 0;
   bool done = false;
+  int hold_until = 0;  // HoldNextsUntil
+  bool released = false;
+  int waiting = 0;
+  int most_waiting = 0;
+  bool park_when_exhausted = false;
+  using Parked = std::vector<std::shared_ptr<asio::steady_timer>>;
+  Parked held;          // held requests, woken by Wake(held): HoldNextsUntil, ParkWhenExhausted
+  Parked draining;      // nexts past the events waiting for the others' answers, woken per result
+  size_t answered = 0;  // responses and errors posted
 
   void Finish() {
     done = true;
     beast::error_code ec;
     acceptor.close(ec);
     for (auto& s : sockets) s->close(ec);
+    Wake(held);
+    Wake(draining);
+  }
+
+  static void Wake(Parked& parked) {
+    for (auto& t : parked) t->cancel();
+    parked.clear();
+  }
+
+  // Suspends the calling session until Wake(parked).
+  asio::awaitable<void> Park(Parked& parked) {
+    auto timer = std::make_shared<asio::steady_timer>(io, asio::steady_timer::time_point::max());
+    parked.push_back(timer);
+    beast::error_code ec;
+    co_await timer->async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+
+  // Holds a GET /next as HoldNextsUntil and ParkWhenExhausted say; false when the session must
+  // end instead of answering.
+  asio::awaitable<bool> MaybeHold() {
+    if (hold_until > 0 && !released) {
+      most_waiting = std::max(most_waiting, ++waiting);
+      if (waiting >= hold_until) {
+        released = true;
+        Wake(held);
+      } else {
+        co_await Park(held);
+      }
+      --waiting;
+      if (done) co_return false;
+    }
+    if (next_event < events.size()) co_return true;
+    if (park_when_exhausted) {
+      ++next_calls;
+      co_await Park(held);  // until Finish()
+      co_return false;
+    }
+    // Past the events, with concurrent loops: the connections close only once every event
+    // handed out is answered (another loop may still be about to post its result).
+    while (hold_until > 0 && answered < next_event && !done) co_await Park(draining);
+    co_return !done;
   }
 
   // Fills `res` for one request; returns false when the connection must be dropped instead.
@@ -83,6 +136,8 @@ struct FakeRuntimeApi::Impl {
       return true;
     }
     results.push_back(std::move(r));
+    if (results.back().kind != PostedResult::Kind::kInitError) ++answered;
+    Wake(draining);
     res.result(http::status::accepted);
     res.body() = R"({"status":"OK"})";
     return true;
@@ -94,6 +149,11 @@ struct FakeRuntimeApi::Impl {
       for (;;) {
         http::request<http::string_body> req;
         co_await http::async_read(*socket, buffer, req, asio::use_awaitable);
+        const bool is_next = req.method() == http::verb::get &&
+                             req.target() == std::string(kPrefix) + "invocation/next";
+        bool answer = true;
+        if (is_next) answer = co_await MaybeHold();
+        if (!answer) co_return;
         http::response<http::string_body> res;
         bool init_error = req.target() == std::string(kPrefix) + "init/error";
         if (!Handle(req, res)) {
@@ -159,8 +219,12 @@ bool FakeRuntimeApi::Serve(std::chrono::milliseconds timeout,
   return impl_->done;
 }
 
+void FakeRuntimeApi::HoldNextsUntil(int n) { impl_->hold_until = n; }
+void FakeRuntimeApi::ParkWhenExhausted() { impl_->park_when_exhausted = true; }
+
 const std::vector<PostedResult>& FakeRuntimeApi::results() const { return impl_->results; }
 int FakeRuntimeApi::connections() const { return impl_->connections; }
 int FakeRuntimeApi::next_calls() const { return impl_->next_calls; }
+int FakeRuntimeApi::most_waiting_nexts() const { return impl_->most_waiting; }
 
 }  // namespace mlfaas::testing

@@ -41,9 +41,22 @@ class FakeRuntimeApi {
   // `worker_alive` returned false (true), or `timeout` passed (false).
   bool Serve(std::chrono::milliseconds timeout, const std::function<bool()>& worker_alive);
 
+  // Concurrent long polls (a worker with AWS_LAMBDA_MAX_CONCURRENCY > 1). Call before Serve().
+  // Holds each GET /invocation/next until `n` of them wait at once, then answers them all, and
+  // answers later ones at once: a worker that never keeps n long polls open hangs (Serve times
+  // out). Also, a /next past the events then waits until every event handed out is answered
+  // before the connections close (the worker's other loops may still be posting). 0 (the
+  // default): nothing is held.
+  void HoldNextsUntil(int n);
+  // Once the events are exhausted, a GET /invocation/next is left waiting (a long poll that does
+  // not return) instead of closing the worker's connection; Serve() then returns when
+  // worker_alive() turns false.
+  void ParkWhenExhausted();
+
   const std::vector<PostedResult>& results() const;
-  int connections() const;  // TCP connections accepted
-  int next_calls() const;   // GET /invocation/next requests received
+  int connections() const;         // TCP connections accepted
+  int next_calls() const;          // GET /invocation/next requests received
+  int most_waiting_nexts() const;  // the most of them held at once (HoldNextsUntil)
 
  private:
   struct Impl;

@@ -4,7 +4,9 @@
 #include <sys/wait.h>
 
 #include <cmath>
+#include <csignal>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "common/fs.h"
 #include "package/package.h"
@@ -109,6 +111,55 @@ TEST_F(PythonRuntimeTest, TamperedManifestIsAnInitError) {
   ASSERT_EQ(results.size(), 1u);
   EXPECT_EQ(results[0].kind, PostedResult::Kind::kInitError);
   EXPECT_EQ(json::parse(results[0].body)["errorType"], "InitError");
+}
+
+TEST_F(PythonRuntimeTest, MaxConcurrencyRunsThatManyLoopsEachWithItsOwnLongPoll) {
+  const std::vector<std::string> events = testing::TestEvents();
+  int status = 0;
+  FakeRuntimeApi api(events);
+  api.HoldNextsUntil(3);  // the worker hangs unless three `next` calls are open together
+  {
+    BackgroundProcess worker({(bundle_dir_ / "bootstrap").string()},
+                             {{"AWS_LAMBDA_RUNTIME_API", api.endpoint()},
+                              {"LAMBDA_TASK_ROOT", bundle_dir_.string()},
+                              {"AWS_LAMBDA_FUNCTION_VERSION", "5"},
+                              {"AWS_LAMBDA_MAX_CONCURRENCY", "3"}},
+                             (dir_.path() / "worker.log").string());
+    const bool served =
+        api.Serve(kPythonTimeout, [&] { return testing::ChildAlive(worker.pid()); });
+    EXPECT_TRUE(served) << "never three long polls at once: "
+                        << testing::Slurp((dir_.path() / "worker.log").string());
+    status = worker.StopWith(served ? 0 : SIGKILL, kPythonTimeout);  // it exits by itself
+  }
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 1) << status;
+  EXPECT_EQ(api.most_waiting_nexts(), 3);
+  EXPECT_EQ(api.connections(), 3);
+  ASSERT_EQ(api.results().size(), events.size())
+      << testing::Slurp((dir_.path() / "worker.log").string());
+  std::set<std::string> ids;
+  for (const auto& r : api.results()) {
+    EXPECT_NE(r.kind, PostedResult::Kind::kInitError) << r.body;
+    EXPECT_TRUE(ids.insert(r.request_id).second) << r.request_id;
+  }
+  for (size_t i = 0; i < events.size(); ++i) EXPECT_EQ(ids.count("req-" + std::to_string(i)), 1u);
+}
+
+TEST_F(PythonRuntimeTest, BadMaxConcurrencyIsAnInitError) {
+  FakeRuntimeApi api({"{}"});
+  BackgroundProcess worker({(bundle_dir_ / "bootstrap").string()},
+                           {{"AWS_LAMBDA_RUNTIME_API", api.endpoint()},
+                            {"LAMBDA_TASK_ROOT", bundle_dir_.string()},
+                            {"AWS_LAMBDA_MAX_CONCURRENCY", "05"}},
+                           (dir_.path() / "worker.log").string());
+  const bool served = api.Serve(kPythonTimeout, [&] { return testing::ChildAlive(worker.pid()); });
+  EXPECT_TRUE(served);
+  const int status = worker.StopWith(served ? 0 : SIGKILL, kPythonTimeout);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 1) << status;
+  ASSERT_EQ(api.results().size(), 1u);
+  EXPECT_EQ(api.results()[0].kind, PostedResult::Kind::kInitError);
+  const std::string message = json::parse(api.results()[0].body)["errorMessage"];
+  EXPECT_NE(message.find("AWS_LAMBDA_MAX_CONCURRENCY"), std::string::npos) << message;
+  EXPECT_NE(message.find("'05'"), std::string::npos) << message;
 }
 
 }  // namespace

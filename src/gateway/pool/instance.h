@@ -122,6 +122,14 @@ class Instance : public std::enable_shared_from_this<Instance> {
   // sent minus R/E frames received (any request id: a late answer still frees its slot).
   int pipelined = 0;
   int channel_outstanding = 0;
+  // Pipelined: V frames waiting for the flush posted to the io_context (one send for the
+  // invocations that arrive in one pass over ready connections), and whether it is posted.
+  std::string channel_batch;
+  bool flush_posted = false;
+  // Channel reads so far, and the read after which the output pipe was last drained and the
+  // peak memory read: the answers of one read share one drain and one peak (pipelined only).
+  uint64_t channel_reads = 0;
+  uint64_t refreshed_at_read = 0;
   bool WaitingForWork() const {
     return !parked_nexts.empty() || channel_next ||
            (pipelined > 0 && channel_outstanding < pipelined);

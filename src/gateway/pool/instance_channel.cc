@@ -41,6 +41,7 @@ void InstanceManager::ReadChannel(const std::shared_ptr<Instance>& inst) {
           inst->channel_next = false;
           return FinishExitWhenDrained(inst, later);
         }
+        ++inst->channel_reads;
         inst->channel_in.append(buf->data(), n);
         std::string_view rest = inst->channel_in;
         size_t used_total = 0;
@@ -85,15 +86,13 @@ bool InstanceManager::OnChannelFrame(Instance& inst, const wire::Frame& frame, D
     }
     case wire::FrameType::kResponse: {
       auto m = wire::DecodeResponse(frame.data);
-      if (!m || inst.channel_outstanding == 0) return false;
-      --inst.channel_outstanding;
+      if (!m || (inst.pipelined > 0 && inst.channel_outstanding == 0)) return false;
       OnChannelResult(inst, std::string(m->request_id), std::string(m->payload), false, later);
       return true;
     }
     case wire::FrameType::kError: {
       auto m = wire::DecodeError(frame.data);
-      if (!m || inst.channel_outstanding == 0) return false;
-      --inst.channel_outstanding;
+      if (!m || (inst.pipelined > 0 && inst.channel_outstanding == 0)) return false;
       OnChannelResult(inst, std::string(m->request_id),
                       WorkerErrorBody(std::string(m->body), m->error_type), true, later);
       return true;
@@ -109,14 +108,21 @@ bool InstanceManager::OnChannelFrame(Instance& inst, const wire::Frame& frame, D
   }
 }
 
+// Pipelined, every answer frees a worker slot, even one the gateway drops (a late answer to an
+// invocation that timed out: the worker was still running it). One at a time (N frames), only
+// the answer to the delivered invocation does.
 void InstanceManager::OnChannelResult(Instance& inst, const std::string& id, std::string body,
                                       bool is_error, Deferred& later) {
-  if (!OnResult(inst, id, std::move(body), is_error, later)) {
-    // A late answer (its invocation timed out) or a wrong id: dropped. Pipelined, its slot is
-    // free again all the same.
+  const bool accepted = OnResult(inst, id, std::move(body), is_error, later);
+  if (!accepted) {
     spdlog::warn("{}: instance {} answered unknown request id {}", inst.pool()->key, inst.id(), id);
   }
-  if (inst.pipelined > 0) DeliverPending(inst);
+  if (inst.pipelined > 0) {
+    --inst.channel_outstanding;
+    DeliverPending(inst);
+  } else if (accepted) {
+    inst.channel_outstanding = 0;
+  }
 }
 
 // Called with mu_ held. Frames are small: one non-blocking send nearly always takes all of it;

@@ -314,7 +314,8 @@ void InstanceManager::Complete(Instance& inst, InFlight* bound, Outcome outcome,
   double gbs = 0;
   if (inv->delivered) {
     r.duration_ms = Millis(clock_.Now() - inv->sent_at);
-    RefreshPeak(inst);
+    if (!RefreshedThisRead(inst)) RefreshPeak(inst);
+    if (inst.pipelined > 0) inst.refreshed_at_read = inst.channel_reads;
     ReportFields f;
     f.request_id = inv->request_id;
     f.duration_ms = r.duration_ms;

@@ -165,6 +165,11 @@ class InstanceManager {
                    std::string error_type, Deferred& later);
   void AfterInvocation(Instance& inst);
   void RefreshPeak(Instance& inst);
+  // Pipelined instances: whether the output was drained and the peak read for an answer of the
+  // channel read being handled (the answers of one read share them).
+  static bool RefreshedThisRead(const Instance& inst) {
+    return inst.pipelined > 0 && inst.refreshed_at_read == inst.channel_reads;
+  }
   void Stop(Instance& inst, InstanceState terminal_or_draining);
   void RecordInitFailure(Pool& pool, const std::string& error_json);
   bool EvictLruIdle(const Pool& except);

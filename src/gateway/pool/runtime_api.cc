@@ -137,7 +137,28 @@ void InstanceManager::Deliver(Instance& inst, InFlight& inv) {
   const std::string& trace = inv.trace_id;
   AppendLog(inst, &inv, StartLine(inv.request_id, inst.pool()->info.version));
   ArmTimeout(inst, inv);
-  if (inst.channel_next || inst.pipelined > 0) {
+  if (inst.pipelined > 0) {
+    // Written by one flush after the io_context's pass over the connections that are ready
+    // now, with the invocations they bring: one send, and one wake-up of the worker, for all.
+    ++inst.channel_outstanding;
+    wire::AppendInvocation(inst.channel_batch, {inv.request_id, inv.deadline_epoch_ms,
+                                                inv.invoked_arn, trace, inv.payload});
+    inv.payload.clear();
+    if (!inst.flush_posted) {
+      inst.flush_posted = true;
+      boost::asio::post(ioc_, [this, weak = inst.weak_from_this()] {
+        auto inst = weak.lock();
+        if (!inst) return;
+        std::lock_guard<std::mutex> lock(mu_);
+        inst->flush_posted = false;
+        std::string batch = std::move(inst->channel_batch);
+        inst->channel_batch.clear();
+        if (!batch.empty()) WriteChannel(*inst, std::move(batch));
+      });
+    }
+    return;
+  }
+  if (inst.channel_next) {
     inst.channel_next = false;
     ++inst.channel_outstanding;
     std::string frame;
@@ -164,7 +185,11 @@ bool InstanceManager::OnResult(Instance& inst, const std::string& id, std::strin
   InFlight* inv = inst.FindDelivered(id);
   if (!inv) return false;
   // Lines the worker wrote before answering are in the pipe already: they belong before END.
-  if (!inst.output_eof && DrainOutput(inst, false)) inst.output_eof = true;
+  // (Pipelined, the answers that came in one read were all written after those lines: one
+  // drain serves them all.)
+  if (!inst.output_eof && !RefreshedThisRead(inst) && DrainOutput(inst, false)) {
+    inst.output_eof = true;
+  }
   if (!is_error && body.size() > kMaxResponseBytes) {  // Lambda's limit on a function's result
     std::string msg = "Response payload size (" + std::to_string(body.size()) +
                       " bytes) exceeded maximum allowed payload size (" +
