@@ -26,17 +26,18 @@ std::vector<std::string> SplitCsv(const std::string& line) {
 TEST(MatrixCliTest, QuickMatrixMeasuresEveryCell) {
   TempDir dir;
   const auto t0 = std::chrono::steady_clock::now();
+  // Two cells (each a second of load, and a Python cold start): the matrix's machinery is the
+  // same for every cell; the strategies themselves are tested where they are implemented.
   auto res = RunCommand({MLFAAS_BIN, "bench", "study", "--matrix", "--quick", "--memory", "256",
-                         "--runtimes", "builtin,python", "--strategies", "init,snapshot",
-                         "--report-dir", dir.path().string()});
+                         "--runtimes", "builtin,python", "--strategies", "snapshot", "--report-dir",
+                         dir.path().string()});
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   ASSERT_EQ(res.exit_code, 0) << res.out << res.err;
   std::cout << "quick matrix took " << secs << " s\n";
-  for (const char* row : {"| 256 MB | built-in | init |", "| 256 MB | built-in | snapshot |",
-                          "| 256 MB | Python | init |", "| 256 MB | Python | snapshot |"}) {
+  for (const char* row : {"| 256 MB | built-in | snapshot |", "| 256 MB | Python | snapshot |"}) {
     EXPECT_NE(res.out.find(row), std::string::npos) << row << "\n" << res.out;
   }
-  EXPECT_NE(res.err.find("[4/4] 256 MB · Python · snapshot: quick"), std::string::npos) << res.err;
+  EXPECT_NE(res.err.find("[2/2] 256 MB · Python · snapshot: quick"), std::string::npos) << res.err;
   EXPECT_NE(res.out.find("Speed-up 256 -> 1769 MB"), std::string::npos) << res.out;
 
   // The CSV: every cell sane.
@@ -61,7 +62,7 @@ TEST(MatrixCliTest, QuickMatrixMeasuresEveryCell) {
     EXPECT_LT(std::stod(f[col("cost_per_million_usd")]), 1.0) << line;
     EXPECT_EQ(f[col("errors")], "0") << line;
   }
-  EXPECT_EQ(cells, 4);
+  EXPECT_EQ(cells, 2);
   // Then the CPU points: slower at 256 MB than at 1769 MB.
   ASSERT_TRUE(std::getline(csv, line));
   ASSERT_TRUE(std::getline(csv, line));
