@@ -8,7 +8,8 @@ PKGS=(build-essential cmake ninja-build pkg-config git ca-certificates curl
   python3 python3-boto3 python3-awscrt awscli wrk nginx gunicorn python3-flask python3-sklearn libxml2-utils procps
   clang libclang-rt-14-dev libseccomp-dev
   default-jdk-headless  # javac + java 17 for examples/java (default-jdk adds only GUI parts)
-  prometheus)  # promtool: the tests check GET /metrics with `promtool check metrics`
+  prometheus  # promtool: the tests check GET /metrics with `promtool check metrics`
+  libxgboost-dev python3-xgboost)  # training gradient-boosted trees; the reference scorer
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

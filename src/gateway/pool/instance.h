@@ -130,6 +130,7 @@ class Instance : public std::enable_shared_from_this<Instance> {
   // peak memory read: the answers of one read share one drain and one peak (pipelined only).
   uint64_t channel_reads = 0;
   uint64_t refreshed_at_read = 0;
+  uint64_t channel_flushes = 0;  // pipelined: batches of V frames sent
   bool WaitingForWork() const {
     return !parked_nexts.empty() || channel_next ||
            (pipelined > 0 && channel_outstanding < pipelined);

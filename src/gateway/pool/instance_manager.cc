@@ -568,6 +568,10 @@ nlohmann::json InstanceManager::StatusJson() const {
                           {"provisioned", i->provisioned},
                           {"log_stream", i->log_stream}};
       if (i->env.uid >= 0) j["uid"] = i->env.uid;
+      if (i->pipelined > 0) {  // how well the pipelined channel batches
+        j["channel"] = {{"invocation_batches", i->channel_flushes},
+                        {"answer_reads", i->channel_reads}};
+      }
       // A port on the host's loopback; an environment with a network of its own has its
       // Runtime API inside it, reachable from nowhere else.
       if (i->runtime_api && !sandbox_.RuntimeApiAddress()) {

@@ -153,7 +153,9 @@ void InstanceManager::Deliver(Instance& inst, InFlight& inv) {
         inst->flush_posted = false;
         std::string batch = std::move(inst->channel_batch);
         inst->channel_batch.clear();
-        if (!batch.empty()) WriteChannel(*inst, std::move(batch));
+        if (batch.empty()) return;
+        ++inst->channel_flushes;
+        WriteChannel(*inst, std::move(batch));
       });
     }
     return;
