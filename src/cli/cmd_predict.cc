@@ -11,6 +11,7 @@
 #include "cli/model_cli.h"
 #include "common/fs.h"
 #include "model/csv_reader.h"
+#include "model/model_kind.h"
 #include "model/predictor.h"
 #include "package/package.h"
 
@@ -89,8 +90,9 @@ Status RunPredict(const PredictFlags& f) {
   }
   if (!f.out.empty() && f.data.empty()) return InvalidArgument("--out needs --data");
   MLFAAS_ASSIGN_OR_RETURN(package::Manifest m, package::ReadPackage(f.package));
-  model::Predictor p(m.model);
-  return f.input.empty() ? PredictData(m, p, f) : PredictInput(p, f.input);
+  MLFAAS_ASSIGN_OR_RETURN(std::shared_ptr<const model::Predictor> p,
+                          model::BuildPredictor(m.kind, m.model, m.params));
+  return f.input.empty() ? PredictData(m, *p, f) : PredictInput(*p, f.input);
 }
 
 void RegisterPredict(CLI::App& app, CliContext& ctx) {

@@ -20,6 +20,22 @@ Predictor::Predictor(LinearModel model) : model_(std::move(model)) {
   }
 }
 
+Predictor::Predictor(LinearModel inputs, std::shared_ptr<const Scorer> scorer)
+    : model_(std::move(inputs)), scorer_(std::move(scorer)) {}
+
+Status Predictor::ValidateInputs(const LinearModel& m) {
+  if (m.features.empty()) return InvalidArgument("model has no features");
+  std::unordered_set<std::string> seen;
+  for (const std::string& f : m.features) {
+    if (f.empty()) return InvalidArgument("model has an empty feature name");
+    if (!seen.insert(f).second) return InvalidArgument("duplicate feature '" + f + "'");
+  }
+  if (!(m.threshold >= 0.0 && m.threshold <= 1.0)) {
+    return InvalidArgument("threshold must be within [0, 1]");
+  }
+  return Status::Ok();
+}
+
 Status Predictor::Validate(const LinearModel& m) {
   const size_t d = m.features.size();
   if (d == 0) return InvalidArgument("model has no features");
@@ -27,11 +43,7 @@ Status Predictor::Validate(const LinearModel& m) {
     return InvalidArgument("model has " + std::to_string(d) +
                            " features but mean/scale/coef sizes differ");
   }
-  std::unordered_set<std::string> seen;
-  for (const std::string& f : m.features) {
-    if (f.empty()) return InvalidArgument("model has an empty feature name");
-    if (!seen.insert(f).second) return InvalidArgument("duplicate feature '" + f + "'");
-  }
+  MLFAAS_RETURN_IF_ERROR(ValidateInputs(m));
   for (size_t j = 0; j < d; ++j) {
     if (!std::isfinite(m.mean[j]) || !std::isfinite(m.coef[j])) {
       return InvalidArgument("non-finite mean or coefficient for '" + m.features[j] + "'");
@@ -51,13 +63,24 @@ Status Predictor::Validate(const LinearModel& m) {
     }
   }
   if (!std::isfinite(b)) return InvalidArgument("folded intercept overflows");
-  if (!(m.threshold >= 0.0 && m.threshold <= 1.0)) {
-    return InvalidArgument("threshold must be within [0, 1]");
-  }
   return Status::Ok();
 }
 
+void Predictor::ScoreWithScorer(std::span<const double> rows, std::span<double> out) const {
+  const size_t d = model_.features.size();
+  if (model_.transform == Transform::kNone) return scorer_->ScoreTransformed(rows, d, out);
+  constexpr size_t kBlock = 256;  // rows transformed at a time: stays in L1/L2
+  std::vector<double> block(kBlock * d);
+  for (size_t begin = 0; begin < out.size(); begin += kBlock) {
+    const size_t n = std::min(kBlock, out.size() - begin);
+    for (size_t i = 0; i < n * d; ++i) block[i] = std::log(rows[begin * d + i] + 0.1);
+    scorer_->ScoreTransformed(std::span<const double>(block.data(), n * d), d,
+                              out.subspan(begin, n));
+  }
+}
+
 void Predictor::PredictProba(std::span<const double> rows, std::span<double> out) const {
+  if (scorer_) return ScoreWithScorer(rows, out);
   PredictKernel(model_.transform, w_.data(), w_.size(), b_, rows.data(), out.size(), out.data());
   RepairOverflows(rows.data(), out);
 }
@@ -84,7 +107,7 @@ void Predictor::RepairOverflows(const double* rows, std::span<double> out) const
 
 void Predictor::PredictProbaParallel(std::span<const double> rows, std::span<double> out,
                                      int threads) const {
-  const size_t n = out.size(), d = w_.size();
+  const size_t n = out.size(), d = model_.features.size();
   const size_t t = std::clamp<size_t>(static_cast<size_t>(std::max(threads, 1)), 1, n / 65536 + 1);
   std::vector<std::thread> pool;
   for (size_t k = 1; k < t; ++k) {
@@ -99,6 +122,10 @@ void Predictor::PredictProbaParallel(std::span<const double> rows, std::span<dou
 
 Prediction Predictor::PredictOne(std::span<const double> row) const {
   double p = 0.0;
+  if (scorer_) {
+    ScoreWithScorer(row, std::span<double>(&p, 1));
+    return Prediction{p >= model_.threshold, p};
+  }
   PredictKernel(model_.transform, w_.data(), w_.size(), b_, row.data(), 1, &p);
   RepairOverflows(row.data(), std::span<double>(&p, 1));
   return Prediction{p >= model_.threshold, p};

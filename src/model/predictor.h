@@ -1,10 +1,12 @@
-// Scores raw rows with a LinearModel (preprocessing included).
+// Scores raw rows with a LinearModel (preprocessing included), or with the Scorer of another
+// model kind (model_kind.h).
 //
 // Thread-safety: a Predictor is immutable after construction; Predict* may be called from many
 // threads at once. Hot loop: the preprocessing and the linear part are folded into one
 // affine map per feature at construction, so scoring is a tight, vectorizable loop.
 #pragma once
 
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <span>
 #include <string>
@@ -20,12 +22,28 @@ struct Prediction {
   double probability = 0.0;
 };
 
+// The scoring part of a model kind other than the built-in linear one (model_kind.h).
+// Immutable, callable from many threads at once.
+class Scorer {
+ public:
+  virtual ~Scorer() = default;
+  // `rows`: row-major, already transformed (the model's Transform applied), out.size() rows of
+  // `num_features` values each. Writes each row's probability to `out`.
+  virtual void ScoreTransformed(std::span<const double> rows, size_t num_features,
+                                std::span<double> out) const = 0;
+};
+
 class Predictor {
  public:
   // Precondition: model is valid (sizes agree, scales > 0). Use Validate() for untrusted input.
   explicit Predictor(LinearModel model);
+  // A model of another kind (model_kind.h): `inputs` gives the features, transform and
+  // threshold (ValidateInputs), `scorer` the scores; the linear fields are not used.
+  Predictor(LinearModel inputs, std::shared_ptr<const Scorer> scorer);
 
   static Status Validate(const LinearModel& model);
+  // The input side only: features (non-empty, unique, named) and the threshold.
+  static Status ValidateInputs(const LinearModel& model);
 
   const LinearModel& model() const { return model_; }
   size_t num_features() const { return model_.features.size(); }
@@ -47,7 +65,11 @@ class Predictor {
   // Rescores, in long double, the rows whose kernel result is not a probability (overflow).
   void RepairOverflows(const double* rows, std::span<double> out) const;
 
+  // Another kind's scoring: the rows are transformed here, in blocks, then scored by it.
+  void ScoreWithScorer(std::span<const double> rows, std::span<double> out) const;
+
   LinearModel model_;
+  std::shared_ptr<const Scorer> scorer_;  // null: the linear scorer below
   // Per feature: w_j = coef_j / scale_j, folded bias b = intercept - sum(coef_j*mean_j/scale_j).
   std::vector<double> w_;
   double b_ = 0.0;

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "common/sha256.h"
+#include "model/model_kind.h"
 #include "model/predictor.h"
 
 namespace mlfaas::package {
@@ -119,6 +120,32 @@ Status ParsePreprocessing(const json& j, model::LinearModel* m) {
   return Status::Ok();
 }
 
+// Another kind (model/model_kind.h): features, preprocessing = [{"step":"transform",...}],
+// threshold, and the kind's "model" object, which its loader validates.
+Status ParseOtherKind(const json& j, const model::ModelKind& kind, model::LinearModel* m,
+                      json* params) {
+  MLFAAS_RETURN_IF_ERROR(ParseFeatures(j, m));
+  MLFAAS_ASSIGN_OR_RETURN(const json* pp,
+                          Member(j, "preprocessing", "preprocessing", json::value_t::array));
+  if (pp->size() != 1 || !(*pp)[0].is_object()) {
+    return FieldError("preprocessing", "must hold one object: transform");
+  }
+  MLFAAS_ASSIGN_OR_RETURN(std::string step, String((*pp)[0], "step", "preprocessing[0].step"));
+  if (step != "transform") return FieldError("preprocessing[0].step", "must be \"transform\"");
+  MLFAAS_ASSIGN_OR_RETURN(std::string fn,
+                          String((*pp)[0], "function", "preprocessing[0].function"));
+  if (!model::ParseTransform(fn, &m->transform)) {
+    return FieldError("preprocessing[0].function", "must be \"log0.1\" or \"none\"");
+  }
+  MLFAAS_ASSIGN_OR_RETURN(m->threshold, Number(j, "threshold", "threshold"));
+  MLFAAS_ASSIGN_OR_RETURN(const json* p, Member(j, "model", "model", json::value_t::object));
+  Status st = model::Predictor::ValidateInputs(*m);
+  if (st.ok()) st = kind.load(*p, m->features.size()).status();
+  if (!st.ok()) return InvalidArgument("manifest model is invalid: " + st.message());
+  *params = *p;
+  return Status::Ok();
+}
+
 Status ParseModel(const json& j, model::LinearModel* m) {
   MLFAAS_RETURN_IF_ERROR(ParseFeatures(j, m));
   MLFAAS_RETURN_IF_ERROR(ParsePreprocessing(j, m));
@@ -148,18 +175,20 @@ json ToJson(const Manifest& m) {
   for (const std::string& f : m.model.features) {
     features.push_back({{"name", f}, {"type", kFeatureType}});
   }
+  const bool linear = m.kind == model::kLogisticRegression;
   json preprocessing = json::array({
       {{"step", "transform"}, {"function", model::TransformName(m.model.transform)}},
-      {{"step", "standardize"}, {"mean", m.model.mean}, {"scale", m.model.scale}},
   });
+  if (linear) {
+    preprocessing.push_back(
+        {{"step", "standardize"}, {"mean", m.model.mean}, {"scale", m.model.scale}});
+  }
   json j = {
       {"format_version", m.format_version},
       {"name", m.name},
       {"kind", m.kind},
       {"features", features},
       {"preprocessing", preprocessing},
-      {"coefficients", m.model.coef},
-      {"intercept", m.model.intercept},
       {"threshold", m.model.threshold},
       {"metrics", m.metrics.is_null() ? json::object() : m.metrics},
       {"training_data_sha256", m.training_data_sha256},
@@ -168,6 +197,12 @@ json ToJson(const Manifest& m) {
       {"created_at", m.created_at},
       {"producer", m.producer},
   };
+  if (linear) {
+    j["coefficients"] = m.model.coef;
+    j["intercept"] = m.model.intercept;
+  } else {
+    j["model"] = m.params.is_null() ? json::object() : m.params;
+  }
   if (!m.digest.empty()) j["digest"] = m.digest;
   return j;
 }
@@ -184,10 +219,16 @@ StatusOr<Manifest> ManifestFromJson(const json& j) {
   MLFAAS_ASSIGN_OR_RETURN(m.name, String(j, "name", "name"));
   if (m.name.empty()) return FieldError("name", "must not be empty");
   MLFAAS_ASSIGN_OR_RETURN(m.kind, String(j, "kind", "kind"));
-  if (m.kind != "logistic_regression") {
-    return FieldError("kind", "must be \"logistic_regression\" (got \"" + m.kind + "\")");
+  const model::ModelKind* kind = model::FindModelKind(m.kind);
+  if (!kind) {
+    return FieldError("kind",
+                      "must be one of " + model::ModelKindNames() + " (got \"" + m.kind + "\")");
   }
-  MLFAAS_RETURN_IF_ERROR(ParseModel(j, &m.model));
+  if (kind->load) {
+    MLFAAS_RETURN_IF_ERROR(ParseOtherKind(j, *kind, &m.model, &m.params));
+  } else {
+    MLFAAS_RETURN_IF_ERROR(ParseModel(j, &m.model));
+  }
   MLFAAS_ASSIGN_OR_RETURN(const json* metrics,
                           Member(j, "metrics", "metrics", json::value_t::object));
   m.metrics = *metrics;

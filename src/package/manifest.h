@@ -16,10 +16,15 @@ inline constexpr int kFormatVersion = 1;
 
 struct Manifest {
   int format_version = kFormatVersion;
-  std::string name;  // function-friendly model name, e.g. "kdd99-anomaly"
-  std::string kind = "logistic_regression";
-  model::LinearModel model;  // features, preprocessing, coefficients, threshold
-  nlohmann::json metrics;    // quality report (auc, f1, confusion matrix, ...)
+  std::string name;                          // function-friendly model name, e.g. "kdd99-anomaly"
+  std::string kind = "logistic_regression";  // model/model_kind.h names the kinds
+  // features, the transform and the threshold (every kind); the standardization and
+  // coefficients (logistic_regression only)
+  model::LinearModel model;
+  // The other kinds' own parameters: the manifest's "model" member (null for
+  // logistic_regression).
+  nlohmann::json params;
+  nlohmann::json metrics;  // quality report (auc, f1, confusion matrix, ...)
   std::string training_data_sha256;
   nlohmann::json rows;      // {"train": n, "test": n, "invalid": n}
   nlohmann::json training;  // solver, iterations, loss, seed, options

@@ -18,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "model/model_kind.h"
 #include "package/package.h"
 #include "runtime/http_transport.h"
 #include "runtime/loop.h"
@@ -201,9 +202,10 @@ int AffinityCpus() {
 StatusOr<std::unique_ptr<ModelHandler>> LoadModelHandler(const WorkerConfig& config) {
   auto manifest = package::ReadManifestFile(config.task_root / "manifest.json");
   if (!manifest.ok()) return manifest.status();
-  MLFAAS_RETURN_IF_ERROR(model::Predictor::Validate(manifest->model));
   ModelInfo info{manifest->name, config.function_version, manifest->digest};
-  auto predictor = std::make_shared<const model::Predictor>(std::move(manifest->model));
+  MLFAAS_ASSIGN_OR_RETURN(
+      std::shared_ptr<const model::Predictor> predictor,
+      model::BuildPredictor(manifest->kind, std::move(manifest->model), manifest->params));
   return std::make_unique<ModelHandler>(std::move(predictor), info);
 }
 

@@ -30,7 +30,7 @@ using namespace std::chrono_literals;
 // A Runtime API client that also sends garbage: raw bytes, malformed HTTP, unknown paths and
 // results for unknown request ids, and reports what the gateway answered to each. The event's
 // "action" picks the end of the invocation: "exit" (leave without answering) or a result.
-constexpr const char* kVandal = R"PY(#!/usr/bin/env python3
+constexpr const char* kVandal = R"PY(#!/usr/bin/python3
 import json, os, socket, sys, urllib.error, urllib.request
 api = os.environ["AWS_LAMBDA_RUNTIME_API"]
 host, port = api.split(":")
@@ -72,7 +72,7 @@ while True:
 
 // A stand-in for mlfaas-runtime speaking the worker protocol on fd 3 (common/worker_protocol.h).
 // FAULT picks what it sends; "none" is a well-behaved worker answering {"ok": true}.
-constexpr const char* kFrameWorker = R"PY(#!/usr/bin/env python3
+constexpr const char* kFrameWorker = R"PY(#!/usr/bin/python3
 import os, struct, sys, time
 fault = os.environ.get("FAULT", "none")
 def frame(t, *fields):
@@ -116,7 +116,7 @@ while True:
 // Prints "delivered" once it has an event (the test reads it in the function log: a confined
 // worker can write nothing the test sees), sleeps ev["seconds"], answers {"instance": ...}
 // and, for {"stop_after": true}, stops itself (SIGSTOP) before asking for the next event.
-constexpr const char* kMarking = R"PY(#!/usr/bin/env python3
+constexpr const char* kMarking = R"PY(#!/usr/bin/python3
 import json, os, signal, time, urllib.request
 base = "http://" + os.environ["AWS_LAMBDA_RUNTIME_API"] + "/2018-06-01/runtime/invocation/"
 me = os.environ["AWS_LAMBDA_LOG_STREAM_NAME"]
@@ -134,7 +134,7 @@ while True:
 
 // Exits with status 3 during init while the file $BROKEN_FLAG exists (relative to its code,
 // the one place of the host a confined worker sees); a normal echo worker otherwise.
-constexpr const char* kFlakyInit = R"PY(#!/usr/bin/env python3
+constexpr const char* kFlakyInit = R"PY(#!/usr/bin/python3
 import json, os, sys, urllib.request
 if os.path.exists(os.environ["BROKEN_FLAG"]):
     print("cannot load the model", flush=True)

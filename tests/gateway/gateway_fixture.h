@@ -32,7 +32,7 @@ inline constexpr int kTestMemoryMb = 1769;
 
 // With AWS_LAMBDA_MAX_CONCURRENCY=N > 1 it runs N next loops at once, as a Lambda Managed
 // Instances runtime does.
-inline constexpr const char* kPythonBootstrap = R"PY(#!/usr/bin/env python3
+inline constexpr const char* kPythonBootstrap = R"PY(#!/usr/bin/python3
 import json, os, sys, threading, time, urllib.request
 base = "http://" + os.environ["AWS_LAMBDA_RUNTIME_API"] + "/2018-06-01/runtime"
 def post(path, body, headers=None):

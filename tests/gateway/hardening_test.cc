@@ -23,7 +23,7 @@ using tcp = net::ip::tcp;
 std::string Nested(size_t depth) { return std::string(depth, '[') + std::string(depth, ']'); }
 
 // A python3 custom runtime whose behaviour after the common prelude is `body`.
-constexpr const char* kPrelude = R"PY(#!/usr/bin/env python3
+constexpr const char* kPrelude = R"PY(#!/usr/bin/python3
 import json, os, sys, urllib.request
 base = "http://" + os.environ["AWS_LAMBDA_RUNTIME_API"] + "/2018-06-01/runtime"
 def post(path, body, headers=None):

@@ -32,7 +32,7 @@ std::string InvokePath(const std::string& fn, const std::string& qualifier = "")
 
 // A custom runtime that keeps one Runtime API connection: a warm invocation needs no new
 // descriptor in the gateway.
-constexpr const char* kKeepAlive = R"PY(#!/usr/bin/env python3
+constexpr const char* kKeepAlive = R"PY(#!/usr/bin/python3
 import http.client, json, os
 conn = http.client.HTTPConnection(os.environ["AWS_LAMBDA_RUNTIME_API"])
 p = "/2018-06-01/runtime/invocation/"
@@ -46,7 +46,7 @@ while True:
 )PY";
 
 // Prints 2,000 lines of 500 bytes (1 MB) per invocation.
-constexpr const char* kChatty = R"PY(#!/usr/bin/env python3
+constexpr const char* kChatty = R"PY(#!/usr/bin/python3
 import os, sys, urllib.request
 base = "http://" + os.environ["AWS_LAMBDA_RUNTIME_API"] + "/2018-06-01/runtime/invocation/"
 while True:
@@ -138,7 +138,7 @@ class ServeFaultTest : public ServeFixture {
   std::vector<fs::path> Packages(const std::string& script, const std::vector<size_t>& sizes) {
     fs::path bs = tmp_.path() / ("bootstrap-" + std::to_string(++packages_));
     std::ofstream(bs) << script;
-    std::vector<std::string> argv = {"python3", "-c",
+    std::vector<std::string> argv = {"/usr/bin/python3", "-c",
                                      "import os, sys, zipfile\n"
                                      "for out, n in zip(sys.argv[2::2], sys.argv[3::2]):\n"
                                      "    z = zipfile.ZipFile(out, 'w', zipfile.ZIP_STORED)\n"

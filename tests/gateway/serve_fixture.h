@@ -68,7 +68,7 @@ if os.environ.get("MLFAAS_SNAPSHOT_FD"):
     ctypes.pythonapi.PyOS_AfterFork_Child()
 )PY"
                                     : "";
-  return std::string(R"PY(#!/usr/bin/env python3
+  return std::string(R"PY(#!/usr/bin/python3
 import json, os, sys, urllib.request)PY") +
          fork + R"PY(
 base = "http://" + os.environ["AWS_LAMBDA_RUNTIME_API"] + "/2018-06-01/runtime"
@@ -181,7 +181,7 @@ class ServeFixture : public ::testing::Test {
     std::filesystem::path bs = tmp_.path() / "bootstrap";
     std::ofstream(bs) << script;
     std::filesystem::path zip = tmp_.path() / "py.zip";
-    auto r = RunCommand({"python3", "-c",
+    auto r = RunCommand({"/usr/bin/python3", "-c",
                          "import sys, zipfile\n"
                          "z = zipfile.ZipFile(sys.argv[2], 'w')\n"
                          "i = zipfile.ZipInfo('bootstrap')\n"
