@@ -19,8 +19,11 @@
 #include "common/sha256.h"
 #include "model/csv_reader.h"
 #include "model/metrics.h"
+#include "model/model_kind.h"
 #include "model/predictor.h"
 #include "model/trainer.h"
+#include "model/xgboost_kind.h"
+#include "model/xgboost_trainer.h"
 #include "package/package.h"
 
 namespace mlfaas::cli {
@@ -82,7 +85,11 @@ struct TrainFlags {
   double test_size = 0.2, threshold = 0.5;
   uint64_t seed = 0;
   bool skip_invalid = false, json = false;
+  std::string algo = "logistic_regression";  // model/model_kind.h: a kind that can be trained
+  std::vector<std::string> params;           // --param k=v (xgboost)
 };
+
+}  // namespace
 
 StatusOr<std::vector<std::string>> SplitFeatures(const std::string& s) {
   std::vector<std::string> out;
@@ -99,6 +106,8 @@ StatusOr<std::vector<std::string>> SplitFeatures(const std::string& s) {
     start = comma + 1;
   }
 }
+
+namespace {
 
 StatusOr<model::TrainOptions> TrainOptionsFrom(const TrainFlags& f) {
   model::TrainOptions o;
@@ -166,8 +175,94 @@ void PrintTrainTable(const TrainFlags& f, const model::TrainResult& r, const mod
   for (const std::string& e : ds.invalid_examples) fmt::print("  skipped: {}\n", e);
 }
 
+// `mlfaas train --algo xgboost`: gradient-boosted trees through libxgboost; the package holds
+// the booster's JSON and serving scores it with mlfaas's own evaluator.
+Status RunTrainXgboost(const TrainFlags& f, const model::TrainOptions& opts,
+                       const std::vector<std::string>& features) {
+  model::XgboostTrainOptions xo;
+  xo.transform = opts.transform;
+  xo.test_size = opts.test_size;
+  xo.seed = opts.seed;
+  xo.threshold = opts.threshold;
+  for (const std::string& kv : f.params) {
+    const auto eq = kv.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      return InvalidArgument("--param expects KEY=VALUE, got '" + kv + "'");
+    }
+    xo.params[kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
+  MLFAAS_RETURN_IF_ERROR(CheckWritable(f.out));
+  model::CsvOptions csv{features, f.label, false, opts.transform, f.skip_invalid};
+  Progress("reading " + f.data);
+  auto t0 = SteadyClock::now();
+  MLFAAS_ASSIGN_OR_RETURN(model::Dataset ds, model::ReadCsv(f.data, csv));
+  const double load_s = SecondsSince(t0);
+  auto data_sha = Sha256File(f.data);
+  if (!data_sha.ok()) return InvalidArgument(data_sha.status().message());
+  Progress(
+      fmt::format("training xgboost on {} rows ({} invalid skipped)", ds.rows(), ds.invalid_rows));
+  MLFAAS_ASSIGN_OR_RETURN(model::XgboostTrainResult r, model::TrainXgboost(ds, xo));
+  package::Manifest m;
+  m.name = f.name;
+  m.kind = std::string(model::kXgboost);
+  m.model.features = ds.features;
+  m.model.transform = opts.transform;
+  m.model.threshold = opts.threshold;
+  MLFAAS_ASSIGN_OR_RETURN(m.params, model::XgboostParams(r.model_json));
+  m.metrics = model::MetricsToJson(r.test_metrics);
+  m.training_data_sha256 = *data_sha;
+  m.rows = {{"train", r.train_rows}, {"test", r.test_rows}, {"invalid", ds.invalid_rows}};
+  m.training = {{"algo", "xgboost"},
+                {"library", "libxgboost " + model::XgboostVersion()},
+                {"rounds", r.rounds},
+                {"params", r.params},
+                {"seed", f.seed},
+                {"test_size", f.test_size},
+                {"split", "stratified (scikit-learn train_test_split compatible)"},
+                {"label", f.label}};
+  m.created_at = NowRfc3339();
+  m.producer = "mlfaas " MLFAAS_VERSION;
+  Progress("writing " + f.out);
+  MLFAAS_RETURN_IF_ERROR(package::WritePackage(f.out, m));
+  MLFAAS_ASSIGN_OR_RETURN(package::Manifest written, package::ReadPackage(f.out));
+  if (f.json) {
+    json out = {
+        {"package", f.out},
+        {"digest", written.digest},
+        {"name", f.name},
+        {"kind", written.kind},
+        {"metrics", written.metrics},
+        {"rows", written.rows},
+        {"training", written.training},
+        {"seconds", {{"load", load_s}, {"fit", r.fit_seconds}, {"evaluate", r.eval_seconds}}}};
+    std::cout << out.dump() << "\n";
+    return Status::Ok();
+  }
+  fmt::print("trained {} -> {}\n", f.name, f.out);
+  fmt::print("  digest      {}\n", written.digest);
+  fmt::print("  rows        train {}  test {}  invalid skipped {}\n", r.train_rows, r.test_rows,
+             ds.invalid_rows);
+  std::string params;
+  for (const auto& [k, v] : r.params) params += (params.empty() ? "" : ", ") + k + "=" + v;
+  fmt::print("  model       {} -> xgboost gradient-boosted trees, {} rounds ({})\n",
+             model::TransformName(opts.transform), r.rounds, params);
+  fmt::print("  time        load {:.3f} s, fit {:.3f} s, evaluate {:.3f} s\n", load_s,
+             r.fit_seconds, r.eval_seconds);
+  PrintMetrics(r.test_metrics, "test split");
+  for (const std::string& e : ds.invalid_examples) fmt::print("  skipped: {}\n", e);
+  return Status::Ok();
+}
+
 Status RunTrain(const TrainFlags& f) {
   MLFAAS_ASSIGN_OR_RETURN(model::TrainOptions opts, TrainOptionsFrom(f));
+  if (f.algo == model::kXgboost) {
+    MLFAAS_ASSIGN_OR_RETURN(std::vector<std::string> xf, SplitFeatures(f.features));
+    return RunTrainXgboost(f, opts, xf);
+  }
+  if (f.algo != model::kLogisticRegression) {
+    return InvalidArgument("--algo must be logistic_regression or xgboost, not '" + f.algo + "'");
+  }
+  if (!f.params.empty()) return InvalidArgument("--param is for --algo xgboost");
   MLFAAS_ASSIGN_OR_RETURN(std::vector<std::string> features, SplitFeatures(f.features));
   MLFAAS_RETURN_IF_ERROR(CheckWritable(f.out));
   model::CsvOptions csv{features, f.label, false, opts.transform, f.skip_invalid};
@@ -224,6 +319,13 @@ void RegisterTrain(CLI::App& app, CliContext& ctx) {
   cmd->add_option("--seed", f->seed, "Split seed (0); splits equal scikit-learn's");
   cmd->add_option("--class-weight", f->class_weight, "none | balanced (none)");
   cmd->add_option("--threshold", f->threshold, "Decision threshold (0.5)");
+  cmd->add_option("--algo", f->algo,
+                  "logistic_regression | xgboost (gradient-boosted trees through libxgboost)");
+  cmd->add_option("--param", f->params,
+                  "xgboost parameter KEY=VALUE, repeatable (max_depth=6, eta=0.3, "
+                  "n_estimators=100, ...)")
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   cmd->add_flag("--skip-invalid", f->skip_invalid, "Drop invalid rows (and count them)");
   cmd->add_flag("--json", f->json, "Print one JSON object");
   cmd->callback([&ctx, f] { ctx.action = [f] { return RunTrain(*f); }; });

@@ -1,4 +1,5 @@
-// `mlfaas predict | package inspect`: scoring with a package, and reading its manifest.
+// `mlfaas predict | package inspect | package create`: scoring with a package, reading its
+// manifest, and packaging a model trained elsewhere.
 // Tables by default, one JSON object with --json.
 #include <fmt/core.h>
 
@@ -10,9 +11,12 @@
 
 #include "cli/model_cli.h"
 #include "common/fs.h"
+#include "common/json.h"
+#include "common/sha256.h"
 #include "model/csv_reader.h"
 #include "model/model_kind.h"
 #include "model/predictor.h"
+#include "model/xgboost_kind.h"
 #include "package/package.h"
 
 namespace mlfaas::cli {
@@ -149,6 +153,105 @@ Status RunInspect(const std::string& path, bool as_json) {
   return Status::Ok();
 }
 
+// ---- package create (bring your own model) ----
+
+struct CreateFlags {
+  std::string kind, model_file, features, transform = "log0.1", name, out;
+  double threshold = 0.5;
+  bool json = false;
+};
+
+// logistic_regression's model file: {"coefficients":[..],"intercept":x} with, when the model
+// was fitted on standardized inputs, "mean" and "scale" (examples/sklearn/export_logreg.py).
+Status ReadLinearModelFile(const json& j, model::LinearModel* m) {
+  if (!j.is_object()) return InvalidArgument("the model file must be a JSON object");
+  const size_t d = m->features.size();
+  auto numbers = [&](const char* key, bool required, double fill) -> StatusOr<std::vector<double>> {
+    auto it = j.find(key);
+    if (it == j.end()) {
+      if (required) return InvalidArgument(std::string("the model file has no \"") + key + "\"");
+      return std::vector<double>(d, fill);
+    }
+    if (!it->is_array() || it->size() != d) {
+      return InvalidArgument(std::string("\"") + key + "\" must hold " + std::to_string(d) +
+                             " numbers, one per feature");
+    }
+    std::vector<double> out;
+    for (const json& v : *it) {
+      if (!v.is_number()) return InvalidArgument(std::string("\"") + key + "\" must hold numbers");
+      out.push_back(v.get<double>());
+    }
+    return out;
+  };
+  MLFAAS_ASSIGN_OR_RETURN(m->coef, numbers("coefficients", true, 0));
+  MLFAAS_ASSIGN_OR_RETURN(m->mean, numbers("mean", false, 0.0));
+  MLFAAS_ASSIGN_OR_RETURN(m->scale, numbers("scale", false, 1.0));
+  auto it = j.find("intercept");
+  if (it == j.end() || !it->is_number()) {
+    return InvalidArgument("the model file needs a number \"intercept\"");
+  }
+  m->intercept = it->get<double>();
+  return model::Predictor::Validate(*m);
+}
+
+Status RunCreate(const CreateFlags& f) {
+  const model::ModelKind* kind = model::FindModelKind(f.kind);
+  if (!kind) {
+    return InvalidArgument("--kind must be one of " + model::ModelKindNames() + ", not '" + f.kind +
+                           "'");
+  }
+  MLFAAS_RETURN_IF_ERROR(CheckWritable(f.out));
+  package::Manifest m;
+  m.name = f.name.empty() ? fs::path(f.out).stem().string() : f.name;
+  m.kind = f.kind;
+  MLFAAS_ASSIGN_OR_RETURN(m.model.features, SplitFeatures(f.features));
+  if (!model::ParseTransform(f.transform, &m.model.transform)) {
+    return InvalidArgument("--transform must be log0.1 or none, not '" + f.transform + "'");
+  }
+  if (!(f.threshold >= 0 && f.threshold <= 1)) {
+    return InvalidArgument("--threshold must be in [0, 1]");
+  }
+  m.model.threshold = f.threshold;
+  MLFAAS_ASSIGN_OR_RETURN(std::string text, ReadFile(f.model_file));
+  if (text.size() > (size_t{64} << 20)) return InvalidArgument("the model file exceeds 64 MB");
+  if (kind->load) {
+    if (f.kind != model::kXgboost) return InvalidArgument("cannot import kind " + f.kind);
+    MLFAAS_ASSIGN_OR_RETURN(m.params, model::XgboostParams(text));
+  } else {
+    auto j = ParseJson(text);
+    if (!j.ok()) return InvalidArgument("the model file is not JSON: " + j.status().message());
+    MLFAAS_RETURN_IF_ERROR(ReadLinearModelFile(*j, &m.model));
+  }
+  m.metrics = json::object();
+  m.rows = {{"train", 0}, {"test", 0}};
+  m.training = {{"algo", f.kind},
+                {"imported_from", fs::path(f.model_file).filename().string()},
+                {"model_file_sha256", Sha256Hex(text)}};
+  m.created_at = NowRfc3339();
+  m.producer = "mlfaas " MLFAAS_VERSION;
+  // Written, then read back as any reader would: the kind's loader checks the model against
+  // the features (their number, xgboost's num_feature) before the package is kept.
+  MLFAAS_RETURN_IF_ERROR(package::WritePackage(f.out, m));
+  auto written = package::ReadPackage(f.out);
+  if (!written.ok()) {
+    std::error_code ec;
+    fs::remove(f.out, ec);
+    return written.status();
+  }
+  if (f.json) {
+    std::cout << json{{"package", f.out},
+                      {"digest", written->digest},
+                      {"kind", written->kind},
+                      {"features", written->model.features}}
+                     .dump()
+              << "\n";
+  } else {
+    fmt::print("packaged {} model {} -> {}\n  digest      {}\n", written->kind, f.model_file, f.out,
+               written->digest);
+  }
+  return Status::Ok();
+}
+
 void RegisterPackage(CLI::App& app, CliContext& ctx) {
   CLI::App* pkg = app.add_subcommand("package", "Model packages (zip + manifest.json)");
   pkg->require_subcommand(1);
@@ -161,6 +264,22 @@ void RegisterPackage(CLI::App& app, CliContext& ctx) {
   inspect->callback([&ctx, path, as_json] {
     ctx.action = [path, as_json] { return RunInspect(*path, *as_json); };
   });
+  auto cf = std::make_shared<CreateFlags>();
+  CLI::App* create = pkg->add_subcommand(
+      "create",
+      "Package a model trained elsewhere (xgboost's JSON, or scikit-learn's logistic "
+      "regression exported by examples/sklearn/export_logreg.py)");
+  create->add_option("--kind", cf->kind, "xgboost | logistic_regression")->required();
+  create->add_option("--model", cf->model_file, "The model file")->required();
+  create->add_option("--features", cf->features, "Feature names in the model's order: a,b,c")
+      ->required();
+  create->add_option("--transform", cf->transform,
+                     "log0.1 | none: applied to each raw value before the model (log0.1)");
+  create->add_option("--threshold", cf->threshold, "Decision threshold on the probability (0.5)");
+  create->add_option("--name", cf->name, "Model name (default: the zip's name)");
+  create->add_option("--out", cf->out, "Package zip to write")->required();
+  create->add_flag("--json", cf->json, "Print one JSON object");
+  create->callback([&ctx, cf] { ctx.action = [cf] { return RunCreate(*cf); }; });
 }
 
 }  // namespace

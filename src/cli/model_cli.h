@@ -5,6 +5,7 @@
 #include <chrono>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "cli/cli.h"
 #include "common/status.h"
@@ -20,6 +21,8 @@ void Progress(const std::string& line);
 std::string NowRfc3339();
 // InvalidArgument when the directory `out` would be written in does not exist.
 Status CheckWritable(const std::filesystem::path& out);
+// "a,b,c" -> {"a","b","c"}; InvalidArgument for an empty or repeated name.
+StatusOr<std::vector<std::string>> SplitFeatures(const std::string& s);
 // The confusion matrix and rates, shared by `train` and `predict --data`.
 void PrintMetrics(const model::BinaryMetrics& m, const std::string& what);
 

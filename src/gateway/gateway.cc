@@ -104,6 +104,7 @@ Gateway::Gateway(GatewayOptions options, registry::Registry& registry, CodeStore
                                                  {},
                                                  nullptr,
                                                  {}});
+  api_->code = &code;
   if (options_.control_plane) {
     api_->registry = &registry_;
     api_->store = options_.store;

@@ -2,12 +2,15 @@
 
 #include <array>
 
+#include "model/xgboost_kind.h"
+
 namespace mlfaas::model {
 namespace {
 
 // The registration: one line per kind.
-constexpr std::array<ModelKind, 1> kKinds = {{
+constexpr std::array<ModelKind, 2> kKinds = {{
     {kLogisticRegression, nullptr},
+    {kXgboost, LoadXgboostKind},
 }};
 
 }  // namespace

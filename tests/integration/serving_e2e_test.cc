@@ -29,8 +29,13 @@ class ServingE2eTest : public ::testing::Test {
     tmp_ = new TempDir("mlfaas-e2e");
     home_ = tmp_->path() / "home";
     fs::path pkg = tmp_->path() / "kdd.zip";
-    auto r = RunMlfaas(home_, {"train", "--data", MLFAAS_DATA_FILE, "--out", pkg.string()});
+    auto r =
+        RunMlfaas(home_, {"train", "--data", MLFAAS_DATA_FILE, "--out", pkg.string(), "--json"});
     ASSERT_EQ(r.exit_code, 0) << r.err;
+    const json trained = json::parse(r.out, nullptr, false);
+    ASSERT_TRUE(trained.is_object()) << r.out;
+    features_ = new json(trained["model"]["features"]);  // the manifest's, in order
+    ASSERT_TRUE(features_->is_array() && !features_->empty()) << r.out;
     for (std::vector<std::string> args :
          {std::vector<std::string>{"function", "create", "kdd99-anomaly", "--package",
                                    pkg.string()},
@@ -44,6 +49,7 @@ class ServingE2eTest : public ::testing::Test {
   static void TearDownTestSuite() {
     delete server_;
     delete tmp_;
+    delete features_;
   }
 
   static json Body(const HttpReply& r) { return json::parse(r.body, nullptr, false); }
@@ -51,11 +57,13 @@ class ServingE2eTest : public ::testing::Test {
   static TempDir* tmp_;
   static fs::path home_;
   static MlfaasServer* server_;
+  static json* features_;  // the trained model's feature names, in the manifest's order
 };
 
 TempDir* ServingE2eTest::tmp_ = nullptr;
 fs::path ServingE2eTest::home_;
 MlfaasServer* ServingE2eTest::server_ = nullptr;
+json* ServingE2eTest::features_ = nullptr;
 
 TEST_F(ServingE2eTest, LambdaInvokeColdThenWarm) {
   HttpClient c(server_->port());
@@ -93,6 +101,28 @@ TEST_F(ServingE2eTest, TfServingPredictMatchesLambdaInvoke) {
   ASSERT_EQ(status.status, 200);
   EXPECT_EQ(Body(status)["model_version_status"][0]["version"], "1");
   EXPECT_EQ(Body(status)["model_version_status"][0]["state"], "AVAILABLE");
+}
+
+// Every version, $LATEST as version 0 (TF-Serving's versions are integers), both ways.
+TEST_F(ServingE2eTest, TfServingStatusListsEveryVersion) {
+  HttpClient c(server_->port());
+  auto all = c.Request(http::verb::get, "/v1/models/kdd99-anomaly");
+  ASSERT_EQ(all.status, 200) << all.body;
+  const json ok = {{"error_code", "OK"}, {"error_message", ""}};
+  EXPECT_EQ(Body(all)["model_version_status"],
+            json::parse(R"([{"version":"0","state":"AVAILABLE","status":{"error_code":"OK",)"
+                        R"("error_message":""}},{"version":"1","state":"AVAILABLE","status":)"
+                        R"({"error_code":"OK","error_message":""}}])"))
+      << all.body;
+  auto latest = c.Request(http::verb::get, "/v1/models/kdd99-anomaly/versions/0");
+  ASSERT_EQ(latest.status, 200) << latest.body;
+  EXPECT_EQ(Body(latest)["model_version_status"][0]["version"], "0");
+  EXPECT_EQ(Body(latest)["model_version_status"][0]["status"], ok);
+  auto predict = c.Request(http::verb::post, "/v1/models/kdd99-anomaly/versions/0:predict",
+                           std::string(R"({"instances":[)") + kRow + "]}");
+  ASSERT_EQ(predict.status, 200) << predict.body;
+  EXPECT_EQ(predict.header("x-amz-executed-version"), "$LATEST");
+  EXPECT_EQ(c.Request(http::verb::get, "/v1/models/nope").status, 404);
 }
 
 TEST_F(ServingE2eTest, TfServingErrorsAreTyped) {
@@ -137,6 +167,128 @@ TEST_F(ServingE2eTest, KServeV2HealthMetadataAndInfer) {
   EXPECT_EQ(out["outputs"][0]["name"], "probability");
   EXPECT_EQ(out["outputs"][0]["shape"], json::array({2}));
   EXPECT_EQ(out["outputs"][1]["data"], json::array({false, true}));
+}
+
+TEST_F(ServingE2eTest, KServeV2MetadataDescribesTheManifestFeatures) {
+  HttpClient c(server_->port());
+  json inputs = json::array();
+  for (const json& f : *features_) {
+    inputs.push_back({{"name", f}, {"datatype", "FP64"}, {"shape", {-1}}});
+  }
+  const json outputs = json::parse(R"([{"name":"probability","datatype":"FP64","shape":[-1]},)"
+                                   R"({"name":"anomaly","datatype":"BOOL","shape":[-1]}])");
+  for (const char* route : {"/v2/models/kdd99-anomaly", "/v2/models/kdd99-anomaly/versions/1",
+                            "/v2/models/kdd99-anomaly/versions/live"}) {
+    auto meta = c.Request(http::verb::get, route);
+    ASSERT_EQ(meta.status, 200) << route << ": " << meta.body;
+    EXPECT_EQ(Body(meta)["name"], "kdd99-anomaly");
+    EXPECT_EQ(Body(meta)["inputs"], inputs) << route;
+    EXPECT_EQ(Body(meta)["outputs"], outputs) << route;
+  }
+}
+
+// Two rows as a single [N, F] tensor (flat and nested), as one input per feature, and through
+// the Lambda Invoke API: the same probabilities.
+TEST_F(ServingE2eTest, KServeV2TensorInputMatchesPerFeatureAndLambda) {
+  const json rows = json::parse(R"([{"duration":0,"src_bytes":215,"dst_bytes":45076},)"
+                                R"({"duration":3,"src_bytes":1000000,"dst_bytes":0}])");
+  json flat = json::array(), nested = json::array(), per_feature = json::array();
+  for (const json& row : rows) {
+    nested.push_back(json::array());
+    for (const json& f : *features_) {
+      flat.push_back(row[f.get<std::string>()]);
+      nested.back().push_back(row[f.get<std::string>()]);
+    }
+  }
+  for (const json& f : *features_) {
+    json column = json::array();
+    for (const json& row : rows) column.push_back(row[f.get<std::string>()]);
+    per_feature.push_back({{"name", f}, {"shape", {2}}, {"datatype", "FP64"}, {"data", column}});
+  }
+  const json shape = {2, features_->size()};
+  HttpClient c(server_->port());
+  auto lambda = c.Request(http::verb::post, std::string(kInvoke) + "?Qualifier=live",
+                          json{{"instances", rows}}.dump());
+  ASSERT_EQ(lambda.status, 200) << lambda.body;
+  json expected = json::array();
+  const json predictions = Body(lambda)["predictions"];
+  for (const json& p : predictions) expected.push_back(p["probability"]);
+  ASSERT_EQ(expected.size(), 2u) << lambda.body;
+  for (const json& body :
+       {json{{"id", "t"}, {"inputs", per_feature}},
+        json{{"id", "t"},
+             {"inputs",
+              {{{"name", "input-0"}, {"shape", shape}, {"datatype", "FP32"}, {"data", flat}}}}},
+        json{{"id", "t"},
+             {"inputs",
+              {{{"name", "input-0"},
+                {"shape", shape},
+                {"datatype", "INT64"},
+                {"data", nested}}}}}}) {
+    auto infer =
+        c.Request(http::verb::post, "/v2/models/kdd99-anomaly/versions/live/infer", body.dump());
+    ASSERT_EQ(infer.status, 200) << body.dump() << ": " << infer.body;
+    json out = Body(infer);
+    EXPECT_EQ(out["id"], "t");
+    EXPECT_EQ(out["model_version"], "1");
+    ASSERT_EQ(out["outputs"].size(), 2u) << infer.body;
+    EXPECT_EQ(out["outputs"][0]["name"], "probability");
+    EXPECT_EQ(out["outputs"][0]["shape"], json::array({2}));
+    EXPECT_EQ(out["outputs"][0]["data"], expected) << body.dump();
+    EXPECT_EQ(out["outputs"][1]["data"], json::array({false, true}));
+  }
+}
+
+TEST_F(ServingE2eTest, KServeV2OutputsFilter) {
+  HttpClient c(server_->port());
+  const std::string inputs =
+      R"("inputs":[{"name":"input-0","shape":[1,3],"datatype":"FP64","data":[0,215,45076]}])";
+  auto one = c.Request(http::verb::post, "/v2/models/kdd99-anomaly/infer",
+                       "{" + inputs + R"(,"outputs":[{"name":"anomaly"}]})");
+  ASSERT_EQ(one.status, 200) << one.body;
+  ASSERT_EQ(Body(one)["outputs"].size(), 1u) << one.body;
+  EXPECT_EQ(Body(one)["outputs"][0]["name"], "anomaly");
+  EXPECT_EQ(Body(one)["outputs"][0]["data"], json::array({false}));
+  auto both =
+      c.Request(http::verb::post, "/v2/models/kdd99-anomaly/infer",
+                "{" + inputs + R"(,"outputs":[{"name":"anomaly"},{"name":"probability"}]})");
+  ASSERT_EQ(both.status, 200) << both.body;
+  EXPECT_EQ(Body(both)["outputs"][1]["name"], "probability");
+  auto unknown = c.Request(http::verb::post, "/v2/models/kdd99-anomaly/infer",
+                           "{" + inputs + R"(,"outputs":[{"name":"logits"}]})");
+  EXPECT_EQ(unknown.status, 400);
+  EXPECT_NE(Body(unknown)["error"].get<std::string>().find("unknown output 'logits'"),
+            std::string::npos)
+      << unknown.body;
+}
+
+TEST_F(ServingE2eTest, KServeV2BadTensorsAreTyped400s) {
+  HttpClient c(server_->port());
+  // body -> a part of the error message
+  const std::pair<std::string, std::string> cases[] = {
+      {R"({"name":"x","shape":[2,3],"datatype":"FP64","data":[0,1,2,3,4]})",
+       "shape [2, 3] says 6 values, \"data\" has 5"},
+      {R"({"name":"x","shape":[1,4],"datatype":"FP64","data":[0,1,2,3]})",
+       "has 4 columns; the model takes 3 features"},
+      {R"({"name":"x","shape":[1,3],"datatype":"FP64","data":[0,"a",2]})", "row 0, column 1"},
+      {R"({"name":"x","shape":[-1,3],"datatype":"FP64","data":[0,1,2]})",
+       "must hold non-negative integers"},
+      {R"({"name":"x","shape":[1048576,3],"datatype":"FP64","data":[0,1,2]})", "too large"},
+      {R"({"name":"x","shape":[2,3],"datatype":"FP64","data":[[0,1],[2,3],[4,5]]})",
+       "does not have the shape [2, 3]"},
+      {R"({"name":"x","shape":[1,3],"datatype":"BYTES","data":["a","b","c"]})",
+       "datatype 'BYTES' is not numeric"},
+      {R"({"name":"x","shape":[0,3],"datatype":"FP64","data":[]})", "has no rows"},
+  };
+  for (const auto& [input, message] : cases) {
+    auto r = c.Request(http::verb::post, "/v2/models/kdd99-anomaly/infer",
+                       R"({"inputs":[)" + input + "]}");
+    EXPECT_EQ(r.status, 400) << input << ": " << r.body;
+    json body = Body(r);
+    ASSERT_TRUE(body["error"].is_string()) << r.body;
+    EXPECT_NE(body["error"].get<std::string>().find(message), std::string::npos)
+        << input << ": " << r.body;
+  }
 }
 
 TEST_F(ServingE2eTest, KServeV2ErrorsAreTyped) {

@@ -4,12 +4,20 @@
 //   KServe V2:   GET  /v2, /v2/health/live, /v2/health/ready
 //                GET  /v2/models/{m}[/versions/{v}][/ready]
 //                POST /v2/models/{m}[/versions/{v}]/infer  {"inputs":[{name,shape,datatype,data}]}
-// A version segment is a qualifier: a version number or an alias. Errors are {"error": "..."}
-// (both protocols' shape); see docs/api.md for the status mapping.
+// A version segment is a qualifier: a version number or an alias; TF-Serving's version 0 is
+// $LATEST. Errors are {"error": "..."} (both protocols' shape); see docs/api.md for the status
+// mapping. The V2 bodies themselves are converted by kserve_v2.h; the features a model declares
+// come from model_schema.h.
+#include <exception>
+#include <functional>
+#include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 
 #include "common/json.h"
+#include "gateway/frontend/kserve_v2.h"
+#include "gateway/frontend/model_schema.h"
 #include "gateway/frontend/router.h"
 
 namespace mlfaas::gateway {
@@ -40,6 +48,61 @@ std::optional<Response> BadNames(const std::string& model, const std::string& qu
 
 Response MalformedPath() {
   return ModelError(http::status::bad_request, "malformed percent-escape in the request path");
+}
+
+// A qualifier that did not resolve: unknown (404), malformed (400), or the registry failed (503).
+Response ResolveFailure(const Status& st) {
+  const http::status code = st.code() == StatusCode::kNotFound ? http::status::not_found
+                            : st.code() == StatusCode::kInvalidArgument
+                                ? http::status::bad_request
+                                : http::status::service_unavailable;
+  return ModelError(code, st.message());
+}
+
+// Runs `work` off the io threads when the gateway says how (ctx.offload; else inline). An
+// exception becomes a 500 {"error"} through `respond`.
+void OffloadModelWork(ApiContext& ctx, const Responder& respond, std::function<void()> work) {
+  auto run = [respond, work = std::move(work)] {
+    try {
+      work();
+    } catch (const std::exception& e) {
+      respond(ModelError(http::status::internal_server_error,
+                         std::string("internal error: ") + e.what()));
+    }
+  };
+  if (ctx.offload) {
+    ctx.offload(std::move(run));
+  } else {
+    run();
+  }
+}
+
+// ---- The features a model declares (KServe V2 metadata, the [N, F] tensor form) -------------
+
+using Features = ModelSchemaCache::Features;
+
+// Process-wide: a code digest names the same package in every home.
+ModelSchemaCache& Schemas() {
+  static ModelSchemaCache* const cache =
+      new ModelSchemaCache(/*max_entries=*/256, /*max_bytes=*/size_t{4} << 20);
+  return *cache;
+}
+
+// Calls `next` with the features of `v`: at once when they are known without I/O (cached, or a
+// version without a manifest), else once they are read from its code tree, off the io threads.
+void WithFeatures(ApiContext& ctx, const registry::VersionInfo& v, const Responder& respond,
+                  std::function<void(StatusOr<Features>)> next) {
+  if (Features known = Schemas().Cached(v)) return next(std::move(known));
+  CodeStore* code = ctx.code;
+  if (!code) return next(FailedPrecondition("this gateway has no code store to read models from"));
+  OffloadModelWork(ctx, respond, [code, v, next = std::move(next)] {
+    next(Schemas().Load(v, [code](const registry::VersionInfo& x) { return code->CodeDir(x); }));
+  });
+}
+
+Response FeaturesUnavailable(const Status& st) {
+  return ModelError(http::status::internal_server_error,
+                    "cannot read the model's feature list: " + st.message());
 }
 
 // The model-serving status for a result that did not succeed, and its message.
@@ -143,14 +206,76 @@ void TfPredict(ApiContext& ctx, const std::string& model, const std::string& qua
                  });
 }
 
+// TF-Serving numbers versions (int64, a string in JSON); Lambda numbers published versions from
+// 1, so $LATEST is version 0 there, both ways.
+constexpr char kTfLatest[] = "0";
+// GET /v1/models/{m} lists $LATEST and at most this many of the newest published versions.
+constexpr size_t kMaxListedVersions = 1000;
+
+std::string TfVersion(const std::string& version) {
+  return version == registry::kLatest ? kTfLatest : version;
+}
+
+// The versions of `model` that cannot serve now (their instances fail to start and are in their
+// back-off window), with why.
+std::map<std::string, std::string> BackingOff(ApiContext& ctx, const std::string& model) {
+  std::map<std::string, std::string> out;
+  const json status = ctx.manager.StatusJson();
+  const json* functions = JsonField(status, "functions");
+  if (!functions || !functions->is_array()) return out;
+  for (const json& f : *functions) {
+    if (JsonString(f, "name", "") != model) continue;
+    const json* versions = JsonField(f, "versions");
+    if (!versions || !versions->is_array()) continue;
+    for (const json& v : *versions) {
+      auto error = JsonString(v, "last_init_error");
+      if (!JsonField(v, "init_backoff_ms") || !error) continue;
+      auto parsed = ParseJson(*error);
+      const json e = parsed.ok() ? std::move(parsed).value() : json();
+      std::string why = JsonString(e, "errorType", "Runtime.InitError") + ": " +
+                        JsonString(e, "errorMessage", *error);
+      if (why.size() > 1024) why.resize(1024);
+      out[JsonString(v, "version", "")] = std::move(why);
+    }
+  }
+  return out;
+}
+
+json VersionStatus(const std::string& version, const std::map<std::string, std::string>& failing) {
+  auto it = failing.find(version);
+  if (it == failing.end()) {
+    return {{"version", TfVersion(version)},
+            {"state", "AVAILABLE"},
+            {"status", {{"error_code", "OK"}, {"error_message", ""}}}};
+  }
+  return {{"version", TfVersion(version)},
+          {"state", "END"},
+          {"status", {{"error_code", "UNAVAILABLE"}, {"error_message", it->second}}}};
+}
+
 void TfStatus(ApiContext& ctx, const std::string& model, const std::string& qualifier,
               Responder& respond) {
-  auto v = ctx.invoker.Resolve(model, qualifier);
-  if (!v.ok()) return respond(ModelError(http::status::not_found, v.status().message()));
-  json status{{"version", v->version},
-              {"state", "AVAILABLE"},
-              {"status", {{"error_code", "OK"}, {"error_message", ""}}}};
-  respond(JsonResponse(http::status::ok, json{{"model_version_status", json::array({status})}}));
+  if (!qualifier.empty() || !ctx.registry) {  // one version (or no registry to list them)
+    auto v = ctx.invoker.Resolve(model, qualifier);
+    if (!v.ok()) return respond(ResolveFailure(v.status()));
+    json status = VersionStatus(v->version, BackingOff(ctx, model));
+    return respond(
+        JsonResponse(http::status::ok, json{{"model_version_status", json::array({status})}}));
+  }
+  registry::Registry* reg = ctx.registry;
+  OffloadModelWork(ctx, respond, [&ctx, reg, model, respond] {
+    auto versions = reg->ListVersions(model);  // $LATEST first, then ascending
+    if (!versions.ok()) return respond(ResolveFailure(versions.status()));
+    std::vector<registry::VersionInfo>& all = *versions;
+    if (all.empty()) return respond(ModelError(http::status::not_found, "unknown model " + model));
+    if (all.size() > kMaxListedVersions + 1) {
+      all.erase(all.begin() + 1, all.end() - kMaxListedVersions);
+    }
+    const auto failing = BackingOff(ctx, model);
+    json list = json::array();
+    for (const registry::VersionInfo& v : all) list.push_back(VersionStatus(v.version, failing));
+    respond(JsonResponse(http::status::ok, json{{"model_version_status", std::move(list)}}));
+  });
 }
 
 // /v1/models/{m}[/versions/{v}|/labels/{l}][:predict]
@@ -163,7 +288,7 @@ bool HandleTf(ApiContext& ctx, Request& req, Responder& respond, std::string_vie
   if (seg.size() < 3 || seg[2].empty()) return false;
   std::string qualifier;
   if (seg.size() == 5 && (seg[3] == "versions" || seg[3] == "labels")) {
-    qualifier = seg[4];
+    qualifier = seg[3] == "versions" && seg[4] == kTfLatest ? registry::kLatest : seg[4];
   } else if (seg.size() != 3) {
     return false;
   }
@@ -184,56 +309,25 @@ bool HandleTf(ApiContext& ctx, Request& req, Responder& respond, std::string_vie
 
 // ---- KServe V2 -----------------------------------------------------------------------------
 
-// The leaves of a nested array in row-major order, without recursion (the depth is the client's).
-void FlattenRowMajor(const json& j, std::vector<json>& out) {
-  std::vector<std::pair<const json*, size_t>> stack{{&j, 0}};
-  while (!stack.empty()) {
-    auto& [node, next] = stack.back();
-    if (!node->is_array()) {
-      out.push_back(*node);
-      stack.pop_back();
-    } else if (next < node->size()) {
-      const json* child = &(*node)[next++];
-      stack.emplace_back(child, 0);
-    } else {
-      stack.pop_back();
-    }
-  }
-}
-
-// Turns V2 inputs (one per feature, shape [N] or [N,1]) into {"instances": [{feature: x}, ...]}.
-StatusOr<json> V2InputsToInstances(const json& body) {
-  if (!body.is_object() || !body.contains("inputs") || !body["inputs"].is_array() ||
-      body["inputs"].empty()) {
-    return InvalidArgument(
-        "expected {\"inputs\": [{\"name\", \"shape\", \"datatype\", \"data\"}]}");
-  }
-  json instances = json::array();
-  size_t rows = 0;
-  for (size_t i = 0; i < body["inputs"].size(); ++i) {
-    const json& in = body["inputs"][i];
-    std::string where = "inputs[" + std::to_string(i) + "]";
-    if (!in.is_object() || !in.contains("name") || !in["name"].is_string()) {
-      return InvalidArgument(where + ": missing \"name\"");
-    }
-    if (!in.contains("data") || !in["data"].is_array()) {
-      return InvalidArgument(where + " ('" + in["name"].get<std::string>() +
-                             "'): missing \"data\"");
-    }
-    std::vector<json> flat;
-    FlattenRowMajor(in["data"], flat);  // accepts [N] and nested [N,1]
-    if (i == 0) {
-      rows = flat.size();
-      instances = json::array();
-      for (size_t r = 0; r < rows; ++r) instances.push_back(json::object());
-    } else if (flat.size() != rows) {
-      return InvalidArgument(where + " ('" + in["name"].get<std::string>() + "') has " +
-                             std::to_string(flat.size()) + " values, inputs[0] has " +
-                             std::to_string(rows));
-    }
-    for (size_t r = 0; r < rows; ++r) instances[r][in["name"].get<std::string>()] = flat[r];
-  }
-  return json{{"instances", std::move(instances)}};
+// Runs the converted request on (model, qualifier) and answers with its outputs.
+void RunInfer(ApiContext& ctx, const std::string& model, const std::string& qualifier,
+              kserve::InferRequest request, const Responder& respond) {
+  InvokeAndShape(
+      ctx, model, qualifier, std::move(request.event), respond,
+      [model, rows = request.rows, id = std::move(request.id),
+       outputs = std::move(request.outputs)](json& j, const InvokeResult& r) -> StatusOr<json> {
+        const json& predictions = j["predictions"];  // an array (InvokeAndShape)
+        if (predictions.size() != rows) {
+          return InvalidArgument(std::to_string(predictions.size()) + " predictions for " +
+                                 std::to_string(rows) + " rows");
+        }
+        MLFAAS_ASSIGN_OR_RETURN(json shaped, kserve::Outputs(predictions, outputs));
+        json out{{"model_name", model},
+                 {"model_version", r.executed_version},
+                 {"outputs", std::move(shaped)}};
+        if (!id.is_null()) out["id"] = id;
+        return out;
+      });
 }
 
 void V2Infer(ApiContext& ctx, const std::string& model, const std::string& qualifier, Request& req,
@@ -242,56 +336,48 @@ void V2Infer(ApiContext& ctx, const std::string& model, const std::string& quali
   if (!parsed.ok())
     return respond(
         ModelError(http::status::bad_request, "the body is " + parsed.status().message()));
-  const json& body = *parsed;
-  auto event = V2InputsToInstances(body);
-  if (!event.ok()) return respond(ModelError(http::status::bad_request, event.status().message()));
-  const json* id_field = JsonField(body, "id");
-  json id = id_field ? *id_field : json();
-  InvokeAndShape(ctx, model, qualifier, DumpJson(*event), respond,
-                 [model, id](json& j, const InvokeResult& r) -> StatusOr<json> {
-                   json prob = json::array(), anomaly = json::array();
-                   for (const auto& p : j["predictions"]) {
-                     auto probability = JsonNumber(p, "probability");
-                     auto is_anomaly = JsonBool(p, "anomaly");
-                     if (!probability || !is_anomaly) {
-                       return InvalidArgument("predictions[" + std::to_string(prob.size()) +
-                                              "] lacks a numeric \"probability\" or a boolean "
-                                              "\"anomaly\"");
-                     }
-                     prob.push_back(*probability);
-                     anomaly.push_back(*is_anomaly);
-                   }
-                   size_t n = prob.size();
-                   json out{{"model_name", model},
-                            {"model_version", r.executed_version},
-                            {"outputs",
-                             {{{"name", "probability"},
-                               {"datatype", "FP64"},
-                               {"shape", {n}},
-                               {"data", std::move(prob)}},
-                              {{"name", "anomaly"},
-                               {"datatype", "BOOL"},
-                               {"shape", {n}},
-                               {"data", std::move(anomaly)}}}}};
-                   if (!id.is_null()) out["id"] = id;
-                   return out;
-                 });
+  if (!kserve::NeedsFeatures(*parsed)) {  // the per-feature form: no feature list needed
+    auto request = kserve::ToEvent(*parsed, {});
+    if (!request.ok()) {
+      return respond(ModelError(http::status::bad_request, request.status().message()));
+    }
+    return RunInfer(ctx, model, qualifier, std::move(*request), respond);
+  }
+  // One 2-D input: its columns are the features of the version that runs, so the version is
+  // resolved once, here (a weighted alias draws as usual), and invoked as resolved.
+  auto v = ctx.invoker.Resolve(model, qualifier);
+  if (!v.ok()) return respond(ResolveFailure(v.status()));
+  auto body = std::make_shared<const json>(std::move(*parsed));
+  WithFeatures(
+      ctx, *v, respond,
+      [&ctx, model, version = v->version, body, respond](StatusOr<Features> features) {
+        if (!features.ok()) return respond(FeaturesUnavailable(features.status()));
+        auto request = kserve::ToEvent(*body, **features);
+        if (!request.ok()) {
+          return respond(ModelError(http::status::bad_request, request.status().message()));
+        }
+        RunInfer(ctx, model, version, std::move(*request), respond);
+      });
 }
 
 void V2Model(ApiContext& ctx, const std::string& model, const std::string& qualifier, bool ready,
              Responder& respond) {
   auto v = ctx.invoker.Resolve(model, qualifier);
-  if (!v.ok()) return respond(ModelError(http::status::not_found, v.status().message()));
+  if (!v.ok()) return respond(ResolveFailure(v.status()));
   if (ready) {
     return respond(JsonResponse(http::status::ok, json{{"name", model}, {"ready", true}}));
   }
-  json out{{"name", model},
-           {"versions", json::array({v->version})},
-           {"platform", "mlfaas_" + v->config.runtime},
-           {"outputs",
-            {{{"name", "probability"}, {"datatype", "FP64"}, {"shape", {-1}}},
-             {{"name", "anomaly"}, {"datatype", "BOOL"}, {"shape", {-1}}}}}};
-  respond(JsonResponse(http::status::ok, out));
+  WithFeatures(ctx, *v, respond,
+               [model, version = v->version, platform = "mlfaas_" + v->config.runtime,
+                respond](StatusOr<Features> features) {
+                 if (!features.ok()) return respond(FeaturesUnavailable(features.status()));
+                 json out{{"name", model},
+                          {"versions", json::array({version})},
+                          {"platform", platform},
+                          {"inputs", kserve::InputsMetadata(**features)},
+                          {"outputs", kserve::OutputsMetadata()}};
+                 respond(JsonResponse(http::status::ok, out));
+               });
 }
 
 bool HandleV2(ApiContext& ctx, Request& req, Responder& respond, std::string_view path,

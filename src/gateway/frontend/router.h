@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "auth/guard.h"
+#include "gateway/base/code_store.h"
 #include "gateway/base/http_server.h"
 #include "gateway/base/metrics.h"
 #include "gateway/invoke/invoker.h"
@@ -50,6 +51,9 @@ struct ApiContext {
   // blocks, so it is called off the io threads.
   registry::UsageStore* usage = nullptr;
   std::function<bool()> flush_usage;
+  // Where versions' code trees are (the instances' own, code_store.h): the model API reads a
+  // version's manifest.json there (its features). Null: not available in this gateway.
+  CodeStore* code = nullptr;
 };
 
 // Who is calling. `who` comes from the guard (Route); each front door authorizes the action it
