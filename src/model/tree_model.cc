@@ -275,6 +275,19 @@ std::optional<float> XgbParseFloat(const std::string& s) {
   return v;
 }
 
+// A string from the file as messages show it: control characters (a JSON string may hold
+// newlines) become '?'. Kept strings are short (kXgbMaxString), so messages stay one short line.
+std::string XgbShow(const std::string& s) {
+  std::string out = s;
+  for (char& c : out) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+  }
+  return out;
+}
+
+// The longest string value the reader keeps (names and numbers: xgboost's are far shorter).
+constexpr size_t kXgbMaxString = 128;
+
 // A JSON number as the SAX parser reports it.
 struct XgbNumber {
   bool integral = false;
@@ -289,8 +302,6 @@ struct XgbTreeBuffer {
   std::vector<float> conditions;
   std::vector<uint8_t> default_left;
   size_t split_types = 0;
-  std::optional<uint64_t> num_nodes;
-  std::optional<uint64_t> size_leaf_vector;
 
   void Clear() {
     left.clear();
@@ -299,8 +310,6 @@ struct XgbTreeBuffer {
     conditions.clear();
     default_left.clear();
     split_types = 0;
-    num_nodes.reset();
-    size_leaf_vector.reset();
   }
 };
 
@@ -310,6 +319,8 @@ struct XgbTreeBuffer {
 class XgbSaxReader {
  public:
   explicit XgbSaxReader(const XgboostParseLimits& limits) : limits_(limits) {
+    // Node indices are uint32_t and depths int32_t.
+    limits_.max_total_nodes = std::min<size_t>(limits_.max_total_nodes, INT32_MAX);
     ensemble_.tree_offsets.push_back(0);
   }
 
@@ -339,6 +350,10 @@ class XgbSaxReader {
     const XgbCtx c = Slot();
     if (c == XgbCtx::kIgnored) return true;
     if (!XgbIsString(c)) return Scalar("a string");
+    if (v.size() > kXgbMaxString) {
+      return Fail(
+          XgbError(Path(c) + " is longer than " + std::to_string(kXgbMaxString) + " bytes"));
+    }
     strings_[static_cast<size_t>(c)] = std::move(v);
     return true;
   }
@@ -457,7 +472,7 @@ class XgbSaxReader {
 
   // Room for one more element in a per-node array of the current tree.
   bool NodeRoom(size_t current) {
-    if (ensemble_.nodes.size() + current >= limits_.max_total_nodes) {
+    if (ensemble_.nodes.size() + current + 1 > limits_.max_total_nodes) {
       return Fail(XgbError("more than " + std::to_string(limits_.max_total_nodes) + " nodes (" +
                            Path(stack_.back().ctx) + ")"));
     }
@@ -541,7 +556,7 @@ class XgbSaxReader {
 
   bool FinishTree(uint64_t seen);
 
-  const XgboostParseLimits& limits_;
+  XgboostParseLimits limits_;
   Status error_;
   std::vector<Frame> stack_;
   size_t ignored_depth_ = 0;
@@ -582,13 +597,13 @@ bool XgbSaxReader::FinishTree(uint64_t seen) {
     return Fail(XgbError(XgbPath(XgbCtx::kNumNodes, t) + " is missing or not a number"));
   }
   if (*declared != n) {
-    return Fail(XgbError(XgbPath(XgbCtx::kNumNodes, t) + " is " + *num_nodes +
+    return Fail(XgbError(XgbPath(XgbCtx::kNumNodes, t) + " is " + XgbShow(*num_nodes) +
                          " but the tree has " + std::to_string(n) + " nodes"));
   }
   if (const auto& s = strings_[static_cast<size_t>(XgbCtx::kTreeSizeLeafVector)]; s) {
     auto v = XgbParseUint(*s);
     if (!v || *v > 1) {
-      return Fail(XgbError(XgbPath(XgbCtx::kTreeSizeLeafVector, t) + " is '" + *s +
+      return Fail(XgbError(XgbPath(XgbCtx::kTreeSizeLeafVector, t) + " is '" + XgbShow(*s) +
                            "': vector leaves (multi-target trees) are not supported"));
     }
   }
@@ -668,23 +683,25 @@ StatusOr<TreeEnsemble> XgbSaxReader::Finish(size_t expected_features) {
   const auto& booster = Str(XgbCtx::kBoosterName);
   if (!booster) return XgbError(XgbPath(XgbCtx::kBoosterName, 0) + " is missing");
   if (*booster != "gbtree") {
-    return XgbError("booster '" + *booster + "' is not supported (only gbtree)");
+    return XgbError("booster '" + XgbShow(*booster) + "' is not supported (only gbtree)");
   }
   if (const auto& s = Str(XgbCtx::kNumClass); s) {
     auto v = XgbParseUint(*s);
-    if (!v) return XgbError(XgbPath(XgbCtx::kNumClass, 0) + " '" + *s + "' is not a number");
-    if (*v > 1) return XgbError("multi-class models are not supported (num_class " + *s + ")");
+    if (!v)
+      return XgbError(XgbPath(XgbCtx::kNumClass, 0) + " '" + XgbShow(*s) + "' is not a number");
+    if (*v > 1)
+      return XgbError("multi-class models are not supported (num_class " + XgbShow(*s) + ")");
   }
   if (const auto& s = Str(XgbCtx::kNumTarget); s) {
     auto v = XgbParseUint(*s);
     if (!v || *v > 1) {
-      return XgbError("multi-target models are not supported (num_target '" + *s + "')");
+      return XgbError("multi-target models are not supported (num_target '" + XgbShow(*s) + "')");
     }
   }
   if (const auto& s = Str(XgbCtx::kModelSizeLeafVector); s) {
     auto v = XgbParseUint(*s);
     if (!v || *v > 1) {
-      return XgbError("vector leaves are not supported (size_leaf_vector '" + *s + "')");
+      return XgbError("vector leaves are not supported (size_leaf_vector '" + XgbShow(*s) + "')");
     }
   }
   const auto& objective = Str(XgbCtx::kObjectiveName);
@@ -697,7 +714,7 @@ StatusOr<TreeEnsemble> XgbSaxReader::Finish(size_t expected_features) {
   } else if (*objective == "binary:logitraw") {
     m.objective = TreeObjective::kBinaryLogitRaw;
   } else {
-    return XgbError("objective '" + *objective +
+    return XgbError("objective '" + XgbShow(*objective) +
                     "' is not supported (supported: binary:logistic, reg:logistic, "
                     "binary:logitraw)");
   }
@@ -707,12 +724,13 @@ StatusOr<TreeEnsemble> XgbSaxReader::Finish(size_t expected_features) {
   const auto& declared_trees = Str(XgbCtx::kNumTrees);
   if (!declared_trees) return XgbError(XgbPath(XgbCtx::kNumTrees, 0) + " is missing");
   if (XgbParseUint(*declared_trees) != std::optional<uint64_t>(num_trees)) {
-    return XgbError("num_trees is '" + *declared_trees + "' but the model has " +
+    return XgbError("num_trees is '" + XgbShow(*declared_trees) + "' but the model has " +
                     std::to_string(num_trees) + " trees");
   }
   if (const auto& s = Str(XgbCtx::kNumParallelTree); s) {
     auto v = XgbParseUint(*s);
-    if (!v || *v == 0) return XgbError("num_parallel_tree '" + *s + "' is not a positive number");
+    if (!v || *v == 0)
+      return XgbError("num_parallel_tree '" + XgbShow(*s) + "' is not a positive number");
   }
   if (!seen_tree_info_ || tree_info_count_ != num_trees) {
     return XgbError("tree_info has " + std::to_string(tree_info_count_) + " entries for " +
@@ -727,7 +745,7 @@ StatusOr<TreeEnsemble> XgbSaxReader::Finish(size_t expected_features) {
   if (!nf) return XgbError(XgbPath(XgbCtx::kNumFeature, 0) + " is missing");
   auto num_features = XgbParseUint(*nf);
   if (!num_features || *num_features == 0 || *num_features > limits_.max_features) {
-    return XgbError("num_feature '" + *nf + "' must be a number from 1 to " +
+    return XgbError("num_feature '" + XgbShow(*nf) + "' must be a number from 1 to " +
                     std::to_string(limits_.max_features));
   }
   m.num_features = static_cast<size_t>(*num_features);
@@ -741,7 +759,8 @@ StatusOr<TreeEnsemble> XgbSaxReader::Finish(size_t expected_features) {
       if (node.left != i && node.split_feature() >= m.num_features) {
         return XgbError(XgbPath(XgbCtx::kTree, t) + " node " +
                         std::to_string(i - m.tree_offsets[t]) + " splits on feature " +
-                        std::to_string(node.split_feature()) + " but num_feature is " + *nf);
+                        std::to_string(node.split_feature()) + " but num_feature is " +
+                        XgbShow(*nf));
       }
     }
   }
@@ -749,18 +768,19 @@ StatusOr<TreeEnsemble> XgbSaxReader::Finish(size_t expected_features) {
   const auto& bs = Str(XgbCtx::kBaseScore);
   if (!bs) return XgbError(XgbPath(XgbCtx::kBaseScore, 0) + " is missing");
   auto base_score = XgbParseFloat(*bs);
-  if (!base_score) return XgbError("base_score '" + *bs + "' is not a finite number");
+  if (!base_score) return XgbError("base_score '" + XgbShow(*bs) + "' is not a finite number");
   m.base_score = *base_score;
   if (m.objective == TreeObjective::kBinaryLogitRaw) {
     m.base_margin = m.base_score;  // xgboost 1.7 uses it as a margin as is
   } else {
     if (!(m.base_score > 0.0f && m.base_score < 1.0f)) {
-      return XgbError("base_score " + *bs + " must be within (0, 1) for " + *objective);
+      return XgbError("base_score " + XgbShow(*bs) + " must be within (0, 1) for " +
+                      XgbShow(*objective));
     }
     // xgboost's ProbToMargin, in float.
     m.base_margin = -std::log(1.0f / m.base_score - 1.0f);
     if (!std::isfinite(m.base_margin)) {
-      return XgbError("base_score " + *bs + " has no finite margin");
+      return XgbError("base_score " + XgbShow(*bs) + " has no finite margin");
     }
   }
   // Every margin is base_margin plus one leaf per tree: bounded by this, so float sums (which

@@ -714,6 +714,15 @@ TEST(TreeModelHostileTest, UnsupportedModels) {
   ExpectInvalid([](json& j) { j["version"] = {2, 0, 3}; }, "version 2.0.3 is not supported");
   ExpectInvalid([](json& j) { j.erase("version"); }, "'version' is missing");
   ExpectInvalid(MiniModel().dump(), "the model has 2 features, expected 3", 3);
+  // What the file says is echoed in one short line.
+  ExpectInvalid([](json& j) { j["learner"]["objective"]["name"] = std::string(100'000, 'x'); },
+                "learner.objective.name is longer than 128 bytes");
+  json j = MiniModel();
+  j["learner"]["objective"]["name"] = "multi\nline";
+  auto m = ParseXgboostJson(j.dump(), 2);
+  ASSERT_FALSE(m.ok());
+  EXPECT_EQ(m.status().message().find('\n'), std::string::npos) << m.status().message();
+  EXPECT_NE(m.status().message().find("objective 'multi?line'"), std::string::npos);
 }
 
 TEST(TreeModelHostileTest, SizeLimits) {
@@ -726,6 +735,10 @@ TEST(TreeModelHostileTest, SizeLimits) {
 
   // Too many nodes: refused while reading the array, before it is complete.
   XgboostParseLimits limits;
+  limits.max_total_nodes = 6;  // what the mini model has
+  EXPECT_TRUE(ParseXgboostJson(MiniModel().dump(), 2, limits).ok());
+  limits.max_total_nodes = 5;
+  ExpectInvalid(MiniModel().dump(), "more than 5 nodes", 2, limits);
   limits.max_total_nodes = 100;
   json j = MiniModel();
   Tree(j, 0)["left_children"] = std::vector<int>(1000, -1);
