@@ -175,6 +175,29 @@ void PrintTrainTable(const TrainFlags& f, const model::TrainResult& r, const mod
   for (const std::string& e : ds.invalid_examples) fmt::print("  skipped: {}\n", e);
 }
 
+// The training file, read once for either algorithm: its rows, how long reading took, and the
+// sha256 of its bytes (the manifest's training_data_sha256).
+struct TrainingData {
+  model::Dataset ds;
+  double load_s = 0;
+  std::string sha256;
+};
+
+StatusOr<TrainingData> ReadTrainingData(const TrainFlags& f, const model::TrainOptions& opts,
+                                        const std::vector<std::string>& features) {
+  MLFAAS_RETURN_IF_ERROR(CheckWritable(f.out));
+  model::CsvOptions csv{features, f.label, false, opts.transform, f.skip_invalid};
+  Progress("reading " + f.data);
+  TrainingData td;
+  auto t0 = SteadyClock::now();
+  MLFAAS_ASSIGN_OR_RETURN(td.ds, model::ReadCsv(f.data, csv));
+  td.load_s = SecondsSince(t0);
+  auto data_sha = Sha256File(f.data);
+  if (!data_sha.ok()) return InvalidArgument(data_sha.status().message());
+  td.sha256 = *data_sha;
+  return td;
+}
+
 // `mlfaas train --algo xgboost`: gradient-boosted trees through libxgboost; the package holds
 // the booster's JSON and serving scores it with mlfaas's own evaluator.
 Status RunTrainXgboost(const TrainFlags& f, const model::TrainOptions& opts,
@@ -191,14 +214,9 @@ Status RunTrainXgboost(const TrainFlags& f, const model::TrainOptions& opts,
     }
     xo.params[kv.substr(0, eq)] = kv.substr(eq + 1);
   }
-  MLFAAS_RETURN_IF_ERROR(CheckWritable(f.out));
-  model::CsvOptions csv{features, f.label, false, opts.transform, f.skip_invalid};
-  Progress("reading " + f.data);
-  auto t0 = SteadyClock::now();
-  MLFAAS_ASSIGN_OR_RETURN(model::Dataset ds, model::ReadCsv(f.data, csv));
-  const double load_s = SecondsSince(t0);
-  auto data_sha = Sha256File(f.data);
-  if (!data_sha.ok()) return InvalidArgument(data_sha.status().message());
+  MLFAAS_ASSIGN_OR_RETURN(TrainingData td, ReadTrainingData(f, opts, features));
+  const model::Dataset& ds = td.ds;
+  const double load_s = td.load_s;
   Progress(
       fmt::format("training xgboost on {} rows ({} invalid skipped)", ds.rows(), ds.invalid_rows));
   MLFAAS_ASSIGN_OR_RETURN(model::XgboostTrainResult r, model::TrainXgboost(ds, xo));
@@ -210,7 +228,7 @@ Status RunTrainXgboost(const TrainFlags& f, const model::TrainOptions& opts,
   m.model.threshold = opts.threshold;
   MLFAAS_ASSIGN_OR_RETURN(m.params, model::XgboostParams(r.model_json));
   m.metrics = model::MetricsToJson(r.test_metrics);
-  m.training_data_sha256 = *data_sha;
+  m.training_data_sha256 = td.sha256;
   m.rows = {{"train", r.train_rows}, {"test", r.test_rows}, {"invalid", ds.invalid_rows}};
   m.training = {{"algo", "xgboost"},
                 {"library", "libxgboost " + model::XgboostVersion()},
@@ -264,18 +282,13 @@ Status RunTrain(const TrainFlags& f) {
   }
   if (!f.params.empty()) return InvalidArgument("--param is for --algo xgboost");
   MLFAAS_ASSIGN_OR_RETURN(std::vector<std::string> features, SplitFeatures(f.features));
-  MLFAAS_RETURN_IF_ERROR(CheckWritable(f.out));
-  model::CsvOptions csv{features, f.label, false, opts.transform, f.skip_invalid};
-  Progress("reading " + f.data);
-  auto t0 = SteadyClock::now();
-  MLFAAS_ASSIGN_OR_RETURN(model::Dataset ds, model::ReadCsv(f.data, csv));
-  const double load_s = SecondsSince(t0);
-  auto data_sha = Sha256File(f.data);
-  if (!data_sha.ok()) return InvalidArgument(data_sha.status().message());
+  MLFAAS_ASSIGN_OR_RETURN(TrainingData td, ReadTrainingData(f, opts, features));
+  const model::Dataset& ds = td.ds;
+  const double load_s = td.load_s;
   Progress(fmt::format("training on {} rows ({} invalid skipped)", ds.rows(), ds.invalid_rows));
   MLFAAS_ASSIGN_OR_RETURN(model::TrainResult r, model::Train(ds, opts));
   Progress("writing " + f.out);
-  MLFAAS_RETURN_IF_ERROR(package::WritePackage(f.out, MakeManifest(f, r, ds, *data_sha)));
+  MLFAAS_RETURN_IF_ERROR(package::WritePackage(f.out, MakeManifest(f, r, ds, td.sha256)));
   MLFAAS_ASSIGN_OR_RETURN(package::Manifest written, package::ReadPackage(f.out));
   if (!f.json) {
     PrintTrainTable(f, r, ds, written.digest, load_s);
