@@ -36,6 +36,17 @@ size_t FormatPid(pid_t pid, char* buf) {
   return n;
 }
 
+// The child's descriptor work, as raw system calls: async-signal-safe, and invisible to
+// sanitizer interceptors, whose descriptor bookkeeping was copied from a multi-threaded parent
+// at fork (ThreadSanitizer reported the child's open() against another parent thread's recvmsg
+// on a reused descriptor number).
+int RawOpen(const char* path, int flags) {
+  return static_cast<int>(syscall(SYS_openat, AT_FDCWD, path, flags));
+}
+ssize_t RawWrite(int fd, const void* buf, size_t n) { return syscall(SYS_write, fd, buf, n); }
+void RawClose(int fd) { syscall(SYS_close, fd); }
+int RawDup2(int from, int to) { return static_cast<int>(syscall(SYS_dup3, from, to, 0)); }
+
 // Runs in the child between fork and exec: only async-signal-safe calls.
 [[noreturn]] void ChildExec(pid_t parent, bool own_pid_ns, int out_w, int err_w, int devnull,
                             int pass_fd, const char* cwd, const char* exe, char** argv, char** envp,
@@ -52,26 +63,26 @@ size_t FormatPid(pid_t pid, char* buf) {
   char pidbuf[24];
   size_t pidlen = FormatPid(getpid(), pidbuf);
   for (const char* f : join_files) {
-    int fd = open(f, O_WRONLY | O_CLOEXEC);
+    int fd = RawOpen(f, O_WRONLY | O_CLOEXEC);
     if (fd >= 0) {
-      ssize_t w = write(fd, pidbuf, pidlen);
+      ssize_t w = RawWrite(fd, pidbuf, pidlen);
       (void)w;
-      close(fd);
+      RawClose(fd);
     }
   }
-  dup2(devnull, 0);
-  dup2(out_w, 1);
-  dup2(out_w, 2);
+  RawDup2(devnull, 0);
+  RawDup2(out_w, 1);
+  RawDup2(out_w, 2);
   constexpr int kTo = wire::kWorkerFd;  // the contract's descriptor number (3)
   static_assert(kTo > 2, "stdin, stdout and stderr are taken");
   unsigned first_closed = kTo;
   if (pass_fd >= 0) {
     if (pass_fd == kTo) {
-      fcntl(kTo, F_SETFD, 0);
+      syscall(SYS_fcntl, kTo, F_SETFD, 0);
     } else {
       // err_w must survive as dup2 to kTo would clobber it: move it first if it sits there.
-      if (err_w == kTo) err_w = fcntl(kTo, F_DUPFD_CLOEXEC, kTo + 1);
-      dup2(pass_fd, kTo);  // dup2 clears FD_CLOEXEC on the copy
+      if (err_w == kTo) err_w = static_cast<int>(syscall(SYS_fcntl, kTo, F_DUPFD_CLOEXEC, kTo + 1));
+      RawDup2(pass_fd, kTo);  // the copy does not have FD_CLOEXEC
     }
     first_closed = kTo + 1;
   }
@@ -79,13 +90,13 @@ size_t FormatPid(pid_t pid, char* buf) {
   syscall(SYS_close_range, first_closed, ~0u, 4u /* CLOSE_RANGE_CLOEXEC */);
   if (cwd[0] && chdir(cwd) != 0) {
     int e = errno;
-    ssize_t w = write(err_w, &e, sizeof e);
+    ssize_t w = RawWrite(err_w, &e, sizeof e);
     (void)w;
     _exit(127);
   }
   execve(exe, argv, envp);
   int e = errno;
-  ssize_t w = write(err_w, &e, sizeof e);
+  ssize_t w = RawWrite(err_w, &e, sizeof e);
   (void)w;
   _exit(127);
 }
