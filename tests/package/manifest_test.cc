@@ -81,8 +81,9 @@ INSTANTIATE_TEST_SUITE_P(
                   "manifest field 'preprocessing[0].function' must be \"log0.1\" or \"none\""},
         FieldCase{"/rows/train", "800", "manifest field 'rows.train' must be an integer"},
         FieldCase{"/metrics", json::array(), "manifest field 'metrics' must be an object"},
-        FieldCase{"/kind", "tree",
-                  "manifest field 'kind' must be one of logistic_regression, xgboost (got \"tree\")"},
+        FieldCase{
+            "/kind", "tree",
+            "manifest field 'kind' must be one of logistic_regression, xgboost (got \"tree\")"},
         FieldCase{"/format_version", 2,
                   "unsupported package format_version 2 (this mlfaas reads 1)"},
         FieldCase{"/format_version", "1", "manifest field 'format_version' must be an integer"},
