@@ -44,22 +44,39 @@ trap 'rm -rf "$work" "$scratch"' EXIT
 export ASAN_OPTIONS=${ASAN_OPTIONS:-strict_string_checks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
-total=0
-failed=0
-printf '== fuzz.sh: %s s per target\n' "$SECONDS_PER_TARGET"
-for t in "${TARGETS[@]}"; do
-  bin=$BUILD/bin/$t
-  corpus=$work/$t/corpus
-  artifacts=$work/$t/artifacts
+# Targets run MLFAAS_FUZZ_PARALLEL at a time (default: nproc), each on one core; their reports
+# are printed in the order above.
+run_target() {
+  local t=$1 bin=$BUILD/bin/$1 corpus=$work/$1/corpus artifacts=$work/$1/artifacts
+  local log=$work/$1/log dict=()
   mkdir -p "$corpus" "$artifacts"
   cp -R "fuzz/corpus/$t/." "$corpus/" 2>/dev/null || true
-  dict=()
   [ -f "fuzz/$t.dict" ] && dict=(-dict="fuzz/$t.dict")
-  log=$work/$t/log
   "$bin" -max_total_time="$SECONDS_PER_TARGET" -rss_limit_mb=2048 -timeout=10 \
     -print_final_stats=1 -artifact_prefix="$artifacts/" "${dict[@]}" "${EXTRA[@]}" \
     "$corpus" >"$log" 2>&1
-  rc=$?
+  echo $? >"$work/$t/rc"
+}
+
+printf '== fuzz.sh: %s s per target\n' "$SECONDS_PER_TARGET"
+parallel=${MLFAAS_FUZZ_PARALLEL:-$(nproc)}
+running=0
+for t in "${TARGETS[@]}"; do
+  if [ "$running" -ge "$parallel" ]; then
+    wait -n
+    running=$((running - 1))
+  fi
+  run_target "$t" &
+  running=$((running + 1))
+done
+wait
+
+total=0
+failed=0
+for t in "${TARGETS[@]}"; do
+  log=$work/$t/log
+  artifacts=$work/$t/artifacts
+  rc=$(cat "$work/$t/rc" 2>/dev/null || echo 99)
   execs=$(sed -n 's/^stat::number_of_executed_units: *\([0-9]*\).*/\1/p' "$log" | tail -1)
   execs=${execs:-0}
   total=$((total + execs))

@@ -7,7 +7,7 @@ namespace mlfaas::registry {
 namespace {
 
 // Migration i (1-based) brings user_version from i-1 to i. Append only; never edit a shipped one.
-constexpr std::array<const char*, 4> kMigrations = {
+constexpr std::array<const char*, 5> kMigrations = {
     // 1: code blobs, functions ($LATEST), immutable versions, aliases.
     R"sql(
 CREATE TABLE code (
@@ -98,6 +98,44 @@ CREATE TABLE usage (
   PRIMARY KEY (function, version, hour)
 );
 CREATE INDEX usage_by_hour ON usage(hour);
+)sql",
+    // 5: retraining (registry/training_store.h): datasets (a name -> the digest of a blob in
+    // <home>/blobs), labelled feedback per function, and the history of retrain runs. No foreign
+    // keys to functions: feedback and history outlive a function deleted and created again.
+    R"sql(
+CREATE TABLE datasets (
+  name     TEXT PRIMARY KEY,
+  sha256   TEXT NOT NULL CHECK (length(sha256) = 64),
+  bytes    INTEGER NOT NULL CHECK (bytes >= 0),
+  added_at TEXT NOT NULL
+);
+CREATE TABLE feedback (
+  function    TEXT NOT NULL,
+  id          TEXT NOT NULL,
+  label       INTEGER NOT NULL CHECK (label IN (0, 1)),
+  features    TEXT NOT NULL,
+  received_at TEXT NOT NULL,
+  PRIMARY KEY (function, id)
+);
+CREATE TABLE retrain_runs (
+  id                INTEGER PRIMARY KEY AUTOINCREMENT,
+  function          TEXT NOT NULL,
+  alias             TEXT NOT NULL,
+  trigger_kind      TEXT NOT NULL,
+  started_at        TEXT NOT NULL,
+  finished_at       TEXT NOT NULL,
+  current_version   TEXT NOT NULL,
+  candidate_version TEXT NOT NULL,
+  current_metrics   TEXT NOT NULL,
+  candidate_metrics TEXT NOT NULL,
+  gate              TEXT NOT NULL,
+  decision          TEXT NOT NULL CHECK (decision IN ('promoted', 'canary', 'rejected', 'failed')),
+  reason            TEXT NOT NULL,
+  train_rows        INTEGER NOT NULL,
+  test_rows         INTEGER NOT NULL,
+  feedback_rows     INTEGER NOT NULL
+);
+CREATE INDEX retrain_runs_by_function ON retrain_runs(function, id);
 )sql",
 };
 

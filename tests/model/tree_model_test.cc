@@ -333,6 +333,23 @@ json MiniModel() {
 }
 
 json& Tree(json& m, size_t t) { return m["learner"]["gradient_booster"]["model"]["trees"][t]; }
+
+// The mini model's text with tree 0's `field` set to an array of `n` copies of `element`, written
+// as text: building a million-element json array and dumping it is slow in unoptimised test code.
+std::string WithLongArray(const std::string& field, size_t n, const std::string& element) {
+  json j = MiniModel();
+  Tree(j, 0)[field] = "@long-array@";
+  std::string array = "[";
+  array.reserve(n * (element.size() + 1) + 1);
+  for (size_t i = 0; i < n; ++i) {
+    if (i > 0) array += ',';
+    array += element;
+  }
+  array += ']';
+  std::string text = j.dump();
+  const std::string marker = "\"@long-array@\"";
+  return text.replace(text.find(marker), marker.size(), array);
+}
 json& Params(json& m) { return m["learner"]["learner_model_param"]; }
 
 TEST(TreeModelTest, ParsesTheMiniModel) {
@@ -745,23 +762,17 @@ TEST(TreeModelHostileTest, SizeLimits) {
   limits.max_total_nodes = 5;
   ExpectInvalid(MiniModel().dump(), "more than 5 nodes", 2, limits);
   limits.max_total_nodes = 100;
-  json j = MiniModel();
-  Tree(j, 0)["left_children"] = std::vector<int>(1000, -1);
-  ExpectInvalid(j.dump(), "more than 100 nodes", 2, limits);
+  ExpectInvalid(WithLongArray("left_children", 1000, "-1"), "more than 100 nodes", 2, limits);
   // Within the default limit, a long array a model does not use is read and dropped.
-  j = MiniModel();
-  Tree(j, 0)["loss_changes"] = std::vector<int>(1'000'000, 0);
-  EXPECT_TRUE(ParseXgboostJson(j.dump(), 2).ok());
+  EXPECT_TRUE(ParseXgboostJson(WithLongArray("loss_changes", 1'000'000, "0"), 2).ok());
   // A huge array of children under the default limits: sizes then disagree.
-  j = MiniModel();
-  Tree(j, 0)["left_children"] = std::vector<int>(2'000'000, -1);
-  ExpectInvalid(j.dump(), "differ in size");
+  ExpectInvalid(WithLongArray("left_children", 2'000'000, "-1"), "differ in size");
 
   // Deep nesting, where the reader keeps nothing and where it expects numbers.
   std::string deep = "{\"learner\": {\"attributes\": " + std::string(100'000, '[') +
                      std::string(100'000, ']') + "}}";
   ExpectInvalid(deep, "nested deeper than 64 levels");
-  j = MiniModel();
+  json j = MiniModel();
   Tree(j, 0)["left_children"][0] = json::array({json::array({1})});
   ExpectInvalid(j.dump(), "elements of trees[0].left_children must be numbers");
 }
