@@ -42,5 +42,6 @@ void RegisterBenchCommands(CLI::App& app, CliContext& ctx);     // bench run|stu
 void RegisterKeyCommands(CLI::App& app, CliContext& ctx);       // key, audit
 void RegisterLogsCommands(CLI::App& app, CliContext& ctx);      // logs
 void RegisterCostCommands(CLI::App& app, CliContext& ctx);      // cost
+void RegisterRetrainCommands(CLI::App& app, CliContext& ctx);   // dataset, retrain
 
 }  // namespace mlfaas::cli

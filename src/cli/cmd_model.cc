@@ -87,6 +87,8 @@ struct TrainFlags {
   bool skip_invalid = false, json = false;
   std::string algo = "logistic_regression";  // model/model_kind.h: a kind that can be trained
   std::vector<std::string> params;           // --param k=v (xgboost)
+  std::string dataset;                       // --dataset NAME (instead of --data)
+  fs::path home;                             // the registry home (datasets)
 };
 
 }  // namespace
@@ -176,25 +178,43 @@ void PrintTrainTable(const TrainFlags& f, const model::TrainResult& r, const mod
 }
 
 // The training file, read once for either algorithm: its rows, how long reading took, and the
-// sha256 of its bytes (the manifest's training_data_sha256).
+// dataset it is in the registry (name and the sha256 of its bytes: the manifest's
+// training_data_sha256).
 struct TrainingData {
   model::Dataset ds;
   double load_s = 0;
   std::string sha256;
+  std::string dataset;  // its name in the registry
 };
+
+// The manifest's record of the data and split, which `mlfaas retrain` repeats.
+void RecordData(const TrainFlags& f, const TrainingData& td, json& training) {
+  training["dataset"] = {{"name", td.dataset}, {"sha256", td.sha256}};
+  training["skip_invalid"] = f.skip_invalid;
+}
 
 StatusOr<TrainingData> ReadTrainingData(const TrainFlags& f, const model::TrainOptions& opts,
                                         const std::vector<std::string>& features) {
   MLFAAS_RETURN_IF_ERROR(CheckWritable(f.out));
   model::CsvOptions csv{features, f.label, false, opts.transform, f.skip_invalid};
-  Progress("reading " + f.data);
   TrainingData td;
+  fs::path file = f.data;
+  if (!f.dataset.empty()) {
+    MLFAAS_ASSIGN_OR_RETURN(ResolvedDataset rd, ResolveDataset(f.home, f.dataset));
+    file = rd.path;
+    td.dataset = rd.info.name;
+    td.sha256 = rd.info.sha256;
+  }
+  Progress("reading " + (f.dataset.empty() ? f.data : "dataset " + f.dataset));
   auto t0 = SteadyClock::now();
-  MLFAAS_ASSIGN_OR_RETURN(td.ds, model::ReadCsv(f.data, csv));
+  MLFAAS_ASSIGN_OR_RETURN(td.ds, model::ReadCsv(file, csv));
   td.load_s = SecondsSince(t0);
-  auto data_sha = Sha256File(f.data);
-  if (!data_sha.ok()) return InvalidArgument(data_sha.status().message());
-  td.sha256 = *data_sha;
+  if (f.dataset.empty()) {
+    // Registered only once it reads as training data.
+    MLFAAS_ASSIGN_OR_RETURN(registry::DatasetInfo info, RegisterDataFile(f.home, f.data));
+    td.dataset = info.name;
+    td.sha256 = info.sha256;
+  }
   return td;
 }
 
@@ -238,6 +258,7 @@ Status RunTrainXgboost(const TrainFlags& f, const model::TrainOptions& opts,
                 {"test_size", f.test_size},
                 {"split", "stratified (scikit-learn train_test_split compatible)"},
                 {"label", f.label}};
+  RecordData(f, td, m.training);
   m.created_at = NowRfc3339();
   m.producer = "mlfaas " MLFAAS_VERSION;
   Progress("writing " + f.out);
@@ -288,7 +309,9 @@ Status RunTrain(const TrainFlags& f) {
   Progress(fmt::format("training on {} rows ({} invalid skipped)", ds.rows(), ds.invalid_rows));
   MLFAAS_ASSIGN_OR_RETURN(model::TrainResult r, model::Train(ds, opts));
   Progress("writing " + f.out);
-  MLFAAS_RETURN_IF_ERROR(package::WritePackage(f.out, MakeManifest(f, r, ds, td.sha256)));
+  package::Manifest manifest = MakeManifest(f, r, ds, td.sha256);
+  RecordData(f, td, manifest.training);
+  MLFAAS_RETURN_IF_ERROR(package::WritePackage(f.out, manifest));
   MLFAAS_ASSIGN_OR_RETURN(package::Manifest written, package::ReadPackage(f.out));
   if (!f.json) {
     PrintTrainTable(f, r, ds, written.digest, load_s);
@@ -321,7 +344,11 @@ void RegisterTrain(CLI::App& app, CliContext& ctx) {
   CLI::App* cmd = app.add_subcommand("train",
                                      "Train the model on a CSV (plain or gzip) and "
                                      "write a package zip with a quality report");
-  cmd->add_option("--data", f->data, "CSV file with a header (plain or .gz)")->required();
+  CLI::Option* data = cmd->add_option("--data", f->data,
+                                      "CSV file with a header (plain or .gz); registered as a "
+                                      "dataset in the registry home");
+  cmd->add_option("--dataset", f->dataset, "A dataset in the registry (mlfaas dataset list)")
+      ->excludes(data);
   cmd->add_option("--out", f->out, "Package zip to write")->required();
   cmd->add_option("--name", f->name, "Model name (default kdd99-anomaly)");
   cmd->add_option("--label", f->label, "Label column, values 0/1 (default label)");
@@ -341,7 +368,15 @@ void RegisterTrain(CLI::App& app, CliContext& ctx) {
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   cmd->add_flag("--skip-invalid", f->skip_invalid, "Drop invalid rows (and count them)");
   cmd->add_flag("--json", f->json, "Print one JSON object");
-  cmd->callback([&ctx, f] { ctx.action = [f] { return RunTrain(*f); }; });
+  cmd->callback([&ctx, f] {
+    ctx.action = [&ctx, f] {
+      if (f->data.empty() == f->dataset.empty()) {
+        return InvalidArgument("train needs --data FILE or --dataset NAME");
+      }
+      f->home = ctx.home;
+      return RunTrain(*f);
+    };
+  });
 }
 
 }  // namespace

@@ -44,6 +44,7 @@ int Run(int argc, char** argv) {
   RegisterKeyCommands(app, ctx);
   RegisterLogsCommands(app, ctx);
   RegisterCostCommands(app, ctx);
+  RegisterRetrainCommands(app, ctx);
   // After the subcommands, which would inherit it: it is about the options above.
   app.footer(
       "With --remote, requests are signed (AWS SigV4) with MLFAAS_ACCESS_KEY_ID and\n"

@@ -6,6 +6,8 @@
 #include <random>
 #include <string>
 
+#include "model/dataset.h"
+
 namespace mlfaas::model {
 namespace {
 
@@ -104,6 +106,26 @@ StatusOr<Split> StratifiedSplit(std::span<const uint8_t> y, double test_size, ui
   std::sort(split.train.begin(), split.train.end());
   std::sort(split.test.begin(), split.test.end());
   return split;
+}
+
+StatusOr<Split> SplitFor(const Dataset& data, const Split* given, double test_size, uint64_t seed) {
+  if (given == nullptr) return StratifiedSplit(data.y, test_size, seed);
+  const size_t n = data.rows();
+  if (given->train.empty() || given->test.empty()) {
+    return InvalidArgument("the split needs training and test rows");
+  }
+  std::vector<uint8_t> side(n, 0);
+  for (const std::vector<size_t>* part : {&given->train, &given->test}) {
+    for (size_t i : *part) {
+      if (i >= n)
+        return InvalidArgument("the split names row " + std::to_string(i) + " of " +
+                               std::to_string(n));
+      if (side[i]++ != 0) {
+        return InvalidArgument("the split names row " + std::to_string(i) + " twice");
+      }
+    }
+  }
+  return *given;
 }
 
 }  // namespace mlfaas::model

@@ -23,4 +23,10 @@ struct Split {
 // InvalidArgument if test_size is not in (0, 1), seed >= 2^32, or a split would miss a class.
 StatusOr<Split> StratifiedSplit(std::span<const uint8_t> y, double test_size, uint64_t seed);
 
+// `given` (checked: indices in range, each row on at most one side, both sides non-empty) when
+// not null, else StratifiedSplit(data.y, test_size, seed).
+struct Dataset;
+StatusOr<Split> SplitFor(const Dataset& data, const Split* given, double test_size,
+                         uint64_t seed);
+
 }  // namespace mlfaas::model

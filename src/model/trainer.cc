@@ -47,7 +47,7 @@ StatusOr<TrainResult> Train(const Dataset& data, const TrainOptions& o) {
   const size_t d = data.num_features();
   TrainResult r;
   auto t0 = SteadyClock::now();
-  MLFAAS_ASSIGN_OR_RETURN(Split split, StratifiedSplit(data.y, o.test_size, o.seed));
+  MLFAAS_ASSIGN_OR_RETURN(Split split, SplitFor(data, o.split, o.test_size, o.seed));
   r.train_rows = split.train.size();
   r.test_rows = split.test.size();
   std::vector<double> z(r.train_rows * d);

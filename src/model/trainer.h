@@ -11,6 +11,7 @@
 #include "model/linear_model.h"
 #include "model/logistic_regression.h"
 #include "model/metrics.h"
+#include "model/split.h"
 
 namespace mlfaas::model {
 
@@ -20,6 +21,9 @@ struct TrainOptions {
   uint64_t seed = 0;
   LogisticOptions solver;  // C, class weighting, tolerance, threads
   double threshold = 0.5;
+  // When set, these rows instead of StratifiedSplit(test_size, seed): `mlfaas retrain` trains
+  // on its own union of datasets and feedback and evaluates on its held-out set. Not owned.
+  const Split* split = nullptr;
 };
 
 struct TrainResult {

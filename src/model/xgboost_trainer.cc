@@ -64,7 +64,7 @@ StatusOr<int> Rounds(std::map<std::string, std::string>& params, int rounds) {
 StatusOr<XgboostTrainResult> TrainXgboost(const Dataset& data, const XgboostTrainOptions& o) {
   if (!data.has_label) return InvalidArgument("training needs a label column");
   if (data.rows() == 0) return InvalidArgument("no rows to train on");
-  MLFAAS_ASSIGN_OR_RETURN(Split split, StratifiedSplit(data.y, o.test_size, o.seed));
+  MLFAAS_ASSIGN_OR_RETURN(Split split, SplitFor(data, o.split, o.test_size, o.seed));
   XgboostTrainResult r;
   r.params = o.params;
   MLFAAS_ASSIGN_OR_RETURN(r.rounds, Rounds(r.params, o.rounds));

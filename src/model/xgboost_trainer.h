@@ -11,6 +11,7 @@
 #include "model/dataset.h"
 #include "model/linear_model.h"
 #include "model/metrics.h"
+#include "model/split.h"
 
 namespace mlfaas::model {
 
@@ -23,6 +24,8 @@ struct XgboostTrainOptions {
   // xgboost parameters (max_depth, eta, subsample, ...), passed as given; objective defaults
   // to binary:logistic and nthread to 2 (fixed, so the model does not depend on the machine).
   std::map<std::string, std::string> params;
+  // As TrainOptions::split: explicit train/test rows instead of the stratified split. Not owned.
+  const Split* split = nullptr;
 };
 
 struct XgboostTrainResult {
