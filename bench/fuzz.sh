@@ -21,7 +21,7 @@ shift $(($# > 0 ? 1 : 0))
 EXTRA=("$@")
 TARGETS=(${MLFAAS_FUZZ_TARGETS:-http_front_door_fuzz model_conversion_fuzz model_tensor_fuzz
   worker_channel_fuzz worker_pipeline_fuzz package_reader_fuzz scenario_yaml_fuzz sigv4_fuzz
-  xgboost_model_fuzz})
+  xgboost_model_fuzz feedback_fuzz})
 BUILD=build-fuzz
 
 if ! command -v clang++ >/dev/null; then

@@ -140,7 +140,9 @@ FuzzGateway::FuzzGateway(sandbox::ProcessLauncher& launcher, bool with_http) {
                           {},  // no function log
                           {},
                           nullptr,  // no metered usage
-                          {}});
+                          {},
+                          nullptr,    // no code store (the model API reads no manifests)
+                          nullptr});  // no feedback (its routes answer 404)
   if (!with_http) return;
   gateway::HttpServerOptions so;  // the gateway's limits: body 6 MiB, header 16 KiB, URI 8 KiB
   so.host = "127.0.0.1";

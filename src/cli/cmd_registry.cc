@@ -12,6 +12,7 @@
 
 #include "cli/cli.h"
 #include "cli/registry_cli.h"
+#include "loadtest/duration.h"
 #include "registry/config_json.h"
 #include "registry/registry.h"
 
@@ -28,6 +29,7 @@ using registry::VersionInfo;
 struct ConfigFlags {
   FunctionConfig v;
   int reserved = 0;
+  std::string retrain_every;  // a duration ("1h", "30m"), or 0 / off
   std::vector<std::string> env;
   std::map<std::string, CLI::Option*> opts;
   bool Given(const std::string& name) const {
@@ -61,6 +63,12 @@ void AddConfigFlags(CLI::App* cmd, ConfigFlags& f) {
   f.opts["loading"] = cmd->add_option("--model-loading", f.v.model_loading,
                                       "per-invoke | init | lazy | snapshot (init)");
   f.opts["description"] = cmd->add_option("--description", f.v.description, "Description");
+  f.opts["retrain-every"] = cmd->add_option(
+      "--retrain-every", f.retrain_every,
+      "Retrain automatically this often, e.g. 1h or 30m (0 or off: never; at least 1m)");
+  f.opts["retrain-after-labels"] = cmd->add_option(
+      "--retrain-after-labels", f.v.retrain_after_labels,
+      "Retrain automatically once this many labelled rows arrived since the last run (0: never)");
   f.opts["env"]->excludes(f.opts["no-env"]);
   f.opts["reserved"]->excludes(f.opts["no-reserved"]);
 }
@@ -89,6 +97,20 @@ Status ApplyConfigFlags(const ConfigFlags& f, FunctionConfig& c) {
   if (f.Given("per-instance")) c.max_concurrency_per_instance = f.v.max_concurrency_per_instance;
   if (f.Given("loading")) c.model_loading = f.v.model_loading;
   if (f.Given("description")) c.description = f.v.description;
+  if (f.Given("retrain-every")) {
+    if (f.retrain_every == "0" || f.retrain_every == "off") {
+      c.retrain_every_s = 0;
+    } else {
+      auto d = loadtest::ParseDuration(f.retrain_every);
+      if (!d.ok()) return InvalidArgument("--retrain-every: " + d.status().message());
+      const auto s = std::chrono::duration_cast<std::chrono::seconds>(*d).count();
+      if (s < 60 || s > 31'536'000) {
+        return InvalidArgument("--retrain-every must be between 1m and 365 days, or off");
+      }
+      c.retrain_every_s = static_cast<int>(s);
+    }
+  }
+  if (f.Given("retrain-after-labels")) c.retrain_after_labels = f.v.retrain_after_labels;
   return Status::Ok();
 }
 
@@ -105,6 +127,9 @@ void PrintFunction(const FunctionInfo& f) {
   row("Provisioned:", std::to_string(c.provisioned_concurrency));
   row("Idle timeout (s):", std::to_string(c.idle_timeout_s));
   row("Per instance:", std::to_string(c.max_concurrency_per_instance));
+  row("Retrain every:", c.retrain_every_s == 0 ? "-" : std::to_string(c.retrain_every_s) + " s");
+  row("Retrain after labels:",
+      c.retrain_after_labels == 0 ? "-" : std::to_string(c.retrain_after_labels));
   row("Model loading:", c.model_loading);
   row("Code sha256:", f.latest.code_digest);
   row("Model digest:", f.latest.model_digest.empty() ? "-" : f.latest.model_digest);

@@ -15,6 +15,7 @@
 #include "gateway/base/code_store.h"
 #include "gateway/gateway.h"
 #include "registry/registry.h"
+#include "registry/training_store.h"
 #include "sandbox/cgroups.h"
 #include "sandbox/isolation.h"
 
@@ -139,6 +140,9 @@ Status RunServe(const CliContext& ctx, ServeFlags flags) {
   o.store = keys.get();
   MLFAAS_ASSIGN_OR_RETURN(auto usage, registry::UsageStore::Open(ctx.home));
   o.usage = usage.get();
+  MLFAAS_ASSIGN_OR_RETURN(auto training,
+                          registry::TrainingStore::Open(ctx.home, SystemClock::Get()));
+  o.training = training.get();
   gateway::ExtractingCodeStore code(*registry, ctx.home);
 
   // SIGTERM/SIGINT (stop) and SIGHUP (reopen the log files) are handled by sigwait on this

@@ -114,6 +114,8 @@ Gateway::Gateway(GatewayOptions options, registry::Registry& registry, CodeStore
     // GET /v1/cost writes and reads the database: only where that runs off the io threads.
     api_->usage = options_.usage;
     if (options_.usage) api_->flush_usage = [this] { return FlushUsage(); };
+    // POST|GET /v1/functions/{name}/feedback write and read the database (as above).
+    api_->training = options_.training;
     // GET /v1/functions/{name}/logs sees every line written before it (blocking, as above).
     if (function_log_) api_->flush_log = [log = function_log_] { log->Flush(); };
   }

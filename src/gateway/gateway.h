@@ -27,6 +27,7 @@
 #include "gateway/invoke/invoker.h"
 #include "gateway/pool/instance_manager.h"
 #include "registry/registry.h"
+#include "registry/training_store.h"
 #include "registry/usage_store.h"
 #include "sandbox/process_launcher.h"
 #include "sandbox/sandbox.h"
@@ -73,6 +74,9 @@ struct GatewayOptions {
   // Where metered usage goes (`mlfaas cost`): flushed every tick and at shutdown. Null: kept
   // nowhere (in-process tests).
   registry::UsageStore* usage = nullptr;
+  // Where labelled feedback goes (POST /v1/functions/{name}/feedback, feedback_api.cc). Null:
+  // the routes answer 404 (in-process tests).
+  registry::TrainingStore* training = nullptr;
 };
 
 class Gateway {

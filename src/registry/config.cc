@@ -114,6 +114,13 @@ Status ValidateConfig(const FunctionConfig& c) {
                            ", got '" + c.model_loading + "'");
   }
   if (c.description.size() > 256) return InvalidArgument("description exceeds 256 characters");
+  if (c.retrain_every_s != 0) {
+    MLFAAS_RETURN_IF_ERROR(CheckRange("retrain_every_s", c.retrain_every_s, 60, 31'536'000));
+  }
+  if (c.retrain_after_labels != 0) {
+    MLFAAS_RETURN_IF_ERROR(
+        CheckRange("retrain_after_labels", c.retrain_after_labels, 1, 1'000'000));
+  }
   return Status::Ok();
 }
 
@@ -130,7 +137,9 @@ json ToJson(const FunctionConfig& c) {
               {"idle_timeout_s", c.idle_timeout_s},
               {"max_concurrency_per_instance", c.max_concurrency_per_instance},
               {"model_loading", c.model_loading},
-              {"description", c.description}};
+              {"description", c.description},
+              {"retrain_every_s", c.retrain_every_s},
+              {"retrain_after_labels", c.retrain_after_labels}};
 }
 
 namespace {
@@ -156,6 +165,8 @@ Status ReadField(const json& v, const std::string& k, FunctionConfig& c) {
   if (k == "provisioned_concurrency") return want_int(c.provisioned_concurrency);
   if (k == "idle_timeout_s") return want_int(c.idle_timeout_s);
   if (k == "max_concurrency_per_instance") return want_int(c.max_concurrency_per_instance);
+  if (k == "retrain_every_s") return want_int(c.retrain_every_s);
+  if (k == "retrain_after_labels") return want_int(c.retrain_after_labels);
   if (k == "reserved_concurrency") {
     if (v.is_null()) {
       c.reserved_concurrency.reset();

@@ -11,7 +11,7 @@ namespace mlfaas::registry {
 
 // {"runtime","handler","memory_mb","timeout_s","ephemeral_storage_mb","environment":{},"reserved_concurrency":n|null,
 //  "provisioned_concurrency","idle_timeout_s","max_concurrency_per_instance","model_loading",
-//  "description"}
+//  "description","retrain_every_s","retrain_after_labels"}
 nlohmann::json ToJson(const FunctionConfig& c);
 // Starts from `base` and overrides the fields present in `j` (so a partial object is a patch).
 // InvalidArgument naming the field for a wrong type or an unknown field. Does not range-check:

@@ -37,6 +37,11 @@ struct FunctionConfig {
   // versions published before the name changed)
   std::string model_loading = "init";
   std::string description;
+  // Automatic retraining (docs/retraining.md), read from $LATEST by the gateway's scheduler:
+  // run `mlfaas retrain` every this many seconds (0: never; 60..31536000), and/or once this many
+  // labelled feedback rows arrived since the last run (0: never; 1..1000000).
+  int retrain_every_s = 0;
+  int retrain_after_labels = 0;
 };
 
 // Validates ranges and names; InvalidArgument naming the field.

@@ -136,6 +136,11 @@ CREATE TABLE retrain_runs (
   feedback_rows     INTEGER NOT NULL
 );
 CREATE INDEX retrain_runs_by_function ON retrain_runs(function, id);
+CREATE TABLE retrain_state (
+  function           TEXT PRIMARY KEY,
+  last_run_ms        INTEGER NOT NULL,
+  labels_at_last_run INTEGER NOT NULL CHECK (labels_at_last_run >= 0)
+);
 )sql",
 };
 

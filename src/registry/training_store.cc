@@ -258,4 +258,26 @@ StatusOr<std::vector<RetrainRun>> TrainingStore::RetrainRuns(const std::string& 
   }
 }
 
+// ---- the scheduler's state ----
+
+StatusOr<std::optional<RetrainState>> TrainingStore::GetRetrainState(const std::string& function) {
+  std::lock_guard<std::mutex> lock(mu_);
+  MLFAAS_ASSIGN_OR_RETURN(auto st, db_->Prepare("SELECT last_run_ms, labels_at_last_run FROM "
+                                                "retrain_state WHERE function = ?1"));
+  st->Bind(1, function);
+  MLFAAS_ASSIGN_OR_RETURN(bool row, st->Step());
+  if (!row) return std::optional<RetrainState>();
+  return std::optional<RetrainState>(RetrainState{st->Int(0), st->Int(1)});
+}
+
+Status TrainingStore::SetRetrainState(const std::string& function, const RetrainState& s) {
+  std::lock_guard<std::mutex> lock(mu_);
+  MLFAAS_ASSIGN_OR_RETURN(
+      auto st, db_->Prepare("INSERT INTO retrain_state (function, last_run_ms, labels_at_last_run) "
+                            "VALUES (?1, ?2, ?3) ON CONFLICT (function) DO UPDATE SET "
+                            "last_run_ms = excluded.last_run_ms, "
+                            "labels_at_last_run = excluded.labels_at_last_run"));
+  return st->Bind(1, function).Bind(2, s.last_run_ms).Bind(3, s.labels_at_last_run).Run();
+}
+
 }  // namespace mlfaas::registry

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -58,6 +59,12 @@ struct RetrainRun {
   int64_t feedback_rows = 0;  // feedback rows used (train + held out)
 };
 
+// Where the automatic retraining of a function stands (the gateway's scheduler).
+struct RetrainState {
+  int64_t last_run_ms = 0;         // when the last automatic run started (epoch ms)
+  int64_t labels_at_last_run = 0;  // the function's feedback count then
+};
+
 class TrainingStore {
  public:
   // Largest dataset file accepted (it is read whole to store it).
@@ -92,6 +99,10 @@ class TrainingStore {
   StatusOr<int64_t> AddRetrainRun(const RetrainRun& run);
   // A function's runs, oldest first.
   StatusOr<std::vector<RetrainRun>> RetrainRuns(const std::string& function);
+
+  // The scheduler's record of a function (nullopt: never recorded).
+  StatusOr<std::optional<RetrainState>> GetRetrainState(const std::string& function);
+  Status SetRetrainState(const std::string& function, const RetrainState& state);
 
  private:
   TrainingStore(std::unique_ptr<Db> db, std::unique_ptr<BlobStore> blobs, const Clock& clock);

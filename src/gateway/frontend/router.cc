@@ -239,6 +239,7 @@ void Route(ApiContext& ctx, Request&& req, Responder respond) {
   if (HandleKeyApi(ctx, req, respond, who)) return;
   if (HandleLogsApi(ctx, req, respond, who)) return;
   if (HandleCostApi(ctx, req, respond, who)) return;
+  if (HandleFeedbackApi(ctx, req, respond, who)) return;
   if (HandleModelApi(ctx, req, respond, who)) return;
   if (HandleAdminApi(ctx, req, respond, who)) return;
   respond(JsonErrorResponse(

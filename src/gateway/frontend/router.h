@@ -6,6 +6,8 @@
 //   key_api.cc     /mlfaas/v1/keys and /mlfaas/v1/audit (the admin scope)
 //   logs_api.cc    GET /v1/functions/{name}/logs (the function log, the read scope)
 //   cost_api.cc    GET /v1/cost (metered usage priced, the read scope)
+//   feedback_api.cc POST|GET /v1/functions/{name}/feedback (labelled rows for retraining: the
+//                  deploy scope to add, the read scope to count)
 // A handler returns false when the path is not its own (nothing sent); true when it took the
 // request (it answers through `respond`, now or later). All go through Invoker::Invoke.
 #pragma once
@@ -25,6 +27,7 @@
 #include "gateway/invoke/invoker.h"
 #include "gateway/pool/instance_manager.h"
 #include "registry/registry.h"
+#include "registry/training_store.h"
 #include "registry/usage_store.h"
 
 namespace mlfaas::gateway {
@@ -54,6 +57,9 @@ struct ApiContext {
   // Where versions' code trees are (the instances' own, code_store.h): the model API reads a
   // version's manifest.json there (its features). Null: not available in this gateway.
   CodeStore* code = nullptr;
+  // Labelled feedback (feedback_api.cc): null = none in this gateway. Blocking, so used off the
+  // io threads.
+  registry::TrainingStore* training = nullptr;
 };
 
 // Who is calling. `who` comes from the guard (Route); each front door authorizes the action it
@@ -66,6 +72,7 @@ bool HandleControlApi(ApiContext& ctx, Request& req, Responder& respond, const P
 bool HandleKeyApi(ApiContext& ctx, Request& req, Responder& respond, const Principal& who);
 bool HandleLogsApi(ApiContext& ctx, Request& req, Responder& respond, const Principal& who);
 bool HandleCostApi(ApiContext& ctx, Request& req, Responder& respond, const Principal& who);
+bool HandleFeedbackApi(ApiContext& ctx, Request& req, Responder& respond, const Principal& who);
 
 // Runs `work` (which returns the answer; an exception becomes a 500 ServiceException) and
 // answers through `respond`, off the io threads when the gateway says how (ctx.offload).

@@ -1,0 +1,215 @@
+// Labelled feedback (POST|GET /v1/functions/{name}/feedback) against a real `mlfaas serve` with
+// API keys: rows are added, replaced by id and counted, and kept in the home across a restart;
+// every bad body is a Lambda-shaped 400 that stores nothing; scopes decide who may add (deploy)
+// and who may count (read). No function is invoked: feedback never reaches a worker.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include "common/clock.h"
+#include "gateway/serve_fixture.h"
+#include "package/package.h"
+#include "registry/training_store.h"
+#include "testing/sample_manifest.h"
+
+namespace mlfaas::testing {
+namespace {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+namespace http = boost::beast::http;
+
+// One kdd99 row of feedback (the sample model's three features).
+json KddRow(const std::string& id, int label, double duration = 0, double src = 215,
+            double dst = 45076) {
+  return {{"id", id},
+          {"label", label},
+          {"features", {{"duration", duration}, {"src_bytes", src}, {"dst_bytes", dst}}}};
+}
+
+std::string RowsBody(std::vector<json> rows) { return json{{"rows", std::move(rows)}}.dump(); }
+
+std::string FeedbackPath(const std::string& fn) { return "/v1/functions/" + fn + "/feedback"; }
+
+class ServeFeedbackTest : public ServeFixture {
+ protected:
+  // "model" (the sample model package: features duration, src_bytes, dst_bytes), "echo" (a
+  // custom runtime: no manifest, any feature names), and two keys: root (every scope) and
+  // reader (read:model only). Then the gateway.
+  void SetUp() override {
+    const fs::path pkg = tmp_.path() / "model.zip";
+    ASSERT_TRUE(package::WritePackage(pkg, package::sample::SampleManifest()).ok());
+    auto created = Mlfaas({"function", "create", "model", "--package", pkg.string()});
+    ASSERT_EQ(created.exit_code, 0) << created.err;
+    Create("echo", PyRuntime("    return ev"));
+    root_ = NewKey("root", {"*:*"});
+    reader_ = NewKey("reader", {"read:model"});
+    port_ = Serve({"--stem-cells", "0"});
+    ASSERT_NE(port_, 0);
+    http_ = std::make_unique<HttpClient>(port_);
+  }
+
+  HttpReply Post(const std::string& fn, const std::string& body, const Creds* key = nullptr) {
+    return http_->Request(
+        http::verb::post, FeedbackPath(fn), body,
+        {{"Authorization", (key ? *key : root_).bearer()}, {"Content-Type", "application/json"}});
+  }
+  HttpReply Get(const std::string& fn, const Creds* key = nullptr) {
+    return http_->Request(http::verb::get, FeedbackPath(fn), "",
+                          {{"Authorization", (key ? *key : root_).bearer()}});
+  }
+  // The count GET answers for `fn` (-1 on any failure).
+  int64_t Total(const std::string& fn) {
+    auto r = Get(fn);
+    EXPECT_EQ(r.status, 200) << r.body;
+    const json j = json::parse(r.body, nullptr, false);
+    if (r.status != 200 || !j.is_object() || !j.contains("total")) return -1;
+    EXPECT_EQ(j["function"], fn);
+    return j["total"].get<int64_t>();
+  }
+
+  // A Lambda-shaped error: `status`, X-Amzn-ErrorType `type`, {"Type", "message"} (non-empty).
+  static void ExpectError(const HttpReply& r, int status, const std::string& type,
+                          const std::string& what) {
+    EXPECT_EQ(r.status, status) << what << ": " << r.body;
+    EXPECT_EQ(r.header("x-amzn-errortype"), type) << what;
+    EXPECT_EQ(r.header("content-type"), "application/json") << what;
+    const json j = json::parse(r.body, nullptr, false);
+    ASSERT_TRUE(j.is_object()) << what << ": " << r.body;
+    EXPECT_TRUE(j.contains("Type") && j["Type"].is_string()) << what << ": " << r.body;
+    ASSERT_TRUE(j.contains("message") && j["message"].is_string()) << what << ": " << r.body;
+    EXPECT_FALSE(j["message"].get<std::string>().empty()) << what;
+  }
+
+  Creds root_;
+  Creds reader_;
+  uint16_t port_ = 0;
+  std::unique_ptr<HttpClient> http_;
+};
+
+TEST_F(ServeFeedbackTest, RowsAreAddedReplacedByIdCountedAndKeptAcrossARestart) {
+  auto first =
+      Post("model", RowsBody({KddRow("r1", 1), KddRow("r2", 0, 2, 0, 0), KddRow("r3", 0)}));
+  ASSERT_EQ(first.status, 200) << first.body;
+  EXPECT_EQ(first.header("content-type"), "application/json");
+  EXPECT_EQ(json::parse(first.body),
+            (json{{"function", "model"}, {"added", 3}, {"replaced", 0}, {"total", 3}}));
+  // r3 again (its label corrected) and a new r4; labels may be booleans.
+  json r4 = KddRow("r4", 1, 1.5, 1e6, 0);
+  r4["label"] = true;
+  auto second = Post("model", RowsBody({KddRow("r3", 1, 7, 8, 9), r4}));
+  ASSERT_EQ(second.status, 200) << second.body;
+  EXPECT_EQ(json::parse(second.body),
+            (json{{"function", "model"}, {"added", 1}, {"replaced", 1}, {"total", 4}}));
+  EXPECT_EQ(Total("model"), 4);
+  // A function without a manifest takes any feature names.
+  auto echo =
+      Post("echo", RowsBody({{{"id", "e1"}, {"label", 0}, {"features", {{"anything", 0.25}}}}}));
+  ASSERT_EQ(echo.status, 200) << echo.body;
+  EXPECT_EQ(json::parse(echo.body)["total"], 1);
+  EXPECT_EQ(Total("echo"), 1);
+
+  // The read scope counts, the deploy scope adds; without a key, nothing.
+  auto read = Get("model", &reader_);
+  ASSERT_EQ(read.status, 200) << read.body;
+  EXPECT_EQ(json::parse(read.body), (json{{"function", "model"}, {"total", 4}}));
+  ExpectError(Post("model", RowsBody({KddRow("r9", 1)}), &reader_), 403, "AccessDeniedException",
+              "reader POST");
+  ExpectError(Get("echo", &reader_), 403, "AccessDeniedException",
+              "reader GET of another function");
+  EXPECT_EQ(http_->Request(http::verb::get, FeedbackPath("model")).status, 401);
+  EXPECT_EQ(Total("model"), 4);
+
+  // Kept in the home: a new gateway on it counts the same rows.
+  ASSERT_EQ(server_->StopWith(SIGTERM, std::chrono::seconds(30)), 0);
+  port_ = Serve({"--stem-cells", "0"});
+  ASSERT_NE(port_, 0);
+  http_ = std::make_unique<HttpClient>(port_);
+  EXPECT_EQ(Total("model"), 4);
+  EXPECT_EQ(Total("echo"), 1);
+  ASSERT_EQ(server_->StopWith(SIGTERM, std::chrono::seconds(30)), 0);
+
+  // What was stored, as `mlfaas retrain` reads it: r3 replaced, r4's label true as 1.
+  auto store = registry::TrainingStore::Open(Home(), SystemClock::Get());
+  ASSERT_TRUE(store.ok()) << store.status().message();
+  auto rows = (*store)->Feedback("model");
+  ASSERT_TRUE(rows.ok()) << rows.status().message();
+  ASSERT_EQ(rows->size(), 4u);
+  const registry::FeedbackRow& r3 = (*rows)[2];
+  EXPECT_EQ(r3.id, "r3");
+  EXPECT_EQ(r3.label, 1);
+  EXPECT_EQ(r3.features,
+            (std::map<std::string, double>{{"duration", 7}, {"src_bytes", 8}, {"dst_bytes", 9}}));
+  EXPECT_FALSE(r3.received_at.empty());
+  EXPECT_EQ((*rows)[3].id, "r4");
+  EXPECT_EQ((*rows)[3].label, 1);
+  EXPECT_EQ((*rows)[3].features.at("src_bytes"), 1e6);
+}
+
+TEST_F(ServeFeedbackTest, BadRequestsAreLambdaErrorsAndStoreNothing) {
+  ASSERT_EQ(Post("model", RowsBody({KddRow("r1", 1)})).status, 200);
+
+  json no_label = KddRow("r2", 1);
+  no_label.erase("label");
+  json unknown = KddRow("r2", 1);
+  unknown["features"]["extra"] = 1;
+  json missing = KddRow("r2", 1);
+  missing["features"].erase("dst_bytes");
+  json text = KddRow("r2", 1);
+  text["features"]["src_bytes"] = "NaN";
+  std::vector<json> too_many;
+  for (int i = 0; i <= 10'000; ++i) too_many.push_back(KddRow("n" + std::to_string(i), i % 2));
+  // {what, body, a word its message must hold ("" = any)}; each with a good row first, so that
+  // a refusal that stored part of a body shows.
+  const std::vector<std::tuple<std::string, std::string, std::string>> bad = {
+      {"not JSON", R"({"rows": [)", ""},
+      {"not an object", "[1, 2]", ""},
+      {"empty", "", ""},
+      {"no rows", R"({"data": []})", "rows"},
+      {"missing label", RowsBody({KddRow("r3", 0), no_label}), "label"},
+      {"label 2", RowsBody({KddRow("r3", 0), KddRow("r2", 2)}), "label"},
+      {"unknown feature", RowsBody({KddRow("r3", 0), unknown}), "extra"},
+      {"missing feature", RowsBody({KddRow("r3", 0), missing}), "dst_bytes"},
+      {"string value", RowsBody({KddRow("r3", 0), text}), "src_bytes"},
+      {"infinite value",
+       R"({"rows":[{"id":"r2","label":1,"features":{"duration":1e999,"src_bytes":0,"dst_bytes":0}}]})",
+       "1e999"},
+      {"duplicate id", RowsBody({KddRow("r3", 0), KddRow("r3", 1)}), "r3"},
+      {"empty id", RowsBody({KddRow("r3", 0), KddRow("", 1)}), "id"},
+      {"id over 128 bytes", RowsBody({KddRow("r3", 0), KddRow(std::string(129, 'i'), 1)}), "id"},
+      {"too many rows", RowsBody(too_many), ""},
+  };
+  for (const auto& [what, body, word] : bad) {
+    auto r = Post("model", body);
+    ExpectError(r, 400, "InvalidParameterValueException", what);
+    if (!word.empty()) {
+      EXPECT_NE(r.body.find(word), std::string::npos) << what << ": " << r.body;
+    }
+    EXPECT_EQ(Total("model"), 1) << what;
+  }
+
+  // An unknown function, a bad name, a method, a body over the server's limit.
+  ExpectError(Post("nosuch", RowsBody({KddRow("r1", 1)})), 404, "ResourceNotFoundException",
+              "POST");
+  ExpectError(Get("nosuch"), 404, "ResourceNotFoundException", "GET");
+  ExpectError(Post("bad.name", RowsBody({KddRow("r1", 1)})), 400, "InvalidParameterValueException",
+              "bad name");
+  ExpectError(http_->Request(http::verb::put, FeedbackPath("model"), RowsBody({KddRow("r1", 1)}),
+                             {{"Authorization", root_.bearer()}}),
+              405, "MethodNotAllowed", "PUT");
+  ExpectError(Post("model", std::string(7 << 20, ' ')), 413, "RequestTooLargeException", "7 MiB");
+  http_ = std::make_unique<HttpClient>(port_);  // the 413 closed the connection
+  EXPECT_EQ(Total("model"), 1);
+  EXPECT_EQ(Total("echo"), 0);  // an existing function without rows
+}
+
+}  // namespace
+}  // namespace mlfaas::testing
