@@ -143,6 +143,9 @@ Status RunServe(const CliContext& ctx, ServeFlags flags) {
   MLFAAS_ASSIGN_OR_RETURN(auto training,
                           registry::TrainingStore::Open(ctx.home, SystemClock::Get()));
   o.training = training.get();
+  // Automatic retraining runs this executable: `mlfaas retrain` (retrain_scheduler.h).
+  o.retrain_exe = ctx.self_exe;
+  o.home = ctx.home;
   gateway::ExtractingCodeStore code(*registry, ctx.home);
 
   // SIGTERM/SIGINT (stop) and SIGHUP (reopen the log files) are handled by sigwait on this

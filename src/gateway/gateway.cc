@@ -80,6 +80,7 @@ Gateway::Gateway(GatewayOptions options, registry::Registry& registry, CodeStore
   mo.init_timeout = options_.init_timeout;
   sandbox::ProcessSandboxOptions so;
   so.isolation = ChooseIsolation(options_, so.cgroups);
+  cgroups_ = so.cgroups;
   so.uids = options_.uids;
   so.stem_cells = options_.stem_cells;
   so.runtime_bin = options_.stem_bin.empty() ? options_.runtime_bin : options_.stem_bin;
@@ -151,6 +152,12 @@ Status Gateway::Start() {
   (void)spdlog::default_logger_raw();
   work_.emplace(boost::asio::make_work_guard(ioc_));
   for (int i = 0; i < io_threads_count_; ++i) io_threads_.emplace_back([this] { RunIo(); });
+  if (options_.training && !options_.retrain_exe.empty()) {
+    retrain_runner_ =
+        std::make_unique<ProcessRetrainRunner>(options_.retrain_exe, options_.home, cgroups_);
+    retrain_ =
+        std::make_unique<RetrainScheduler>(registry_, *options_.training, clock_, *retrain_runner_);
+  }
   maintenance_ = std::thread([this] { MaintenanceLoop(); });
   return Status::Ok();
 }
@@ -183,6 +190,7 @@ void Gateway::MaintenanceLoop() {
       if (ticks++ % 5 == 0) ReconcileProvisioned();
       RefreshKeys();
       FlushUsage();
+      if (retrain_) retrain_->Tick();
     } catch (const std::exception& e) {
       spdlog::error("maintenance: uncaught exception: {}", e.what());
     }
@@ -247,6 +255,7 @@ void Gateway::Shutdown() {
   }
   maint_cv_.notify_all();
   if (maintenance_.joinable()) maintenance_.join();
+  if (retrain_runner_) retrain_runner_->StopAll();  // a run in progress is killed, not waited for
   size_t dropped = invoker_->Shutdown();
   if (dropped) spdlog::warn("dropping {} queued Event invocations", dropped);
   manager_->BeginShutdown();

@@ -26,6 +26,7 @@
 #include "gateway/frontend/router.h"
 #include "gateway/invoke/invoker.h"
 #include "gateway/pool/instance_manager.h"
+#include "gateway/retrain_scheduler.h"
 #include "registry/registry.h"
 #include "registry/training_store.h"
 #include "registry/usage_store.h"
@@ -77,6 +78,10 @@ struct GatewayOptions {
   // Where labelled feedback goes (POST /v1/functions/{name}/feedback, feedback_api.cc). Null:
   // the routes answer 404 (in-process tests).
   registry::TrainingStore* training = nullptr;
+  // Automatic retraining (retrain_scheduler.h): the `mlfaas` executable the scheduler starts
+  // (`retrain`) and the home it passes. Empty, or no `training` store: no automatic runs.
+  std::filesystem::path retrain_exe;
+  std::filesystem::path home;
 };
 
 class Gateway {
@@ -151,6 +156,11 @@ class Gateway {
   bool stopped_ = false;
   std::atomic<uint64_t> io_exceptions_{0};
   std::mutex usage_mu_;  // serializes FlushUsage
+  // Automatic retraining: the cgroups the environments get (a copy: stateless), the runner and
+  // the scheduler (maintenance thread only). Null without options_.retrain_exe.
+  sandbox::Cgroups cgroups_;
+  std::unique_ptr<ProcessRetrainRunner> retrain_runner_;
+  std::unique_ptr<RetrainScheduler> retrain_;
 };
 
 }  // namespace mlfaas::gateway

@@ -6,10 +6,12 @@
 #include <signal.h>
 
 #include <chrono>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <thread>
 #include <tuple>
 #include <utility>
 #include <vector>
@@ -209,6 +211,58 @@ TEST_F(ServeFeedbackTest, BadRequestsAreLambdaErrorsAndStoreNothing) {
   http_ = std::make_unique<HttpClient>(port_);  // the 413 closed the connection
   EXPECT_EQ(Total("model"), 1);
   EXPECT_EQ(Total("echo"), 0);  // an existing function without rows
+}
+
+// Automatic retraining, end to end: a function trained by `mlfaas train` (its data registered in
+// the home) with --retrain-after-labels 3 gets labelled rows over HTTP; the gateway's scheduler
+// starts `mlfaas retrain --trigger labels` as a process of its own, which publishes a candidate
+// and moves the alias past the gate. Event-driven (no wall-clock schedule): bounded polling.
+TEST_F(ServeFeedbackTest, EnoughLabelsStartARetrainInAProcessOfItsOwn) {
+  {
+    std::ofstream csv(tmp_.path() / "small.csv");
+    csv << "duration,src_bytes,dst_bytes,label\n";
+    for (int i = 0; i < 400; ++i) {
+      const bool anomaly = i % 5 == 0;
+      csv << i % 3 << "," << (anomaly ? 5000 + 37 * i : 200 + i) << ","
+          << (anomaly ? i % 50 : 2000 + 13 * i) << "," << (anomaly ? 1 : 0) << "\n";
+    }
+  }
+  const fs::path pkg = tmp_.path() / "auto.zip";
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"train", "--data", (tmp_.path() / "small.csv").string(), "--out", pkg.string()},
+           {"function", "create", "auto", "--package", pkg.string(), "--retrain-after-labels", "3"},
+           {"function", "publish", "auto"},
+           {"alias", "create", "auto", "live", "--version", "1"}}) {
+    auto r = Mlfaas(args);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+  }
+  auto posted = Post("auto", RowsBody({KddRow("a1", 1, 0, 9000, 3), KddRow("a2", 0, 1, 300, 4000),
+                                       KddRow("a3", 0, 2, 250, 3000)}));
+  ASSERT_EQ(posted.status, 200) << posted.body;
+
+  json history;
+  for (int i = 0; i < 600 && history.empty(); ++i) {  // up to 60 s
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    auto r = Mlfaas({"retrain", "history", "auto", "--json"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    history = json::parse(r.out);
+  }
+  ASSERT_EQ(history.size(), 1u) << "no automatic run";
+  EXPECT_EQ(history[0]["trigger"], "labels");
+  EXPECT_EQ(history[0]["decision"], "promoted") << history.dump();
+  EXPECT_EQ(history[0]["feedback_rows"], 3);
+  auto alias = Mlfaas({"alias", "get", "auto", "live", "--json"});
+  ASSERT_EQ(alias.exit_code, 0);
+  EXPECT_EQ(json::parse(alias.out)["version"], history[0]["candidate_version"]);
+  // The gateway logged the run's start and end, and started no second one.
+  for (int i = 0; i < 100 && Slurp(log_).find("retrain auto: done") == std::string::npos; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  const std::string log = Slurp(log_);
+  EXPECT_NE(log.find("retrain auto: started (trigger labels"), std::string::npos) << log;
+  EXPECT_NE(log.find("retrain auto: done"), std::string::npos) << log;
+  auto again = Mlfaas({"retrain", "history", "auto", "--json"});
+  EXPECT_EQ(json::parse(again.out).size(), 1u);
 }
 
 }  // namespace
