@@ -201,7 +201,7 @@ TEST_F(ModelCliTest, TrainSkipInvalidCountsRows) {
 
 TEST(ModelCliFlagsTest, BadFlagsAreUserErrors) {
   const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
-      {{"train", "--out", "x.zip"}, "mlfaas: --data is required (see --help)\n"},
+      {{"train", "--out", "x.zip"}, "mlfaas: train needs --data FILE or --dataset NAME\n"},
       {{"train", "--data", MLFAAS_DATA_FILE, "--out", "x.zip", "--transform", "sqrt"},
        "mlfaas: --transform must be log0.1 or none, got 'sqrt'\n"},
       {{"train", "--data", MLFAAS_DATA_FILE, "--out", "x.zip", "--class-weight", "heavy"},
