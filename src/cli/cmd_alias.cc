@@ -42,6 +42,7 @@ struct AliasArgs {
   CLI::Option* weight_opt = nullptr;
   CLI::Option* description_opt = nullptr;
   CLI::Option* no_canary_opt = nullptr;
+  CanaryFlags canary;  // update only
 };
 
 // FUNCTION ALIAS [--version V] [--canary-version V2 --canary-weight W] [--description D].
@@ -85,8 +86,14 @@ void RegisterAliasWrites(CLI::App* al, CliContext& ctx) {
   AddAliasFlags(update, *up, /*version_required=*/false);
   up->no_canary_opt = update->add_flag("--no-canary")->description("Remove the canary version");
   up->no_canary_opt->excludes(up->canary_opt)->excludes(up->weight_opt);
+  AddCanaryFlags(update, up->canary);
+  up->canary.bake_opt->excludes(up->no_canary_opt);
+  up->canary.linear_opt->excludes(up->no_canary_opt);
   update->add_flag("--json", up->json, "JSON output");
-  SetAction(update, ctx, [up](Registry& reg) -> Status {
+  SetAction(update, ctx, [up, &ctx](Registry& reg) -> Status {
+    if (up->canary.Given() && !ctx.remote.empty()) {
+      return InvalidArgument("--bake and --linear act on the home directory, not with --remote");
+    }
     MLFAAS_ASSIGN_OR_RETURN(AliasInfo a, reg.GetAlias(up->function, up->name));
     if (up->version_opt->count() > 0) a.version = up->version;
     if (up->canary_opt->count() > 0) a.canary_version = up->canary_version;
@@ -96,7 +103,21 @@ void RegisterAliasWrites(CLI::App* al, CliContext& ctx) {
       a.canary_version.reset();
       a.canary_weight = 0.0;
     }
+    std::optional<registry::CanaryDeployment> deployment;
+    if (up->canary.Given()) {
+      if (!a.canary_version) {
+        return InvalidArgument("--bake and --linear need a canary (--canary-version)");
+      }
+      MLFAAS_ASSIGN_OR_RETURN(deployment,
+                              CanaryFrom(up->canary, a.function, a.name, *a.canary_version,
+                                         up->weight_opt->count() > 0 ? a.canary_weight : 0.0));
+      a.canary_weight = deployment->weight;
+    } else {
+      MLFAAS_RETURN_IF_ERROR(
+          CanaryFrom(up->canary, a.function, a.name, "", 0.1).status());  // --max-* alone
+    }
     MLFAAS_ASSIGN_OR_RETURN(AliasInfo out, reg.UpdateAlias(a));
+    if (deployment) MLFAAS_RETURN_IF_ERROR(StartCanary(ctx.home, *deployment));
     PrintAliasOut(*up, out);
     return Status::Ok();
   });

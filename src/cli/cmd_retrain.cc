@@ -14,6 +14,8 @@
 //   5. records the run, whatever its outcome, in the registry (`retrain history`).
 #include <fmt/core.h>
 
+#include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <iterator>
@@ -25,10 +27,12 @@
 #include "auth/auth_store.h"
 #include "cli/cli.h"
 #include "cli/model_cli.h"
+#include "cli/registry_cli.h"
 #include "common/clock.h"
 #include "common/fs.h"
 #include "common/json.h"
 #include "common/sha256.h"
+#include "loadtest/duration.h"
 #include "model/csv_reader.h"
 #include "model/gate.h"
 #include "model/metrics.h"
@@ -73,6 +77,92 @@ StatusOr<ResolvedDataset> ResolveDataset(const fs::path& home, const std::string
   MLFAAS_ASSIGN_OR_RETURN(registry::DatasetInfo info, store->GetDataset(name));
   MLFAAS_ASSIGN_OR_RETURN(fs::path path, store->DatasetPath(info.sha256));
   return ResolvedDataset{info, path};
+}
+
+// ---- canary steps that decide ----
+
+void AddCanaryFlags(CLI::App* cmd, CanaryFlags& f) {
+  f.bake_opt = cmd->add_option(
+      "--bake", f.bake,
+      "Let the canary decide: promote it after this long healthy (e.g. 10m), roll it back as "
+      "soon as it does worse");
+  f.linear_opt =
+      cmd->add_option("--linear", f.linear,
+                      "Linear steps, e.g. 10%/1m: +10% after each healthy minute, then promote");
+  f.error_opt = cmd->add_option("--max-error-rate-increase", f.max_error_rate_increase,
+                                "Roll back when the canary's error rate exceeds the primary's by "
+                                "more than this (0.01)");
+  f.p99_opt = cmd->add_option("--max-p99-ratio", f.max_p99_ratio,
+                              "Roll back when the canary's p99 exceeds the primary's times this "
+                              "(1.5)");
+}
+
+namespace {
+StatusOr<int64_t> DurationMs(const std::string& flag, const std::string& text) {
+  auto d = loadtest::ParseDuration(text);
+  if (!d.ok()) return InvalidArgument(flag + ": " + d.status().message());
+  const int64_t ms = std::chrono::duration_cast<std::chrono::milliseconds>(*d).count();
+  if (ms < 1000 || ms > int64_t{7} * 24 * 3600 * 1000) {
+    return InvalidArgument(flag + " must be between 1s and 7 days");
+  }
+  return ms;
+}
+}  // namespace
+
+StatusOr<registry::CanaryDeployment> CanaryFrom(const CanaryFlags& f, const std::string& function,
+                                                const std::string& alias,
+                                                const std::string& canary_version, double weight) {
+  registry::CanaryDeployment d;
+  if (!f.Given()) {
+    if (f.error_opt->count() + f.p99_opt->count() > 0) {
+      return InvalidArgument(
+          "--max-error-rate-increase and --max-p99-ratio need --bake or --linear");
+    }
+    return d;
+  }
+  d.function = function;
+  d.alias = alias;
+  d.canary_version = canary_version;
+  if (!(f.max_error_rate_increase >= 0 && f.max_error_rate_increase <= 1)) {
+    return InvalidArgument("--max-error-rate-increase must be in [0, 1]");
+  }
+  if (!(f.max_p99_ratio >= 1 && f.max_p99_ratio <= 1000)) {
+    return InvalidArgument("--max-p99-ratio must be in [1, 1000]");
+  }
+  d.max_error_rate_increase = f.max_error_rate_increase;
+  d.max_p99_ratio = f.max_p99_ratio;
+  if (f.bake_opt->count() > 0 && f.linear_opt->count() > 0) {
+    return InvalidArgument("give --bake or --linear PCT/INTERVAL (whose interval is the bake)");
+  }
+  if (f.linear_opt->count() > 0) {
+    const size_t slash = f.linear.find('/');
+    std::string pct = f.linear.substr(0, slash);
+    if (slash == std::string::npos || pct.empty()) {
+      return InvalidArgument("--linear must look like 10%/1m, got '" + f.linear + "'");
+    }
+    if (pct.back() == '%') pct.pop_back();
+    char* end = nullptr;
+    const double p = std::strtod(pct.c_str(), &end);
+    if (end != pct.c_str() + pct.size() || !(p > 0 && p < 100)) {
+      return InvalidArgument("--linear: the step must be a percentage in (0, 100), got '" +
+                             f.linear.substr(0, slash) + "'");
+    }
+    d.step = p / 100;
+    MLFAAS_ASSIGN_OR_RETURN(d.bake_ms, DurationMs("--linear", f.linear.substr(slash + 1)));
+  } else {
+    MLFAAS_ASSIGN_OR_RETURN(d.bake_ms, DurationMs("--bake", f.bake));
+  }
+  d.weight = weight > 0 ? weight : d.step;
+  if (!(d.weight > 0 && d.weight < 1)) {
+    return InvalidArgument("a canary that decides needs a weight in (0, 1) (--canary-weight)");
+  }
+  return d;
+}
+
+Status StartCanary(const fs::path& home, const registry::CanaryDeployment& d) {
+  SystemClock clock;
+  MLFAAS_ASSIGN_OR_RETURN(auto store, registry::TrainingStore::Open(home, clock));
+  return store->PutCanary(d);
 }
 
 namespace retrain {
@@ -207,6 +297,7 @@ struct RetrainFlags {
   std::string function, alias = "live", data, gate = model::kDefaultGate, trigger = "manual";
   double canary_weight = 0;
   bool json = false;
+  CanaryFlags canary;  // --bake / --linear: the canary then decides by itself
 };
 
 // What the current version was trained with, from its manifest.
@@ -462,9 +553,12 @@ Status Retrain(const RetrainFlags& f, registry::Registry& reg, registry::Trainin
     return Status::Ok();
   }
   registry::AliasInfo moved = alias;
-  if (f.canary_weight > 0) {
+  if (f.canary_weight > 0 || f.canary.Given()) {
+    MLFAAS_ASSIGN_OR_RETURN(
+        registry::CanaryDeployment d,
+        CanaryFrom(f.canary, f.function, f.alias, published.version, f.canary_weight));
     moved.canary_version = published.version;
-    moved.canary_weight = f.canary_weight;
+    moved.canary_weight = f.canary.Given() ? d.weight : f.canary_weight;
     run.decision = "canary";
   } else {
     moved.version = published.version;
@@ -484,8 +578,10 @@ Status RunRetrain(const RetrainFlags& f, const fs::path& home) {
   if (f.trigger != "manual" && f.trigger != "schedule" && f.trigger != "labels") {
     return InvalidArgument("--trigger must be manual, schedule or labels");
   }
-  // The gate is checked before anything is read or trained: a typo never costs a training run.
+  // The gate and the canary settings are checked before anything is read or trained: a typo
+  // never costs a training run.
   MLFAAS_RETURN_IF_ERROR(model::ParseGate(f.gate).status());
+  MLFAAS_RETURN_IF_ERROR(CanaryFrom(f.canary, f.function, f.alias, "", f.canary_weight).status());
   SystemClock clock;
   MLFAAS_ASSIGN_OR_RETURN(std::unique_ptr<registry::Registry> base, registry::OpenRegistry(home));
   MLFAAS_ASSIGN_OR_RETURN(auto audit, auth::AuthStore::Open(home));
@@ -513,6 +609,16 @@ Status RunRetrain(const RetrainFlags& f, const fs::path& home) {
   }
   run.id = *id;
   if (!st.ok()) return st;
+  if (run.decision == "canary" && f.canary.Given()) {
+    // The canary decides by itself from here (the gateway's canary controller), and writes its
+    // outcome into this run.
+    MLFAAS_ASSIGN_OR_RETURN(
+        registry::CanaryDeployment d,
+        CanaryFrom(f.canary, f.function, f.alias, run.candidate_version, f.canary_weight));
+    d.retrain_run = run.id;
+    MLFAAS_RETURN_IF_ERROR(store->PutCanary(d));
+    run.reason += fmt::format("; baking {} s at {:.0f}%", d.bake_ms / 1000, d.weight * 100);
+  }
   if (f.json) {
     std::cout << RunJson(run).dump() << "\n";
   } else {
@@ -561,6 +667,7 @@ void RegisterRetrainCommands(CLI::App& app, CliContext& ctx) {
   cmd->add_option("--canary-weight", f->canary_weight,
                   "On a pass, route this share (0-1) to the candidate instead of moving the alias");
   cmd->add_option("--trigger", f->trigger, "What started the run: manual | schedule | labels");
+  AddCanaryFlags(cmd, f->canary);
   cmd->add_flag("--json", f->json, "Print one JSON object");
   auto hist_function = std::make_shared<std::string>();
   auto hist_json = std::make_shared<bool>(false);

@@ -15,6 +15,7 @@
 #include "cli/remote_registry.h"
 #include "registry/config_json.h"
 #include "registry/registry.h"
+#include "registry/training_store.h"
 
 namespace mlfaas::cli {
 
@@ -53,6 +54,26 @@ void SetAction(CLI::App* cmd, CliContext& ctx, F body) {
     };
   });
 }
+
+// Canary steps that decide (docs/retraining.md; cmd_retrain.cc): --bake DURATION, --linear
+// PCT/INTERVAL, --max-error-rate-increase X, --max-p99-ratio R on `alias update` and `retrain`.
+struct CanaryFlags {
+  std::string bake, linear;
+  double max_error_rate_increase = 0.01, max_p99_ratio = 1.5;
+  CLI::Option* bake_opt = nullptr;
+  CLI::Option* linear_opt = nullptr;
+  CLI::Option* error_opt = nullptr;
+  CLI::Option* p99_opt = nullptr;
+  bool Given() const { return bake_opt->count() + linear_opt->count() > 0; }
+};
+void AddCanaryFlags(CLI::App* cmd, CanaryFlags& f);
+// The deployment for a canary of `function:alias` at `weight` (0: the linear step). InvalidArgument
+// for bad values, or --max-* without --bake/--linear.
+StatusOr<registry::CanaryDeployment> CanaryFrom(const CanaryFlags& f, const std::string& function,
+                                                const std::string& alias,
+                                                const std::string& canary_version, double weight);
+// Records it in the home's registry: the gateway's canary controller takes it from there.
+Status StartCanary(const std::filesystem::path& home, const registry::CanaryDeployment& d);
 
 // `alias create|update|get|list|delete` (cmd_alias.cc).
 void RegisterAliasCommands(CLI::App& app, CliContext& ctx);

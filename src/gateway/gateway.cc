@@ -158,6 +158,10 @@ Status Gateway::Start() {
     retrain_ =
         std::make_unique<RetrainScheduler>(registry_, *options_.training, clock_, *retrain_runner_);
   }
+  if (options_.training) {
+    canary_ = std::make_unique<CanaryController>(registry_, *options_.training, metrics_, clock_,
+                                                 options_.store);
+  }
   maintenance_ = std::thread([this] { MaintenanceLoop(); });
   return Status::Ok();
 }
@@ -191,6 +195,7 @@ void Gateway::MaintenanceLoop() {
       RefreshKeys();
       FlushUsage();
       if (retrain_) retrain_->Tick();
+      if (canary_) canary_->Tick();
     } catch (const std::exception& e) {
       spdlog::error("maintenance: uncaught exception: {}", e.what());
     }

@@ -23,6 +23,7 @@
 #include "gateway/base/code_store.h"
 #include "gateway/base/http_server.h"
 #include "gateway/base/metrics.h"
+#include "gateway/canary_controller.h"
 #include "gateway/frontend/router.h"
 #include "gateway/invoke/invoker.h"
 #include "gateway/pool/instance_manager.h"
@@ -161,6 +162,8 @@ class Gateway {
   sandbox::Cgroups cgroups_;
   std::unique_ptr<ProcessRetrainRunner> retrain_runner_;
   std::unique_ptr<RetrainScheduler> retrain_;
+  // Canary steps that decide (canary_controller.h); null without options_.training.
+  std::unique_ptr<CanaryController> canary_;
 };
 
 }  // namespace mlfaas::gateway

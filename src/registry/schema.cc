@@ -129,13 +129,30 @@ CREATE TABLE retrain_runs (
   current_metrics   TEXT NOT NULL,
   candidate_metrics TEXT NOT NULL,
   gate              TEXT NOT NULL,
-  decision          TEXT NOT NULL CHECK (decision IN ('promoted', 'canary', 'rejected', 'failed')),
+  decision          TEXT NOT NULL CHECK (decision IN ('promoted', 'canary', 'rejected', 'failed', 'rolled_back')),
   reason            TEXT NOT NULL,
   train_rows        INTEGER NOT NULL,
   test_rows         INTEGER NOT NULL,
   feedback_rows     INTEGER NOT NULL
 );
 CREATE INDEX retrain_runs_by_function ON retrain_runs(function, id);
+CREATE TABLE canary_deployments (
+  function                 TEXT NOT NULL,
+  alias                    TEXT NOT NULL,
+  canary_version           TEXT NOT NULL,
+  weight                   REAL NOT NULL CHECK (weight > 0 AND weight < 1),
+  step                     REAL NOT NULL CHECK (step >= 0 AND step < 1),
+  bake_ms                  INTEGER NOT NULL CHECK (bake_ms > 0),
+  max_error_rate_increase  REAL NOT NULL CHECK (max_error_rate_increase >= 0),
+  max_p99_ratio            REAL NOT NULL CHECK (max_p99_ratio >= 1),
+  status                   TEXT NOT NULL
+                           CHECK (status IN ('baking', 'promoted', 'rolled_back', 'superseded')),
+  reason                   TEXT NOT NULL DEFAULT '',
+  retrain_run              INTEGER NOT NULL DEFAULT 0,
+  created_at               TEXT NOT NULL,
+  updated_at               TEXT NOT NULL,
+  PRIMARY KEY (function, alias)
+);
 CREATE TABLE retrain_state (
   function           TEXT PRIMARY KEY,
   last_run_ms        INTEGER NOT NULL,

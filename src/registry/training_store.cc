@@ -280,4 +280,100 @@ Status TrainingStore::SetRetrainState(const std::string& function, const Retrain
   return st->Bind(1, function).Bind(2, s.last_run_ms).Bind(3, s.labels_at_last_run).Run();
 }
 
+Status TrainingStore::UpdateRetrainRun(int64_t id, const std::string& decision,
+                                       const std::string& reason) {
+  std::lock_guard<std::mutex> lock(mu_);
+  MLFAAS_ASSIGN_OR_RETURN(auto st, db_->Prepare("UPDATE retrain_runs SET decision = ?2, reason = "
+                                                "reason || '; ' || ?3 WHERE id = ?1"));
+  MLFAAS_RETURN_IF_ERROR(st->Bind(1, id).Bind(2, decision).Bind(3, reason).Run());
+  if (db_->Changes() == 0) return NotFound("retrain run " + std::to_string(id) + " not found");
+  return Status::Ok();
+}
+
+// ---- canary deployments ----
+
+Status TrainingStore::PutCanary(const CanaryDeployment& d) {
+  const std::string now = Now();
+  std::lock_guard<std::mutex> lock(mu_);
+  MLFAAS_ASSIGN_OR_RETURN(
+      auto st,
+      db_->Prepare("INSERT INTO canary_deployments (function, alias, canary_version, weight, step, "
+                   "bake_ms, max_error_rate_increase, max_p99_ratio, status, reason, retrain_run, "
+                   "created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'baking', '', "
+                   "?9, ?10, ?10) ON CONFLICT (function, alias) DO UPDATE SET "
+                   "canary_version = excluded.canary_version, weight = excluded.weight, "
+                   "step = excluded.step, bake_ms = excluded.bake_ms, "
+                   "max_error_rate_increase = excluded.max_error_rate_increase, "
+                   "max_p99_ratio = excluded.max_p99_ratio, status = 'baking', reason = '', "
+                   "retrain_run = excluded.retrain_run, created_at = excluded.created_at, "
+                   "updated_at = excluded.updated_at"));
+  Status r = st->Bind(1, d.function)
+                 .Bind(2, d.alias)
+                 .Bind(3, d.canary_version)
+                 .Bind(4, d.weight)
+                 .Bind(5, d.step)
+                 .Bind(6, d.bake_ms)
+                 .Bind(7, d.max_error_rate_increase)
+                 .Bind(8, d.max_p99_ratio)
+                 .Bind(9, d.retrain_run)
+                 .Bind(10, now)
+                 .Run();
+  if (!r.ok() && st->constraint_failed()) {
+    return InvalidArgument(
+        "canary settings out of range (weight in (0, 1), step in [0, 1), "
+        "bake > 0, error-rate increase >= 0, p99 ratio >= 1)");
+  }
+  return r;
+}
+
+StatusOr<std::vector<CanaryDeployment>> TrainingStore::Canaries(bool baking_only) {
+  std::lock_guard<std::mutex> lock(mu_);
+  MLFAAS_ASSIGN_OR_RETURN(
+      auto st,
+      db_->Prepare(std::string("SELECT function, alias, canary_version, weight, step, "
+                               "bake_ms, max_error_rate_increase, max_p99_ratio, status, "
+                               "reason, retrain_run, created_at, updated_at FROM "
+                               "canary_deployments") +
+                   (baking_only ? " WHERE status = 'baking'" : "") + " ORDER BY function, alias"));
+  std::vector<CanaryDeployment> out;
+  while (true) {
+    MLFAAS_ASSIGN_OR_RETURN(bool row, st->Step());
+    if (!row) return out;
+    CanaryDeployment d;
+    d.function = st->Text(0);
+    d.alias = st->Text(1);
+    d.canary_version = st->Text(2);
+    d.weight = st->Real(3);
+    d.step = st->Real(4);
+    d.bake_ms = st->Int(5);
+    d.max_error_rate_increase = st->Real(6);
+    d.max_p99_ratio = st->Real(7);
+    d.status = st->Text(8);
+    d.reason = st->Text(9);
+    d.retrain_run = st->Int(10);
+    d.created_at = st->Text(11);
+    d.updated_at = st->Text(12);
+    out.push_back(std::move(d));
+  }
+}
+
+Status TrainingStore::UpdateCanary(const CanaryDeployment& d) {
+  const std::string now = Now();
+  std::lock_guard<std::mutex> lock(mu_);
+  MLFAAS_ASSIGN_OR_RETURN(
+      auto st, db_->Prepare("UPDATE canary_deployments SET weight = ?3, status = ?4, reason = ?5, "
+                            "updated_at = ?6 WHERE function = ?1 AND alias = ?2"));
+  MLFAAS_RETURN_IF_ERROR(st->Bind(1, d.function)
+                             .Bind(2, d.alias)
+                             .Bind(3, d.weight)
+                             .Bind(4, d.status)
+                             .Bind(5, d.reason)
+                             .Bind(6, now)
+                             .Run());
+  if (db_->Changes() == 0) {
+    return NotFound("no canary deployment for " + d.function + ":" + d.alias);
+  }
+  return Status::Ok();
+}
+
 }  // namespace mlfaas::registry

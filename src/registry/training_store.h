@@ -65,6 +65,26 @@ struct RetrainState {
   int64_t labels_at_last_run = 0;  // the function's feedback count then
 };
 
+// A canary step that decides by itself (docs/retraining.md, "Canaries that decide"): the alias
+// routes `weight` to `canary_version`; the gateway's canary controller rolls it back when it does
+// worse than the primary, steps the weight up by `step` (linear) or promotes it after each
+// `bake_ms` it stays healthy. One per alias; a new one replaces the old.
+struct CanaryDeployment {
+  std::string function;
+  std::string alias;
+  std::string canary_version;
+  double weight = 0.1;  // the share routed now
+  double step = 0;      // linear: added after each healthy bake (0: promote after one bake)
+  int64_t bake_ms = 600'000;
+  double max_error_rate_increase = 0.01;
+  double max_p99_ratio = 1.5;
+  std::string status = "baking";  // baking | promoted | rolled_back | superseded
+  std::string reason;
+  int64_t retrain_run = 0;  // the retrain run that started it (0: `alias update`)
+  std::string created_at;
+  std::string updated_at;
+};
+
 class TrainingStore {
  public:
   // Largest dataset file accepted (it is read whole to store it).
@@ -99,6 +119,16 @@ class TrainingStore {
   StatusOr<int64_t> AddRetrainRun(const RetrainRun& run);
   // A function's runs, oldest first.
   StatusOr<std::vector<RetrainRun>> RetrainRuns(const std::string& function);
+
+  // Sets a run's decision and appends to its reason (a canary's outcome).
+  Status UpdateRetrainRun(int64_t id, const std::string& decision, const std::string& reason);
+
+  // Creates or replaces the alias's deployment (status baking).
+  Status PutCanary(const CanaryDeployment& d);
+  // Every deployment, or only those still baking.
+  StatusOr<std::vector<CanaryDeployment>> Canaries(bool baking_only);
+  // Updates weight, status and reason of the alias's deployment.
+  Status UpdateCanary(const CanaryDeployment& d);
 
   // The scheduler's record of a function (nullopt: never recorded).
   StatusOr<std::optional<RetrainState>> GetRetrainState(const std::string& function);

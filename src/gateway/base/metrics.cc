@@ -63,6 +63,34 @@ void Metrics::RecordInvocation(const std::string& function, const std::string& v
   }
 }
 
+Metrics::VersionCounts Metrics::Counts(const std::string& function,
+                                       const std::string& version) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  VersionCounts c;
+  for (auto it = invocations_.lower_bound({function, version, ""});
+       it != invocations_.end() && std::get<0>(it->first) == function &&
+       std::get<1>(it->first) == version;
+       ++it) {
+    const std::string& outcome = std::get<2>(it->first);
+    if (outcome == OutcomeName(Outcome::kThrottled) || outcome == OutcomeName(Outcome::kNotFound) ||
+        outcome == OutcomeName(Outcome::kBadRequest)) {
+      continue;
+    }
+    c.invocations += it->second;
+  }
+  for (auto it = errors_.lower_bound({function, version, ""});
+       it != errors_.end() && std::get<0>(it->first) == function &&
+       std::get<1>(it->first) == version;
+       ++it) {
+    c.errors += it->second;
+  }
+  if (auto d = durations_.find({function, version}); d != durations_.end()) {
+    c.timed = d->second.count;
+    c.buckets = d->second.buckets;
+  }
+  return c;
+}
+
 void Metrics::RecordColdStart(const std::string& function, const std::string& version,
                               double init_ms) {
   std::lock_guard<std::mutex> lock(mu_);

@@ -45,6 +45,18 @@ class Metrics {
   };
   std::string Render(const Live& live) const;
 
+  // One version's counters so far (the canary controller compares a window of them, the
+  // difference of two snapshots): invocations that ended (throttles, not-found and bad requests
+  // excluded), those that were errors, and the duration histogram (buckets[i]: durations
+  // <= kBucketsMs[i]; `timed` in all).
+  struct VersionCounts {
+    uint64_t invocations = 0;
+    uint64_t errors = 0;
+    uint64_t timed = 0;
+    std::array<uint64_t, kBucketsMs.size()> buckets{};
+  };
+  VersionCounts Counts(const std::string& function, const std::string& version) const;
+
   // Lambda's error type for an outcome that is an error, nullptr for the others (success,
   // throttled, and the caller's own errors: bad request, not found).
   static const char* ErrorType(Outcome outcome);
