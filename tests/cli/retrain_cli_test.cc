@@ -11,8 +11,10 @@
 #include <string>
 #include <vector>
 
+#include "common/clock.h"
 #include "common/fs.h"
 #include "common/sha256.h"
+#include "registry/training_store.h"
 #include "testing/subprocess.h"
 
 namespace mlfaas {
@@ -193,6 +195,25 @@ TEST_F(RetrainCliTest, ACanaryWeightRoutesAShareInsteadOfMovingTheAlias) {
   EXPECT_EQ(alias["version"], "1");
   EXPECT_EQ(alias["canary_version"], "2") << alias.dump();
   EXPECT_DOUBLE_EQ(alias["canary_weight"].get<double>(), 0.1);
+
+  // With --linear the canary decides by itself: a deployment the gateway's controller takes
+  // up (canary_controller_test.cc), tied to this run.
+  run = MlfaasJson({"retrain", "f", "--linear", "25%/2m", "--json"});
+  EXPECT_EQ(run["decision"], "canary") << run.dump();
+  alias = Alias("f");
+  EXPECT_EQ(alias["canary_version"], "3");
+  EXPECT_DOUBLE_EQ(alias["canary_weight"].get<double>(), 0.25);
+  SystemClock clock;
+  auto store = registry::TrainingStore::Open(dir_.path() / "home", clock);
+  ASSERT_TRUE(store.ok());
+  auto deployments = (*store)->Canaries(true);
+  ASSERT_TRUE(deployments.ok());
+  ASSERT_EQ(deployments->size(), 1u);
+  const registry::CanaryDeployment& d = (*deployments)[0];
+  EXPECT_EQ(d.canary_version, "3");
+  EXPECT_DOUBLE_EQ(d.step, 0.25);
+  EXPECT_EQ(d.bake_ms, 120'000);
+  EXPECT_EQ(d.retrain_run, run["id"].get<int64_t>());
 }
 
 TEST_F(RetrainCliTest, GradientBoostedTreesRetrainToo) {
@@ -232,8 +253,21 @@ TEST_F(RetrainCliTest, BadInputFailsWithOneLineAndChangesNothing) {
     r = Mlfaas({"retrain", "f", "--gate", gate});
     EXPECT_EQ(r.exit_code, 1) << gate;
   }
-  r = Mlfaas({"retrain", "f", "--canary-weight", "1.5"});
-  EXPECT_EQ(r.exit_code, 1);
+  for (const std::vector<std::string>& bad : std::vector<std::vector<std::string>>{
+           {"--canary-weight", "1.5"},
+           {"--bake", "10m"},  // a canary that decides needs a weight
+           {"--canary-weight", "0.1", "--bake", "soon"},
+           {"--canary-weight", "0.1", "--bake", "0s"},
+           {"--linear", "10"},
+           {"--linear", "150%/1m"},
+           {"--canary-weight", "0.1", "--bake", "1m", "--linear", "10%/1m"},
+           {"--canary-weight", "0.1", "--bake", "1m", "--max-p99-ratio", "0.5"},
+           {"--max-error-rate-increase", "0.1"}}) {
+    std::vector<std::string> args = {"retrain", "f"};
+    args.insert(args.end(), bad.begin(), bad.end());
+    r = Mlfaas(args);
+    EXPECT_EQ(r.exit_code, 1) << bad[0] << " " << bad[1];
+  }
   r = Mlfaas({"retrain", "nope"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, HasSubstr("nope"));

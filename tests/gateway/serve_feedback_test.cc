@@ -265,5 +265,74 @@ TEST_F(ServeFeedbackTest, EnoughLabelsStartARetrainInAProcessOfItsOwn) {
   EXPECT_EQ(json::parse(again.out).size(), 1u);
 }
 
+// A canary that decides, end to end: under load from `mlfaas bench`, an alias routes 30% to a
+// version whose every invocation is a function error, with --bake 10m. The gateway's canary
+// controller rolls it back on its own long before the bake ends; the primary version serves
+// every one of its requests without an error.
+TEST_F(ServeFeedbackTest, AnErroringCanaryRollsBackUnderBenchLoadAndThePrimaryNeverFails) {
+  const std::string failing = R"PY(#!/usr/bin/python3
+import json, os, urllib.request
+base = "http://" + os.environ["AWS_LAMBDA_RUNTIME_API"] + "/2018-06-01/runtime"
+while True:
+    with urllib.request.urlopen(base + "/invocation/next") as r:
+        rid = r.headers["Lambda-Runtime-Aws-Request-Id"]
+        r.read()
+    body = json.dumps({"errorMessage": "broken canary", "errorType": "Broken"}).encode()
+    urllib.request.urlopen(urllib.request.Request(
+        base + "/invocation/" + rid + "/error", data=body, method="POST")).read()
+)PY";
+  Create("canary", PyRuntime("    return {'ok': True}"));
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"function", "publish", "canary"},
+           {"function", "update-code", "canary", "--package", BootstrapZip(failing).string()},
+           {"function", "publish", "canary"},
+           {"alias", "create", "canary", "live", "--version", "1"},
+           {"alias", "update", "canary", "live", "--canary-version", "2", "--canary-weight", "0.3",
+            "--bake", "10m"}}) {
+    auto r = Mlfaas(args);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+  }
+  const fs::path plan = tmp_.path() / "canary.yaml";
+  std::ofstream(plan) << "execution:\n- concurrency: 2\n  hold-for: 4s\n  scenario: s\n"
+                      << "scenarios:\n  s:\n    requests:\n    - url: http://127.0.0.1:" << port_
+                      << "/2015-03-31/functions/canary/invocations?Qualifier=live\n"
+                      << "      method: POST\n      headers: {Authorization: \"" << root_.bearer()
+                      << "\"}\n      body: {\"x\": 1}\n";
+  auto bench = Mlfaas({"bench", "run", plan.string(), "-q"});
+  EXPECT_EQ(bench.exit_code, 0) << bench.out << bench.err;
+
+  auto alias = Mlfaas({"alias", "get", "canary", "live", "--json"});
+  ASSERT_EQ(alias.exit_code, 0) << alias.err;
+  const json a = json::parse(alias.out);
+  EXPECT_EQ(a["version"], "1");
+  EXPECT_TRUE(a["canary_version"].is_null()) << a.dump();
+  SystemClock clock;
+  auto store = registry::TrainingStore::Open(Home(), clock);
+  ASSERT_TRUE(store.ok());
+  auto deployments = (*store)->Canaries(false);
+  ASSERT_TRUE(deployments.ok());
+  ASSERT_EQ(deployments->size(), 1u);
+  EXPECT_EQ((*deployments)[0].status, "rolled_back");
+  EXPECT_NE((*deployments)[0].reason.find("error rate"), std::string::npos);
+  auto audit = Mlfaas({"audit", "--json"});
+  EXPECT_NE(audit.out.find("CanaryRollback"), std::string::npos) << audit.out;
+
+  // The gateway's own counters: the canary failed, the primary never did, and it served.
+  const std::string metrics =
+      http_->Request(http::verb::get, "/metrics", "", {{"Authorization", root_.bearer()}}).body;
+  auto count = [&](const std::string& prefix) {
+    double sum = 0;
+    for (size_t at = metrics.find(prefix); at != std::string::npos;
+         at = metrics.find(prefix, at + 1)) {
+      const size_t eol = metrics.find('\n', at);
+      sum += std::stod(metrics.substr(metrics.rfind(' ', eol) + 1, eol));
+    }
+    return sum;
+  };
+  EXPECT_GT(count("mlfaas_errors_total{function=\"canary\",version=\"2\""), 0) << metrics;
+  EXPECT_EQ(count("mlfaas_errors_total{function=\"canary\",version=\"1\""), 0) << metrics;
+  EXPECT_GT(count("mlfaas_invocations_total{function=\"canary\",version=\"1\""), 50) << metrics;
+}
+
 }  // namespace
 }  // namespace mlfaas::testing
