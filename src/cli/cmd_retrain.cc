@@ -371,18 +371,26 @@ struct Candidate {
   model::BinaryMetrics metrics;
 };
 
+// What both trainers' options share: the recipe's transform, threshold and split, and the run's
+// own rows instead of a split of their own.
+template <typename Options>
+Options RecipeOptions(const Recipe& r, const Assembled& a) {
+  Options o;
+  o.transform = r.manifest.model.transform;
+  o.threshold = r.manifest.model.threshold;
+  o.test_size = r.test_size;
+  o.seed = r.seed;
+  o.split = &a.split;
+  return o;
+}
+
 StatusOr<Candidate> TrainCandidate(const Recipe& r, const Assembled& a) {
   Candidate c;
   package::Manifest& m = c.manifest;
   m = r.manifest;
   json training = r.manifest.training;
   if (r.manifest.kind == model::kXgboost) {
-    model::XgboostTrainOptions o;
-    o.transform = r.manifest.model.transform;
-    o.threshold = r.manifest.model.threshold;
-    o.test_size = r.test_size;
-    o.seed = r.seed;
-    o.split = &a.split;
+    auto o = RecipeOptions<model::XgboostTrainOptions>(r, a);
     if (const json* p = JsonField(training, "params"); p && p->is_object()) {
       for (const auto& [k, v] : p->items()) {
         if (v.is_string()) o.params[k] = v.get<std::string>();
@@ -397,12 +405,7 @@ StatusOr<Candidate> TrainCandidate(const Recipe& r, const Assembled& a) {
     training["rounds"] = t.rounds;
     training["params"] = t.params;
   } else {
-    model::TrainOptions o;
-    o.transform = r.manifest.model.transform;
-    o.threshold = r.manifest.model.threshold;
-    o.test_size = r.test_size;
-    o.seed = r.seed;
-    o.split = &a.split;
+    auto o = RecipeOptions<model::TrainOptions>(r, a);
     o.solver.balanced = JsonString(training, "class_weight", "none") == "balanced";
     o.solver.threads = 2;  // as `mlfaas train`: the summation order, hence the digest, is fixed
     MLFAAS_ASSIGN_OR_RETURN(model::TrainResult t, model::Train(a.data, o));

@@ -183,14 +183,7 @@ void CanaryController::Tick() {
       if (!st.ok() && error.empty()) error = name + ": " + st.message();
     }
   }
-  if (error != last_error_) {
-    if (error.empty()) {
-      spdlog::info("canary controller: working again");
-    } else {
-      spdlog::error("canary controller: {}", error);
-    }
-    last_error_ = std::move(error);
-  }
+  errors_.Update(std::move(error));
 }
 
 }  // namespace mlfaas::gateway

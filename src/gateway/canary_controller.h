@@ -18,6 +18,7 @@
 
 #include "auth/auth_store.h"
 #include "common/clock.h"
+#include "gateway/base/error_once.h"
 #include "gateway/base/metrics.h"
 #include "registry/registry.h"
 #include "registry/training_store.h"
@@ -71,7 +72,7 @@ class CanaryController {
   const Clock& clock_;
   auth::AuthStore* audit_;
   std::map<std::pair<std::string, std::string>, Step> steps_;  // by (function, alias)
-  std::string last_error_;
+  ErrorOnce errors_{"canary controller", "working again"};
 };
 
 }  // namespace mlfaas::gateway

@@ -218,15 +218,8 @@ bool Gateway::FlushUsage() {
 void Gateway::RefreshKeys() {
   if (!guard_) return;
   Status st = guard_->Refresh();
-  std::string error = st.ok() ? "" : st.message();
-  if (error != guard_error_) {
-    if (st.ok()) {
-      spdlog::info("authentication: keys readable again");
-    } else {
-      spdlog::error("authentication: cannot reload the keys, keeping the previous ones: {}", error);
-    }
-    guard_error_ = std::move(error);
-  }
+  guard_errors_.Update(
+      st.ok() ? "" : "cannot reload the keys, keeping the previous ones: " + st.message());
 }
 
 void Gateway::ReconcileProvisioned() {

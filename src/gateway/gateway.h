@@ -21,6 +21,7 @@
 #include "common/random.h"
 #include "common/status.h"
 #include "gateway/base/code_store.h"
+#include "gateway/base/error_once.h"
 #include "gateway/base/http_server.h"
 #include "gateway/base/metrics.h"
 #include "gateway/canary_controller.h"
@@ -144,7 +145,8 @@ class Gateway {
   std::unique_ptr<Invoker> invoker_;
   std::atomic<bool> shutting_down_{false};
   std::unique_ptr<auth::Guard> guard_;
-  std::string guard_error_;  // the last key reload failure said (maintenance thread only)
+  // Key reload failures, said once (maintenance thread only).
+  ErrorOnce guard_errors_{"authentication", "keys readable again"};
   std::unique_ptr<ApiContext> api_;
   // Control-plane work (registry writes, code uploads) runs here, off the io threads.
   boost::asio::thread_pool control_pool_{1};

@@ -159,14 +159,7 @@ void RetrainScheduler::Tick() {
       if (!st.ok() && error.empty()) error = f.name + ": " + st.message();
     }
   }
-  if (error != last_error_) {
-    if (error.empty()) {
-      spdlog::info("retrain scheduler: working again");
-    } else {
-      spdlog::error("retrain scheduler: {}", error);
-    }
-    last_error_ = std::move(error);
-  }
+  errors_.Update(std::move(error));
 }
 
 }  // namespace mlfaas::gateway

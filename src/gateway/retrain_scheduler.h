@@ -20,6 +20,7 @@
 
 #include "common/clock.h"
 #include "common/status.h"
+#include "gateway/base/error_once.h"
 #include "registry/registry.h"
 #include "registry/training_store.h"
 #include "sandbox/cgroups.h"
@@ -95,7 +96,7 @@ class RetrainScheduler {
   const Clock& clock_;
   RetrainRunner& runner_;
   int64_t started_ = 0;
-  std::string last_error_;  // logged once until it changes
+  ErrorOnce errors_{"retrain scheduler", "working again"};
 };
 
 }  // namespace mlfaas::gateway
