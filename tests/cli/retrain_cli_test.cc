@@ -197,7 +197,10 @@ TEST_F(RetrainCliTest, ACanaryWeightRoutesAShareInsteadOfMovingTheAlias) {
   EXPECT_DOUBLE_EQ(alias["canary_weight"].get<double>(), 0.1);
 
   // With --linear the canary decides by itself: a deployment the gateway's controller takes
-  // up (canary_controller_test.cc), tied to this run.
+  // up (canary_controller_test.cc), tied to this run. (New feedback first: the same rows would
+  // train the same model, which publishing returns as the existing version 2.)
+  MlfaasJson({"feedback", "add", "f", WriteFeedback("more.json", Synthetic(300, 16), "m-", false),
+              "--json"});
   run = MlfaasJson({"retrain", "f", "--linear", "25%/2m", "--json"});
   EXPECT_EQ(run["decision"], "canary") << run.dump();
   alias = Alias("f");
