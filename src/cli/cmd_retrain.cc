@@ -20,6 +20,7 @@
 #include <iostream>
 #include <iterator>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -42,6 +43,7 @@
 #include "model/trainer.h"
 #include "model/xgboost_kind.h"
 #include "model/xgboost_trainer.h"
+#include "package/manifest.h"
 #include "package/package.h"
 #include "registry/feedback.h"
 #include "registry/registry.h"
@@ -534,14 +536,26 @@ Status Retrain(const RetrainFlags& f, registry::Registry& reg, registry::Trainin
   run.current_metrics = model::MetricsToJson(cur).dump();
   run.candidate_metrics = model::MetricsToJson(cand).dump();
 
-  // Publish the candidate: it becomes $LATEST's code, then a version.
-  TempDir tmp("mlfaas-retrain");
-  const fs::path zip = tmp.path() / "candidate.zip";
-  MLFAAS_RETURN_IF_ERROR(package::WritePackage(zip, candidate.manifest));
-  MLFAAS_RETURN_IF_ERROR(reg.UpdateCode(f.function, zip.string()).status());
-  MLFAAS_ASSIGN_OR_RETURN(
-      registry::VersionInfo published,
-      reg.PublishVersion(f.function, "retrained from version " + alias.version));
+  // Publish the candidate: it becomes $LATEST's code, then a version; unless a published version
+  // already holds the same model (same manifest digest: the same rows trained it), which is
+  // then the candidate, so that retraining on unchanged data publishes nothing new.
+  const std::string digest = package::ComputeDigest(package::ToJson(candidate.manifest));
+  std::optional<registry::VersionInfo> same;
+  MLFAAS_ASSIGN_OR_RETURN(auto versions, reg.ListVersions(f.function));
+  for (const registry::VersionInfo& v : versions) {
+    if (v.version != registry::kLatest && v.model_digest == digest) same = v;
+  }
+  registry::VersionInfo published;
+  if (same) {
+    published = *same;
+  } else {
+    TempDir tmp("mlfaas-retrain");
+    const fs::path zip = tmp.path() / "candidate.zip";
+    MLFAAS_RETURN_IF_ERROR(package::WritePackage(zip, candidate.manifest));
+    MLFAAS_RETURN_IF_ERROR(reg.UpdateCode(f.function, zip.string()).status());
+    MLFAAS_ASSIGN_OR_RETURN(
+        published, reg.PublishVersion(f.function, "retrained from version " + alias.version));
+  }
   run.candidate_version = published.version;
 
   const model::GateVerdict verdict = model::EvaluateGate(gate, cur, cand);

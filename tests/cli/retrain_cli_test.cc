@@ -158,6 +158,10 @@ TEST_F(RetrainCliTest, APassingGateMovesTheAliasAndAFailingOneDoesNot) {
   EXPECT_GT(test_rows, 600 + 100);
   EXPECT_LT(test_rows, 600 + 260);
   EXPECT_EQ(Alias("f")["version"], "2");
+  // The same rows again train the same model: nothing new is published.
+  run = MlfaasJson({"retrain", "f", "--json"});
+  EXPECT_EQ(run["candidate_version"], "2") << run.dump();
+  EXPECT_NE(run["reason"].get<std::string>().find("nothing changed"), std::string::npos);
 
   // Poisoned feedback (labels flipped): the candidate is worse; the gate fails, the alias stays,
   // the candidate is still published (as version 3) for inspection.
@@ -175,11 +179,11 @@ TEST_F(RetrainCliTest, APassingGateMovesTheAliasAndAFailingOneDoesNot) {
   EXPECT_EQ(Alias("f")["version"], "2");
 
   json history = MlfaasJson({"retrain", "history", "f", "--json"});
-  ASSERT_EQ(history.size(), 3u);
+  ASSERT_EQ(history.size(), 4u);
   EXPECT_EQ(history[0]["decision"], "promoted");
-  EXPECT_EQ(history[1]["decision"], "rejected");
-  EXPECT_EQ(history[2]["gate"], "f1>=1.5");
-  EXPECT_TRUE(history[1]["candidate_metrics"]["f1"].is_number());
+  EXPECT_EQ(history[2]["decision"], "rejected");
+  EXPECT_EQ(history[3]["gate"], "f1>=1.5");
+  EXPECT_TRUE(history[2]["candidate_metrics"]["f1"].is_number());
   CommandResult table = Mlfaas({"retrain", "history", "f"});
   EXPECT_EQ(table.exit_code, 0);
   EXPECT_THAT(table.out, HasSubstr("rejected"));
