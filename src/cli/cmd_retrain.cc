@@ -505,6 +505,11 @@ Status Retrain(const RetrainFlags& f, registry::Registry& reg, registry::Trainin
   }
   MLFAAS_ASSIGN_OR_RETURN(Recipe recipe, RecipeOf(*manifest));
   if (!f.data.empty()) {
+    // Read as this model's training data before it is registered: a file that is not one
+    // never becomes a dataset.
+    model::CsvOptions csv{recipe.manifest.model.features, recipe.label, false,
+                          recipe.manifest.model.transform, recipe.skip_invalid};
+    MLFAAS_RETURN_IF_ERROR(model::ReadCsv(f.data, csv).status());
     MLFAAS_ASSIGN_OR_RETURN(registry::DatasetInfo added, RegisterDataFile(home, f.data));
     bool known = false;
     for (const std::string& d : recipe.datasets) known = known || d == added.sha256;

@@ -281,12 +281,21 @@ TEST_F(RetrainCliTest, BadInputFailsWithOneLineAndChangesNothing) {
   EXPECT_EQ(versions(), before);  // nothing was published
   EXPECT_TRUE(MlfaasJson({"retrain", "history", "f", "--json"}).empty());
 
+  // --data that is not training data for this model fails the run and is not registered.
+  std::ofstream(Path("notcsv.json")) << R"({"rows": []})";
+  r = Mlfaas({"retrain", "f", "--data", Path("notcsv.json")});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(MlfaasJson({"dataset", "list", "--json"}).size(), 1u);
+  EXPECT_EQ(versions(), before);
+  ASSERT_EQ(MlfaasJson({"retrain", "history", "f", "--json"}).size(), 1u);
+
   // A missing alias fails the run: recorded, nothing published.
   r = Mlfaas({"retrain", "f", "--alias", "prod"});
   EXPECT_EQ(r.exit_code, 1);
   json history = MlfaasJson({"retrain", "history", "f", "--json"});
-  ASSERT_EQ(history.size(), 1u);
+  ASSERT_EQ(history.size(), 2u);
   EXPECT_EQ(history[0]["decision"], "failed");
+  EXPECT_EQ(history[1]["decision"], "failed");
   EXPECT_EQ(versions(), before);
 
   // Feedback that does not fit the function's features is refused whole.
