@@ -14,6 +14,9 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
+#include <utility>
+#include <vector>
 
 #include "common/status.h"
 
@@ -96,5 +99,21 @@ class Txn {
   Db& db_;
   bool done_ = false;
 };
+
+// Steps `st` to the end, mapping each row with `row(const Stmt&) -> T` (or StatusOr<T>).
+template <typename T, typename F>
+StatusOr<std::vector<T>> CollectRows(Stmt& st, F row) {
+  std::vector<T> out;
+  while (true) {
+    MLFAAS_ASSIGN_OR_RETURN(bool more, st.Step());
+    if (!more) return out;
+    if constexpr (std::is_same_v<std::invoke_result_t<F, const Stmt&>, T>) {
+      out.push_back(row(st));
+    } else {
+      MLFAAS_ASSIGN_OR_RETURN(T value, row(st));
+      out.push_back(std::move(value));
+    }
+  }
+}
 
 }  // namespace mlfaas::registry

@@ -99,12 +99,7 @@ StatusOr<std::vector<DatasetInfo>> TrainingStore::ListDatasets() {
   std::lock_guard<std::mutex> lock(mu_);
   MLFAAS_ASSIGN_OR_RETURN(
       auto st, db_->Prepare("SELECT name, sha256, bytes, added_at FROM datasets ORDER BY name"));
-  std::vector<DatasetInfo> out;
-  while (true) {
-    MLFAAS_ASSIGN_OR_RETURN(bool row, st->Step());
-    if (!row) return out;
-    out.push_back(DatasetFrom(*st));
-  }
+  return CollectRows<DatasetInfo>(*st, DatasetFrom);
 }
 
 StatusOr<fs::path> TrainingStore::DatasetPath(const std::string& sha256) {
@@ -166,15 +161,12 @@ StatusOr<std::vector<FeedbackRow>> TrainingStore::Feedback(const std::string& fu
   MLFAAS_ASSIGN_OR_RETURN(auto st, db_->Prepare("SELECT id, label, features, received_at FROM "
                                                 "feedback WHERE function = ?1 ORDER BY id"));
   st->Bind(1, function);
-  std::vector<FeedbackRow> out;
-  while (true) {
-    MLFAAS_ASSIGN_OR_RETURN(bool row, st->Step());
-    if (!row) return out;
+  return CollectRows<FeedbackRow>(*st, [&function](const Stmt& row) -> StatusOr<FeedbackRow> {
     FeedbackRow r;
-    r.id = st->Text(0);
-    r.label = static_cast<int>(st->Int(1));
-    r.received_at = st->Text(3);
-    auto features = ParseJson(st->Text(2), 2);
+    r.id = row.Text(0);
+    r.label = static_cast<int>(row.Int(1));
+    r.received_at = row.Text(3);
+    auto features = ParseJson(row.Text(2), 2);
     if (!features.ok() || !features->is_object()) {
       return DataLoss("feedback row " + r.id + " of " + function + " has unreadable features");
     }
@@ -182,8 +174,8 @@ StatusOr<std::vector<FeedbackRow>> TrainingStore::Feedback(const std::string& fu
       if (!v.is_number()) return DataLoss("feedback row " + r.id + " has a non-numeric " + k);
       r.features[k] = v.get<double>();
     }
-    out.push_back(std::move(r));
-  }
+    return r;
+  });
 }
 
 StatusOr<int64_t> TrainingStore::FeedbackCount(const std::string& function) {
@@ -233,29 +225,26 @@ StatusOr<std::vector<RetrainRun>> TrainingStore::RetrainRuns(const std::string& 
                             "candidate_metrics, gate, decision, reason, train_rows, test_rows, "
                             "feedback_rows FROM retrain_runs WHERE function = ?1 ORDER BY id"));
   st->Bind(1, function);
-  std::vector<RetrainRun> out;
-  while (true) {
-    MLFAAS_ASSIGN_OR_RETURN(bool row, st->Step());
-    if (!row) return out;
+  return CollectRows<RetrainRun>(*st, [](const Stmt& row) {
     RetrainRun r;
-    r.id = st->Int(0);
-    r.function = st->Text(1);
-    r.alias = st->Text(2);
-    r.trigger = st->Text(3);
-    r.started_at = st->Text(4);
-    r.finished_at = st->Text(5);
-    r.current_version = st->Text(6);
-    r.candidate_version = st->Text(7);
-    r.current_metrics = st->Text(8);
-    r.candidate_metrics = st->Text(9);
-    r.gate = st->Text(10);
-    r.decision = st->Text(11);
-    r.reason = st->Text(12);
-    r.train_rows = st->Int(13);
-    r.test_rows = st->Int(14);
-    r.feedback_rows = st->Int(15);
-    out.push_back(std::move(r));
-  }
+    r.id = row.Int(0);
+    r.function = row.Text(1);
+    r.alias = row.Text(2);
+    r.trigger = row.Text(3);
+    r.started_at = row.Text(4);
+    r.finished_at = row.Text(5);
+    r.current_version = row.Text(6);
+    r.candidate_version = row.Text(7);
+    r.current_metrics = row.Text(8);
+    r.candidate_metrics = row.Text(9);
+    r.gate = row.Text(10);
+    r.decision = row.Text(11);
+    r.reason = row.Text(12);
+    r.train_rows = row.Int(13);
+    r.test_rows = row.Int(14);
+    r.feedback_rows = row.Int(15);
+    return r;
+  });
 }
 
 // ---- the scheduler's state ----
@@ -335,26 +324,23 @@ StatusOr<std::vector<CanaryDeployment>> TrainingStore::Canaries(bool baking_only
                                "reason, retrain_run, created_at, updated_at FROM "
                                "canary_deployments") +
                    (baking_only ? " WHERE status = 'baking'" : "") + " ORDER BY function, alias"));
-  std::vector<CanaryDeployment> out;
-  while (true) {
-    MLFAAS_ASSIGN_OR_RETURN(bool row, st->Step());
-    if (!row) return out;
+  return CollectRows<CanaryDeployment>(*st, [](const Stmt& row) {
     CanaryDeployment d;
-    d.function = st->Text(0);
-    d.alias = st->Text(1);
-    d.canary_version = st->Text(2);
-    d.weight = st->Real(3);
-    d.step = st->Real(4);
-    d.bake_ms = st->Int(5);
-    d.max_error_rate_increase = st->Real(6);
-    d.max_p99_ratio = st->Real(7);
-    d.status = st->Text(8);
-    d.reason = st->Text(9);
-    d.retrain_run = st->Int(10);
-    d.created_at = st->Text(11);
-    d.updated_at = st->Text(12);
-    out.push_back(std::move(d));
-  }
+    d.function = row.Text(0);
+    d.alias = row.Text(1);
+    d.canary_version = row.Text(2);
+    d.weight = row.Real(3);
+    d.step = row.Real(4);
+    d.bake_ms = row.Int(5);
+    d.max_error_rate_increase = row.Real(6);
+    d.max_p99_ratio = row.Real(7);
+    d.status = row.Text(8);
+    d.reason = row.Text(9);
+    d.retrain_run = row.Int(10);
+    d.created_at = row.Text(11);
+    d.updated_at = row.Text(12);
+    return d;
+  });
 }
 
 Status TrainingStore::UpdateCanary(const CanaryDeployment& d) {
