@@ -112,6 +112,11 @@ TEST_F(ServeFeedbackTest, RowsAreAddedReplacedByIdCountedAndKeptAcrossARestart) 
   EXPECT_EQ(json::parse(second.body),
             (json{{"function", "model"}, {"added", 1}, {"replaced", 1}, {"total", 4}}));
   EXPECT_EQ(Total("model"), 4);
+  // Each stored batch is in the audit log, with its caller.
+  auto audit = Mlfaas({"audit", "--json"});
+  ASSERT_EQ(audit.exit_code, 0) << audit.err;
+  EXPECT_NE(audit.out.find("PutFeedback"), std::string::npos) << audit.out;
+  EXPECT_NE(audit.out.find("added 1, replaced 1, total 4"), std::string::npos) << audit.out;
   // A function without a manifest takes any feature names.
   auto echo =
       Post("echo", RowsBody({{{"id", "e1"}, {"label", 0}, {"features", {{"anything", 0.25}}}}}));

@@ -11,12 +11,15 @@
 // Errors are Lambda-shaped (X-Amzn-ErrorType; 400 InvalidParameterValueException, 403
 // AccessDeniedException, 404 ResourceNotFoundException, 429 TooManyRequestsException when the
 // function holds TrainingStore::kMaxFeedbackRows rows).
+#include <spdlog/spdlog.h>
+
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "auth/auth_store.h"
 #include "gateway/frontend/model_schema.h"
 #include "gateway/frontend/router.h"
 #include "registry/feedback.h"
@@ -56,8 +59,25 @@ Response FeedbackFull(const std::string& msg) {
   return res;
 }
 
+// A stored batch in the audit log (as control-plane writes are), when the gateway keeps one.
+void AuditFeedback(ApiContext& ctx, const std::string& caller, const std::string& function,
+                   const registry::FeedbackCounts& c) {
+  if (!ctx.store) return;
+  auth::AuditEntry e;
+  e.principal = caller;
+  e.source = "http";
+  e.action = "PutFeedback";
+  e.resource = "function:" + function;
+  e.result = "ok";
+  e.detail = "added " + std::to_string(c.added) + ", replaced " + std::to_string(c.replaced) +
+             ", total " + std::to_string(c.total);
+  Status st = ctx.store->Record(std::move(e));
+  if (!st.ok()) spdlog::warn("feedback: cannot write the audit log: {}", st.message());
+}
+
 // POST: the answer (blocking: the registry, the manifest, parsing, the database).
-Response AddFeedback(ApiContext& ctx, const std::string& function, const std::string& body) {
+Response AddFeedback(ApiContext& ctx, const std::string& caller, const std::string& function,
+                     const std::string& body) {
   auto latest = ctx.registry->GetVersion(function, registry::kLatest);
   if (!latest.ok()) return StatusResponse(latest.status());  // 404 for an unknown function
   auto features = FeedbackFeatures(ctx, *latest);
@@ -75,6 +95,7 @@ Response AddFeedback(ApiContext& ctx, const std::string& function, const std::st
     }
     return StatusResponse(counts.status());
   }
+  AuditFeedback(ctx, caller, function, *counts);
   return JsonResponse(http::status::ok, {{"function", function},
                                          {"added", counts->added},
                                          {"replaced", counts->replaced},
@@ -134,7 +155,9 @@ bool HandleFeedbackApi(ApiContext& ctx, Request& req, Responder& respond, const 
   }
   // The body (up to the server's 6 MiB) moves to the work, shared: never copied.
   auto body = std::make_shared<const std::string>(std::move(req.body()));
-  Offload(ctx, respond, [&ctx, function, body] { return AddFeedback(ctx, function, *body); });
+  Offload(ctx, respond, [&ctx, caller = who.Describe(), function, body] {
+    return AddFeedback(ctx, caller, function, *body);
+  });
   return true;
 }
 
