@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <utility>
 #include <vector>
 
@@ -42,6 +43,10 @@ Status ProcessRetrainRunner::Start(const std::string& function, const std::strin
   spec.args = {"--home", home_.string(), "retrain", function, "--trigger", trigger, "--json"};
   spec.env = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
               "HOME=" + home_.string(), "LANG=C.UTF-8"};
+  // A sanitizer build's settings follow it into the run (the same binary, built the same way).
+  for (const char* name : {"ASAN_OPTIONS", "UBSAN_OPTIONS", "TSAN_OPTIONS", "LSAN_OPTIONS"}) {
+    if (const char* v = std::getenv(name)) spec.env.push_back(std::string(name) + "=" + v);
+  }
   spec.cwd = home_;
   if (cgroups_.enabled()) {
     auto joins = cgroups_.Create(run.cgroup, kMemoryMb);
