@@ -26,7 +26,6 @@ StatusOr<Split> StratifiedSplit(std::span<const uint8_t> y, double test_size, ui
 // `given` (checked: indices in range, each row on at most one side, both sides non-empty) when
 // not null, else StratifiedSplit(data.y, test_size, seed).
 struct Dataset;
-StatusOr<Split> SplitFor(const Dataset& data, const Split* given, double test_size,
-                         uint64_t seed);
+StatusOr<Split> SplitFor(const Dataset& data, const Split* given, double test_size, uint64_t seed);
 
 }  // namespace mlfaas::model

@@ -144,7 +144,8 @@ TEST_F(UsageStoreTest, SchemaVersion3DatabaseUpgrades) {
   // What a database written before migration 4 looks like (migration 5's tables go too).
   ExecSql(home / "registry.db",
           "DROP INDEX usage_by_hour; DROP TABLE usage; DROP TABLE datasets; DROP TABLE feedback; "
-          "DROP INDEX retrain_runs_by_function; DROP TABLE retrain_runs; DROP TABLE retrain_state; DROP TABLE canary_deployments; "
+          "DROP INDEX retrain_runs_by_function; DROP TABLE retrain_runs; DROP TABLE retrain_state; "
+          "DROP TABLE canary_deployments; "
           "PRAGMA user_version = 3;");
   auto store = Open();
   ASSERT_TRUE(store);
