@@ -65,12 +65,21 @@ std::string DatasetNameForFile(const fs::path& file, const std::string& sha256) 
   return "data-" + sha256.substr(0, 12);
 }
 
+StatusOr<registry::DatasetInfo> RegisterDataFile(registry::TrainingStore& store,
+                                                 const fs::path& file) {
+  std::string name = file.filename().string();
+  if (!registry::IsValidDatasetName(name)) {  // only then is the digest needed for the name
+    auto sha = Sha256File(file);
+    if (!sha.ok()) return InvalidArgument(sha.status().message());
+    name = DatasetNameForFile(file, *sha);
+  }
+  return store.AddDataset(name, file);
+}
+
 StatusOr<registry::DatasetInfo> RegisterDataFile(const fs::path& home, const fs::path& file) {
   SystemClock clock;
   MLFAAS_ASSIGN_OR_RETURN(auto store, registry::TrainingStore::Open(home, clock));
-  auto sha = Sha256File(file);
-  if (!sha.ok()) return InvalidArgument(sha.status().message());
-  return store->AddDataset(DatasetNameForFile(file, *sha), file);
+  return RegisterDataFile(*store, file);
 }
 
 StatusOr<ResolvedDataset> ResolveDataset(const fs::path& home, const std::string& name) {
@@ -346,11 +355,11 @@ StatusOr<Recipe> RecipeOf(const package::Manifest& m) {
 
 using Assembled = registry::RetrainRows;
 
-Status AppendDataset(const Recipe& r, const fs::path& file, Assembled* a) {
+// A file read as the recipe's training data (its features, label, transform).
+StatusOr<model::Dataset> ReadRecipeCsv(const Recipe& r, const fs::path& file) {
   model::CsvOptions csv{r.manifest.model.features, r.label, false, r.manifest.model.transform,
                         r.skip_invalid};
-  MLFAAS_ASSIGN_OR_RETURN(model::Dataset ds, model::ReadCsv(file, csv));
-  return registry::AddDatasetRows(ds, r.test_size, r.seed, a);
+  return model::ReadCsv(file, csv);
 }
 
 // The current version's metrics on the held-out rows, scored as serving scores them.
@@ -487,12 +496,18 @@ json RunJson(const registry::RetrainRun& r) {
           {"feedback_rows", r.feedback_rows}};
 }
 
+// What the flags ask for, checked before anything is read or trained: the gate's terms, and the
+// canary deployment when --bake or --linear is given (its version filled in once published).
+struct RetrainPlan {
+  std::vector<model::GateTerm> gate;
+  registry::CanaryDeployment canary;
+};
+
 // Steps 1-4 of a run (the header comment); fills `run` as it goes. `cur`/`cand` get the
 // metrics for the report.
-Status Retrain(const RetrainFlags& f, registry::Registry& reg, registry::TrainingStore& store,
-               const fs::path& home, registry::RetrainRun& run, model::BinaryMetrics& cur,
+Status Retrain(const RetrainFlags& f, const RetrainPlan& plan, registry::Registry& reg,
+               registry::TrainingStore& store, registry::RetrainRun& run, model::BinaryMetrics& cur,
                model::BinaryMetrics& cand, Assembled& a) {
-  MLFAAS_ASSIGN_OR_RETURN(std::vector<model::GateTerm> gate, model::ParseGate(f.gate));
   MLFAAS_ASSIGN_OR_RETURN(registry::AliasInfo alias, reg.GetAlias(f.function, f.alias));
   run.current_version = alias.version;
   MLFAAS_ASSIGN_OR_RETURN(registry::VersionInfo current, reg.GetVersion(f.function, alias.version));
@@ -504,13 +519,14 @@ Status Retrain(const RetrainFlags& f, registry::Registry& reg, registry::Trainin
         " is not a model package mlfaas trained: " + manifest.status().message());
   }
   MLFAAS_ASSIGN_OR_RETURN(Recipe recipe, RecipeOf(*manifest));
+  // --data is read as this model's training data before it is registered (a file that is not
+  // one never becomes a dataset), and those rows are used as read.
+  model::Dataset added_rows;
+  std::string added_digest;
   if (!f.data.empty()) {
-    // Read as this model's training data before it is registered: a file that is not one
-    // never becomes a dataset.
-    model::CsvOptions csv{recipe.manifest.model.features, recipe.label, false,
-                          recipe.manifest.model.transform, recipe.skip_invalid};
-    MLFAAS_RETURN_IF_ERROR(model::ReadCsv(f.data, csv).status());
-    MLFAAS_ASSIGN_OR_RETURN(registry::DatasetInfo added, RegisterDataFile(home, f.data));
+    MLFAAS_ASSIGN_OR_RETURN(added_rows, ReadRecipeCsv(recipe, f.data));
+    MLFAAS_ASSIGN_OR_RETURN(registry::DatasetInfo added, RegisterDataFile(store, f.data));
+    added_digest = added.sha256;
     bool known = false;
     for (const std::string& d : recipe.datasets) known = known || d == added.sha256;
     if (!known) recipe.datasets.push_back(added.sha256);
@@ -523,8 +539,14 @@ Status Retrain(const RetrainFlags& f, registry::Registry& reg, registry::Trainin
                                 " was trained on, is not in the registry; add "
                                 "the same file with `mlfaas dataset add NAME FILE`");
     }
+    if (digest == added_digest) {
+      MLFAAS_RETURN_IF_ERROR(
+          registry::AddDatasetRows(added_rows, recipe.test_size, recipe.seed, &a));
+      continue;
+    }
     Progress("reading dataset " + digest.substr(0, 12));
-    MLFAAS_RETURN_IF_ERROR(AppendDataset(recipe, *path, &a));
+    MLFAAS_ASSIGN_OR_RETURN(model::Dataset ds, ReadRecipeCsv(recipe, *path));
+    MLFAAS_RETURN_IF_ERROR(registry::AddDatasetRows(ds, recipe.test_size, recipe.seed, &a));
   }
   MLFAAS_ASSIGN_OR_RETURN(auto feedback, store.Feedback(f.function));
   registry::AddFeedbackRows(feedback, recipe.manifest.model.features,
@@ -563,7 +585,7 @@ Status Retrain(const RetrainFlags& f, registry::Registry& reg, registry::Trainin
   }
   run.candidate_version = published.version;
 
-  const model::GateVerdict verdict = model::EvaluateGate(gate, cur, cand);
+  const model::GateVerdict verdict = model::EvaluateGate(plan.gate, cur, cand);
   run.reason = verdict.reason;
   if (!verdict.pass) {
     run.decision = "rejected";
@@ -576,11 +598,8 @@ Status Retrain(const RetrainFlags& f, registry::Registry& reg, registry::Trainin
   }
   registry::AliasInfo moved = alias;
   if (f.canary_weight > 0 || f.canary.Given()) {
-    MLFAAS_ASSIGN_OR_RETURN(
-        registry::CanaryDeployment d,
-        CanaryFrom(f.canary, f.function, f.alias, published.version, f.canary_weight));
     moved.canary_version = published.version;
-    moved.canary_weight = f.canary.Given() ? d.weight : f.canary_weight;
+    moved.canary_weight = f.canary.Given() ? plan.canary.weight : f.canary_weight;
     run.decision = "canary";
   } else {
     moved.version = published.version;
@@ -602,8 +621,10 @@ Status RunRetrain(const RetrainFlags& f, const fs::path& home) {
   }
   // The gate and the canary settings are checked before anything is read or trained: a typo
   // never costs a training run.
-  MLFAAS_RETURN_IF_ERROR(model::ParseGate(f.gate).status());
-  MLFAAS_RETURN_IF_ERROR(CanaryFrom(f.canary, f.function, f.alias, "", f.canary_weight).status());
+  RetrainPlan plan;
+  MLFAAS_ASSIGN_OR_RETURN(plan.gate, model::ParseGate(f.gate));
+  MLFAAS_ASSIGN_OR_RETURN(plan.canary,
+                          CanaryFrom(f.canary, f.function, f.alias, "", f.canary_weight));
   SystemClock clock;
   MLFAAS_ASSIGN_OR_RETURN(std::unique_ptr<registry::Registry> base, registry::OpenRegistry(home));
   MLFAAS_ASSIGN_OR_RETURN(auto audit, auth::AuthStore::Open(home));
@@ -619,7 +640,7 @@ Status RunRetrain(const RetrainFlags& f, const fs::path& home) {
   run.started_at = Rfc3339Millis(clock.EpochMillis());
   model::BinaryMetrics cur, cand;
   Assembled a;
-  Status st = Retrain(f, reg, *store, home, run, cur, cand, a);
+  Status st = Retrain(f, plan, reg, *store, run, cur, cand, a);
   if (!st.ok()) {
     run.decision = "failed";
     run.reason = st.message();
@@ -634,9 +655,8 @@ Status RunRetrain(const RetrainFlags& f, const fs::path& home) {
   if (run.decision == "canary" && f.canary.Given()) {
     // The canary decides by itself from here (the gateway's canary controller), and writes its
     // outcome into this run.
-    MLFAAS_ASSIGN_OR_RETURN(
-        registry::CanaryDeployment d,
-        CanaryFrom(f.canary, f.function, f.alias, run.candidate_version, f.canary_weight));
+    registry::CanaryDeployment d = plan.canary;
+    d.canary_version = run.candidate_version;
     d.retrain_run = run.id;
     MLFAAS_RETURN_IF_ERROR(store->PutCanary(d));
     run.reason += fmt::format("; baking {} s at {:.0f}%", d.bake_ms / 1000, d.weight * 100);

@@ -37,6 +37,8 @@ struct ResolvedDataset {
 std::string DatasetNameForFile(const std::filesystem::path& file, const std::string& sha256);
 StatusOr<registry::DatasetInfo> RegisterDataFile(const std::filesystem::path& home,
                                                  const std::filesystem::path& file);
+StatusOr<registry::DatasetInfo> RegisterDataFile(registry::TrainingStore& store,
+                                                 const std::filesystem::path& file);
 StatusOr<ResolvedDataset> ResolveDataset(const std::filesystem::path& home,
                                          const std::string& name);
 

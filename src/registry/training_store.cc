@@ -142,11 +142,7 @@ StatusOr<FeedbackCounts> TrainingStore::AddFeedback(const std::string& function,
                                .Bind(5, now)
                                .Run());
   }
-  MLFAAS_ASSIGN_OR_RETURN(auto count,
-                          db_->Prepare("SELECT count(*) FROM feedback WHERE function = ?1"));
-  count->Bind(1, function);
-  MLFAAS_ASSIGN_OR_RETURN(bool row, count->Step());
-  counts.total = row ? count->Int(0) : 0;
+  MLFAAS_ASSIGN_OR_RETURN(counts.total, CountFeedbackLocked(function));
   if (counts.total > kMaxFeedbackRows) {
     return ResourceExhausted("function " + function + " would have " +
                              std::to_string(counts.total) + " feedback rows, more than " +
@@ -180,6 +176,10 @@ StatusOr<std::vector<FeedbackRow>> TrainingStore::Feedback(const std::string& fu
 
 StatusOr<int64_t> TrainingStore::FeedbackCount(const std::string& function) {
   std::lock_guard<std::mutex> lock(mu_);
+  return CountFeedbackLocked(function);
+}
+
+StatusOr<int64_t> TrainingStore::CountFeedbackLocked(const std::string& function) {
   MLFAAS_ASSIGN_OR_RETURN(auto st,
                           db_->Prepare("SELECT count(*) FROM feedback WHERE function = ?1"));
   st->Bind(1, function);

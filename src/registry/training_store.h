@@ -137,6 +137,7 @@ class TrainingStore {
  private:
   TrainingStore(std::unique_ptr<Db> db, std::unique_ptr<BlobStore> blobs, const Clock& clock);
   std::string Now() const;
+  StatusOr<int64_t> CountFeedbackLocked(const std::string& function);  // requires mu_
 
   std::mutex mu_;
   std::unique_ptr<Db> db_;  // guarded by mu_
