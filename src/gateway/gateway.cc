@@ -106,6 +106,8 @@ Gateway::Gateway(GatewayOptions options, registry::Registry& registry, CodeStore
                                                  nullptr,
                                                  {}});
   api_->code = &code;
+  api_->dashboard = &dashboard_;
+  if (!options_.home.empty()) api_->reports_dir = options_.home / "reports";
   if (options_.control_plane) {
     api_->registry = &registry_;
     api_->store = options_.store;
@@ -163,6 +165,7 @@ Status Gateway::Start() {
                                                  options_.store);
   }
   maintenance_ = std::thread([this] { MaintenanceLoop(); });
+  sampler_ = std::thread([this] { SamplerLoop(); });
   return Status::Ok();
 }
 
@@ -201,6 +204,24 @@ void Gateway::MaintenanceLoop() {
     }
     lock.lock();
     maint_cv_.wait_for(lock, options_.tick_interval, [this] { return maint_stop_; });
+  }
+}
+
+// Wakes just after each whole second of real time, so that every second gets its own point.
+void Gateway::SamplerLoop() {
+  std::unique_lock<std::mutex> lock(maint_mu_);
+  while (!maint_stop_) {
+    lock.unlock();
+    try {
+      dashboard_.Sample(clock_.EpochMillis() / 1000, metrics_, manager_->LiveCounts());
+    } catch (const std::exception& e) {
+      spdlog::error("dashboard sampler: uncaught exception: {}", e.what());
+    }
+    lock.lock();
+    const auto now = std::chrono::system_clock::now();
+    const auto next = std::chrono::floor<std::chrono::seconds>(now) + std::chrono::seconds(1) +
+                      std::chrono::milliseconds(5);
+    maint_cv_.wait_until(lock, next, [this] { return maint_stop_; });
   }
 }
 
@@ -253,6 +274,8 @@ void Gateway::Shutdown() {
   }
   maint_cv_.notify_all();
   if (maintenance_.joinable()) maintenance_.join();
+  if (sampler_.joinable()) sampler_.join();
+  dashboard_.CloseAll();  // open pages' streams end (they never count as busy)
   if (retrain_runner_) retrain_runner_->StopAll();  // a run in progress is killed, not waited for
   size_t dropped = invoker_->Shutdown();
   if (dropped) spdlog::warn("dropping {} queued Event invocations", dropped);

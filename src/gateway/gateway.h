@@ -25,6 +25,7 @@
 #include "gateway/base/http_server.h"
 #include "gateway/base/metrics.h"
 #include "gateway/canary_controller.h"
+#include "gateway/frontend/dashboard_feed.h"
 #include "gateway/frontend/router.h"
 #include "gateway/invoke/invoker.h"
 #include "gateway/pool/instance_manager.h"
@@ -81,7 +82,8 @@ struct GatewayOptions {
   // the routes answer 404 (in-process tests).
   registry::TrainingStore* training = nullptr;
   // Automatic retraining (retrain_scheduler.h): the `mlfaas` executable the scheduler starts
-  // (`retrain`) and the home it passes. Empty, or no `training` store: no automatic runs.
+  // (`retrain`) and the home it passes. Empty, or no `training` store: no automatic runs. The
+  // dashboard lists the bench reports under <home>/reports (empty home: none).
   std::filesystem::path retrain_exe;
   std::filesystem::path home;
 };
@@ -120,6 +122,8 @@ class Gateway {
  private:
   void RunIo();
   void MaintenanceLoop();
+  // Once a second of real time: the dashboard's sample (dashboard_feed.h), at the clock's time.
+  void SamplerLoop();
   void ReconcileProvisioned();
   void RefreshKeys();
   // Hands the usage metered in memory to options_.usage; false: the store could not be written
@@ -153,6 +157,8 @@ class Gateway {
   std::unique_ptr<HttpServer> server_;
   std::vector<std::thread> io_threads_;
   std::thread maintenance_;
+  DashboardFeed dashboard_;
+  std::thread sampler_;  // under maint_mu_/maint_cv_/maint_stop_ as the maintenance thread
   std::mutex maint_mu_;
   std::condition_variable maint_cv_;
   bool maint_stop_ = false;

@@ -11,6 +11,7 @@
 #include <boost/asio/strand.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
+#include <deque>
 #include <nlohmann/json.hpp>
 #include <optional>
 
@@ -66,6 +67,35 @@ class Session : public std::enable_shared_from_this<Session> {
       self->Write(std::move(r));
     });
   }
+
+  // Responder::Stream: the head now, the body through StreamWrite until CloseStream.
+  bool OpenStream(Response head) {
+    if (answered_.exchange(true)) return false;
+    net::post(stream_.get_executor(), [self = shared_from_this(), h = std::move(head)]() mutable {
+      self->BeginStream(std::move(h));
+    });
+    return true;
+  }
+
+  bool StreamWrite(std::string data) {
+    if (stream_closed_.load()) return false;
+    if (stream_pending_.fetch_add(data.size()) + data.size() > BodyStream::kMaxPending) {
+      CloseStream();  // the client does not read: drop it rather than buffer without bound
+      return false;
+    }
+    net::post(stream_.get_executor(), [self = shared_from_this(), d = std::move(data)]() mutable {
+      self->stream_queue_.push_back(std::move(d));
+      self->StreamNext();
+    });
+    return true;
+  }
+
+  void CloseStream() {
+    if (stream_closed_.exchange(true)) return;
+    net::post(stream_.get_executor(), [self = shared_from_this()] { self->StreamNext(); });
+  }
+
+  bool StreamClosed() const { return stream_closed_.load(); }
 
  private:
   const HttpServerOptions& opts() const { return state_->options; }
@@ -226,19 +256,7 @@ class Session : public std::enable_shared_from_this<Session> {
     // The header is serialized here (Beast's serializer costs more than the rest of a small
     // response) and the header and body go out in one gathered write, tried at once: a few
     // hundred bytes nearly always fit the socket buffer. Only a remainder waits for the reactor.
-    head_.clear();
-    head_ += "HTTP/1.1 ";
-    head_ += std::to_string(res_.result_int());
-    head_ += ' ';
-    head_.append(res_.reason().data(), res_.reason().size());
-    head_ += "\r\n";
-    for (const auto& f : res_) {
-      head_.append(f.name_string().data(), f.name_string().size());
-      head_ += ": ";
-      head_.append(f.value().data(), f.value().size());
-      head_ += "\r\n";
-    }
-    head_ += "\r\n";
+    SerializeHead();
     // A response to HEAD has the header fields of the GET answer (Content-Length included) and
     // never a body (RFC 9112 6.3): a client would read the body as the next response.
     const size_t body_size = head_request_ ? 0 : res_.body().size();
@@ -259,15 +277,89 @@ class Session : public std::enable_shared_from_this<Session> {
     });
   }
 
-  void AfterWrite(beast::error_code ec) {
-    if (route_) {
-      try {
-        opts().on_exchange(route_, res_.result_int(),
-                           std::chrono::steady_clock::now() - dispatched_at_);
-      } catch (...) {  // an observer's failure must not cost the connection
-      }
-      route_ = nullptr;
+  void SerializeHead() {
+    head_.clear();
+    head_ += "HTTP/1.1 ";
+    head_ += std::to_string(res_.result_int());
+    head_ += ' ';
+    head_.append(res_.reason().data(), res_.reason().size());
+    head_ += "\r\n";
+    for (const auto& f : res_) {
+      head_.append(f.name_string().data(), f.name_string().size());
+      head_ += ": ";
+      head_.append(f.value().data(), f.value().size());
+      head_ += "\r\n";
     }
+    head_ += "\r\n";
+  }
+
+  void ReportExchange() {
+    if (!route_) return;
+    try {
+      opts().on_exchange(route_, res_.result_int(),
+                         std::chrono::steady_clock::now() - dispatched_at_);
+    } catch (...) {  // an observer's failure must not cost the connection
+    }
+    route_ = nullptr;
+  }
+
+  // A streamed answer: the head (no Content-Length: the body ends when the connection does),
+  // then whatever StreamWrite queues. Anything the client sends, or its EOF, ends the stream.
+  void BeginStream(Response head) {
+    res_ = std::move(head);
+    res_.body().clear();
+    res_.version(11);
+    res_.keep_alive(false);
+    res_.erase(http::field::content_length);
+    res_.erase(http::field::transfer_encoding);
+    if (res_.find(http::field::server) == res_.end())
+      res_.set(http::field::server, opts().server_name);
+    SerializeHead();
+    ReportExchange();
+    EndExchange();  // a stream may last for ever: it is not an exchange Stop waits for
+    keep_alive_ = false;
+    stream_queue_.push_front(std::move(head_));
+    stream_pending_.fetch_add(stream_queue_.front().size());
+    if (head_request_) stream_closed_ = true;  // the head alone (after it is written)
+    stream_.expires_never();
+    stream_.async_read_some(net::buffer(watch_, sizeof watch_),
+                            [self = shared_from_this()](beast::error_code, size_t) {
+                              self->stream_closed_ = true;
+                              self->StreamNext();
+                            });
+    StreamNext();
+  }
+
+  // On the strand: writes the next queued chunk, one at a time; closes once the stream is
+  // closed (what is queued then is dropped) or the server stops.
+  void StreamNext() {
+    if (stream_writing_) return;
+    if (stream_queue_.empty() && stream_closed_.load()) return Close();
+    if (state_->stopped.load(std::memory_order_relaxed)) {
+      stream_closed_ = true;
+      return Close();
+    }
+    if (stream_queue_.empty()) return;
+    stream_writing_ = true;
+    stream_.expires_after(opts().write_timeout);
+    net::async_write(stream_, net::buffer(stream_queue_.front()),
+                     [self = shared_from_this()](beast::error_code ec, size_t) {
+                       self->stream_writing_ = false;
+                       self->stream_pending_.fetch_sub(self->stream_queue_.front().size());
+                       self->stream_queue_.pop_front();
+                       if (ec) {
+                         self->stream_closed_ = true;
+                         self->stream_queue_.clear();
+                       }
+                       if (self->stream_closed_.load() && !self->head_request_) {
+                         self->stream_queue_.clear();  // a closed stream sends nothing more
+                       }
+                       self->StreamNext();
+                     });
+  }
+
+  void AfterWrite(beast::error_code ec) {
+    ReportExchange();
     res_ = {};
     head_request_ = false;
     EndExchange();
@@ -327,6 +419,13 @@ class Session : public std::enable_shared_from_this<Session> {
   uint64_t drained_ = 0;
   std::unique_ptr<char[]> drain_buf_;  // allocated only for rejected connections
   std::atomic<bool> answered_{false};
+  // A streamed answer (BeginStream): chunks waiting (the first one in writing while
+  // stream_writing_), their bytes, and whether the stream ended.
+  std::deque<std::string> stream_queue_;
+  bool stream_writing_ = false;
+  std::atomic<size_t> stream_pending_{0};
+  std::atomic<bool> stream_closed_{false};
+  char watch_[64];               // what a streamed answer's client sends (it ends the stream)
   const char* route_ = nullptr;  // set while a timed exchange is answered (route_of's name)
   std::chrono::steady_clock::time_point dispatched_at_;
 };
@@ -335,6 +434,27 @@ class Session : public std::enable_shared_from_this<Session> {
 
 void Responder::operator()(Response res) const {
   if (session_) session_->Send(std::move(res));
+}
+
+namespace {
+
+class SessionStream final : public BodyStream {
+ public:
+  explicit SessionStream(std::shared_ptr<detail::Session> s) : session_(std::move(s)) {}
+  ~SessionStream() override { session_->CloseStream(); }
+  bool Write(std::string data) override { return session_->StreamWrite(std::move(data)); }
+  void Close() override { session_->CloseStream(); }
+  bool closed() const override { return session_->StreamClosed(); }
+
+ private:
+  std::shared_ptr<detail::Session> session_;
+};
+
+}  // namespace
+
+std::shared_ptr<BodyStream> Responder::Stream(Response head) const {
+  if (!session_ || !session_->OpenStream(std::move(head))) return nullptr;
+  return std::make_shared<SessionStream>(session_);
 }
 
 namespace {

@@ -33,6 +33,20 @@ namespace detail {
 class Session;
 }
 
+// The body of a streamed answer (server-sent events): chunks written in order until Close, the
+// client going away (anything it sends, or EOF, ends the stream) or the server stopping.
+// Thread-safe; obtained from Responder::Stream.
+class BodyStream {
+ public:
+  virtual ~BodyStream() = default;
+  // Queues `data`; false (and nothing queued) once the stream is closed, or when more than
+  // kMaxPending bytes would wait to be written: a client that does not read is dropped.
+  virtual bool Write(std::string data) = 0;
+  virtual void Close() = 0;
+  virtual bool closed() const = 0;
+  static constexpr size_t kMaxPending = 1 << 20;
+};
+
 // Completes one request. Copyable handle; call it exactly once (later calls are ignored).
 // Thread-safe: the write is posted to the connection's strand. Dropping every copy without
 // calling it closes the connection.
@@ -42,6 +56,11 @@ class Responder {
   explicit Responder(std::shared_ptr<detail::Session> s) : session_(std::move(s)) {}
   void operator()(Response res) const;
   explicit operator bool() const { return session_ != nullptr; }
+  // Answers with `head` (status and fields; its body is ignored) and no Content-Length, then
+  // streams the body through the returned handle; the connection closes when the stream ends.
+  // Counts as the one call to this Responder. Null if it was already answered. The stream does
+  // not count in HttpServer::Busy (it may last for ever): the owner closes it before shutdown.
+  std::shared_ptr<BodyStream> Stream(Response head) const;
 
  private:
   std::shared_ptr<detail::Session> session_;

@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <utility>
+
 namespace mlfaas::gateway {
 namespace {
 
@@ -27,6 +30,11 @@ void Family(std::string& out, std::string_view name, std::string_view type, std:
   out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
 }
 
+// Counted in Counts' `invocations`: the outcomes of invocations that ended on the platform.
+bool Ended(const std::string& outcome) {
+  return outcome != OutcomeName(Outcome::kThrottled) &&
+         outcome != OutcomeName(Outcome::kNotFound) && outcome != OutcomeName(Outcome::kBadRequest);
+}
 }  // namespace
 
 const char* Metrics::ErrorType(Outcome outcome) {
@@ -60,7 +68,32 @@ void Metrics::RecordInvocation(const std::string& function, const std::string& v
       outcome == Outcome::kTimeout || outcome == Outcome::kCrash) {
     durations_[{function, version}].Add(kBucketsMs, duration_ms);
     gb_seconds_[{function, version}] += gb_seconds;
+    double& max = max_ms_[function];
+    max = std::max(max, duration_ms);
   }
+}
+
+std::map<std::string, Metrics::FunctionCounts> Metrics::FunctionTotals() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::map<std::string, FunctionCounts> out;
+  for (const auto& [k, v] : invocations_) {
+    if (Ended(std::get<2>(k))) out[std::get<0>(k)].counts.invocations += v;
+  }
+  for (const auto& [k, v] : errors_) out[std::get<0>(k)].counts.errors += v;
+  for (const auto& [k, v] : throttles_) out[k.first].throttles += v;
+  for (const auto& [k, h] : inits_) out[k.first].cold_starts += h.count;
+  for (const auto& [k, h] : durations_) {
+    FunctionCounts& f = out[k.first];
+    f.counts.timed += h.count;
+    f.duration_sum_ms += h.sum_ms;
+    for (size_t i = 0; i < h.buckets.size(); ++i) f.counts.buckets[i] += h.buckets[i];
+  }
+  return out;
+}
+
+std::map<std::string, double> Metrics::TakeMaxDurations() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return std::exchange(max_ms_, {});
 }
 
 Metrics::VersionCounts Metrics::Counts(const std::string& function,
@@ -71,12 +104,7 @@ Metrics::VersionCounts Metrics::Counts(const std::string& function,
        it != invocations_.end() && std::get<0>(it->first) == function &&
        std::get<1>(it->first) == version;
        ++it) {
-    const std::string& outcome = std::get<2>(it->first);
-    if (outcome == OutcomeName(Outcome::kThrottled) || outcome == OutcomeName(Outcome::kNotFound) ||
-        outcome == OutcomeName(Outcome::kBadRequest)) {
-      continue;
-    }
-    c.invocations += it->second;
+    if (Ended(std::get<2>(it->first))) c.invocations += it->second;
   }
   for (auto it = errors_.lower_bound({function, version, ""});
        it != errors_.end() && std::get<0>(it->first) == function &&

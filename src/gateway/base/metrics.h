@@ -57,6 +57,19 @@ class Metrics {
   };
   VersionCounts Counts(const std::string& function, const std::string& version) const;
 
+  // One function's counters so far, summed over its versions (the dashboard, docs/dashboard.md):
+  // `counts` as Counts gives them, throttles and cold starts, and the duration histogram's sum.
+  struct FunctionCounts {
+    VersionCounts counts;
+    uint64_t throttles = 0;
+    uint64_t cold_starts = 0;
+    double duration_sum_ms = 0;
+  };
+  std::map<std::string, FunctionCounts> FunctionTotals() const;
+  // The longest invocation duration per function since the previous call (one caller: the
+  // dashboard's sampler, which turns it into a per-second maximum).
+  std::map<std::string, double> TakeMaxDurations();
+
   // Lambda's error type for an outcome that is an error, nullptr for the others (success,
   // throttled, and the caller's own errors: bad request, not found).
   static const char* ErrorType(Outcome outcome);
@@ -85,6 +98,7 @@ class Metrics {
   std::map<std::pair<std::string, unsigned>, Histogram<kBucketsMs.size()>> requests_;
   std::map<Key, double> gb_seconds_;
   std::map<Key, double> snapshot_gb_seconds_;
+  std::map<std::string, double> max_ms_;  // per function, since TakeMaxDurations
 };
 
 }  // namespace mlfaas::gateway

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/json.h"
+#include "ui/assets.h"
 
 namespace mlfaas::gateway {
 
@@ -194,9 +195,11 @@ const char* RouteLabel(http::verb method, std::string_view target) {
   if (starts("/v2/") || target == "/v2") return "kserve";
   if (starts("/mlfaas/")) return "keys";
   if (target == "/metrics" || target == "/healthz" || target == "/v1/status" ||
-      target == "/v1/cost" || starts("/v1/functions/")) {
+      target == "/v1/cost" || starts("/v1/functions/") || target == "/v1/dashboard" ||
+      starts("/v1/dashboard/")) {
     return "operator";
   }
+  if (target == "/ui" || starts("/ui/")) return "ui";
   return "other";
 }
 
@@ -208,6 +211,9 @@ namespace {
 bool IsOpenRoute(const Request& req) {
   if (req.method() != http::verb::get && req.method() != http::verb::head) return false;
   const std::string_view t(req.target().data(), req.target().size());
+  // The dashboard's own files hold no data (its JSON routes are authenticated).
+  if (t == "/ui" || t == "/ui/") return true;
+  if (t.starts_with("/ui/") && ui::FindAsset(t.substr(4)) != nullptr) return true;
   return t == "/healthz" || t == "/v2/health/live" || t == "/v2/health/ready";
 }
 
@@ -240,6 +246,7 @@ void Route(ApiContext& ctx, Request&& req, Responder respond) {
   if (HandleLogsApi(ctx, req, respond, who)) return;
   if (HandleCostApi(ctx, req, respond, who)) return;
   if (HandleFeedbackApi(ctx, req, respond, who)) return;
+  if (HandleDashboardApi(ctx, req, respond, who)) return;
   if (HandleModelApi(ctx, req, respond, who)) return;
   if (HandleAdminApi(ctx, req, respond, who)) return;
   respond(JsonErrorResponse(

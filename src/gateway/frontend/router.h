@@ -8,6 +8,7 @@
 //   cost_api.cc    GET /v1/cost (metered usage priced, the read scope)
 //   feedback_api.cc POST|GET /v1/functions/{name}/feedback (labelled rows for retraining: the
 //                  deploy scope to add, the read scope to count)
+//   dashboard_api.cc the dashboard: its page under /ui/ (open) and GET /v1/dashboard/... (read)
 // A handler returns false when the path is not its own (nothing sent); true when it took the
 // request (it answers through `respond`, now or later). All go through Invoker::Invoke.
 #pragma once
@@ -31,6 +32,8 @@
 #include "registry/usage_store.h"
 
 namespace mlfaas::gateway {
+
+class DashboardFeed;
 
 // Everything a front door may use. Members outlive the HTTP server. Thread-safe.
 struct ApiContext {
@@ -60,6 +63,10 @@ struct ApiContext {
   // Labelled feedback (feedback_api.cc): null = none in this gateway. Blocking, so used off the
   // io threads.
   registry::TrainingStore* training = nullptr;
+  // The dashboard's series and streams (dashboard_feed.h): null = no live data in this gateway.
+  DashboardFeed* dashboard = nullptr;
+  // Where `mlfaas bench` keeps its reports (<home>/reports); empty: none to list.
+  std::filesystem::path reports_dir = {};
 };
 
 // Who is calling. `who` comes from the guard (Route); each front door authorizes the action it
@@ -73,6 +80,7 @@ bool HandleKeyApi(ApiContext& ctx, Request& req, Responder& respond, const Princ
 bool HandleLogsApi(ApiContext& ctx, Request& req, Responder& respond, const Principal& who);
 bool HandleCostApi(ApiContext& ctx, Request& req, Responder& respond, const Principal& who);
 bool HandleFeedbackApi(ApiContext& ctx, Request& req, Responder& respond, const Principal& who);
+bool HandleDashboardApi(ApiContext& ctx, Request& req, Responder& respond, const Principal& who);
 
 // Runs `work` (which returns the answer; an exception becomes a 500 ServiceException) and
 // answers through `respond`, off the io threads when the gateway says how (ctx.offload).
@@ -83,12 +91,14 @@ bool IsControlPlaneUpload(std::string_view target);
 
 // The route label of a request in /metrics (mlfaas_request_duration_seconds): "invoke" (Lambda
 // Invoke), "control" (the Lambda control plane), "tfserving", "kserve", "keys" (/mlfaas/...),
-// "operator" (/metrics, /v1/status, /v1/functions/..., /v1/cost, /healthz) or "other". A fixed set,
+// "operator" (/metrics, /v1/status, /v1/functions/..., /v1/cost, /v1/dashboard..., /healthz),
+// "ui" (the dashboard's files under /ui/) or "other". A fixed set,
 // so no client chooses a label.
 const char* RouteLabel(http::verb method, std::string_view target);
 
 // Authenticates (unless the route is open: GET/HEAD /healthz, /v2/health/live,
-// /v2/health/ready, exactly as written), then tries the front doors in order; 404
+// /v2/health/ready, and the dashboard's files /ui, /ui/ and /ui/<file>, exactly as written), then
+// tries the front doors in order; 404
 // {"type","message"} when none matches.
 void Route(ApiContext& ctx, Request&& req, Responder respond);
 
