@@ -9,11 +9,15 @@ PKGS=(build-essential cmake ninja-build pkg-config git ca-certificates curl
   clang libclang-rt-14-dev libseccomp-dev
   default-jdk-headless  # javac + java 17 for examples/java (default-jdk adds only GUI parts)
   prometheus  # promtool: the tests check GET /metrics with `promtool check metrics`
-  libxgboost-dev python3-xgboost)  # training gradient-boosted trees; the reference scorer
+  libxgboost-dev python3-xgboost  # training gradient-boosted trees; the reference scorer
+  chromium fonts-dejavu-core)  # the dashboard's browser tests (headless, driven by playwright-core)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# npm vendors the dashboard's chart library (scripts/vendor_ui.sh). A machine may have Node.js
+# from elsewhere (NodeSource's nodejs ships npm): Debian's packages only when there is none.
+command -v npm >/dev/null || missing+=(nodejs npm)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "deps: installing ${missing[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive

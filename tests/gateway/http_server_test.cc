@@ -26,6 +26,20 @@ class HttpServerTest : public ::testing::Test {
     o.idle_timeout = std::chrono::milliseconds(300);
     server_ = std::make_unique<HttpServer>(ioc_, o, [this](Request&& req, Responder respond) {
       ++handled_;
+      if (req.target() == "/stream" || req.target() == "/stream-short") {
+        Response head{http::status::ok, 11};
+        head.set(http::field::content_type, "text/event-stream");
+        head.body() = "ignored";
+        auto stream = respond.Stream(std::move(head));
+        if (req.target() == "/stream-short") {
+          stream->Write("one\n");
+          stream->Write("two\n");
+          stream->Close();
+        }
+        std::lock_guard<std::mutex> lock(mu_);
+        streams_.push_back(std::move(stream));
+        return;
+      }
       if (req.target() == "/later") {  // answer from another thread, later
         std::lock_guard<std::mutex> lock(mu_);
         helpers_.emplace_back([respond] {
@@ -46,6 +60,7 @@ class HttpServerTest : public ::testing::Test {
   }
   void TearDown() override {
     for (auto& t : helpers_) t.join();  // drop every Responder while the loop still runs
+    for (auto& st : streams_) st->Close();
     server_->Stop();
     work_.reset();
     ioc_.stop();
@@ -76,6 +91,7 @@ class HttpServerTest : public ::testing::Test {
   std::thread thread_;
   std::atomic<int> handled_{0};
   std::mutex mu_;
+  std::vector<std::shared_ptr<BodyStream>> streams_;  // under mu_
   std::vector<std::thread> helpers_;
 };
 
@@ -133,6 +149,65 @@ TEST_F(HttpServerTest, IdleConnectionIsClosedByTheServer) {
   boost::beast::error_code ec;
   s.read_some(net::buffer(buf), ec);  // returns when the server closes after 300 ms idle
   EXPECT_EQ(ec, net::error::eof);
+}
+
+// Waits (bounded) for the handler to have opened `n` streams; the newest one.
+#define NEWEST_STREAM(n)                                          \
+  [&] {                                                           \
+    for (int i = 0; i < 500; ++i) {                               \
+      {                                                           \
+        std::lock_guard<std::mutex> lock(mu_);                    \
+        if (streams_.size() >= (n)) return streams_.back();       \
+      }                                                           \
+      std::this_thread::sleep_for(std::chrono::milliseconds(10)); \
+    }                                                             \
+    return std::shared_ptr<BodyStream>();                         \
+  }()
+
+TEST_F(HttpServerTest, AStreamedAnswerHasNoLengthAndEndsWithTheConnection) {
+  std::string got = Raw("GET /stream-short HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(got.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << got;
+  EXPECT_NE(got.find("Connection: close\r\n"), std::string::npos) << got;
+  EXPECT_EQ(got.find("Content-Length"), std::string::npos) << got;
+  EXPECT_EQ(got.substr(got.find("\r\n\r\n") + 4), "one\ntwo\n");  // the head's body is not sent
+  EXPECT_EQ(server_->Busy(), 0);
+}
+
+TEST_F(HttpServerTest, AStreamEndsWhenItsClientGoesAway) {
+  net::io_context io;
+  tcp::socket s(io);
+  s.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), server_->port()));
+  net::write(s, net::buffer(std::string("GET /stream HTTP/1.1\r\nHost: x\r\n\r\n")));
+  auto stream = NEWEST_STREAM(1u);
+  ASSERT_TRUE(stream);
+  EXPECT_TRUE(stream->Write("data: 1\n\n"));
+  EXPECT_EQ(server_->Busy(), 0);  // an open stream is not an exchange a stop waits for
+  s.close();
+  bool ended = false;
+  for (int i = 0; i < 500 && !ended; ++i) {
+    ended = stream->closed();
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_TRUE(ended);
+  EXPECT_FALSE(stream->Write("data: 2\n\n"));
+}
+
+TEST_F(HttpServerTest, AStreamWhoseClientDoesNotReadIsDropped) {
+  net::io_context io;
+  tcp::socket s(io);
+  s.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), server_->port()));
+  net::write(s, net::buffer(std::string("GET /stream HTTP/1.1\r\nHost: x\r\n\r\n")));
+  auto stream = NEWEST_STREAM(1u);
+  ASSERT_TRUE(stream);
+  const std::string chunk(64 * 1024, 'x');
+  // The kernel's buffers take a few MiB, then at most kMaxPending bytes wait: the stream is
+  // dropped long before this bound.
+  int writes = 0;
+  while (writes < 4096 && stream->Write(chunk)) {
+    if (++writes % 16 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  EXPECT_LT(writes, 4096);
+  EXPECT_TRUE(stream->closed());
 }
 
 TEST_F(HttpServerTest, BindingAPortInUseFails) {

@@ -80,7 +80,7 @@ class Session : public std::enable_shared_from_this<Session> {
   bool StreamWrite(std::string data) {
     if (stream_closed_.load()) return false;
     if (stream_pending_.fetch_add(data.size()) + data.size() > BodyStream::kMaxPending) {
-      CloseStream();  // the client does not read: drop it rather than buffer without bound
+      CloseStream(/*drop=*/true);  // the client does not read: drop it, never buffer without bound
       return false;
     }
     net::post(stream_.get_executor(), [self = shared_from_this(), d = std::move(data)]() mutable {
@@ -90,9 +90,13 @@ class Session : public std::enable_shared_from_this<Session> {
     return true;
   }
 
-  void CloseStream() {
-    if (stream_closed_.exchange(true)) return;
-    net::post(stream_.get_executor(), [self = shared_from_this()] { self->StreamNext(); });
+  // Accepts no more writes; what is queued still goes out unless `drop`.
+  void CloseStream(bool drop) {
+    stream_closed_ = true;
+    net::post(stream_.get_executor(), [self = shared_from_this(), drop] {
+      if (drop) self->stream_dead_ = true;
+      self->StreamNext();
+    });
   }
 
   bool StreamClosed() const { return stream_closed_.load(); }
@@ -320,26 +324,40 @@ class Session : public std::enable_shared_from_this<Session> {
     keep_alive_ = false;
     stream_queue_.push_front(std::move(head_));
     stream_pending_.fetch_add(stream_queue_.front().size());
-    if (head_request_) stream_closed_ = true;  // the head alone (after it is written)
+    if (head_request_) stream_closed_ = true;  // the head alone, then the connection closes
     stream_.expires_never();
-    stream_.async_read_some(net::buffer(watch_, sizeof watch_),
-                            [self = shared_from_this()](beast::error_code, size_t) {
-                              self->stream_closed_ = true;
-                              self->StreamNext();
-                            });
+    stream_.async_read_some(
+        net::buffer(watch_, sizeof watch_),
+        [self = shared_from_this()](beast::error_code, size_t) { self->StreamGone(); });
     StreamNext();
   }
 
-  // On the strand: writes the next queued chunk, one at a time; closes once the stream is
-  // closed (what is queued then is dropped) or the server stops.
+  // The client went away (or sent something, which a stream's client never does), or a write
+  // failed: nothing more is sent.
+  void StreamGone() {
+    stream_closed_ = true;
+    stream_dead_ = true;
+    StreamNext();
+  }
+
+  // On the strand: writes the queued chunks in order, one at a time; closes the connection once
+  // the stream is closed and its queue written, at once when it is dead or the server stops.
   void StreamNext() {
     if (stream_writing_) return;
-    if (stream_queue_.empty() && stream_closed_.load()) return Close();
-    if (state_->stopped.load(std::memory_order_relaxed)) {
-      stream_closed_ = true;
-      return Close();
+    if (state_->stopped.load(std::memory_order_relaxed)) stream_closed_ = stream_dead_ = true;
+    if (stream_dead_) {
+      stream_queue_.clear();
+      if (!stream_shut_) Close();
+      stream_shut_ = true;
+      return;
     }
-    if (stream_queue_.empty()) return;
+    if (stream_queue_.empty()) {
+      if (stream_closed_.load() && !stream_shut_) {
+        stream_shut_ = true;
+        Close();
+      }
+      return;
+    }
     stream_writing_ = true;
     stream_.expires_after(opts().write_timeout);
     net::async_write(stream_, net::buffer(stream_queue_.front()),
@@ -347,13 +365,7 @@ class Session : public std::enable_shared_from_this<Session> {
                        self->stream_writing_ = false;
                        self->stream_pending_.fetch_sub(self->stream_queue_.front().size());
                        self->stream_queue_.pop_front();
-                       if (ec) {
-                         self->stream_closed_ = true;
-                         self->stream_queue_.clear();
-                       }
-                       if (self->stream_closed_.load() && !self->head_request_) {
-                         self->stream_queue_.clear();  // a closed stream sends nothing more
-                       }
+                       if (ec) return self->StreamGone();
                        self->StreamNext();
                      });
   }
@@ -423,6 +435,8 @@ class Session : public std::enable_shared_from_this<Session> {
   // stream_writing_), their bytes, and whether the stream ended.
   std::deque<std::string> stream_queue_;
   bool stream_writing_ = false;
+  bool stream_dead_ = false;  // the connection is gone: the queue is dropped
+  bool stream_shut_ = false;  // Close() was called for the stream
   std::atomic<size_t> stream_pending_{0};
   std::atomic<bool> stream_closed_{false};
   char watch_[64];               // what a streamed answer's client sends (it ends the stream)
@@ -441,9 +455,9 @@ namespace {
 class SessionStream final : public BodyStream {
  public:
   explicit SessionStream(std::shared_ptr<detail::Session> s) : session_(std::move(s)) {}
-  ~SessionStream() override { session_->CloseStream(); }
+  ~SessionStream() override { session_->CloseStream(/*drop=*/false); }
   bool Write(std::string data) override { return session_->StreamWrite(std::move(data)); }
-  void Close() override { session_->CloseStream(); }
+  void Close() override { session_->CloseStream(/*drop=*/false); }
   bool closed() const override { return session_->StreamClosed(); }
 
  private:
