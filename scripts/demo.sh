@@ -76,6 +76,7 @@ Call it:
     --cli-binary-format raw-in-base64-out --payload '{"duration":0,"src_bytes":215,"dst_bytes":45076}' out.json
   curl -s -X POST ${AUTH[*]:+-H '${AUTH[1]}' }http://127.0.0.1:$PORT/v1/models/$FN:predict -d '{"instances":[{"duration":0,"src_bytes":215,"dst_bytes":45076}]}'
   $BIN status --endpoint http://127.0.0.1:$PORT
+Dashboard: http://127.0.0.1:$PORT/ui/${KID:+ (sign in with $KID:$KSECRET)}
 Authentication: $AUTH_NOTE: docs/security.md
 Press Ctrl-C to stop.
 MSG

@@ -18,13 +18,15 @@ never() {
   fi
 }
 
-never common  'auth/|model/|package/|registry/|runtime/|sandbox/|gateway/|loadtest/|cli/' "common is the bottom"
+never ui      'common/|auth/|model/|package/|registry/|runtime/|sandbox/|gateway/|loadtest/|cli/' \
+  "ui holds the dashboard's files and nothing else"
+never common  'ui/|auth/|model/|package/|registry/|runtime/|sandbox/|gateway/|loadtest/|cli/' "common is the bottom"
 never model   'auth/|package/|registry/|runtime/|sandbox/|gateway/|loadtest/|cli/' "model is below package"
 never package 'auth/|registry/|runtime/|sandbox/|gateway/|loadtest/|cli/' "package is below registry"
 never registry 'auth/|runtime/|sandbox/|gateway/|loadtest/|cli/' "registry is below the gateway"
-never sandbox 'auth/|model/|package/|registry/|runtime/|gateway/|loadtest/|cli/' \
+never sandbox 'ui/|auth/|model/|package/|registry/|runtime/|gateway/|loadtest/|cli/' \
   "sandbox is OS mechanism: it knows environments, not functions"
-never runtime 'auth/|registry/|gateway/|loadtest/|cli/' \
+never runtime 'ui/|auth/|registry/|gateway/|loadtest/|cli/' \
   "a worker shares only the contract (common/worker_protocol.h) with the gateway"
 # The worker's executable composes the sandbox's inside (a stem cell's jail, a snapshot
 # template's forks) with the worker: only its main, and only those headers.
