@@ -45,7 +45,7 @@ void AddCommonFlags(CLI::App* cmd, BenchFlags& f) {
   cmd->add_flag("-q,--quiet", f.quiet, "No live line per second");
 }
 
-Status RunBench(const BenchFlags& f) {
+Status RunBench(const BenchFlags& f, const CliContext& ctx) {
   std::vector<lt::Override> overrides;
   for (const std::string& o : f.overrides) {
     MLFAAS_ASSIGN_OR_RETURN(lt::Override parsed, lt::ParseOverride(o));
@@ -60,10 +60,11 @@ Status RunBench(const BenchFlags& f) {
   opts.name = std::filesystem::path(f.scenario).filename().string();
   MLFAAS_ASSIGN_OR_RETURN(lt::RunResult result, lt::RunPlan(plan, opts));
   std::cout << lt::FormatSummary(result) << std::flush;
-  if (!f.report_dir.empty()) {
-    MLFAAS_RETURN_IF_ERROR(lt::WriteReportDir(f.report_dir, result, "mlfaas bench: " + opts.name));
-    std::cout << "report: " << f.report_dir << "/report.html\n";
-  }
+  const std::string title = "mlfaas bench: " + opts.name;
+  MLFAAS_RETURN_IF_ERROR(lt::WriteAndKeepReport(
+      f.report_dir, ctx.home, std::filesystem::path(f.scenario).stem().string(),
+      [&](const std::filesystem::path& dir) { return lt::WriteReportDir(dir, result, title); },
+      std::cout));
   if (result.failed) return FailedPrecondition("pass/fail criteria failed");
   return Status::Ok();
 }
@@ -99,6 +100,7 @@ Status RunMatrixCommand(const BenchFlags& f, const CliContext& ctx) {
   if (f.quick) cmd += " --quick";
   if (f.no_cpu) cmd += " --no-cpu";
   o.report_dir = f.report_dir;
+  o.home = ctx.home;
   o.threads = f.threads;
   o.tty = !f.quiet && isatty(STDERR_FILENO);
   o.self_exe = ctx.self_exe;
@@ -138,7 +140,7 @@ void RegisterBenchCommands(CLI::App& app, CliContext& ctx) {
   run->add_option("-o", flags->overrides, "Override a setting: -o execution.0.concurrency=18");
   run->add_flag("--samples", flags->samples, "Also write every request to samples.csv");
   AddCommonFlags(run, *flags);
-  run->callback([flags, &ctx] { ctx.action = [flags] { return RunBench(*flags); }; });
+  run->callback([flags, &ctx] { ctx.action = [flags, &ctx] { return RunBench(*flags, ctx); }; });
 
   CLI::App* study = bench->add_subcommand("study", "Reproduce the reference study's two scenarios");
   study->add_option("--endpoint", flags->endpoint, "Invoke URL of an already running gateway");

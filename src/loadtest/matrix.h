@@ -133,7 +133,7 @@ std::optional<CpuSpeedup> SpeedupOf(const std::vector<CpuPoint>& cpu);
 std::string MatrixMarkdown(const MatrixResult& r);
 // One header line, then one line per cell; then, after a blank line, the CPU points.
 std::string MatrixCsv(const MatrixResult& r);
-// A standalone XHTML page: the table and bar charts per cell (avg latency, hits/s, cold-start
+// A standalone HTML5 page: the table and bar charts per cell (avg latency, hits/s, cold-start
 // p50, max memory, cost) and the CPU section (matrix_report.cc).
 std::string MatrixHtml(const MatrixResult& r);
 

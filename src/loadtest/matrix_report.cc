@@ -12,12 +12,12 @@ std::string Chart(const MatrixResult& r, const std::string& title, const std::st
                   const std::function<double(const CellResult&)>& value) {
   std::vector<Bar> bars;
   for (const CellResult& c : r.cells) {
-    bars.push_back({c.cell.Label(), value(c), static_cast<int>(c.cell.runtime)});
+    bars.push_back({c.cell.Label(), value(c), std::string(RuntimeLabel(c.cell.runtime))});
   }
-  return "<div class=\"chart\">" + BarsSvg(bars, title, unit) + "</div>\n";
+  return BarsChart(bars, title, unit);
 }
 
-// The Markdown table, as an XHTML table (cells split on '|').
+// The Markdown table, as an HTML table (cells split on '|').
 std::string TableHtml(const std::string& md) {
   std::string html;
   size_t pos = 0;
@@ -73,10 +73,10 @@ std::string MatrixHtml(const MatrixResult& r) {
   if (!r.cpu.empty()) {
     std::vector<Bar> bars;
     for (const CpuPoint& p : r.cpu) {
-      bars.push_back({std::to_string(p.memory_mb) + " MB", p.duration_ms, 0});
+      bars.push_back({std::to_string(p.memory_mb) + " MB", p.duration_ms, "REPORT Duration p50"});
     }
-    body += "<h2>CPU share by memory size</h2>\n<div class=\"chart\">" +
-            BarsSvg(bars, "Fixed CPU work per call: REPORT Duration p50", "ms") + "</div>\n";
+    body += "<h2>CPU share by memory size</h2>\n" +
+            BarsChart(bars, "Fixed CPU work per call: REPORT Duration p50", "ms");
   }
   return HtmlPage("mlfaas bench study --matrix", body);
 }

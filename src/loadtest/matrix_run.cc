@@ -258,11 +258,9 @@ std::vector<int> CpuSizes(bool quick) {
   return quick ? std::vector<int>{256, 1769} : std::vector<int>{256, 512, 1024, 1769};
 }
 
+// Writes the matrix's files into `dir`, which exists.
 Status WriteMatrixReport(const std::filesystem::path& dir, const MatrixResult& r,
                          const std::string& markdown) {
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec) return Internal("cannot create " + dir.string() + ": " + ec.message());
   MLFAAS_RETURN_IF_ERROR(WriteFileAtomic(dir / "matrix.md", markdown));
   MLFAAS_RETURN_IF_ERROR(WriteFileAtomic(dir / "matrix.csv", MatrixCsv(r)));
   return WriteFileAtomic(dir / "report.html", MatrixHtml(r));
@@ -398,12 +396,12 @@ Status RunMatrix(const MatrixOptions& options, std::ostream& out, std::ostream& 
   progress.Line("done: " + std::to_string(result.cells.size()) + " cells");
 
   const std::string md = MatrixMarkdown(result);
-  out << md << std::flush;
-  if (!o.report_dir.empty()) {
-    MLFAAS_RETURN_IF_ERROR(WriteMatrixReport(o.report_dir, result, md));
-    out << "\nreport: " << o.report_dir << "/report.html\n";
-  }
-  return Status::Ok();
+  out << md;
+  if (!o.report_dir.empty() || !o.home.empty()) out << "\n";
+  out << std::flush;
+  return WriteAndKeepReport(
+      o.report_dir, o.home, "study-matrix",
+      [&](const std::filesystem::path& dir) { return WriteMatrixReport(dir, result, md); }, out);
 }
 
 }  // namespace mlfaas::loadtest

@@ -23,15 +23,18 @@ struct MatrixOptions {
   bool quick = false;  // one 1-second, 4-user scenario per cell; a tiny CPU section
   bool cpu = true;     // the CPU-bound fixture at 256, 512, 1024 and 1769 MB
   std::string report_dir;
+  // The report is also kept under <home>/reports/ (KeepReportInHome); empty: not kept.
+  std::filesystem::path home;
   int threads = 2;
   bool tty = false;  // progress as one live line (else plain lines)
   std::filesystem::path self_exe;
   std::string command;  // recorded in matrix.md
 };
 
-// Prints the Markdown table to `out` and progress to `progress`; with report_dir, writes
-// matrix.md, matrix.csv and report.html there. Fails on a bad option (one line, before
-// anything starts) or when the gateway cannot be prepared; request errors are counted.
+// Prints the Markdown table to `out` and progress to `progress`; writes matrix.md, matrix.csv
+// and report.html into report_dir (when given) and under the home (when given). Fails on a bad
+// option (one line, before anything starts) or when the gateway cannot be prepared; request errors
+// are counted.
 Status RunMatrix(const MatrixOptions& options, std::ostream& out, std::ostream& progress);
 
 }  // namespace mlfaas::loadtest

@@ -1,6 +1,9 @@
 #include "loadtest/report.h"
 
+#include <algorithm>
+#include <cctype>
 #include <cstdio>
+#include <ctime>
 #include <sstream>
 
 #include "common/fs.h"
@@ -11,7 +14,108 @@ namespace {
 
 double Ms(int64_t ns) { return static_cast<double>(ns) / 1e6; }
 
+constexpr size_t kMaxIdName = 64;
+constexpr size_t kStampSize = 16;  // "20261127T163000Z"
+constexpr int kMaxIdSuffix = 1000;
+
+// True for a name HomeReportId made: "DDDDDDDDTDDDDDDZ-...".
+bool IsHomeReportId(const std::string& name) {
+  if (name.size() <= kStampSize || name[8] != 'T' || name[15] != 'Z' || name[16] != '-') {
+    return false;
+  }
+  for (size_t i = 0; i < 15; ++i) {
+    if (i != 8 && !std::isdigit(static_cast<unsigned char>(name[i]))) return false;
+  }
+  return true;
+}
+
+// Creates a directory under `reports` named `id`, or `id`-2, `id`-3, ... when taken.
+StatusOr<std::filesystem::path> CreateUniqueDir(const std::filesystem::path& reports,
+                                                const std::string& id) {
+  std::error_code ec;
+  std::filesystem::create_directories(reports, ec);
+  if (ec) return InvalidArgument("cannot create " + reports.string() + ": " + ec.message());
+  for (int k = 1; k <= kMaxIdSuffix; ++k) {
+    const std::filesystem::path dir = reports / (k == 1 ? id : id + "-" + std::to_string(k));
+    if (std::filesystem::create_directory(dir, ec)) return dir;
+    if (ec) return InvalidArgument("cannot create " + dir.string() + ": " + ec.message());
+  }
+  return AlreadyExists("too many reports named " + id + " in " + reports.string());
+}
+
 }  // namespace
+
+std::string HomeReportId(std::chrono::system_clock::time_point when, std::string_view name) {
+  const std::time_t t = std::chrono::system_clock::to_time_t(when);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char stamp[kStampSize + 1];
+  std::strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
+  std::string id = std::string(stamp) + "-";
+  const std::string_view kept = name.substr(0, kMaxIdName);
+  for (char c : kept) {
+    id += std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' ? c : '_';
+  }
+  return kept.empty() ? id + "report" : id;
+}
+
+Status PruneHomeReports(const std::filesystem::path& home, size_t keep) {
+  const std::filesystem::path reports = home / "reports";
+  std::error_code ec;
+  std::vector<std::string> ids;
+  for (std::filesystem::directory_iterator it(reports, ec), end; !ec && it != end;
+       it.increment(ec)) {
+    std::string name = it->path().filename().string();
+    if (IsHomeReportId(name) && it->is_directory(ec)) ids.push_back(std::move(name));
+  }
+  if (ec && ec != std::errc::no_such_file_or_directory) {
+    return Internal("cannot list " + reports.string() + ": " + ec.message());
+  }
+  if (ids.size() <= keep) return Status::Ok();
+  std::sort(ids.begin(), ids.end(), std::greater<>());
+  Status first = Status::Ok();
+  for (size_t i = keep; i < ids.size(); ++i) {
+    std::filesystem::remove_all(reports / ids[i], ec);
+    if (ec && first.ok()) {
+      first = Internal("cannot remove " + (reports / ids[i]).string() + ": " + ec.message());
+    }
+  }
+  return first;
+}
+
+StatusOr<std::filesystem::path> KeepReportInHome(const std::filesystem::path& home,
+                                                 std::string_view name, const ReportWriter& write) {
+  MLFAAS_ASSIGN_OR_RETURN(
+      std::filesystem::path dir,
+      CreateUniqueDir(home / "reports", HomeReportId(std::chrono::system_clock::now(), name)));
+  if (Status s = write(dir); !s.ok()) {
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+    return s;
+  }
+  MLFAAS_RETURN_IF_ERROR(PruneHomeReports(home));
+  return dir;
+}
+
+Status WriteAndKeepReport(const std::filesystem::path& report_dir,
+                          const std::filesystem::path& home, std::string_view name,
+                          const ReportWriter& write, std::ostream& out) {
+  if (!report_dir.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(report_dir, ec);
+    if (ec) {
+      return InvalidArgument("cannot create report dir " + report_dir.string() + ": " +
+                             ec.message());
+    }
+    MLFAAS_RETURN_IF_ERROR(write(report_dir));
+    out << "report: " << (report_dir / "report.html").string() << "\n";
+  }
+  if (!home.empty()) {
+    MLFAAS_ASSIGN_OR_RETURN(std::filesystem::path kept, KeepReportInHome(home, name, write));
+    out << "report: " << (kept / "report.html").string() << "\n";
+  }
+  return Status::Ok();
+}
 
 std::string FormatNumber(const char* format, double v) {
   char buf[64];

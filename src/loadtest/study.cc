@@ -57,9 +57,9 @@ std::string ComparisonHtml(const std::vector<StudyRow>& rows) {
   return html + "</table>\n";
 }
 
-Status WriteStudyReport(const StudyOptions& o, const RunResult& ka, const RunResult& cc,
+// Writes the study's report into `dir`, which exists.
+Status WriteStudyReport(const std::filesystem::path& dir, const RunResult& ka, const RunResult& cc,
                         const std::vector<StudyRow>& rows) {
-  const std::filesystem::path dir = o.report_dir;
   MLFAAS_RETURN_IF_ERROR(WriteReportDir(dir / "keepalive", ka, "keep-alive scenario"));
   MLFAAS_RETURN_IF_ERROR(WriteReportDir(dir / "concurrency", cc, "concurrency scenario"));
   const std::string body =
@@ -111,10 +111,9 @@ Status RunStudy(const StudyOptions& options, std::ostream& out) {
   out << "== mlfaas vs the reference study\n";
   for (const StudyRow& r : rows)
     out << "  " << r.figure << ": study " << r.study << " | mlfaas " << r.ours << "\n";
-  if (!o.report_dir.empty()) {
-    MLFAAS_RETURN_IF_ERROR(WriteStudyReport(o, ka, cc, rows));
-    out << "report: " << o.report_dir << "/report.html\n";
-  }
+  MLFAAS_RETURN_IF_ERROR(WriteAndKeepReport(
+      o.report_dir, o.home, "study",
+      [&](const std::filesystem::path& dir) { return WriteStudyReport(dir, ka, cc, rows); }, out));
   if (ka.failed || cc.failed) return FailedPrecondition("pass/fail criteria failed");
   return Status::Ok();
 }

@@ -14,10 +14,11 @@ namespace mlfaas::loadtest {
 struct StudyOptions {
   std::string endpoint;  // invoke URL; empty: start a gateway (SelfGateway) on a temp home
   double time_scale = 1;
-  std::string report_dir;  // empty: no files
+  std::string report_dir;  // empty: no files there
   int threads = 1;
   bool live = false;
   std::filesystem::path self_exe;  // the mlfaas binary, to start `mlfaas serve`
+  // The report is also kept under <home>/reports/ (KeepReportInHome); empty: not kept.
   std::filesystem::path home;
 };
 
@@ -30,7 +31,8 @@ struct StudyRow {
 std::vector<StudyRow> CompareWithStudy(const RunResult& keepalive, const RunResult& concurrency);
 
 // Runs both scenarios, prints both summaries and the comparison to `out`, writes
-// <report_dir>/{keepalive,concurrency}/ and <report_dir>/report.html. Fails if a scenario's
+// {keepalive,concurrency}/ and report.html into report_dir (when given) and under the home
+// (when given). Fails if a scenario's
 // pass/fail criteria failed (after writing everything).
 Status RunStudy(const StudyOptions& options, std::ostream& out);
 

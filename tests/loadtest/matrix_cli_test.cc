@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "common/fs.h"
+#include "loadtest/report_html.h"
 #include "testing/subprocess.h"
 
 namespace mlfaas::loadtest {
@@ -25,12 +26,14 @@ std::vector<std::string> SplitCsv(const std::string& line) {
 
 TEST(MatrixCliTest, QuickMatrixMeasuresEveryCell) {
   TempDir dir;
+  TempDir home;
   const auto t0 = std::chrono::steady_clock::now();
   // Two cells (each a second of load, and a Python cold start): the matrix's machinery is the
   // same for every cell; the strategies themselves are tested where they are implemented.
-  auto res = RunCommand({MLFAAS_BIN, "bench", "study", "--matrix", "--quick", "--memory", "256",
-                         "--runtimes", "builtin,python", "--strategies", "snapshot", "--report-dir",
-                         dir.path().string()});
+  auto res = RunCommand(
+      {MLFAAS_BIN, "bench", "study", "--matrix", "--quick", "--memory", "256", "--runtimes",
+       "builtin,python", "--strategies", "snapshot", "--report-dir", dir.path().string()},
+      {{"MLFAAS_HOME", home.path().string()}});
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   ASSERT_EQ(res.exit_code, 0) << res.out << res.err;
   std::cout << "quick matrix took " << secs << " s\n";
@@ -49,10 +52,12 @@ TEST(MatrixCliTest, QuickMatrixMeasuresEveryCell) {
     return static_cast<size_t>(std::find(header.begin(), header.end(), name) - header.begin());
   };
   int cells = 0;
+  std::vector<double> avg_ms;
   while (std::getline(csv, line) && !line.empty()) {
     const auto f = SplitCsv(line);
     ASSERT_GE(f.size(), col("cost_source")) << line;
     ++cells;
+    avg_ms.push_back(std::stod(f[col("avg_ms")]));
     EXPECT_GT(std::stod(f[col("hits_per_s")]), 0) << line;
     EXPECT_GE(std::stoi(f[col("cold_starts")]), 1) << line;
     EXPECT_GT(std::stod(f[col("cold_p50_ms")]), 0) << line;
@@ -73,7 +78,31 @@ TEST(MatrixCliTest, QuickMatrixMeasuresEveryCell) {
   for (const char* f : {"matrix.md", "matrix.csv", "report.html"}) {
     EXPECT_TRUE(std::filesystem::exists(dir.path() / f)) << f;
   }
-  EXPECT_EQ(RunCommand({"xmllint", "--noout", (dir.path() / "report.html").string()}).exit_code, 0);
+  testing::ExpectValidHtml(dir.path() / "report.html");
+  const std::string html = mlfaas::testing::Slurp((dir.path() / "report.html").string());
+  testing::ExpectChartPage(html);
+  // Five bar charts of the cells, then the CPU one; the first is the cells' average latency.
+  const auto bars = testing::ChartData(html, "bars");
+  ASSERT_EQ(bars.size(), 6u);
+  EXPECT_EQ(bars[0]["labels"], nlohmann::json::parse(R"(["256 MB · built-in · snapshot",
+                                                         "256 MB · Python · snapshot"])"));
+  EXPECT_EQ(bars[0]["groups"], nlohmann::json::parse(R"(["built-in", "Python"])"));
+  ASSERT_EQ(bars[0]["values"].size(), avg_ms.size());
+  for (size_t i = 0; i < avg_ms.size(); ++i) {
+    EXPECT_NEAR(bars[0]["values"][i].get<double>(), avg_ms[i], 0.0005) << i;  // CSV: %.3f
+  }
+  EXPECT_EQ(bars[5]["labels"], nlohmann::json::parse(R"(["256 MB", "1769 MB"])"));
+  EXPECT_NEAR(bars[5]["values"][0].get<double>(), d256, 0.0005);
+  // And kept under the home.
+  std::vector<std::filesystem::path> kept;
+  for (const auto& e : std::filesystem::directory_iterator(home.path() / "reports")) {
+    kept.push_back(e.path());
+  }
+  ASSERT_EQ(kept.size(), 1u);
+  EXPECT_TRUE(kept[0].filename().string().ends_with("Z-study-matrix")) << kept[0];
+  for (const char* f : {"matrix.md", "matrix.csv", "report.html"}) {
+    EXPECT_TRUE(std::filesystem::exists(kept[0] / f)) << f;
+  }
 }
 
 TEST(MatrixCliTest, BadFlagsExitOneWithOneLine) {

@@ -2,9 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "common/fs.h"
 #include "loadtest/charts.h"
 #include "loadtest/plan_parser.h"
+#include "loadtest/report_html.h"
 #include "loadtest/runner.h"
 #include "loadtest/test_http_server.h"
 #include "testing/subprocess.h"
@@ -14,6 +17,10 @@ namespace {
 
 using mlfaas::testing::RunCommand;
 using mlfaas::testing::Slurp;
+using testing::ChartData;
+using testing::CountOf;
+using testing::ExpectChartPage;
+using testing::ExpectValidHtml;
 
 // A result as a 3-second run with 2 users would produce.
 RunResult FakeResult() {
@@ -49,7 +56,36 @@ void ExpectWellFormedXml(const std::string& path) {
   EXPECT_EQ(res.exit_code, 0) << path << ": " << res.err;
 }
 
-TEST(ReportTest, WritesAllFilesAndValidXml) {
+// The timeline's data is the KPI rows, the percentile chart's the histogram's percentiles.
+void ExpectChartsHoldTheRun(const std::string& html, const RunResult& r) {
+  const auto timeline = ChartData(html, "timeline");
+  ASSERT_EQ(timeline.size(), 1u);
+  const nlohmann::json& t = timeline[0];
+  ASSERT_EQ(t.at("hits").size(), r.kpi.size());
+  for (size_t i = 0; i < r.kpi.size(); ++i) {
+    EXPECT_EQ(t["second"][i].get<int64_t>(), r.kpi[i].second);
+    EXPECT_EQ(t["hits"][i].get<int64_t>(), r.kpi[i].hits);
+    EXPECT_EQ(t["users"][i].get<int>(), r.kpi[i].users);
+    EXPECT_DOUBLE_EQ(t["avg_ms"][i].get<double>(), r.kpi[i].avg_ms);
+    EXPECT_DOUBLE_EQ(t["max_ms"][i].get<double>(), r.kpi[i].max_ms);
+  }
+  const auto pct = ChartData(html, "percentile");
+  ASSERT_EQ(pct.size(), 1u);
+  const nlohmann::json& p = pct[0];
+  ASSERT_EQ(p.at("nines").size(), 101u);
+  ASSERT_EQ(p.at("ms").size(), 101u);
+  EXPECT_EQ(p["nines"][0].get<double>(), 0);
+  EXPECT_EQ(p["nines"][100].get<double>(), 5);
+  const Histogram& h = r.total.window.latency;
+  for (size_t i = 0; i < 101; ++i) {
+    const double n = p["nines"][i].get<double>();
+    EXPECT_DOUBLE_EQ(p["ms"][i].get<double>(),
+                     static_cast<double>(h.Percentile(100 * (1 - std::pow(10, -n)))) / 1e6)
+        << n;
+  }
+}
+
+TEST(ReportTest, WritesAllFilesAndAValidPage) {
   TempDir dir;
   const RunResult r = FakeResult();
   ASSERT_TRUE(WriteReportDir(dir.path(), r, "test <report>").ok());
@@ -65,25 +101,151 @@ TEST(ReportTest, WritesAllFilesAndValidXml) {
   EXPECT_NE(junit.find("tests=\"2\" failures=\"1\""), std::string::npos) << junit;
   EXPECT_NE(junit.find("<failure message=\"triggered"), std::string::npos);
   ExpectWellFormedXml(dir.path() / "junit.xml");
-  ExpectWellFormedXml(dir.path() / "report.html");
+  ExpectValidHtml(dir.path() / "report.html");
 
   const std::string html = Slurp(dir.path() / "report.html");
+  ExpectChartPage(html);
   EXPECT_NE(html.find("Time compressed 60x"), std::string::npos);
-  EXPECT_NE(html.find("test &lt;report&gt;"), std::string::npos);
-  EXPECT_NE(html.find("hits/s (right)"), std::string::npos);
-  EXPECT_NE(html.find("99.99%"), std::string::npos);
+  EXPECT_NE(html.find("<title>test &lt;report&gt;</title>"), std::string::npos);
+  EXPECT_NE(html.find("<h2>test &lt;report&gt;</h2>"), std::string::npos);
+  EXPECT_NE(html.find("<li class=\"fail\">FAIL: avg-rt&gt;1ms"), std::string::npos);
+  EXPECT_NE(html.find("<th>p99.9</th>"), std::string::npos);
+  ExpectChartsHoldTheRun(html, r);
+  const auto timeline = ChartData(html, "timeline");
+  ASSERT_EQ(timeline.size(), 1u);
+  EXPECT_EQ(timeline[0]["title"], "test <report>: per second");
 }
 
-TEST(ReportTest, SvgChartsAreValidStandaloneDocuments) {
+TEST(ReportTest, EmptyRunGivesEmptySeries) {
+  const std::string html = HtmlPage("empty", TimelineChart({}, "empty"));
+  const auto t = ChartData(html, "timeline");
+  ASSERT_EQ(t.size(), 1u);
+  for (const char* key : {"second", "hits", "max_ms", "avg_ms", "users"}) {
+    EXPECT_EQ(t[0].at(key), nlohmann::json::array()) << key;
+  }
+  const auto p = ChartData(PercentileChart(Histogram(), "none"), "percentile");
+  ASSERT_EQ(p.size(), 1u);
+  EXPECT_EQ(p[0]["ms"][100], 0);
+}
+
+// A name that holds "</script>" (or its look-alikes) cannot end a data block: the page keeps one
+// </script> per <script>, and the name comes back intact from the JSON.
+TEST(ReportTest, ScriptEndTagInANameCannotBreakOutOfTheDataBlock) {
+  const std::string evil = "</script><script>alert(1)</script></SCRIPT ><!-- & \"x\"";
+  RunResult r = FakeResult();
+  const std::string body =
+      RunSectionHtml(r, evil) + BarsChart({{evil, 1.5, evil}, {"ok", 2, "g"}}, evil, evil);
   TempDir dir;
-  const RunResult r = FakeResult();
-  ASSERT_TRUE(WriteFileAtomic(dir.path() / "t.svg", TimelineSvg(r.kpi, "timeline & users")).ok());
-  ASSERT_TRUE(
-      WriteFileAtomic(dir.path() / "p.svg", PercentileSvg(r.total.window.latency, "pct")).ok());
-  ASSERT_TRUE(WriteFileAtomic(dir.path() / "empty.svg", TimelineSvg({}, "empty")).ok());
-  for (const char* f : {"t.svg", "p.svg", "empty.svg"}) ExpectWellFormedXml(dir.path() / f);
-  EXPECT_EQ(TimelineSvg(r.kpi, "x").find("nan"), std::string::npos);
-  EXPECT_EQ(TimelineSvg({}, "x").find("nan"), std::string::npos);
+  const std::string html = HtmlPage(evil, body);
+  ASSERT_TRUE(WriteFileAtomic(dir.path() / "report.html", html).ok());
+  ExpectValidHtml(dir.path() / "report.html");
+  ExpectChartPage(html);
+  const int library_scripts = ui::ChartLibraryVendored() ? 2 : 0;
+  EXPECT_EQ(CountOf(html, "<script"), library_scripts + 3);
+  EXPECT_EQ(CountOf(html, "</script>"), library_scripts + 3);
+  EXPECT_EQ(CountOf(html, "</SCRIPT"), 0);
+  EXPECT_EQ(CountOf(html, "<!--"), 0);
+  EXPECT_EQ(html.find("alert(1)</script>"), std::string::npos);
+  const std::string& decoded = evil;
+  const auto data = ChartData(html);
+  ASSERT_EQ(data.size(), 3u);
+  EXPECT_EQ(data[0]["title"], decoded + ": per second");
+  EXPECT_EQ(data[2]["title"], decoded);
+  EXPECT_EQ(data[2]["unit"], decoded);
+  EXPECT_EQ(data[2]["labels"][0], decoded);
+  EXPECT_EQ(data[2]["groups"][0], decoded);
+  EXPECT_EQ(data[2]["values"], nlohmann::json::parse("[1.5, 2]"));
+}
+
+TEST(ReportTest, InvalidUtf8InChartDataIsReplaced) {
+  const auto data = ChartData(BarsChart({{"a\xff", 1, "g"}}, "t\xc3", "u"));
+  ASSERT_EQ(data.size(), 1u);
+  EXPECT_EQ(data[0]["labels"][0], "a\uFFFD");
+  EXPECT_EQ(data[0]["title"], "t\uFFFD");
+}
+
+TEST(ReportTest, PageWithoutTheChartLibrarySaysSo) {
+  const std::string html = HtmlPage("t", RunSectionHtml(FakeResult(), "run"), ChartLibrary{});
+  EXPECT_NE(html.find("<p class=\"note\">charts unavailable: the chart library was not vendored "
+                      "(scripts/vendor_ui.sh)</p>"),
+            std::string::npos);
+  EXPECT_NE(html.find("<th>requests</th>"), std::string::npos);
+  EXPECT_EQ(CountOf(html, "<script>"), 0);  // neither the library nor the builder
+  EXPECT_EQ(CountOf(html, "uPlot"), 0);
+  TempDir dir;
+  ASSERT_TRUE(WriteFileAtomic(dir.path() / "report.html", html).ok());
+  ExpectValidHtml(dir.path() / "report.html");
+}
+
+TEST(ReportTest, PageInlinesAGivenLibraryOnce) {
+  const ChartLibrary lib{"var uPlot = 'LIBRARY';", ".uplot{LIBRARY-CSS}"};
+  const std::string html = HtmlPage(
+      "t", TimelineChart({}, "a") + PercentileChart(Histogram(), "b") + BarsChart({}, "c", "d"),
+      lib);
+  EXPECT_EQ(CountOf(html, "<script>var uPlot = 'LIBRARY';</script>"), 1);
+  EXPECT_EQ(CountOf(html, "<style>.uplot{LIBRARY-CSS}</style>"), 1);
+  EXPECT_EQ(ChartData(html).size(), 3u);
+  EXPECT_EQ(html.find("charts unavailable"), std::string::npos);
+}
+
+// The vendored library is inlined as it is: it must not hold what would end its element.
+TEST(ReportTest, VendoredLibraryIsSafeToInline) {
+  if (!ui::ChartLibraryVendored()) GTEST_SKIP() << "no vendored chart library";
+  std::string js(ui::ChartJs()), css(ui::ChartCss());
+  for (std::string* s : {&js, &css}) {
+    std::transform(s->begin(), s->end(), s->begin(),
+                   [](unsigned char c) { return std::tolower(c); });
+  }
+  EXPECT_EQ(js.find("</script"), std::string::npos);
+  EXPECT_EQ(js.find("<!--"), std::string::npos);
+  EXPECT_EQ(css.find("</style"), std::string::npos);
+  EXPECT_NE(js.find("v1.6.32"), std::string::npos);
+}
+
+TEST(ReportTest, HomeReportIdIsAStampAndASafeName) {
+  const auto when = std::chrono::system_clock::time_point(std::chrono::seconds(1795797000));
+  EXPECT_EQ(HomeReportId(when, "study"), "20261127T163000Z-study");
+  EXPECT_EQ(HomeReportId(when, "my scenario.v2/../x"), "20261127T163000Z-my_scenario_v2____x");
+  EXPECT_EQ(HomeReportId(when, ""), "20261127T163000Z-report");
+  EXPECT_EQ(HomeReportId(when, std::string(100, 'a')), "20261127T163000Z-" + std::string(64, 'a'));
+}
+
+TEST(ReportTest, KeepReportInHomePrunesToTheNewest) {
+  TempDir home;
+  const auto reports = home.path() / "reports";
+  for (int i = 0; i < 105; ++i) {
+    char name[64];
+    std::snprintf(name, sizeof name, "20200101T%06dZ-old", i);
+    std::filesystem::create_directories(reports / name);
+  }
+  std::filesystem::create_directories(reports / "not-a-report");
+  ASSERT_TRUE(WriteFileAtomic(reports / "20200101T000000Z-file", "").ok());
+  auto write = [](const std::filesystem::path& dir) {
+    return WriteFileAtomic(dir / "report.html", "x");
+  };
+  auto a = KeepReportInHome(home.path(), "same name", write);
+  auto b = KeepReportInHome(home.path(), "same name", write);
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  EXPECT_NE(*a, *b);  // the second in the same second gets "-2"
+  EXPECT_TRUE(std::filesystem::exists(*a / "report.html"));
+  EXPECT_TRUE(std::filesystem::exists(*b / "report.html"));
+  int dirs = 0;
+  for (const auto& e : std::filesystem::directory_iterator(reports)) dirs += e.is_directory();
+  EXPECT_EQ(dirs, 100 + 1);  // the newest 100 reports, and the directory that is not one
+  EXPECT_TRUE(std::filesystem::exists(reports / "not-a-report"));
+  EXPECT_TRUE(std::filesystem::exists(reports / "20200101T000000Z-file"));
+  EXPECT_FALSE(std::filesystem::exists(reports / "20200101T000006Z-old"));
+  EXPECT_TRUE(std::filesystem::exists(reports / "20200101T000007Z-old"));
+
+  auto failed = KeepReportInHome(home.path(), "broken", [](const std::filesystem::path& dir) {
+    (void)WriteFileAtomic(dir / "partial", "");
+    return InvalidArgument("disk full");
+  });
+  EXPECT_EQ(failed.status().message(), "disk full");
+  for (const auto& e : std::filesystem::directory_iterator(reports)) {
+    EXPECT_EQ(e.path().filename().string().find("broken"), std::string::npos);
+  }
 }
 
 TEST(ReportTest, SummaryListsCountsPercentilesAndCriteria) {
@@ -114,7 +276,10 @@ TEST(ReportTest, RealRunProducesAValidReport) {
   EXPECT_GE(r->kpi.size(), 1u);
   TempDir dir;
   ASSERT_TRUE(WriteReportDir(dir.path(), *r, "e2e").ok());
-  ExpectWellFormedXml(dir.path() / "report.html");
+  ExpectValidHtml(dir.path() / "report.html");
+  const std::string html = Slurp(dir.path() / "report.html");
+  ExpectChartPage(html);
+  ExpectChartsHoldTheRun(html, *r);
   EXPECT_FALSE(std::filesystem::exists(dir.path() / "samples.csv"));
 }
 
