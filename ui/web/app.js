@@ -42,6 +42,7 @@
     if (!isNum(v)) return '–';
     return v.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
   }
+  const fmtRate = (v) => fmtNum(v, isNum(v) && !Number.isInteger(v) ? 1 : 0);
   function fmtMs(v) {
     if (!isNum(v)) return '–';
     if (v < 10) return v.toFixed(2);
@@ -336,7 +337,7 @@
       const parts = Object.entries(st).filter(([, n]) => n > 0).map(([k, n]) => `${n} ${String(k).toLowerCase()}`);
       return parts.length ? parts.join(' · ') : h('span', { class: 'muted' }, '0');
     }],
-    ['Inv./min', (f) => fmtNum(f.invocations_per_minute, 1), null, 'num'],
+    ['Inv./min', (f) => fmtRate(f.invocations_per_minute), null, 'num'],
     ['Invocations', (f) => fmtNum(f.invocations), null, 'num'],
     ['Errors', (f) => h('span', { class: f.errors > 0 ? 'text-error' : '' }, fmtNum(f.errors)), null, 'num'],
     ['p50 / p99 (ms)', (f) => `${fmtMs(f.p50_ms)} / ${fmtMs(f.p99_ms)}`, null, 'num'],
@@ -382,7 +383,7 @@
       empty.hidden = fns.length > 0;
       const sum = (pick) => fns.reduce((a, f) => a + (isNum(pick(f)) ? pick(f) : 0), 0);
       setTile('functions', fmtNum(fns.length));
-      setTile('rate', fmtNum(sum((f) => f.invocations_per_minute), 1));
+      setTile('rate', fmtRate(sum((f) => f.invocations_per_minute)));
       setTile('invocations', fmtNum(sum((f) => f.invocations)));
       setTile('errors', fmtNum(sum((f) => f.errors)));
       setTile('instances', fmtNum(sum((f) => Object.values(f.instances || {}).reduce((a, n) => a + (isNum(n) ? n : 0), 0))));
@@ -479,7 +480,7 @@
     return h('section', { class: 'card', 'aria-labelledby': 'config-title', id: 'config' },
       h('div', { class: 'card-head' }, h('h2', { id: 'config-title' }, 'Configuration ($LATEST)'),
         h('div', { class: 'card-actions' }, d.can_deploy
-          ? h('span', { class: 'badge badge-ok' }, 'your key may deploy')
+          ? h('span', { class: 'badge badge-ok' }, meta.auth === 'off' ? 'open gateway: deploy allowed' : 'your key may deploy')
           : h('span', { class: 'badge' }, 'read-only key'))),
       h('dl', { class: 'kv-grid' },
         item('Runtime', c.runtime || '–'),
@@ -540,7 +541,7 @@
       container.setAttribute('data-hits-total', String(hitsTotal));
       for (const c of charts) c.update(data);
       const now = Date.now();
-      if (now - lastSummary > 5000 || !lastSummary) {
+      if (now - lastSummary > 2000 || !lastSummary) {
         lastSummary = now;
         const last60 = data.hits.slice(-60).reduce((a, v) => a + (isNum(v) ? v : 0), 0);
         const lat = data.avg_ms.filter(isNum);
@@ -856,7 +857,11 @@
     const rows = [
       ['AUC', 'auc'], ['F1', 'f1'], ['Precision', 'precision'], ['Recall', 'recall'], ['Accuracy', 'accuracy'],
     ];
-    const best = (k) => Math.max(...vs.map((v) => metric(v, k)).filter(isNum));
+    // The best of a row, when the versions differ on it (NaN: nothing to point at).
+    const best = (k) => {
+      const xs = vs.map((v) => metric(v, k)).filter(isNum);
+      return xs.length > 1 && Math.max(...xs) !== Math.min(...xs) ? Math.max(...xs) : NaN;
+    };
     const cm = (v) => {
       const c = v.metrics && v.metrics.confusion_matrix;
       if (!c) return h('span', { class: 'muted' }, '–');
@@ -882,11 +887,11 @@
         h('tr', null, h('th', { scope: 'row' }, 'Model'), vs.map((v) => h('td', { class: 'num small' }, v.kind || '–',
           v.model_digest ? h('div', { class: 'muted mono', title: v.model_digest }, String(v.model_digest).slice(0, 12)) : null))),
         h('tr', null, h('th', { scope: 'row' }, 'Published'), vs.map((v) => h('td', { class: 'num small' }, fmtTime(v.created_at)))),
-        h('tr', null, h('th', { scope: 'row' }, 'Description'), vs.map((v) => h('td', { class: 'num small' }, v.description || h('span', { class: 'muted' }, '–'))))));
+        h('tr', null, h('th', { scope: 'row' }, 'Description'), vs.map((v) => h('td', { class: 'num small desc' }, v.description || h('span', { class: 'muted' }, '–'))))));
     return card('Versions', { id: 'versions' },
       h('p', { class: 'muted small' }, 'Training metrics on the test split, one column per version, newest first.'),
       h('div', { class: 'table-wrap' }, table),
-      h('p', { class: 'muted small' }, 'Bold: the best value of the row. Metrics are missing for a package without a quality report.'));
+      h('p', { class: 'muted small' }, 'Green: the best value of a row where the versions differ. A package without a quality report has no metrics (–).'));
   }
 
   // -- aliases and canaries
