@@ -212,11 +212,11 @@ std::string BarsChart(const std::vector<Bar>& bars, const std::string& title,
                     {"groups", std::move(groups)}});
 }
 
-std::string RunSectionHtml(const RunResult& r, const std::string& heading) {
+std::string RunSectionHtml(const RunResult& r, const std::string& heading, bool show_heading) {
   std::ostringstream o;
   const Histogram& h = r.total.window.latency;
   auto ms = [](int64_t ns) { return FormatNumber("%.2f", static_cast<double>(ns) / 1e6); };
-  o << "<h2>" << XmlEscape(heading) << "</h2>\n";
+  if (show_heading) o << "<h2>" << XmlEscape(heading) << "</h2>\n";
   if (r.time_scale != 1) {
     o << "<p class=\"note\">Time compressed " << FormatNumber("%g", r.time_scale)
       << "x: " << FormatNumber("%.1f", r.elapsed_s) << " s real stand for "

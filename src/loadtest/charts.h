@@ -37,8 +37,10 @@ struct Bar {
 std::string BarsChart(const std::vector<Bar>& bars, const std::string& title,
                       const std::string& unit);
 
-// The report for one run: summary table, criteria, both charts.
-std::string RunSectionHtml(const RunResult& r, const std::string& heading);
+// The report for one run: summary table, criteria, both charts (titled after `heading`), under
+// an <h2> of `heading` when `show_heading`.
+std::string RunSectionHtml(const RunResult& r, const std::string& heading,
+                           bool show_heading = true);
 
 // The chart library a page inlines; an empty `js` means there is none.
 struct ChartLibrary {
@@ -56,7 +58,7 @@ inline std::string HtmlPage(const std::string& title, const std::string& body) {
   return HtmlPage(title, body, VendoredChartLibrary());
 }
 inline std::string ReportHtml(const RunResult& r, const std::string& title) {
-  return HtmlPage(title, RunSectionHtml(r, title));
+  return HtmlPage(title, RunSectionHtml(r, title, /*show_heading=*/false));  // the page's <h1>
 }
 
 }  // namespace mlfaas::loadtest
