@@ -548,6 +548,50 @@ TEST(LogReaderTest, ReadsRotatedFilesOfAllStreamsInTimeOrderAndFilters) {
   EXPECT_EQ(ReadLogs(tmp.path(), "../x", {}).status().code(), StatusCode::kInvalidArgument);
 }
 
+TEST(LogReaderTest, ATailHoldsTheNewestEventsAndPollingGoesOnAfterThem) {
+  TempDir tmp("mlfaas-log-reader");
+  testing::FakeClock clock;
+  auto log = MustOpen({.dir = tmp.path(), .segment_bytes = 1024, .clock = &clock});
+  ASSERT_TRUE(log);
+  auto a = log->OpenStream("fn", "a", "1"), b = log->OpenStream("fn", "b", "1");
+  for (int round = 0; round < 4; ++round) {  // interleaved in time, rotating
+    WriteTicks(*a, clock, "a" + std::to_string(round), 10, "req-a");
+    WriteTicks(*b, clock, "b" + std::to_string(round), 10);
+  }
+  log->Flush();
+  auto all = ReadLogs(tmp.path(), "fn", {});
+  ASSERT_TRUE(all.ok());
+  const std::vector<std::string> texts = EventTexts(*all);
+  ASSERT_EQ(texts.size(), 80u);
+  LogQuery q;
+  q.newest = true;
+  q.limit = 15;
+  auto tail = ReadLogs(tmp.path(), "fn", q);
+  ASSERT_TRUE(tail.ok());
+  EXPECT_EQ(EventTexts(*tail), std::vector<std::string>(texts.end() - 15, texts.end()));
+  EXPECT_TRUE(tail->truncated);  // older events were left out
+  q.request_id = "req-a";
+  q.limit = 3;
+  EXPECT_EQ(EventTexts(*ReadLogs(tmp.path(), "fn", q)),
+            (std::vector<std::string>{"a3 7", "a3 8", "a3 9"}));
+  q = {};
+  q.newest = true;
+  q.limit = 1000;
+  auto whole = ReadLogs(tmp.path(), "fn", q);
+  EXPECT_EQ(EventTexts(*whole), texts);
+  EXPECT_FALSE(whole->truncated);
+  q.max_bytes = 1;  // at least one event: the newest
+  EXPECT_EQ(EventTexts(*ReadLogs(tmp.path(), "fn", q)), std::vector<std::string>{texts.back()});
+  // Polling from the tail's cursor returns only what came after it.
+  WriteTicks(*b, clock, "late", 2);
+  log->Flush();
+  q = {};
+  q.since_ms = tail->next_ms;
+  q.skip = tail->next_skip;
+  EXPECT_EQ(EventTexts(*ReadLogs(tmp.path(), "fn", q)),
+            (std::vector<std::string>{"late 0", "late 1"}));
+}
+
 TEST(LogReaderTest, PagesSplitEventsOfOneMillisecondExactly) {
   TempDir tmp("mlfaas-log-reader");
   testing::FakeClock clock;

@@ -139,6 +139,10 @@ TEST_F(ServeLogsTest, LogsCommandRouteAndRemoteAgree) {
   ASSERT_EQ(rj["events"].size(), 2u) << rest.body;
   EXPECT_EQ(rj["events"][0]["text"], "END RequestId: " + rid2);
   EXPECT_EQ(rj["truncated"], false);
+  // tail: the newest lines, the same as the last of the whole request's.
+  auto tail = get("/v1/functions/echo/logs?request_id=" + rid2 + "&tail=2", reader);
+  ASSERT_EQ(tail.status, 200) << tail.body;
+  EXPECT_EQ(json::parse(tail.body)["events"], rj["events"]) << tail.body;
   auto denied = get("/v1/functions/echo/logs", invoker);
   EXPECT_EQ(denied.status, 403) << denied.body;
   EXPECT_EQ(denied.header("x-amzn-errortype"), "AccessDeniedException");
@@ -147,7 +151,7 @@ TEST_F(ServeLogsTest, LogsCommandRouteAndRemoteAgree) {
   EXPECT_EQ(missing.status, 404) << missing.body;
   EXPECT_EQ(missing.header("x-amzn-errortype"), "ResourceNotFoundException");
   for (const char* q : {"since=yesterday", "limit=0", "limit=10001", "next_token=x", "follow=maybe",
-                        "filter=%zz"}) {
+                        "filter=%zz", "tail=0", "tail=-1", "tail=10001", "tail=x"}) {
     auto r = get(std::string("/v1/functions/echo/logs?") + q, root);
     EXPECT_EQ(r.status, 400) << q << ": " << r.body;
     const json e = json::parse(r.body, nullptr, false);

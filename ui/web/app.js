@@ -772,9 +772,8 @@
       table.setAttribute('data-lines', String(lines.length));
       table.setAttribute('data-filter', filter);
     };
-    // The API answers oldest first, from `since` or from the previous answer's `next_token`.
-    // The first read looks back over a growing window (30 s, 10 min, a day) until it has the
-    // newest 200 lines, paging to the end of each; each poll then goes on from the last token.
+    // The first read asks for the newest lines (`tail`); each poll then goes on from the
+    // previous answer's `next_token`, paging (oldest first) while there is more.
     const read = async (params, my) => {
       const q = new URLSearchParams(params);
       if (filter) q.set('request_id', filter);
@@ -789,7 +788,7 @@
       for (let page = 0; ; page++) {
         got = got.concat(r.events || []).slice(-keep);
         if (r.next_token) tok = r.next_token;
-        if (!r.truncated || !tok || page >= 10) return { got, tok, complete: !r.truncated };
+        if (!r.truncated || !tok || page >= 10) return { got, tok };
         r = await read({ next_token: tok, limit: '1000' }, my);
       }
     };
@@ -802,20 +801,10 @@
           const { got, tok } = await drain({ next_token: token, limit: '1000' }, my, LOG_TAIL);
           lines = lines.concat(got).slice(-LOG_TAIL);
           if (tok) token = tok;
-        } else if (filter) {
-          const { got, tok } = await drain({ limit: String(LOG_TAIL) }, my, LOG_TAIL);
-          lines = got;
-          token = tok;
         } else {
-          let best = null;
-          for (const since of ['30s', '10m', '1d']) {
-            const res = await drain({ since, limit: '1000' }, my, LOG_TAIL);
-            if (!res.complete && best) break; // too much to page through: the narrower window
-            best = res;
-            if (!res.complete || res.got.length >= LOG_TAIL) break;
-          }
-          lines = best.got;
-          token = best.tok;
+          const r = await read({ tail: String(LOG_TAIL) }, my);
+          lines = r.events || [];
+          token = r.next_token || null;
         }
         render();
       } catch (e) {

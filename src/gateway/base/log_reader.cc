@@ -117,7 +117,11 @@ class Collector {
     LogPage page;
     const size_t n = PageSize();
     page.truncated = dropped_ || kept_.size() > n;
-    kept_.resize(n);
+    if (q_.newest) {
+      kept_.erase(kept_.begin(), kept_.end() - static_cast<std::ptrdiff_t>(n));
+    } else {
+      kept_.resize(n);
+    }
     page.events.reserve(n);
     for (auto& c : kept_) page.events.push_back(std::move(c.event));
     page.next_ms = q_.since_ms;
@@ -135,10 +139,11 @@ class Collector {
  private:
   bool InRange(int64_t t) const { return t >= q_.since_ms && t < q_.until_ms; }
 
-  // How many of the (sorted) kept events fit in a page.
+  // How many of the (sorted) kept events fit in a page: the oldest, or the newest for a tail.
   size_t PageSize() const {
     size_t n = 0, bytes = 0;
-    for (const auto& c : kept_) {
+    for (size_t i = 0; i < kept_.size(); ++i) {
+      const Candidate& c = q_.newest ? kept_[kept_.size() - 1 - i] : kept_[i];
       if (n >= q_.limit || (n > 0 && bytes + c.bytes > q_.max_bytes)) break;
       bytes += c.bytes;
       ++n;
@@ -146,13 +151,17 @@ class Collector {
     return n;
   }
 
-  // Sorts, and keeps a page and one more (which says there is more).
+  // Sorts, and keeps a page and one more (which says there is more), at the page's end.
   void Trim() {
     std::sort(kept_.begin(), kept_.end(), Older);
     const size_t keep = PageSize() + 1;
     if (kept_.size() > keep) {
       dropped_ = true;
-      kept_.resize(keep);
+      if (q_.newest) {
+        kept_.erase(kept_.begin(), kept_.end() - static_cast<std::ptrdiff_t>(keep));
+      } else {
+        kept_.resize(keep);
+      }
     }
     kept_bytes_ = 0;
     for (const auto& c : kept_) kept_bytes_ += c.bytes;

@@ -2,12 +2,12 @@
 // GET /v1/functions/{name}/logs on a gateway (the CloudWatch Logs analogue of `aws logs tail`).
 //
 // ReadLogs reads every file of `<dir>/<function>/` (live `<stream>.log` and rotated
-// `<stream>.log.<n>`), keeps the events that match the query and returns the oldest of them in
-// time order (ties: by file name, then by position in the file), one bounded page at a time.
-// Files last written before `since` are not opened. Lines in the older "<UTC time> <text>" form
-// are read too (without version and request id); other lines are skipped. Nothing here throws,
-// and nothing recurses on the input: a line is parsed as one flat JSON object (ParseJson,
-// depth 1) and lines over 1 MiB are skipped.
+// `<stream>.log.<n>`), keeps the events that match the query and returns the oldest (or, for a
+// tail, the newest) of them in time order (ties: by file name, then by position in the file), one
+// bounded page at a time. Files last written before `since` are not opened. Lines in the older
+// "<UTC time> <text>" form are read too (without version and request id); other lines are skipped.
+// Nothing here throws, and nothing recurses on the input: a line is parsed as one flat JSON object
+// (ParseJson, depth 1) and lines over 1 MiB are skipped.
 #pragma once
 
 #include <cstdint>
@@ -48,6 +48,9 @@ struct LogQuery {
   std::string filter;            // a substring of the text, when not empty
   size_t limit = 1000;           // events per page (at least 1)
   size_t max_bytes = 1u << 20;   // LogEventJson bytes per page (at least one event is returned)
+  // The newest matching events instead of the oldest (a tail): `truncated` then says older
+  // ones were left out, and the page's `next` still continues after its newest event.
+  bool newest = false;
 };
 
 inline constexpr size_t kMaxLogLimit = 10000;

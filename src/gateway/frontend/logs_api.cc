@@ -3,7 +3,8 @@
 //
 // Query: since (a duration back from now, an RFC 3339 UTC time or epoch ms; default: everything
 // kept), next_token (the previous answer's: where to go on; outranks since), request_id, filter
-// (a substring of the text), limit (events, 1..10000, default 1000), follow=true (only events at
+// (a substring of the text), limit (events, 1..10000, default 1000), tail=N (the newest N events
+// of the range instead of the oldest, 1..10000; outranks limit), follow=true (only events at
 // least a second old, so that polling from next_token misses none that were still being
 // written). Answer: {"events":[<stored JSON objects>...],"next_token":"...","truncated":bool};
 // at most `limit` events and about 1 MiB of them (at least one). Errors are Lambda-shaped
@@ -107,6 +108,17 @@ bool HandleLogsApi(ApiContext& ctx, Request& req, Responder& respond, const Prin
              true;
     }
     q.limit = limit;
+  }
+  if (!param("tail")) return true;
+  if (!v.empty()) {
+    size_t tail = 0;
+    auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), tail);
+    if (ec != std::errc() || p != v.data() + v.size() || tail < 1 || tail > kMaxLogLimit) {
+      return respond(BadParam("tail: give a number from 1 to " + std::to_string(kMaxLogLimit))),
+             true;
+    }
+    q.limit = tail;
+    q.newest = true;
   }
   if (!param("follow")) return true;
   if (v == "true" || v == "1") {
