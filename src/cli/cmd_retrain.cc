@@ -474,28 +474,6 @@ void PrintReport(const registry::RetrainRun& run, const model::BinaryMetrics& cu
   fmt::print("  decision    {}\n", run.decision);
 }
 
-json RunJson(const registry::RetrainRun& r) {
-  auto metrics = [](const std::string& text) {
-    auto j = ParseJson(text);
-    return j.ok() ? *j : json(nullptr);
-  };
-  return {{"id", r.id},
-          {"function", r.function},
-          {"alias", r.alias},
-          {"trigger", r.trigger},
-          {"started_at", r.started_at},
-          {"finished_at", r.finished_at},
-          {"current_version", r.current_version},
-          {"candidate_version", r.candidate_version},
-          {"current_metrics", metrics(r.current_metrics)},
-          {"candidate_metrics", metrics(r.candidate_metrics)},
-          {"gate", r.gate},
-          {"decision", r.decision},
-          {"reason", r.reason},
-          {"rows", {{"train", r.train_rows}, {"test", r.test_rows}}},
-          {"feedback_rows", r.feedback_rows}};
-}
-
 // What the flags ask for, checked before anything is read or trained: the gate's terms, and the
 // canary deployment when --bake or --linear is given (its version filled in once published).
 struct RetrainPlan {
@@ -662,7 +640,7 @@ Status RunRetrain(const RetrainFlags& f, const fs::path& home) {
     run.reason += fmt::format("; baking {} s at {:.0f}%", d.bake_ms / 1000, d.weight * 100);
   }
   if (f.json) {
-    std::cout << RunJson(run).dump() << "\n";
+    std::cout << registry::RetrainRunJson(run).dump() << "\n";
   } else {
     PrintReport(run, cur, cand, a);
   }
@@ -675,7 +653,7 @@ Status RunHistory(const std::string& function, bool as_json, const fs::path& hom
   MLFAAS_ASSIGN_OR_RETURN(auto runs, store->RetrainRuns(function));
   if (as_json) {
     json out = json::array();
-    for (const auto& r : runs) out.push_back(RunJson(r));
+    for (const auto& r : runs) out.push_back(registry::RetrainRunJson(r));
     std::cout << out.dump(2) << "\n";
     return Status::Ok();
   }

@@ -362,4 +362,26 @@ Status TrainingStore::UpdateCanary(const CanaryDeployment& d) {
   return Status::Ok();
 }
 
+nlohmann::json RetrainRunJson(const RetrainRun& r) {
+  auto metrics = [](const std::string& text) {
+    auto j = ParseJson(text);
+    return j.ok() && j->is_object() ? *j : nlohmann::json(nullptr);
+  };
+  return {{"id", r.id},
+          {"function", r.function},
+          {"alias", r.alias},
+          {"trigger", r.trigger},
+          {"started_at", r.started_at},
+          {"finished_at", r.finished_at},
+          {"current_version", r.current_version},
+          {"candidate_version", r.candidate_version},
+          {"current_metrics", metrics(r.current_metrics)},
+          {"candidate_metrics", metrics(r.candidate_metrics)},
+          {"gate", r.gate},
+          {"decision", r.decision},
+          {"reason", r.reason},
+          {"rows", {{"train", r.train_rows}, {"test", r.test_rows}}},
+          {"feedback_rows", r.feedback_rows}};
+}
+
 }  // namespace mlfaas::registry

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <memory>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -58,6 +59,10 @@ struct RetrainRun {
   int64_t test_rows = 0;
   int64_t feedback_rows = 0;  // feedback rows used (train + held out)
 };
+
+// A run as `mlfaas retrain history --json` prints it and the dashboard shows it: every field,
+// the metrics as objects (null when not stored), rows as {"train", "test"}.
+nlohmann::json RetrainRunJson(const RetrainRun& r);
 
 // Where the automatic retraining of a function stands (the gateway's scheduler).
 struct RetrainState {

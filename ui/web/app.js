@@ -1021,7 +1021,7 @@
         h('td', { class: 'nowrap num' }, `${fmtMetric(r.current_metrics && r.current_metrics.auc)} → ${fmtMetric(r.candidate_metrics && r.candidate_metrics.auc)}`),
         h('td', null, decisionBadge(r.decision)),
         h('td', { class: 'reason' }, r.reason || ''),
-        h('td', { class: 'nowrap num' }, `${fmtNum(r.train_rows)} / ${fmtNum(r.test_rows)} / ${fmtNum(r.feedback_rows)}`))))))
+        h('td', { class: 'nowrap num' }, `${fmtNum(r.rows && r.rows.train)} / ${fmtNum(r.rows && r.rows.test)} / ${fmtNum(r.feedback_rows)}`))))))
       : h('p', { class: 'muted' }, 'No retraining run yet (', h('code', null, 'mlfaas retrain'), ').');
     return card('Retraining history', { id: 'retrain' }, body);
   }

@@ -209,12 +209,6 @@ std::pair<json, json> KindAndMetrics(ApiContext& ctx, const registry::VersionInf
           metrics && metrics->is_object() ? *metrics : json(nullptr)};
 }
 
-// A stored JSON text as an object (null when it is not one).
-json ObjectOf(const std::string& text) {
-  auto j = ParseJson(text);
-  return j.ok() && j->is_object() ? *j : json(nullptr);
-}
-
 json SeriesJson(const std::vector<SeriesPoint>& points) {
   json s = {{"interval_s", 1}};
   json t = json::array(), hits = json::array(), errors = json::array(), avg = json::array(),
@@ -250,22 +244,7 @@ json TrainingJson(ApiContext& ctx, const std::string& function) {
     std::vector<registry::RetrainRun> all = std::move(*rs);
     std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return a.id > b.id; });
     for (size_t i = 0; i < all.size() && i < kMaxRetrainRuns; ++i) {
-      const auto& r = all[i];
-      runs.push_back({{"id", r.id},
-                      {"alias", r.alias},
-                      {"trigger", r.trigger},
-                      {"started_at", r.started_at},
-                      {"finished_at", r.finished_at},
-                      {"current_version", r.current_version},
-                      {"candidate_version", r.candidate_version},
-                      {"current_metrics", ObjectOf(r.current_metrics)},
-                      {"candidate_metrics", ObjectOf(r.candidate_metrics)},
-                      {"gate", r.gate},
-                      {"decision", r.decision},
-                      {"reason", r.reason},
-                      {"train_rows", r.train_rows},
-                      {"test_rows", r.test_rows},
-                      {"feedback_rows", r.feedback_rows}});
+      runs.push_back(registry::RetrainRunJson(all[i]));
     }
   }
   if (auto cs = ctx.training->Canaries(false); cs.ok()) {

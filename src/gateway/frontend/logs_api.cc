@@ -99,24 +99,22 @@ bool HandleLogsApi(ApiContext& ctx, Request& req, Responder& respond, const Prin
   if (!param("filter")) return true;
   if (v.size() > 1024) return respond(BadParam("filter: longer than 1024 bytes")), true;
   q.filter = v;
-  if (!param("limit")) return true;
-  if (!v.empty()) {
-    size_t limit = 0;
-    auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), limit);
-    if (ec != std::errc() || p != v.data() + v.size() || limit < 1 || limit > kMaxLogLimit) {
-      return respond(BadParam("limit: give a number from 1 to " + std::to_string(kMaxLogLimit))),
-             true;
+  // limit, and tail (the newest events instead of the oldest; it outranks limit).
+  auto count = [&](std::string_view name, size_t& out) {
+    if (!param(name)) return false;
+    if (v.empty()) return true;
+    auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
+    if (ec == std::errc() && p == v.data() + v.size() && out >= 1 && out <= kMaxLogLimit) {
+      return true;
     }
-    q.limit = limit;
-  }
-  if (!param("tail")) return true;
-  if (!v.empty()) {
-    size_t tail = 0;
-    auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), tail);
-    if (ec != std::errc() || p != v.data() + v.size() || tail < 1 || tail > kMaxLogLimit) {
-      return respond(BadParam("tail: give a number from 1 to " + std::to_string(kMaxLogLimit))),
-             true;
-    }
+    respond(
+        BadParam(std::string(name) + ": give a number from 1 to " + std::to_string(kMaxLogLimit)));
+    return false;
+  };
+  if (!count("limit", q.limit)) return true;
+  size_t tail = 0;
+  if (!count("tail", tail)) return true;
+  if (tail > 0) {
     q.limit = tail;
     q.newest = true;
   }
