@@ -17,6 +17,7 @@
 #include "common/json.h"
 #include "gateway/frontend/dashboard_feed.h"
 #include "gateway/frontend/router.h"
+#include "registry/config_json.h"
 #include "registry/usage_report.h"
 #include "ui/assets.h"
 
@@ -268,19 +269,7 @@ json TrainingJson(ApiContext& ctx, const std::string& function) {
 Response Detail(ApiContext& ctx, const Principal& who, const std::string& name) {
   auto f = ctx.registry->GetFunction(name);
   if (!f.ok()) return StatusResponse(f.status());
-  const auto& c = f->latest.config;
-  json config = {{"runtime", c.runtime},
-                 {"handler", c.handler},
-                 {"memory_mb", c.memory_mb},
-                 {"timeout_s", c.timeout_s},
-                 {"model_loading", c.model_loading},
-                 {"max_concurrency_per_instance", c.max_concurrency_per_instance},
-                 {"reserved_concurrency",
-                  c.reserved_concurrency ? json(*c.reserved_concurrency) : json(nullptr)},
-                 {"provisioned_concurrency", c.provisioned_concurrency},
-                 {"idle_timeout_s", c.idle_timeout_s},
-                 {"retrain_every_s", c.retrain_every_s},
-                 {"retrain_after_labels", c.retrain_after_labels}};
+  json config = registry::ToJson(f->latest.config);  // as the registry stores it
   auto aliases = ctx.registry->ListAliases(name);
   if (!aliases.ok()) return StatusResponse(aliases.status());
   auto vs = ctx.registry->ListVersions(name);
