@@ -108,8 +108,9 @@ TEST(DashboardFeedTest, StreamsGetOnlyWhatTheirScopesMayReadAndAreBounded) {
   ASSERT_TRUE(scopes.ok());
   auto team = std::make_shared<RecordingStream>();
   auto one = std::make_shared<RecordingStream>();
-  ASSERT_TRUE(feed.Subscribe(team, *scopes, ""));
-  ASSERT_TRUE(feed.Subscribe(one, auth::ScopeSet::Everything(), "quiet"));
+  ASSERT_TRUE(feed.Subscribe(team, *scopes, "", 50));
+  ASSERT_TRUE(feed.Subscribe(one, auth::ScopeSet::Everything(), "quiet", 50));
+  EXPECT_TRUE(team->sent.empty());  // no sample yet to send at once
   Metrics m;
   m.RecordInvocation("team-a", "1", gateway::Outcome::kSuccess, 2, 0);
   m.RecordInvocation("other", "1", gateway::Outcome::kSuccess, 2, 0);
@@ -124,12 +125,23 @@ TEST(DashboardFeedTest, StreamsGetOnlyWhatTheirScopesMayReadAndAreBounded) {
   one->Close();
   feed.Sample(51, m, {});
   EXPECT_EQ(feed.streams(), 1u);  // the closed one is dropped
+  // A new stream gets the newest sample at once.
+  auto late = std::make_shared<RecordingStream>();
+  ASSERT_TRUE(feed.Subscribe(late, auth::ScopeSet::Everything(), "", 51));
+  ASSERT_EQ(late->sent.size(), 1u);
+  EXPECT_NE(late->sent[0].find(R"("t":51)"), std::string::npos) << late->sent[0];
   for (size_t i = feed.streams(); i < gateway::DashboardFeed::kMaxStreams; ++i) {
-    ASSERT_TRUE(feed.Subscribe(std::make_shared<RecordingStream>(), {}, ""));
+    ASSERT_TRUE(feed.Subscribe(std::make_shared<RecordingStream>(), {}, "", 51));
   }
-  EXPECT_FALSE(feed.Subscribe(std::make_shared<RecordingStream>(), {}, ""));
-  feed.CloseAll();
+  EXPECT_FALSE(feed.Subscribe(std::make_shared<RecordingStream>(), {}, "", 51));
+  // kMaxStreamSeconds after it began, a stream ends (its page reconnects and authenticates).
+  feed.Sample(50 + gateway::DashboardFeed::kMaxStreamSeconds - 1, m, {});
+  EXPECT_FALSE(team->closed());
+  feed.Sample(50 + gateway::DashboardFeed::kMaxStreamSeconds, m, {});
   EXPECT_TRUE(team->closed());
+  EXPECT_FALSE(late->closed());
+  feed.CloseAll();
+  EXPECT_TRUE(late->closed());
 }
 
 // Prometheus samples of `family` for `function`, summed, optionally only those whose labels

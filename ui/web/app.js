@@ -682,6 +682,7 @@
           throw err;
         }
         onState('live');
+        let got = 0;
         const reader = res.body.getReader();
         const dec = new TextDecoder();
         let buf = '';
@@ -709,9 +710,13 @@
             let sample;
             try { sample = JSON.parse(dataLines.join('\n')); } catch { continue; }
             backoff = 1000;
+            got++;
             onSample(sample);
           }
         }
+        // The server ends a stream after a minute (the key is checked again on reconnecting):
+        // a stream that delivered and ended cleanly is reopened at once.
+        if (got > 0) continue;
       } catch (e) {
         if (signal.aborted) return;
       }

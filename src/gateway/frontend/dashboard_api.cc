@@ -382,7 +382,9 @@ void OpenStream(ApiContext& ctx, const Principal& who, const std::string& functi
   auto stream = respond.Stream(std::move(head));
   if (!stream) return;
   stream->Write("retry: 2000\n\n");
-  if (!ctx.dashboard->Subscribe(stream, who.scopes, function)) stream->Close();
+  if (!ctx.dashboard->Subscribe(stream, who.scopes, function, ctx.clock.EpochMillis() / 1000)) {
+    stream->Close();
+  }
 }
 
 }  // namespace

@@ -28,20 +28,33 @@ void DashboardFeed::Sample(int64_t epoch_s, Metrics& metrics, const Metrics::Liv
   int64_t t = 0;
   const auto latest = series_.Latest(&t);
   std::vector<Subscriber> subs;
+  std::vector<Subscriber> ended;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    std::erase_if(subscribers_, [](const Subscriber& s) { return s.stream->closed(); });
+    std::erase_if(subscribers_, [&](const Subscriber& s) {
+      if (s.stream->closed()) return true;
+      if (epoch_s < s.ends_at) return false;
+      ended.push_back(s);
+      return true;
+    });
     subs = subscribers_;
   }
+  for (const Subscriber& s : ended) s.stream->Close();
   for (const Subscriber& s : subs) s.stream->Write(SampleEvent(t, latest, s.scopes, s.function));
 }
 
 bool DashboardFeed::Subscribe(std::shared_ptr<BodyStream> stream, auth::ScopeSet scopes,
-                              std::string function) {
-  std::lock_guard<std::mutex> lock(mu_);
-  std::erase_if(subscribers_, [](const Subscriber& s) { return s.stream->closed(); });
-  if (subscribers_.size() >= kMaxStreams) return false;
-  subscribers_.push_back({std::move(stream), std::move(scopes), std::move(function)});
+                              std::string function, int64_t now_s) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::erase_if(subscribers_, [](const Subscriber& s) { return s.stream->closed(); });
+    if (subscribers_.size() >= kMaxStreams) return false;
+    subscribers_.push_back({stream, scopes, function, now_s + kMaxStreamSeconds});
+  }
+  // The newest sample at once: a page that reconnects misses no second.
+  int64_t t = 0;
+  const auto latest = series_.Latest(&t);
+  if (t > 0) stream->Write(SampleEvent(t, latest, scopes, function));
   return true;
 }
 

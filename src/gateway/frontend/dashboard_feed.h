@@ -19,14 +19,20 @@ namespace mlfaas::gateway {
 class DashboardFeed {
  public:
   static constexpr size_t kMaxStreams = 64;
+  // A stream ends after this long and its page reconnects, authenticating again: a key revoked
+  // meanwhile stops seeing data within this time, as every other route refuses it at once.
+  static constexpr int64_t kMaxStreamSeconds = 60;
 
   // Reads the counters (the same as /metrics) at `epoch_s`, folds them into the series and sends
-  // every open stream its `sample` event; drops the streams that ended.
+  // every open stream its `sample` event; drops the streams that ended, and ends those older
+  // than kMaxStreamSeconds.
   void Sample(int64_t epoch_s, Metrics& metrics, const Metrics::Live& live);
 
-  // Sends `stream` a sample a second of the functions `scopes` may read (or only `function`,
-  // when not empty). False when kMaxStreams are open already (the stream is left alone).
-  bool Subscribe(std::shared_ptr<BodyStream> stream, auth::ScopeSet scopes, std::string function);
+  // Sends `stream` the newest sample now, then a sample a second, of the functions `scopes` may
+  // read (or only `function`, when not empty), until kMaxStreamSeconds after `now_s`. False when
+  // kMaxStreams are open already (the stream is left alone).
+  bool Subscribe(std::shared_ptr<BodyStream> stream, auth::ScopeSet scopes, std::string function,
+                 int64_t now_s);
   size_t streams() const;
 
   // Ends every stream (the gateway stops).
@@ -39,6 +45,7 @@ class DashboardFeed {
     std::shared_ptr<BodyStream> stream;
     auth::ScopeSet scopes;
     std::string function;
+    int64_t ends_at = 0;  // epoch second
   };
 
   Series series_;
