@@ -169,6 +169,22 @@ class DashboardTest : public GatewayFixture {
     reg_.Put("allowed", "1", "py", Config());
     reg_.PutAlias({"allowed", "live", "1", std::nullopt, 0, ""});
     reg_.Put("secret", "$LATEST", "py", Config());
+    auto store = auth::AuthStore::Open(tmp_.path() / "home");
+    ASSERT_TRUE(store.ok()) << store.status().message();
+    store_ = std::move(store).value();
+  }
+
+  // Starts the gateway with keys from a store that outlives it (GatewayFixture::TearDown stops
+  // the gateway before the fixture's members die; its maintenance thread reloads the keys).
+  void StartWithKeys() {
+    gateway::GatewayOptions o;
+    o.keys = store_.get();
+    StartGateway(o);
+  }
+  std::string Token(const std::string& name, std::vector<std::string> scopes) {
+    auto k = store_->CreateKey(name, scopes, 1000);
+    EXPECT_TRUE(k.ok()) << k.status().message();
+    return k.ok() ? k->key.access_key_id + ":" + k->secret : "";
   }
 
   HttpReply Get(const std::string& target, const std::string& token = "") {
@@ -177,6 +193,8 @@ class DashboardTest : public GatewayFixture {
     if (!token.empty()) h["Authorization"] = "Bearer " + token;
     return c.Request(boost::beast::http::verb::get, target, "", h);
   }
+
+  std::unique_ptr<auth::AuthStore> store_;  // used by the gateway: see StartWithKeys
 };
 
 TEST_F(DashboardTest, TheTableAndTheSeriesAgreeWithMetrics) {
@@ -219,16 +237,9 @@ TEST_F(DashboardTest, TheTableAndTheSeriesAgreeWithMetrics) {
 }
 
 TEST_F(DashboardTest, ThePageIsOpenItsDataNeedsAReadKey) {
-  auto store = auth::AuthStore::Open(tmp_.path() / "home");
-  ASSERT_TRUE(store.ok());
-  gateway::GatewayOptions o;
-  o.keys = store->get();
-  auto reader = (*store)->CreateKey("reader", {"read:allowed"}, 1000);
-  auto deployer = (*store)->CreateKey("deployer", {"read:*", "deploy:allowed"}, 1000);
-  ASSERT_TRUE(reader.ok() && deployer.ok());
-  StartGateway(o);
-  const std::string rt = reader->key.access_key_id + ":" + reader->secret;
-  const std::string dt = deployer->key.access_key_id + ":" + deployer->secret;
+  const std::string rt = Token("reader", {"read:allowed"});
+  const std::string dt = Token("deployer", {"read:*", "deploy:allowed"});
+  StartWithKeys();
 
   auto page = Get("/ui/");
   ASSERT_EQ(page.status, 200) << page.body;
@@ -295,14 +306,8 @@ std::string ReadEvents(uint16_t port, const std::string& target, const std::stri
 }
 
 TEST_F(DashboardTest, TheStreamSendsASampleASecondOfWhatTheKeyMayRead) {
-  auto store = auth::AuthStore::Open(tmp_.path() / "home");
-  ASSERT_TRUE(store.ok());
-  gateway::GatewayOptions o;
-  o.keys = store->get();
-  auto reader = (*store)->CreateKey("reader", {"read:allowed", "invoke:*"}, 1000);
-  ASSERT_TRUE(reader.ok());
-  StartGateway(o);
-  const std::string rt = reader->key.access_key_id + ":" + reader->secret;
+  const std::string rt = Token("reader", {"read:allowed", "invoke:*"});
+  StartWithKeys();
   HttpClient c(gw_->port());
   ASSERT_EQ(c.Post(Path("secret"), "{}", {{"Authorization", "Bearer " + rt}}).status, 200);
   const std::string got =
