@@ -91,6 +91,19 @@ class HttpServerTest : public ::testing::Test {
   std::thread thread_;
   std::atomic<int> handled_{0};
   std::mutex mu_;
+  // Connects `s`, asks for /stream and waits (bounded) for the handler's stream; null if none.
+  std::shared_ptr<BodyStream> StreamOn(tcp::socket& s) {
+    s.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), server_->port()));
+    net::write(s, net::buffer(std::string("GET /stream HTTP/1.1\r\nHost: x\r\n\r\n")));
+    for (int i = 0; i < 500; ++i) {
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (!streams_.empty()) return streams_.back();
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return nullptr;
+  }
   std::vector<std::shared_ptr<BodyStream>> streams_;  // under mu_
   std::vector<std::thread> helpers_;
 };
@@ -151,19 +164,6 @@ TEST_F(HttpServerTest, IdleConnectionIsClosedByTheServer) {
   EXPECT_EQ(ec, net::error::eof);
 }
 
-// Waits (bounded) for the handler to have opened `n` streams; the newest one.
-#define NEWEST_STREAM(n)                                          \
-  [&] {                                                           \
-    for (int i = 0; i < 500; ++i) {                               \
-      {                                                           \
-        std::lock_guard<std::mutex> lock(mu_);                    \
-        if (streams_.size() >= (n)) return streams_.back();       \
-      }                                                           \
-      std::this_thread::sleep_for(std::chrono::milliseconds(10)); \
-    }                                                             \
-    return std::shared_ptr<BodyStream>();                         \
-  }()
-
 TEST_F(HttpServerTest, AStreamedAnswerHasNoLengthAndEndsWithTheConnection) {
   std::string got = Raw("GET /stream-short HTTP/1.1\r\nHost: x\r\n\r\n");
   EXPECT_EQ(got.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << got;
@@ -176,9 +176,7 @@ TEST_F(HttpServerTest, AStreamedAnswerHasNoLengthAndEndsWithTheConnection) {
 TEST_F(HttpServerTest, AStreamEndsWhenItsClientGoesAway) {
   net::io_context io;
   tcp::socket s(io);
-  s.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), server_->port()));
-  net::write(s, net::buffer(std::string("GET /stream HTTP/1.1\r\nHost: x\r\n\r\n")));
-  auto stream = NEWEST_STREAM(1u);
+  auto stream = StreamOn(s);
   ASSERT_TRUE(stream);
   EXPECT_TRUE(stream->Write("data: 1\n\n"));
   EXPECT_EQ(server_->Busy(), 0);  // an open stream is not an exchange a stop waits for
@@ -195,9 +193,7 @@ TEST_F(HttpServerTest, AStreamEndsWhenItsClientGoesAway) {
 TEST_F(HttpServerTest, AStreamWhoseClientDoesNotReadIsDropped) {
   net::io_context io;
   tcp::socket s(io);
-  s.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), server_->port()));
-  net::write(s, net::buffer(std::string("GET /stream HTTP/1.1\r\nHost: x\r\n\r\n")));
-  auto stream = NEWEST_STREAM(1u);
+  auto stream = StreamOn(s);
   ASSERT_TRUE(stream);
   const std::string chunk(64 * 1024, 'x');
   // The kernel's buffers take a few MiB, then at most kMaxPending bytes wait: the stream is
