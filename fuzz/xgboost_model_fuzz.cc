@@ -6,9 +6,10 @@
 //  2. An accepted model has the shape the scorer relies on: tree offsets and depths consistent,
 //     every internal node's children inside its tree and after it, split features below
 //     num_features, and each tree's depth reached by a step-bounded walk from its root.
-//  3. Scoring a few rows (all missing, zeros, extremes, values taken from the input), as double
-//     and as float rows, terminates, agrees bit for bit with that reference walk, gives finite
-//     margins and, for the logistic objectives, probabilities in [0, 1].
+//  3. Scoring a few rows (all missing, zeros, extremes, values taken from the input, values on
+//     and beside the thresholds), as double and as float rows, through the compiled LeafMasks
+//     where the model has them, terminates, agrees bit for bit with that reference walk, gives
+//     finite margins and, for the logistic objectives, probabilities in [0, 1].
 //  4. The same bytes parse again with expected_features = num_features, and are refused with
 //     num_features + 1.
 #include <cmath>
@@ -79,8 +80,21 @@ float ReferenceMargin(const TreeEnsemble& m, const double* row) {
 void CheckScores(const TreeEnsemble& m, std::string_view bytes) {
   const size_t d = m.num_features;
   if (d > kMaxScoredFeatures) return;
-  constexpr size_t kRows = 5;
+  // Five fixed rows, then rows on the model's first thresholds and one float step either side
+  // (where the compiled LeafMasks bins must give the walk's side).
+  std::vector<float> at;
+  for (size_t i = 0; i < m.nodes.size() && at.size() < 8; ++i) {
+    if (!m.is_leaf(i)) at.push_back(m.nodes[i].value);
+  }
+  const size_t kRows = 5 + 3 * at.size();
   std::vector<double> rows(kRows * d);
+  for (size_t k = 0; k < at.size(); ++k) {
+    const float t = at[k];
+    const float around[3] = {t, std::nextafter(t, -INFINITY), std::nextafter(t, INFINITY)};
+    for (size_t s = 0; s < 3; ++s) {
+      for (size_t j = 0; j < d; ++j) rows[(5 + 3 * k + s) * d + j] = around[(s + j) % 3];
+    }
+  }
   for (size_t j = 0; j < d; ++j) {
     rows[0 * d + j] = std::numeric_limits<double>::quiet_NaN();
     rows[1 * d + j] = 0.0;

@@ -10,7 +10,9 @@ PKGS=(build-essential cmake ninja-build pkg-config git ca-certificates curl
   default-jdk-headless  # javac + java 17 for examples/java (default-jdk adds only GUI parts)
   prometheus  # promtool: the tests check GET /metrics with `promtool check metrics`
   libxgboost-dev python3-xgboost  # training gradient-boosted trees; the reference scorer
-  chromium fonts-dejavu-core)  # the dashboard's browser tests (headless, driven by playwright-core)
+  chromium fonts-dejavu-core  # the dashboard's browser tests (headless, driven by playwright-core)
+  postgresql libpq-dev  # the shared registry backend (--registry postgres://...) and its tests
+  podman python3-jsonschema python3-yaml)  # export: image build, SAM/Knative schema checks
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

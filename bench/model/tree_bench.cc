@@ -13,6 +13,9 @@
 //     items/s = rows/s. threads > 1 splits the rows into contiguous ranges, one std::thread
 //     each (what xgboost's predict does with OpenMP).
 //   - BM_TreePredictFloat/<model>: the same from float32 rows.
+//   - BM_PredictorRawRows/<model>/<threads>: preprocessing included: raw rows through the
+//     Predictor a served xgboost package uses (log(x + 0.1), then the evaluator), on
+//     PredictProbaParallel's threads.
 // Counters: trees, nodes, mean_depth, and pred_sum (the sum of the predictions, for a check
 // against xgboost's).
 #include <benchmark/benchmark.h>
@@ -27,15 +30,17 @@
 
 #include "common/fs.h"
 #include "model/csv_reader.h"
+#include "model/predictor.h"
 #include "model/tree_model.h"
+#include "model/xgboost_kind.h"
 
 extern char** environ;
 
 namespace mlfaas::model {
 namespace {
 
-// Every row of the shipped data, log(x + 0.1)-transformed, row-major.
-const std::vector<double>& Rows() {
+// Every row of the shipped data as read (raw), row-major.
+const std::vector<double>& RawRows() {
   static const std::vector<double>* rows = [] {
     CsvOptions o;
     o.features = {"duration", "src_bytes", "dst_bytes"};
@@ -45,7 +50,15 @@ const std::vector<double>& Rows() {
       std::cerr << r.status().ToString() << "\n";
       std::exit(1);
     }
-    auto* out = new std::vector<double>(std::move(r->x));
+    return new std::vector<double>(std::move(r->x));
+  }();
+  return *rows;
+}
+
+// The same rows, log(x + 0.1)-transformed.
+const std::vector<double>& Rows() {
+  static const std::vector<double>* rows = [] {
+    auto* out = new std::vector<double>(RawRows());
     for (double& v : *out) v = std::log(v + 0.1);
     return out;
   }();
@@ -116,8 +129,44 @@ void BM_TreePredictFloat(benchmark::State& state, const TreeEnsemble* m) {
   SetCounters(state, *m, out, n);
 }
 
+// What a package's xgboost model serves with: the Predictor (model_kind.h) over raw rows, the
+// log(x + 0.1) transform included, on `threads` threads (PredictProbaParallel).
+void BM_PredictorRawRows(benchmark::State& state, const Predictor* p, const TreeEnsemble* m) {
+  const std::vector<double>& rows = RawRows();
+  const size_t n = rows.size() / 3;
+  std::vector<double> out(n);
+  const int threads = static_cast<int>(state.range(0));
+  for (auto _ : state) {
+    p->PredictProbaParallel(rows, out, threads);
+    benchmark::DoNotOptimize(out.data());
+    benchmark::ClobberMemory();
+  }
+  SetCounters(state, *m, out, n);
+}
+
+const Predictor* LoadPredictor(const std::string& path) {
+  auto text = ReadFile(path);
+  auto params = text.ok() ? XgboostParams(*text) : StatusOr<nlohmann::json>(text.status());
+  auto scorer = params.ok() ? LoadXgboostKind(*params, 3)
+                            : StatusOr<std::shared_ptr<const Scorer>>(params.status());
+  if (!scorer.ok()) {
+    std::cerr << "tree_bench: " << path << ": " << scorer.status().ToString() << "\n";
+    std::exit(1);
+  }
+  LinearModel inputs;
+  inputs.features = {"duration", "src_bytes", "dst_bytes"};
+  inputs.transform = Transform::kLog01;
+  return new Predictor(std::move(inputs), *std::move(scorer));
+}
+
 void RegisterModel(const std::string& name, const std::string& path) {
   const TreeEnsemble* m = new TreeEnsemble(LoadModel(path));
+  benchmark::RegisterBenchmark(("BM_PredictorRawRows/" + name).c_str(), BM_PredictorRawRows,
+                               LoadPredictor(path), m)
+      ->Arg(1)
+      ->Arg(2)
+      ->Unit(benchmark::kMillisecond)
+      ->UseRealTime();
   benchmark::RegisterBenchmark(("BM_TreePredict/" + name).c_str(), BM_TreePredict, m)
       ->Arg(1)
       ->Arg(2)

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <charconv>
 #include <cmath>
 #include <exception>
@@ -788,6 +789,7 @@ StatusOr<TreeEnsemble> XgbSaxReader::Finish(size_t expected_features) {
   if (std::fabs(static_cast<double>(m.base_margin)) + max_abs_leaf_sum_ > 1e38) {
     return XgbError("leaf values are so large that margins could overflow float32");
   }
+  m.leaf_masks = CompileLeafMasks(m);
   return std::move(m);
 }
 
@@ -811,6 +813,50 @@ inline float XgbWalk(const TreeNode* nodes, uint32_t root, const R* row) {
   return nodes[c].value;
 }
 
+// A value's bin among a feature's n sorted thresholds t: the number of them <= v (v not NaN).
+// Branch-free halving: every element before p is <= v, every one from p + len on is > v.
+inline uint16_t XgbBin(const float* t, uint32_t n, float v) {
+  const float* p = t;
+  while (n > 1) {
+    const uint32_t half = n / 2;
+    p = p[half] <= v ? p + half : p;
+    n -= half;
+  }
+  return static_cast<uint16_t>((p - t) + (n == 1 && *p <= v ? 1 : 0));
+}
+
+// The block's rows through LeafMasks (see tree_model.h): bins per feature column, then per tree
+// the AND of its tables' masks picks the leaf. Same float sums in the same order as the walk.
+template <typename R>
+void XgbMaskBlock(const TreeEnsemble& m, const R* block, size_t b, float* acc) {
+  const LeafMasks& lm = m.leaf_masks;
+  const size_t d = m.num_features;  // <= LeafMasks::kMaxFeatures when leaf_masks is set
+  alignas(64) uint16_t bins[LeafMasks::kMaxFeatures][kXgbRowBlock];
+  for (size_t f = 0; f < d; ++f) {
+    const float* t = lm.thresholds.data() + lm.threshold_begin[f];
+    const uint32_t n = lm.threshold_begin[f + 1] - lm.threshold_begin[f];
+    const uint16_t missing = static_cast<uint16_t>(n + 1);
+    const R* x = block + f;
+    for (size_t i = 0; i < b; ++i, x += d) {
+      const float v = static_cast<float>(*x);
+      bins[f][i] = std::isnan(v) ? missing : XgbBin(t, n, v);
+    }
+  }
+  alignas(64) uint64_t leaves[kXgbRowBlock];
+  for (size_t t = 0; t < m.num_trees(); ++t) {
+    std::fill(leaves, leaves + b, ~uint64_t{0});
+    for (uint32_t k = lm.lookup_begin[t]; k < lm.lookup_begin[t + 1]; ++k) {
+      const uint64_t* table = lm.masks.data() + lm.lookups[k].table;
+      const uint16_t* column = bins[lm.lookups[k].feature];
+      for (size_t i = 0; i < b; ++i) leaves[i] &= table[column[i]];
+    }
+    // Exactly one bit is left (the construction is exact); `& 63` keeps even an impossible 0
+    // inside the tree's 64 slots.
+    const float* values = lm.leaf_values.data() + t * LeafMasks::kMaxLeaves;
+    for (size_t i = 0; i < b; ++i) acc[i] += values[std::countr_zero(leaves[i]) & 63];
+  }
+}
+
 // xgboost's order: margin = base_margin, then each tree's leaf added in float, tree by tree.
 // Rows go by blocks: each tree walks every row of the block before the next tree, so the
 // tree's nodes stay in cache. (Lockstep walks of several rows without a leaf test were tried:
@@ -821,10 +867,14 @@ void XgbBlock(const TreeEnsemble& m, const R* block, size_t b, double* out) {
   const TreeNode* nodes = m.nodes.data();
   alignas(64) float acc[kXgbRowBlock];
   std::fill(acc, acc + b, m.base_margin);
-  for (size_t t = 0; t < m.num_trees(); ++t) {
-    const uint32_t root = m.tree_offsets[t];
-    const R* row = block;
-    for (size_t i = 0; i < b; ++i, row += d) acc[i] += XgbWalk(nodes, root, row);
+  if (!m.leaf_masks.empty()) {
+    XgbMaskBlock(m, block, b, acc);
+  } else {
+    for (size_t t = 0; t < m.num_trees(); ++t) {
+      const uint32_t root = m.tree_offsets[t];
+      const R* row = block;
+      for (size_t i = 0; i < b; ++i, row += d) acc[i] += XgbWalk(nodes, root, row);
+    }
   }
   for (size_t i = 0; i < b; ++i) out[i] = acc[i];
 }
@@ -901,6 +951,116 @@ StatusOr<TreeEnsemble> ParseXgboostJson(std::string_view json_text, size_t expec
   } catch (const std::exception& e) {
     return Internal(std::string("xgboost model: ") + e.what());
   }
+}
+
+LeafMasks CompileLeafMasks(const TreeEnsemble& m) {
+  const size_t d = m.num_features;
+  const size_t num_trees = m.num_trees();
+  if (d == 0 || d > LeafMasks::kMaxFeatures || num_trees == 0) return {};
+  // Reachable nodes and their one parent (kRoot for a root); a node reached twice (a DAG) or a
+  // tree with too many leaves is left to the walk. Parents come before children.
+  constexpr uint32_t kUnseen = ~uint32_t{0}, kRoot = kUnseen - 1;
+  std::vector<uint32_t> parent(m.nodes.size(), kUnseen);
+  std::vector<std::vector<float>> thresholds(d);
+  for (size_t t = 0; t < num_trees; ++t) {
+    parent[m.tree_offsets[t]] = kRoot;
+    size_t leaves = 0;
+    for (uint32_t i = m.tree_offsets[t]; i < m.tree_offsets[t + 1]; ++i) {
+      if (parent[i] == kUnseen) continue;
+      if (m.is_leaf(i)) {
+        if (++leaves > LeafMasks::kMaxLeaves) return {};
+        continue;
+      }
+      const TreeNode& node = m.nodes[i];
+      if (std::isnan(node.value)) return {};
+      thresholds[node.split_feature()].push_back(node.value);
+      for (uint32_t c : {node.left, node.right}) {
+        if (parent[c] != kUnseen) return {};
+        parent[c] = i;
+      }
+    }
+  }
+  LeafMasks lm;
+  lm.threshold_begin.push_back(0);
+  for (auto& t : thresholds) {
+    std::sort(t.begin(), t.end());
+    t.erase(std::unique(t.begin(), t.end()), t.end());  // == : -0 and +0 are one threshold
+    if (t.size() + 2 > 0xFFFF) return {};
+    lm.thresholds.insert(lm.thresholds.end(), t.begin(), t.end());
+    lm.threshold_begin.push_back(static_cast<uint32_t>(lm.thresholds.size()));
+  }
+  const auto threshold_index = [&](const TreeNode& node) {
+    const auto& t = thresholds[node.split_feature()];
+    return static_cast<uint32_t>(std::lower_bound(t.begin(), t.end(), node.value) - t.begin());
+  };
+  // The features each tree splits on, and the size of their tables, checked before any is built.
+  std::vector<std::vector<uint32_t>> used(num_trees);
+  size_t table_entries = 0;
+  for (size_t t = 0; t < num_trees; ++t) {
+    for (uint32_t i = m.tree_offsets[t]; i < m.tree_offsets[t + 1]; ++i) {
+      if (parent[i] != kUnseen && !m.is_leaf(i)) used[t].push_back(m.nodes[i].split_feature());
+    }
+    std::sort(used[t].begin(), used[t].end());
+    used[t].erase(std::unique(used[t].begin(), used[t].end()), used[t].end());
+    for (uint32_t f : used[t]) table_entries += thresholds[f].size() + 2;
+    lm.lookups.resize(lm.lookups.size() + used[t].size());
+  }
+  if (table_entries > LeafMasks::kMaxTableBytes / sizeof(uint64_t) ||
+      lm.lookups.size() > LeafMasks::kMaxLookupsPerTree * num_trees) {
+    return {};
+  }
+  lm.masks.reserve(table_entries);
+  lm.leaf_values.assign(num_trees * LeafMasks::kMaxLeaves, 0.0f);
+  lm.lookups.clear();
+  lm.lookup_begin.push_back(0);
+  struct Range {
+    uint32_t lo = 0, hi = 0;  // admitted bins lo..hi
+    bool missing = true;      // the missing bin admitted
+  };
+  std::vector<Range> ranges;
+  for (size_t t = 0; t < num_trees; ++t) {
+    const std::vector<uint32_t>& features = used[t];
+    const size_t first_table = lm.lookups.size();
+    for (uint32_t f : features) {
+      lm.lookups.push_back({f, static_cast<uint32_t>(lm.masks.size())});
+      lm.masks.resize(lm.masks.size() + thresholds[f].size() + 2, 0);
+    }
+    const auto slot = [&](uint32_t f) {
+      return static_cast<size_t>(std::lower_bound(features.begin(), features.end(), f) -
+                                 features.begin());
+    };
+    uint32_t leaf = 0;
+    for (uint32_t i = m.tree_offsets[t]; i < m.tree_offsets[t + 1]; ++i) {
+      if (parent[i] == kUnseen || !m.is_leaf(i)) continue;
+      ranges.assign(features.size(), Range{});
+      for (size_t s = 0; s < features.size(); ++s) {
+        ranges[s].hi = static_cast<uint32_t>(thresholds[features[s]].size());
+      }
+      // Up the path: left of `x < T[k]` admits bins <= k, right admits bins >= k + 1.
+      for (uint32_t c = i; parent[c] != kRoot; c = parent[c]) {
+        const TreeNode& p = m.nodes[parent[c]];
+        Range& r = ranges[slot(p.split_feature())];
+        const uint32_t k = threshold_index(p);
+        if (p.left == c) {
+          r.hi = std::min(r.hi, k);
+          r.missing = r.missing && p.default_left();
+        } else {
+          r.lo = std::max(r.lo, k + 1);
+          r.missing = r.missing && !p.default_left();
+        }
+      }
+      const uint64_t bit = uint64_t{1} << leaf;
+      for (size_t s = 0; s < features.size(); ++s) {
+        uint64_t* table = lm.masks.data() + lm.lookups[first_table + s].table;
+        for (uint32_t bin = ranges[s].lo; bin <= ranges[s].hi; ++bin) table[bin] |= bit;
+        if (ranges[s].missing) table[thresholds[features[s]].size() + 1] |= bit;
+      }
+      lm.leaf_values[t * LeafMasks::kMaxLeaves + leaf] = m.nodes[i].value;
+      ++leaf;
+    }
+    lm.lookup_begin.push_back(static_cast<uint32_t>(lm.lookups.size()));
+  }
+  return lm;
 }
 
 void PredictMargin(const TreeEnsemble& model, std::span<const double> rows, size_t n,

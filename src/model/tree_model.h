@@ -64,6 +64,46 @@ struct TreeNode {
   bool default_left() const { return (feature & kDefaultLeftBit) != 0; }
 };
 
+// The ensemble compiled for few features and small trees (the shipped model: 3 features, trees
+// of at most 64 leaves), which scores it without walking.
+//
+// Each feature's distinct split thresholds, sorted, cut its axis into bins: a value's bin is the
+// number of thresholds <= it, and one more bin holds missing values. Every split `x < T[k]` is
+// then `bin <= k`, so a tree's outcome depends on the bins alone. For each (tree, feature it
+// splits on) a table gives, per bin, the 64-bit set of the tree's leaves whose root-to-leaf path
+// admits that bin (a missing value admitted only where the path takes the default way). The
+// leaf a row reaches is the one leaf admitted by all of the tree's tables: the lowest bit of
+// their AND. Scoring a tree costs one load per feature it uses, with no data-dependent branch,
+// and gives the walk's leaf exactly (the same leaf values, added in the same order).
+//
+// Built by ParseXgboostJson when: num_features <= kMaxFeatures, every tree's reachable part is
+// a tree (no node with two parents) with at most 64 leaves, no threshold is NaN, each feature
+// has fewer than 65,534 thresholds, the tables fit in kMaxTableBytes, and the trees use on
+// average at most kMaxLookupsPerTree features (beyond that a walk of depth ~6 is cheaper).
+// Otherwise it stays empty and scoring walks the nodes.
+struct LeafMasks {
+  static constexpr size_t kMaxFeatures = 64;
+  static constexpr size_t kMaxLeaves = 64;
+  static constexpr size_t kMaxTableBytes = size_t{8} << 20;
+  static constexpr size_t kMaxLookupsPerTree = 8;
+
+  struct Lookup {
+    uint32_t feature = 0;
+    uint32_t table = 0;  // offset into masks of a table of (thresholds of feature) + 2 entries
+  };
+  // Feature f's sorted distinct thresholds: thresholds[threshold_begin[f], threshold_begin[f+1]).
+  std::vector<float> thresholds;
+  std::vector<uint32_t> threshold_begin;
+  // Tree t's tables: lookups[lookup_begin[t], lookup_begin[t + 1]).
+  std::vector<Lookup> lookups;
+  std::vector<uint32_t> lookup_begin;
+  std::vector<uint64_t> masks;
+  // kMaxLeaves per tree: leaf_values[t * kMaxLeaves + j] is the value of the leaf of bit j.
+  std::vector<float> leaf_values;
+
+  bool empty() const { return lookup_begin.empty(); }
+};
+
 struct TreeEnsemble {
   // All trees' nodes; tree t is nodes[tree_offsets[t], tree_offsets[t + 1]), its root first.
   std::vector<TreeNode> nodes;
@@ -74,6 +114,8 @@ struct TreeEnsemble {
   TreeObjective objective = TreeObjective::kBinaryLogistic;
   float base_score = 0.5f;   // as written in the file
   float base_margin = 0.0f;  // the margin every row starts from (see the file comment)
+  // Set by ParseXgboostJson where it applies; scoring uses it when set (clear it to walk).
+  LeafMasks leaf_masks;
 
   size_t num_trees() const { return tree_depths.size(); }
   bool is_leaf(size_t node) const { return nodes[node].left == node; }
@@ -92,6 +134,9 @@ struct XgboostParseLimits {
 // booster/objective/version, structure that fails validation, too large). Never throws.
 StatusOr<TreeEnsemble> ParseXgboostJson(std::string_view json_text, size_t expected_features,
                                         const XgboostParseLimits& limits = {});
+
+// The compiled form of `model` (see LeafMasks), or an empty one where it does not apply.
+LeafMasks CompileLeafMasks(const TreeEnsemble& model);
 
 // Scores rows (row-major, model.num_features columns, raw feature values as the model was trained
 // on: the caller applies any transform first; NaN = missing).

@@ -462,7 +462,7 @@ TEST(TreeModelTest, SigmoidIsFiniteAndBounded) {
 // ---- random models against a straightforward walk ----------------------------------------------
 
 // A random valid ensemble in xgboost's layout (children after parents, some unreachable nodes).
-json RandomModel(std::mt19937& rng, size_t features, size_t trees) {
+json RandomModel(std::mt19937& rng, size_t features, size_t trees, size_t max_splits = 40) {
   json m = MiniModel();
   json& model = m["learner"]["gradient_booster"]["model"];
   model["trees"] = json::array();
@@ -471,7 +471,7 @@ json RandomModel(std::mt19937& rng, size_t features, size_t trees) {
   for (size_t t = 0; t < trees; ++t) {
     std::vector<int> left{-1}, right{-1};
     // Grow: split a random leaf, children appended.
-    const size_t splits = rng() % 40;
+    const size_t splits = rng() % max_splits;
     for (size_t s = 0; s < splits; ++s) {
       const size_t leaf = rng() % left.size();
       if (left[leaf] != -1) continue;
@@ -539,6 +539,105 @@ TEST(TreeModelTest, RandomModelsMatchAStraightforwardWalkAcrossBlockBoundaries) 
         ASSERT_EQ(out[i], ReferenceMargin(j, &rows[i * d])) << "round " << round << " row " << i;
       }
     }
+  }
+}
+
+// Rows on every threshold of the model, one float step either side of it, and the values where
+// a binned comparison could go wrong (signed zeros, infinities, NaN), mixed across features.
+std::vector<double> EdgeRows(const json& m, size_t d, std::mt19937& rng, size_t n) {
+  std::vector<double> values = {kNaN,
+                                0.0,
+                                -0.0,
+                                std::numeric_limits<double>::infinity(),
+                                -std::numeric_limits<double>::infinity(),
+                                1e300,
+                                -1e300};
+  for (const json& t : m["learner"]["gradient_booster"]["model"]["trees"]) {
+    for (size_t k = 0; k < t["split_conditions"].size(); ++k) {
+      if (t["left_children"][k].get<int>() == -1) continue;
+      const float c = static_cast<float>(t["split_conditions"][k].get<double>());
+      values.insert(values.end(), {c, std::nextafter(c, -INFINITY), std::nextafter(c, INFINITY),
+                                   static_cast<double>(c) + 1e-12, static_cast<double>(c) - 1e-12});
+    }
+  }
+  std::vector<double> rows(n * d);
+  for (double& v : rows) v = values[rng() % values.size()];
+  return rows;
+}
+
+TEST(TreeModelTest, LeafMasksGiveTheWalksLeafOnThresholdsAndEdgeValues) {
+  std::mt19937 rng(7);
+  for (int round = 0; round < 40; ++round) {
+    const size_t d = 1 + rng() % 6;
+    json j = RandomModel(rng, d, 1 + rng() % 30);
+    // Shared thresholds across trees and features, and signed zeros, as xgboost's hist cuts give.
+    for (json& t : j["learner"]["gradient_booster"]["model"]["trees"]) {
+      for (auto& c : t["split_conditions"]) {
+        if (rng() % 3 == 0) c = (rng() % 2 ? 0.0 : -0.0);
+        if (rng() % 3 == 0) c = std::round(c.get<double>() * 2) / 2;
+      }
+    }
+    auto m = ParseXgboostJson(j.dump(), d);
+    ASSERT_TRUE(m.ok()) << m.status().ToString();
+    ASSERT_FALSE(m->leaf_masks.empty()) << "round " << round << ": the fast path was not built";
+    TreeEnsemble walk = *m;
+    walk.leaf_masks = {};
+    const size_t n = 64 * 3 + 17;
+    const std::vector<double> rows = EdgeRows(j, d, rng, n);
+    std::vector<double> fast(n), slow(n);
+    PredictMargin(*m, rows, n, fast);
+    PredictMargin(walk, rows, n, slow);
+    for (size_t i = 0; i < n; ++i) {
+      ASSERT_EQ(fast[i], slow[i]) << "round " << round << " row " << i;
+      ASSERT_EQ(fast[i], ReferenceMargin(j, &rows[i * d])) << "round " << round << " row " << i;
+    }
+    const std::vector<float> rows32(rows.begin(), rows.end());
+    PredictMargin(*m, std::span<const float>(rows32), n, fast);
+    PredictMargin(walk, std::span<const float>(rows32), n, slow);
+    for (size_t i = 0; i < n; ++i) ASSERT_EQ(fast[i], slow[i]) << "float row " << i;
+  }
+}
+
+TEST(TreeModelTest, ModelsOutsideTheLeafMasksLimitsAreWalked) {
+  std::mt19937 rng(11);
+  const auto check = [&](const json& j, size_t d) {
+    auto m = ParseXgboostJson(j.dump(), d);
+    ASSERT_TRUE(m.ok()) << m.status().ToString();
+    EXPECT_TRUE(m->leaf_masks.empty());
+    const size_t n = 100;
+    const std::vector<double> rows = EdgeRows(j, d, rng, n);
+    std::vector<double> out(n);
+    PredictMargin(*m, rows, n, out);
+    for (size_t i = 0; i < n; ++i) ASSERT_EQ(out[i], ReferenceMargin(j, &rows[i * d]));
+  };
+  {
+    SCOPED_TRACE("a tree of more than 64 leaves");
+    const auto nodes = [](const json& j) {
+      return j["learner"]["gradient_booster"]["model"]["trees"][0]["left_children"].size();
+    };
+    json j = RandomModel(rng, 3, 1, 400);
+    for (int tries = 0; tries < 100 && nodes(j) < 2 * LeafMasks::kMaxLeaves + 1; ++tries) {
+      j = RandomModel(rng, 3, 1, 400);
+    }
+    ASSERT_GE(nodes(j), 2 * LeafMasks::kMaxLeaves + 1);
+    check(j, 3);
+  }
+  {
+    SCOPED_TRACE("more features than the tables take");
+    check(RandomModel(rng, LeafMasks::kMaxFeatures + 1, 4), LeafMasks::kMaxFeatures + 1);
+  }
+  {
+    SCOPED_TRACE("a node with two parents (valid for the walk, not a tree)");
+    json j = MiniModel();
+    json& t = j["learner"]["gradient_booster"]["model"]["trees"][0];
+    t["left_children"] = {1, 3, 3, -1, -1};
+    t["right_children"] = {2, 4, 4, -1, -1};
+    t["split_indices"] = {0, 1, 0, 0, 0};
+    t["split_conditions"] = {0.5, 0.25, 0.75, -1.0, 1.0};
+    t["default_left"] = {1, 0, 1, 0, 0};
+    t["split_type"] = {0, 0, 0, 0, 0};
+    t["tree_param"]["num_nodes"] = "5";
+    check(j, 2);
   }
 }
 
