@@ -16,8 +16,8 @@
 //   - BM_PredictorRawRows/<model>/<threads>: preprocessing included: raw rows through the
 //     Predictor a served xgboost package uses (log(x + 0.1), then the evaluator), on
 //     PredictProbaParallel's threads.
-// Counters: trees, nodes, mean_depth, and pred_sum (the sum of the predictions, for a check
-// against xgboost's).
+// Counters: trees, nodes, mean_depth, mask_table_kib (LeafMasks' tables), and pred_sum (the sum
+// of the predictions, for a check against xgboost's).
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
@@ -89,6 +89,9 @@ void SetCounters(benchmark::State& state, const TreeEnsemble& m, const std::vect
   state.counters["nodes"] = static_cast<double>(m.nodes.size());
   state.counters["mean_depth"] = m.num_trees() ? depth / static_cast<double>(m.num_trees()) : 0;
   state.counters["pred_sum"] = sum;
+  // The compiled tables (LeafMasks), 0 when the model is walked.
+  state.counters["mask_table_kib"] =
+      static_cast<double>(m.leaf_masks.masks.size() * sizeof(uint64_t)) / 1024.0;
 }
 
 void BM_TreePredict(benchmark::State& state, const TreeEnsemble* m) {
