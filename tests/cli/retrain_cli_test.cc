@@ -224,9 +224,9 @@ TEST_F(RetrainCliTest, ACanaryWeightRoutesAShareInsteadOfMovingTheAlias) {
 }
 
 TEST_F(RetrainCliTest, GradientBoostedTreesRetrainToo) {
-  ASSERT_NO_FATAL_FAILURE(
-      Deploy("t", WriteCsv("synth.csv", Synthetic(2000, 7)),
-             {"--algo", "xgboost", "--param", "n_estimators=5", "--param", "max_depth=3"}));
+  ASSERT_NO_FATAL_FAILURE(Deploy("t", WriteCsv("synth.csv", Synthetic(2000, 7)),
+                                 {"--algo", "xgboost", "--param", "n_estimators=5", "--param",
+                                  "max_depth=3", "--param", "nthread=1"}));
   MlfaasJson({"feedback", "add", "t", WriteFeedback("good.json", Synthetic(300, 8), "g-", false),
               "--json"});
   json run = MlfaasJson({"retrain", "t", "--gate", "auc>=0.5", "--json"});

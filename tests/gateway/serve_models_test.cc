@@ -37,7 +37,7 @@ pipe = make_pipeline(StandardScaler(), LogisticRegression(C=0.5, max_iter=1000))
 pickle.dump(pipe, open(out + "/lr.pkl", "wb"))
 subprocess.run([sys.executable, export, out + "/lr.pkl", out + "/lr.json"], check=True)
 clf = xgb.XGBClassifier(n_estimators=30, max_depth=5, learning_rate=0.3, base_score=0.3,
-                        n_jobs=2).fit(x, y)
+                        n_jobs=1).fit(x, y)
 clf.get_booster().save_model(out + "/xgb.json")
 rng = np.random.RandomState(7)
 idx = np.concatenate([np.where(y == 1)[0][:50], rng.choice(len(y), 250, replace=False)])
@@ -143,9 +143,9 @@ TEST_F(ServeModelsTest, ModelsTrainedElsewhereAndByXgboostServeTheLibrariesPredi
 
   // Trained by mlfaas through libxgboost: quality reported, and the package's booster scored by
   // xgboost itself gives what mlfaas serves.
-  auto ours =
-      Mlfaas({"train", "--algo", "xgboost", "--param", "max_depth=4", "--param", "n_estimators=8",
-              "--data", MLFAAS_DATA_FILE, "--out", (dir / "trees.zip").string(), "--json"});
+  auto ours = Mlfaas({"train", "--algo", "xgboost", "--param", "max_depth=4", "--param",
+                      "n_estimators=8", "--param", "nthread=1", "--data", MLFAAS_DATA_FILE, "--out",
+                      (dir / "trees.zip").string(), "--json"});
   ASSERT_EQ(ours.exit_code, 0) << ours.err;
   const json report = json::parse(ours.out);
   EXPECT_EQ(report["kind"], "xgboost");
