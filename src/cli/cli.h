@@ -12,6 +12,7 @@
 #include <string>
 
 #include "common/status.h"
+#include "registry/registry.h"
 
 namespace mlfaas::cli {
 
@@ -29,6 +30,10 @@ struct CliContext {
   // Set by the callback of a command that honours --remote (the registry, key, audit and status
   // commands), so that --remote given to any other command is refused instead of ignored.
   bool remote_capable = false;
+  // --registry / $MLFAAS_REGISTRY ("" = SQLite under the home) and --blob-dir /
+  // $MLFAAS_BLOB_DIR, resolved before the action runs: every command opens the registry with
+  // registry::OpenRegistry(ctx.home, ctx.registry).
+  registry::RegistryLocation registry;
 };
 
 // 0 for OK, 2 for kInternal, 1 for every other code.
@@ -43,5 +48,6 @@ void RegisterKeyCommands(CLI::App& app, CliContext& ctx);       // key, audit
 void RegisterLogsCommands(CLI::App& app, CliContext& ctx);      // logs
 void RegisterCostCommands(CLI::App& app, CliContext& ctx);      // cost
 void RegisterRetrainCommands(CLI::App& app, CliContext& ctx);   // dataset, retrain
+void RegisterExportCommands(CLI::App& app, CliContext& ctx);    // export lambda|knative
 
 }  // namespace mlfaas::cli

@@ -32,7 +32,7 @@ struct CostArgs {
 StatusOr<nlohmann::json> LocalReport(const CliContext& ctx, const std::string& function,
                                      int64_t since_ms, registry::Arch arch) {
   MLFAAS_ASSIGN_OR_RETURN(auto store, registry::UsageStore::Open(ctx.home));
-  MLFAAS_ASSIGN_OR_RETURN(auto reg, registry::OpenRegistry(ctx.home));
+  MLFAAS_ASSIGN_OR_RETURN(auto reg, registry::OpenRegistry(ctx.home, ctx.registry));
   MLFAAS_ASSIGN_OR_RETURN(std::vector<registry::UsageRecord> rows,
                           registry::QueryCostUsage(*store, reg.get(), function, since_ms));
   return registry::CostReportJson(rows, registry::PricesFor(arch), since_ms);

@@ -68,7 +68,7 @@ PageSource LocalSource(const CliContext& ctx, const std::string& function) {
     auto page = gateway::ReadLogs(ctx.home / "logs", function, q);
     if (page.ok() || page.status().code() != StatusCode::kNotFound) return page;
     // No log dir yet: an existing function's log is empty.
-    auto reg = registry::OpenRegistry(ctx.home);
+    auto reg = registry::OpenRegistry(ctx.home, ctx.registry);
     if (reg.ok()) {
       auto f = (*reg)->GetFunction(function);
       if (f.ok()) return LogPage{{}, false, q.since_ms, q.skip};

@@ -267,7 +267,7 @@ void RegisterFeedbackCommands(CLI::App& app, CliContext& ctx) {
         MLFAAS_ASSIGN_OR_RETURN(body, ReadFile(af->file));
       }
       MLFAAS_ASSIGN_OR_RETURN(std::unique_ptr<registry::Registry> reg,
-                              registry::OpenRegistry(ctx.home));
+                              registry::OpenRegistry(ctx.home, ctx.registry));
       MLFAAS_ASSIGN_OR_RETURN(std::vector<std::string> features,
                               LatestFeatures(*reg, af->function));
       MLFAAS_ASSIGN_OR_RETURN(auto rows, registry::ParseFeedback(body, features));
@@ -589,7 +589,8 @@ Status Retrain(const RetrainFlags& f, const RetrainPlan& plan, registry::Registr
   return Status::Ok();
 }
 
-Status RunRetrain(const RetrainFlags& f, const fs::path& home) {
+Status RunRetrain(const RetrainFlags& f, const fs::path& home,
+                  const registry::RegistryLocation& where) {
   if (f.function.empty()) return InvalidArgument("retrain needs a FUNCTION");
   if (!(f.canary_weight >= 0 && f.canary_weight < 1)) {
     return InvalidArgument("--canary-weight must be in [0, 1)");
@@ -604,7 +605,8 @@ Status RunRetrain(const RetrainFlags& f, const fs::path& home) {
   MLFAAS_ASSIGN_OR_RETURN(plan.canary,
                           CanaryFrom(f.canary, f.function, f.alias, "", f.canary_weight));
   SystemClock clock;
-  MLFAAS_ASSIGN_OR_RETURN(std::unique_ptr<registry::Registry> base, registry::OpenRegistry(home));
+  MLFAAS_ASSIGN_OR_RETURN(std::unique_ptr<registry::Registry> base,
+                          registry::OpenRegistry(home, where));
   MLFAAS_ASSIGN_OR_RETURN(auto audit, auth::AuthStore::Open(home));
   auth::AuditedRegistry reg(*base, *audit, auth::LocalPrincipal(), "cli");
   MLFAAS_RETURN_IF_ERROR(reg.GetFunction(f.function).status());
@@ -701,7 +703,7 @@ void RegisterRetrainCommands(CLI::App& app, CliContext& ctx) {
   });
   cmd->callback([&ctx, f, history] {
     if (history->parsed()) return;
-    ctx.action = [&ctx, f] { return retrain::RunRetrain(*f, ctx.home); };
+    ctx.action = [&ctx, f] { return retrain::RunRetrain(*f, ctx.home, ctx.registry); };
   });
 }
 

@@ -133,7 +133,7 @@ Status RunServe(const CliContext& ctx, ServeFlags flags) {
   if (flags.idle_timeout >= 0) o.idle_timeout_s = flags.idle_timeout;
   o.grace = std::chrono::milliseconds(static_cast<int64_t>(flags.grace_s * 1000));
   o.log_dir = ctx.home / "logs";
-  MLFAAS_ASSIGN_OR_RETURN(auto registry, registry::OpenRegistry(ctx.home));
+  MLFAAS_ASSIGN_OR_RETURN(auto registry, registry::OpenRegistry(ctx.home, ctx.registry));
   MLFAAS_ASSIGN_OR_RETURN(auto keys, auth::AuthStore::Open(ctx.home));
   MLFAAS_ASSIGN_OR_RETURN(o.auth_mode, ChooseAuth(o.host, o.port, flags.insecure_no_auth, *keys));
   o.keys = keys.get();
@@ -146,6 +146,7 @@ Status RunServe(const CliContext& ctx, ServeFlags flags) {
   // Automatic retraining runs this executable: `mlfaas retrain` (retrain_scheduler.h).
   o.retrain_exe = ctx.self_exe;
   o.home = ctx.home;
+  o.registry_location = ctx.registry;
   gateway::ExtractingCodeStore code(*registry, ctx.home);
 
   // SIGTERM/SIGINT (stop) and SIGHUP (reopen the log files) are handled by sigwait on this

@@ -35,6 +35,14 @@ int Run(int argc, char** argv) {
                      "Run function, version, alias, key, audit, logs, cost and status against the "
                      "gateway at http://HOST:PORT instead of the home (env MLFAAS_REMOTE)")
           ->type_name("URL");
+  app.add_option("--registry", ctx.registry.url,
+                 "Registry database: postgres://... (PostgreSQL, shared by several gateways; env "
+                 "MLFAAS_REGISTRY), default SQLite under the home")
+      ->type_name("URL");
+  app.add_option("--blob-dir", ctx.registry.blob_dir,
+                 "Package store directory, shared by gateways sharing a registry (env "
+                 "MLFAAS_BLOB_DIR, default HOME/blobs)")
+      ->type_name("DIR");
 
   RegisterModelCommands(app, ctx);
   RegisterRegistryCommands(app, ctx);
@@ -45,6 +53,7 @@ int Run(int argc, char** argv) {
   RegisterLogsCommands(app, ctx);
   RegisterCostCommands(app, ctx);
   RegisterRetrainCommands(app, ctx);
+  RegisterExportCommands(app, ctx);
   // After the subcommands, which would inherit it: it is about the options above.
   app.footer(
       "With --remote, requests are signed (AWS SigV4) with MLFAAS_ACCESS_KEY_ID and\n"
@@ -65,6 +74,12 @@ int Run(int argc, char** argv) {
     return 1;
   }
   ctx.home = home.empty() ? DefaultHome() : std::filesystem::path(home);
+  if (const char* env = std::getenv("MLFAAS_REGISTRY"); ctx.registry.url.empty() && env) {
+    ctx.registry.url = env;
+  }
+  if (const char* env = std::getenv("MLFAAS_BLOB_DIR"); ctx.registry.blob_dir.empty() && env) {
+    ctx.registry.blob_dir = env;
+  }
   std::error_code ec;
   ctx.self_exe = std::filesystem::read_symlink("/proc/self/exe", ec);
   if (ec) ctx.self_exe = argv[0];

@@ -47,7 +47,7 @@ void SetAction(CLI::App* cmd, CliContext& ctx, F body) {
         return body(remote);
       }
       MLFAAS_ASSIGN_OR_RETURN(std::unique_ptr<registry::Registry> reg,
-                              registry::OpenRegistry(ctx.home));
+                              registry::OpenRegistry(ctx.home, ctx.registry));
       MLFAAS_ASSIGN_OR_RETURN(auto audit, auth::AuthStore::Open(ctx.home));
       auth::AuditedRegistry audited(*reg, *audit, auth::LocalPrincipal(), "cli");
       return body(audited);

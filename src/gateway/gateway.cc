@@ -155,8 +155,8 @@ Status Gateway::Start() {
   work_.emplace(boost::asio::make_work_guard(ioc_));
   for (int i = 0; i < io_threads_count_; ++i) io_threads_.emplace_back([this] { RunIo(); });
   if (options_.training && !options_.retrain_exe.empty()) {
-    retrain_runner_ =
-        std::make_unique<ProcessRetrainRunner>(options_.retrain_exe, options_.home, cgroups_);
+    retrain_runner_ = std::make_unique<ProcessRetrainRunner>(options_.retrain_exe, options_.home,
+                                                             cgroups_, options_.registry_location);
     retrain_ =
         std::make_unique<RetrainScheduler>(registry_, *options_.training, clock_, *retrain_runner_);
   }

@@ -86,6 +86,8 @@ struct GatewayOptions {
   // dashboard lists the bench reports under <home>/reports (empty home: none).
   std::filesystem::path retrain_exe;
   std::filesystem::path home;
+  // Where the registry lives (passed on to automatic retrain runs); {} = SQLite under home.
+  registry::RegistryLocation registry_location;
 };
 
 class Gateway {

@@ -29,8 +29,9 @@ std::string DueRetrain(const registry::FunctionConfig& policy, const registry::R
 // ---- ProcessRetrainRunner ----
 
 ProcessRetrainRunner::ProcessRetrainRunner(std::filesystem::path exe, std::filesystem::path home,
-                                           const sandbox::Cgroups& cgroups)
-    : exe_(std::move(exe)), home_(std::move(home)), cgroups_(cgroups) {}
+                                           const sandbox::Cgroups& cgroups,
+                                           registry::RegistryLocation where)
+    : exe_(std::move(exe)), home_(std::move(home)), cgroups_(cgroups), where_(std::move(where)) {}
 
 ProcessRetrainRunner::~ProcessRetrainRunner() { StopAll(); }
 
@@ -43,6 +44,8 @@ Status ProcessRetrainRunner::Start(const std::string& function, const std::strin
   spec.args = {"--home", home_.string(), "retrain", function, "--trigger", trigger, "--json"};
   spec.env = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
               "HOME=" + home_.string(), "LANG=C.UTF-8"};
+  if (!where_.url.empty()) spec.env.push_back("MLFAAS_REGISTRY=" + where_.url);
+  if (!where_.blob_dir.empty()) spec.env.push_back("MLFAAS_BLOB_DIR=" + where_.blob_dir.string());
   // A sanitizer build's settings follow it into the run (the same binary, built the same way).
   for (const char* name : {"ASAN_OPTIONS", "UBSAN_OPTIONS", "TSAN_OPTIONS", "LSAN_OPTIONS"}) {
     if (const char* v = std::getenv(name)) spec.env.push_back(std::string(name) + "=" + v);

@@ -48,11 +48,13 @@ class RetrainRunner {
 };
 
 // `<exe> --home <home> retrain FUNCTION --trigger T --json`, each run in its own process group
-// and cgroup, its output (bounded) logged when it ends.
+// and cgroup, its output (bounded) logged when it ends. The gateway's registry location (a shared
+// PostgreSQL registry, a blob directory) goes to the run as MLFAAS_REGISTRY / MLFAAS_BLOB_DIR,
+// in the environment rather than argv so that a password in the URL is not in /proc/*/cmdline.
 class ProcessRetrainRunner final : public RetrainRunner {
  public:
   ProcessRetrainRunner(std::filesystem::path exe, std::filesystem::path home,
-                       const sandbox::Cgroups& cgroups);
+                       const sandbox::Cgroups& cgroups, registry::RegistryLocation where = {});
   ~ProcessRetrainRunner() override;
   Status Start(const std::string& function, const std::string& trigger) override;
   bool Running(const std::string& function) override;
@@ -74,6 +76,7 @@ class ProcessRetrainRunner final : public RetrainRunner {
 
   std::filesystem::path exe_, home_;
   const sandbox::Cgroups& cgroups_;
+  const registry::RegistryLocation where_;
   sandbox::ForkExecLauncher launcher_;
   std::map<std::string, Run> runs_;  // by function; the maintenance thread only
 };

@@ -1,8 +1,9 @@
-// The embedded registry: functions, immutable versions, aliases (the Lambda console + S3
-// analogue). Implementation: SqliteRegistry (sqlite_registry.h) over an FsBlobStore.
+// The registry: functions, immutable versions, aliases (the Lambda console + S3 analogue).
+// Implementations: SqliteRegistry (sqlite_registry.h, the embedded default) and PgRegistry
+// (pg_registry.h, shared by several gateways), each over a BlobStore (an FsBlobStore today).
 //
 // Thread-safety: implementations are safe to use from many threads and many processes at once
-// (SQLite WAL + transactions); version numbers are never handed out twice.
+// (transactions in the database); version numbers are never handed out twice.
 #pragma once
 
 #include <cstdint>
@@ -46,6 +47,10 @@ struct FunctionConfig {
 
 // Validates ranges and names; InvalidArgument naming the field.
 Status ValidateConfig(const FunctionConfig& c);
+// "Runtime 'mlfaas' needs a manifest; 'provided' needs an executable bootstrap."
+Status CheckCodeForRuntime(const std::string& runtime, bool has_manifest, bool has_bootstrap);
+// Parses a published version number ("1", "2", ...); InvalidArgument otherwise.
+StatusOr<int64_t> ParseVersionNumber(const std::string& s);
 // Function and alias names: [A-Za-z0-9_-]{1,64}; alias names must not be all digits.
 bool IsValidFunctionName(const std::string& name);
 bool IsValidAliasName(const std::string& name);
@@ -136,8 +141,25 @@ Status PrepareHome(const std::filesystem::path& home);
 // <home>/registry.db
 std::filesystem::path DatabasePath(const std::filesystem::path& home);
 
-// Opens (creating `home` and its files as needed) the registry kept under `home`:
-// `<home>/registry.db` (SQLite) and `<home>/blobs/` (FsBlobStore). See sqlite_registry.h.
+// Where a registry lives: the one setting `mlfaas --registry` / $MLFAAS_REGISTRY and
+// `--blob-dir` / $MLFAAS_BLOB_DIR make (docs/registry_schema.md).
+struct RegistryLocation {
+  // "": SQLite, `<home>/registry.db` (the default). "postgres://..." or "postgresql://...": a
+  // PostgreSQL database (a libpq connection URI), which several gateways may share.
+  std::string url;
+  // The package blobs (FsBlobStore); "" = `<home>/blobs`. Gateways sharing a PostgreSQL
+  // registry share this directory too (an S3-compatible BlobStore is the next step).
+  std::filesystem::path blob_dir;
+};
+
+// InvalidArgument unless `url` is "" or a postgres:// / postgresql:// URI.
+Status ValidateRegistryUrl(const std::string& url);
+
+// Opens the registry at `where` (creating `home`, the blob directory and, for SQLite, the
+// database as needed; migrating the schema). See sqlite_registry.h and pg_registry.h.
+StatusOr<std::unique_ptr<Registry>> OpenRegistry(const std::filesystem::path& home,
+                                                 const RegistryLocation& where);
+// The default: SQLite under `home` (`<home>/registry.db`, `<home>/blobs/`).
 StatusOr<std::unique_ptr<Registry>> OpenRegistry(const std::filesystem::path& home);
 
 }  // namespace mlfaas::registry

@@ -57,11 +57,6 @@ StatusOr<int64_t> ParseVersionNumber(const std::string& s) {
   return n;
 }
 
-StatusOr<std::unique_ptr<Registry>> OpenRegistry(const fs::path& home) {
-  MLFAAS_ASSIGN_OR_RETURN(auto r, SqliteRegistry::Open(home, SystemClock::Get()));
-  return std::unique_ptr<Registry>(std::move(r));
-}
-
 Status PrepareHome(const fs::path& home) {
   std::error_code ec;
   const bool created = fs::create_directories(home, ec);
@@ -83,16 +78,18 @@ Status PrepareHome(const fs::path& home) {
 fs::path DatabasePath(const fs::path& home) { return home / "registry.db"; }
 
 StatusOr<std::unique_ptr<SqliteRegistry>> SqliteRegistry::Open(const fs::path& home,
-                                                               const Clock& clock) {
+                                                               const Clock& clock,
+                                                               const fs::path& blob_dir) {
   MLFAAS_RETURN_IF_ERROR(PrepareHome(home));
+  const fs::path blobs = blob_dir.empty() ? home / "blobs" : blob_dir;
   std::error_code ec;
-  fs::create_directories(home / "blobs", ec);
+  fs::create_directories(blobs, ec);
   if (ec)
-    return InvalidArgument("cannot create registry home " + home.string() + ": " + ec.message());
+    return InvalidArgument("cannot create blob directory " + blobs.string() + ": " + ec.message());
   MLFAAS_ASSIGN_OR_RETURN(auto db, Db::Open(DatabasePath(home), kBusyTimeoutMs));
   MLFAAS_RETURN_IF_ERROR(Migrate(*db));
   return std::unique_ptr<SqliteRegistry>(
-      new SqliteRegistry(std::move(db), std::make_unique<FsBlobStore>(home / "blobs"), clock));
+      new SqliteRegistry(std::move(db), std::make_unique<FsBlobStore>(blobs), clock));
 }
 
 std::string SqliteRegistry::Now() const { return Rfc3339Millis(clock_.EpochMillis()); }

@@ -25,8 +25,10 @@ class SqliteRegistry final : public Registry {
  public:
   // Creates `home` if needed, opens the database and applies migrations. `clock` (for
   // created_at/updated_at stamps) must outlive the registry.
+  // `blob_dir`: where the packages go ("" = <home>/blobs).
   static StatusOr<std::unique_ptr<SqliteRegistry>> Open(const std::filesystem::path& home,
-                                                        const Clock& clock);
+                                                        const Clock& clock,
+                                                        const std::filesystem::path& blob_dir = {});
 
   StatusOr<FunctionInfo> CreateFunction(const std::string& name, const std::string& package_path,
                                         const FunctionConfig& config) override;
@@ -85,10 +87,5 @@ class SqliteRegistry final : public Registry {
   std::unique_ptr<BlobStore> blobs_;
   const Clock& clock_;
 };
-
-// "Runtime 'mlfaas' needs a manifest; 'provided' needs an executable bootstrap."
-Status CheckCodeForRuntime(const std::string& runtime, bool has_manifest, bool has_bootstrap);
-// Parses a published version number ("1", "2", ...); InvalidArgument otherwise.
-StatusOr<int64_t> ParseVersionNumber(const std::string& s);
 
 }  // namespace mlfaas::registry

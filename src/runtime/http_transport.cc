@@ -9,8 +9,10 @@
 #include <charconv>
 #include <mutex>
 #include <optional>
+#include <vector>
 
 #include "common/worker_protocol.h"
+#include "runtime/name_resolver.h"
 
 namespace mlfaas::runtime {
 
@@ -48,7 +50,7 @@ Status SplitHostPort(std::string_view endpoint, std::string* host, std::string* 
 
 struct HttpTransport::Impl {
   std::string host_header;
-  tcp::resolver::results_type endpoints;
+  std::vector<tcp::endpoint> endpoints;
   asio::io_context io;
   tcp::socket socket{io};
   beast::flat_buffer buffer;
@@ -128,14 +130,26 @@ HttpTransport::~HttpTransport() = default;
 StatusOr<std::unique_ptr<HttpTransport>> HttpTransport::Create(std::string_view endpoint) {
   std::string host, port;
   MLFAAS_RETURN_IF_ERROR(SplitHostPort(endpoint, &host, &port));
+  unsigned short port_number = 0;
+  const auto [end, pec] = std::from_chars(port.data(), port.data() + port.size(), port_number);
+  if (pec != std::errc() || end != port.data() + port.size()) {
+    return InvalidArgument("runtime API endpoint '" + std::string(endpoint) +
+                           "': the port must be a number in 0..65535");
+  }
   auto impl = std::make_unique<Impl>();
   impl->host_header = std::string(endpoint);
+  // An IP literal (what Lambda and mlfaas give) needs no resolver: no getaddrinfo, no NSS.
   beast::error_code ec;
-  tcp::resolver resolver(impl->io);
-  impl->endpoints = resolver.resolve(host, port, tcp::resolver::numeric_service, ec);
-  if (ec) {
-    return Unavailable("cannot resolve runtime API '" + std::string(endpoint) +
-                       "': " + ec.message());
+  const asio::ip::address address = asio::ip::make_address(host, ec);
+  if (!ec) {
+    impl->endpoints.emplace_back(address, port_number);
+  } else {
+    auto resolved = ResolveHostName(host, port_number);
+    if (!resolved.ok()) {
+      return Unavailable("cannot resolve runtime API '" + std::string(endpoint) +
+                         "': " + resolved.status().message());
+    }
+    impl->endpoints = std::move(resolved).value();
   }
   return std::unique_ptr<HttpTransport>(new HttpTransport(std::move(impl)));
 }

@@ -5,11 +5,18 @@
 //
 // Started as a stem cell (MLFAAS_STEM_FD), it first becomes its execution environment: the
 // composition of the sandbox's inside (the jail) with the worker happens here, and only here.
+//
+// `--http [HOST]:PORT`: the HTTP adapter mode (runtime/http_adapter.h) instead of the Runtime
+// API; exit 0 when stopped by SIGTERM or SIGINT. The same main is mlfaas-bootstrap, the static
+// build of this executable (CMakeLists.txt).
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <optional>
+#include <string>
+#include <string_view>
 
 #include "common/worker_protocol.h"
 #include "runtime/socket_transport.h"
@@ -66,10 +73,58 @@ mlfaas::Status RunTemplate() {
   return st.ok() ? Unavailable("runtime loop ended") : st;
 }
 
+constexpr char kUsage[] =
+    "usage: mlfaas-runtime [--http [HOST]:PORT]\n"
+    "  Without arguments: the worker, a client of the Lambda Runtime API at\n"
+    "  $AWS_LAMBDA_RUNTIME_API serving the model in $LAMBDA_TASK_ROOT.\n"
+    "  --http [HOST]:PORT  serve the function as a plain HTTP server instead (POST / and the\n"
+    "                      KServe V2 routes); ':8080' listens on every interface.\n"
+    "  See docs/runtime.md.\n";
+
+// The --http value, "" without it; nullopt (and a message on stderr) for a usage error.
+std::optional<std::string> HttpListen(int argc, char** argv, bool* help) {
+  std::string listen;
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    if (arg == "-h" || arg == "--help") {
+      *help = true;
+      continue;
+    }
+    if (arg == "--http" || arg.starts_with("--http=")) {
+      if (arg == "--http" && i + 1 < argc) {
+        listen = argv[++i];
+      } else if (arg != "--http") {
+        listen = std::string(arg.substr(7));
+      }
+      if (listen.empty()) {
+        std::fprintf(stderr, "mlfaas-runtime: --http needs [HOST]:PORT\n%s", kUsage);
+        return std::nullopt;
+      }
+      continue;
+    }
+    std::fprintf(stderr, "mlfaas-runtime: unexpected argument '%s'\n%s", argv[i], kUsage);
+    return std::nullopt;
+  }
+  return listen;
+}
+
 }  // namespace
 
-int main() {
+int main(int argc, char** argv) {
   try {
+    bool help = false;
+    const std::optional<std::string> listen = HttpListen(argc, argv, &help);
+    if (!listen) return 2;
+    if (help) {
+      std::fputs(kUsage, stdout);
+      return 0;
+    }
+    if (!listen->empty()) {
+      const mlfaas::Status st = mlfaas::runtime::RunHttpWorker(*listen);
+      if (st.ok()) return 0;
+      std::fprintf(stderr, "mlfaas-runtime: %s\n", st.message().c_str());
+      return st.code() == mlfaas::StatusCode::kInternal ? 2 : 1;
+    }
     mlfaas::Status st = BecomeEnvironment();
     const char* snapshot = std::getenv(mlfaas::wire::kSnapshotFdEnv);
     if (st.ok()) st = snapshot && *snapshot ? RunTemplate() : mlfaas::runtime::RunWorker();

@@ -20,6 +20,8 @@
 
 #include "model/model_kind.h"
 #include "package/package.h"
+#include "runtime/http_adapter.h"
+#include "runtime/http_routes.h"
 #include "runtime/http_transport.h"
 #include "runtime/loop.h"
 #include "runtime/pipeline.h"
@@ -278,6 +280,49 @@ void InitCrypto() {
   OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG | OPENSSL_INIT_NO_ADD_ALL_CIPHERS |
                           OPENSSL_INIT_NO_ADD_ALL_DIGESTS,
                       nullptr);
+}
+
+Status RunHttpWorker(std::string_view listen) {
+  InitCrypto();
+  HttpAdapterOptions options;
+  options.listen = std::string(listen);
+  std::string host;
+  unsigned short port = 0;
+  MLFAAS_RETURN_IF_ERROR(ParseListenAddress(listen, &host, &port));
+  auto config = WorkerConfigFromEnv();
+  if (!config.ok()) return config.status().WithPrefix("init failed");
+  options.threads = config->max_concurrency > 1 ? config->threads : 1;
+
+  const auto start = std::chrono::steady_clock::now();
+  std::unique_ptr<ModelHandler> loaded;
+  AdapterModel model;
+  model.version = config->function_version;
+  model.name = config->function_name;
+  if (config->loading == ModelLoading::kInit || config->loading == ModelLoading::kSnapshot) {
+    auto handler = LoadModelHandler(*config);
+    if (!handler.ok()) return handler.status().WithPrefix("init failed");
+    loaded = std::move(handler).value();
+    LogInit(*config, *loaded, MillisSince(start));
+    if (model.name.empty()) model.name = loaded->info().name;
+    model.features = [features = loaded->predictor().model().features]() {
+      return StatusOr<std::vector<std::string>>(features);
+    };
+  } else {
+    // The model is built later (lazy) or per request, but its name and features are known now.
+    auto manifest = package::ReadManifestFile(config->task_root / "manifest.json");
+    if (!manifest.ok()) return manifest.status().WithPrefix("init failed");
+    if (model.name.empty()) model.name = manifest->name;
+    model.features = [features = std::move(manifest->model.features)]() {
+      return StatusOr<std::vector<std::string>>(features);
+    };
+  }
+  const HttpRoutes routes(WorkerHandler(*config, std::move(loaded)), std::move(model));
+  if (config->max_concurrency > 1) {
+    std::printf("mlfaas-runtime: up to %d requests at once (AWS_LAMBDA_MAX_CONCURRENCY %d)\n",
+                options.threads, config->max_concurrency);
+    std::fflush(stdout);
+  }
+  return ServeHttp(options, routes);
 }
 
 Status RunWorker() {

@@ -94,4 +94,12 @@ StatusOr<std::unique_ptr<RuntimeTransport>> TransportFromEnv();
 // Never returns OK.
 Status RunWorker();
 
+// The HTTP adapter mode (`--http LISTEN`, runtime/http_adapter.h): WorkerConfigFromEnv (no
+// Runtime API: AWS_LAMBDA_RUNTIME_API is ignored), then $LAMBDA_TASK_ROOT/manifest.json is read
+// for the model's name (when AWS_LAMBDA_FUNCTION_NAME is unset) and features, the model loaded
+// as MLFAAS_MODEL_LOADING says, and the same handler as RunWorkerWith's served over HTTP on
+// `listen`: on config.threads io threads when AWS_LAMBDA_MAX_CONCURRENCY > 1, else one.
+// Init failures are returned (prefixed "init failed"); OK when stopped by SIGTERM or SIGINT.
+Status RunHttpWorker(std::string_view listen);
+
 }  // namespace mlfaas::runtime

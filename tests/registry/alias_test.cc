@@ -9,6 +9,7 @@ class AliasTest : public RegistryFixture {
  protected:
   void SetUp() override {
     RegistryFixture::SetUp();
+    if (SetUpStopped()) return;
     Create("f");
     ASSERT_EQ(PublishWithMemory("f", 256), "1");
     ASSERT_EQ(PublishWithMemory("f", 512), "2");
@@ -19,8 +20,9 @@ class AliasTest : public RegistryFixture {
     return AliasInfo{"f", std::move(name), std::move(version), std::move(canary), weight, ""};
   }
 };
+INSTANTIATE_TEST_SUITE_P(Backends, AliasTest, ::testing::ValuesIn(kBackends), BackendName);
 
-TEST_F(AliasTest, CreateGetListDelete) {
+TEST_P(AliasTest, CreateGetListDelete) {
   auto a = reg_->CreateAlias(Alias("live", "2", "3", 0.25));
   ASSERT_TRUE(a.ok()) << a.status().ToString();
   EXPECT_EQ(a->version, "2");
@@ -39,7 +41,7 @@ TEST_F(AliasTest, CreateGetListDelete) {
   EXPECT_STATUS(reg_->ListAliases("g").status(), StatusCode::kNotFound, "function 'g'");
 }
 
-TEST_F(AliasTest, CreateRulesAndConflicts) {
+TEST_P(AliasTest, CreateRulesAndConflicts) {
   ASSERT_TRUE(reg_->CreateAlias(Alias("live", "1")).ok());
   EXPECT_STATUS(reg_->CreateAlias(Alias("live", "2")).status(), StatusCode::kAlreadyExists,
                 "alias 'live' of function 'f' already exists");
@@ -67,7 +69,7 @@ TEST_F(AliasTest, CreateRulesAndConflicts) {
                 "no alias 'nope'");
 }
 
-TEST_F(AliasTest, RollbackByRepointingToOlderVersion) {
+TEST_P(AliasTest, RollbackByRepointingToOlderVersion) {
   ASSERT_TRUE(reg_->CreateAlias(Alias("live", "3")).ok());
   EXPECT_EQ(reg_->Resolve("f", "live", 0.5)->version, "3");
   auto back = reg_->UpdateAlias(Alias("live", "1"));
@@ -79,7 +81,7 @@ TEST_F(AliasTest, RollbackByRepointingToOlderVersion) {
   EXPECT_EQ(reg_->DeleteVersion("f", "1").code(), StatusCode::kFailedPrecondition);
 }
 
-TEST_F(AliasTest, CanaryVersionIsProtectedFromDeletion) {
+TEST_P(AliasTest, CanaryVersionIsProtectedFromDeletion) {
   ASSERT_TRUE(reg_->CreateAlias(Alias("live", "1", "2", 0.1)).ok());
   EXPECT_STATUS(reg_->DeleteVersion("f", "2"), StatusCode::kFailedPrecondition,
                 "used by alias 'live'");
@@ -87,7 +89,7 @@ TEST_F(AliasTest, CanaryVersionIsProtectedFromDeletion) {
   EXPECT_TRUE(reg_->DeleteVersion("f", "2").ok());
 }
 
-TEST_F(AliasTest, WeightedResolveTable) {
+TEST_P(AliasTest, WeightedResolveTable) {
   ASSERT_TRUE(reg_->CreateAlias(Alias("split", "1", "2", 0.1)).ok());
   ASSERT_TRUE(reg_->CreateAlias(Alias("all", "1", "2", 1.0)).ok());
   ASSERT_TRUE(reg_->CreateAlias(Alias("none", "1", "2", 0.0)).ok());
@@ -110,7 +112,7 @@ TEST_F(AliasTest, WeightedResolveTable) {
   }
 }
 
-TEST_F(AliasTest, ResolveQualifiers) {
+TEST_P(AliasTest, ResolveQualifiers) {
   ASSERT_TRUE(UpdateMemory(2048));
   EXPECT_EQ(reg_->Resolve("f", "", 0.5)->version, "$LATEST");
   EXPECT_EQ(reg_->Resolve("f", "", 0.5)->config.memory_mb, 2048);

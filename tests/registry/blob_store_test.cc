@@ -1,7 +1,10 @@
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
+#include <vector>
 
 #include "common/fs.h"
 #include "common/sha256.h"
@@ -88,6 +91,50 @@ TEST(FsBlobStoreTest, VerifiedPathPointsAtIntactBlob) {
   auto path = store.VerifiedPath(digest);
   ASSERT_TRUE(path.ok());
   EXPECT_EQ(*ReadFile(*path), "zip bytes");
+}
+
+// Gateways sharing a blob directory may store the same package at the same moment: each writes
+// its own temp file and renames it, so every reader sees a whole blob and no temp file stays.
+TEST(FsBlobStoreTest, ProcessesStoringTheSameBlobAtOnce) {
+  TempDir dir;
+  const std::string bytes(4 << 20, 'm');
+  const std::string digest = Sha256Hex(bytes);
+  int go[2];
+  ASSERT_EQ(pipe(go), 0);
+  std::vector<pid_t> pids;
+  for (int c = 0; c < 4; ++c) {
+    pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      close(go[1]);
+      char b;
+      (void)!read(go[0], &b, 1);  // released together when the parent closes the pipe
+      FsBlobStore store(dir.path());
+      for (int i = 0; i < 5; ++i) {
+        auto d = store.Put(bytes);
+        if (!d.ok() || *d != digest) _exit(1);
+        // Whole or absent (another child removed it), never partial or corrupt.
+        auto got = store.Get(digest);
+        if (got.ok() ? *got != bytes : got.status().code() != StatusCode::kNotFound) _exit(2);
+        std::error_code ec;
+        fs::remove(store.PathOf(digest), ec);  // so the next Put writes again
+      }
+      _exit(store.Put(bytes).ok() ? 0 : 3);
+    }
+    pids.push_back(pid);
+  }
+  close(go[0]);
+  close(go[1]);
+  for (pid_t pid : pids) {
+    int status = 0;
+    ASSERT_EQ(waitpid(pid, &status, 0), pid);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  }
+  FsBlobStore store(dir.path());
+  auto got = store.Get(digest);
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_EQ(got->size(), bytes.size());
+  EXPECT_EQ(CountFiles(dir.path()), 1u);  // the blob, no temp file
 }
 
 }  // namespace

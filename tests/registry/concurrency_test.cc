@@ -10,6 +10,7 @@
 #include <set>
 #include <thread>
 
+#include "registry/pg_db.h"
 #include "registry/registry_fixture.h"
 
 namespace mlfaas::registry {
@@ -20,9 +21,9 @@ constexpr int kRounds = 10;
 
 // Child body: update-config + publish in a loop, one reported version per line. Exit code 0
 // on success, 10+ on the failing step. Never returns.
-[[noreturn]] void ChildMain(const std::filesystem::path& home, int child,
-                            const std::filesystem::path& out) {
-  auto reg = OpenRegistry(home);
+[[noreturn]] void ChildMain(const std::filesystem::path& home, const RegistryLocation& where,
+                            int child, const std::filesystem::path& out) {
+  auto reg = OpenRegistry(home, where);
   if (!reg.ok()) _exit(10);
   std::ofstream log(out);
   for (int i = 0; i < kRounds; ++i) {
@@ -75,16 +76,29 @@ std::string QueryText(const std::filesystem::path& db_path, const char* sql) {
   return out;
 }
 
-using ConcurrentPublishTest = RegistryFixture;
+// One text column of `sql` on the test's PostgreSQL database, rows joined as QueryText does.
+std::string PgQueryText(const std::string& url, const char* sql) {
+  auto db = PgDb::Connect(url);
+  if (!db.ok()) return db.status().ToString();
+  auto rows = (*db)->Exec(sql);
+  if (!rows.ok()) return rows.status().ToString();
+  std::string out;
+  for (int i = 0; i < rows->size(); ++i) out += rows->Text(i, 0) + ";";
+  return out;
+}
 
-TEST_F(ConcurrentPublishTest, ProcessesNeverShareAVersionNumber) {
+using ConcurrentPublishTest = RegistryFixture;
+INSTANTIATE_TEST_SUITE_P(Backends, ConcurrentPublishTest, ::testing::ValuesIn(kBackends),
+                         BackendName);
+
+TEST_P(ConcurrentPublishTest, ProcessesNeverShareAVersionNumber) {
   Create("f");
   reg_.reset();  // no open connection crosses fork()
   std::vector<pid_t> pids;
   for (int c = 0; c < kChildren; ++c) {
     pid_t pid = fork();
     ASSERT_GE(pid, 0);
-    if (pid == 0) ChildMain(home(), c, dir_.path() / ("child" + std::to_string(c)));
+    if (pid == 0) ChildMain(home(), location(), c, dir_.path() / ("child" + std::to_string(c)));
     pids.push_back(pid);
   }
   std::vector<int> codes = ReapAll(pids);
@@ -117,6 +131,13 @@ TEST_F(ConcurrentPublishTest, ProcessesNeverShareAVersionNumber) {
   EXPECT_EQ(reported.size(), published.size());
   EXPECT_EQ(*reported.begin(), 1);
   EXPECT_EQ(*reported.rbegin(), static_cast<int>(published.size()));
+  if (GetParam() == Backend::kPostgres) {
+    // The database enforces what the test saw: keys unique, references intact.
+    EXPECT_EQ(PgQueryText(pg_url_, "SELECT count(*) - count(DISTINCT number) FROM versions"), "0;");
+    EXPECT_EQ(PgQueryText(pg_url_, "SELECT next_version FROM functions WHERE name = 'f'"),
+              std::to_string(published.size() + 1) + ";");
+    return;
+  }
   std::filesystem::path db = home() / "registry.db";
   EXPECT_EQ(QueryText(db, "PRAGMA integrity_check"), "ok;");
   EXPECT_EQ(QueryText(db, "PRAGMA foreign_key_check"), "");
@@ -124,7 +145,7 @@ TEST_F(ConcurrentPublishTest, ProcessesNeverShareAVersionNumber) {
             std::to_string(published.size() + 1) + ";");
 }
 
-TEST_F(ConcurrentPublishTest, ThreadsShareOneRegistry) {
+TEST_P(ConcurrentPublishTest, ThreadsShareOneRegistry) {
   Create("f");
   ASSERT_EQ(PublishWithMemory("f", 256), "1");
   ASSERT_TRUE(reg_->CreateAlias({"f", "live", "1", std::nullopt, 0.0, ""}).ok());

@@ -10,9 +10,13 @@
 namespace mlfaas::registry {
 namespace {
 
-using SqliteRegistryTest = RegistryFixture;
+// On both backends (RegistryFixture): the Registry's rules and messages.
+using RegistryTest = RegistryFixture;
+INSTANTIATE_TEST_SUITE_P(Backends, RegistryTest, ::testing::ValuesIn(kBackends), BackendName);
+// SQLite only: its file, PRAGMA user_version and OpenRegistry's default.
+using SqliteRegistryTest = SqliteRegistryFixture;
 
-TEST_F(SqliteRegistryTest, CreateStoresPackageAndLatest) {
+TEST_P(RegistryTest, CreateStoresPackageAndLatest) {
   FunctionConfig c;
   c.memory_mb = 1024;
   c.environment = {{"MODE", "strict"}};
@@ -32,7 +36,7 @@ TEST_F(SqliteRegistryTest, CreateStoresPackageAndLatest) {
   EXPECT_EQ(again->latest.config.environment.at("MODE"), "strict");
 }
 
-TEST_F(SqliteRegistryTest, CreateConflictsAndBadInputs) {
+TEST_P(RegistryTest, CreateConflictsAndBadInputs) {
   Create("f");
   EXPECT_STATUS(reg_->CreateFunction("f", model_zip_, {}).status(), StatusCode::kAlreadyExists,
                 "function 'f' already exists");
@@ -47,7 +51,7 @@ TEST_F(SqliteRegistryTest, CreateConflictsAndBadInputs) {
                 "function 'g' does not exist");
 }
 
-TEST_F(SqliteRegistryTest, RuntimeMustMatchPackage) {
+TEST_P(RegistryTest, RuntimeMustMatchPackage) {
   EXPECT_STATUS(reg_->CreateFunction("a", boot_zip_, {}).status(), StatusCode::kInvalidArgument,
                 "runtime 'mlfaas' needs a model package with manifest.json");
   FunctionConfig provided;
@@ -71,7 +75,7 @@ TEST_F(SqliteRegistryTest, RuntimeMustMatchPackage) {
                 "runtime 'mlfaas' needs a model package");
 }
 
-TEST_F(SqliteRegistryTest, CorruptPackageIsRejected) {
+TEST_P(RegistryTest, CorruptPackageIsRejected) {
   std::string bad = (dir_.path() / "bad.zip").string();
   std::ofstream(bad) << "this is not a zip";
   Status st = reg_->CreateFunction("f", bad, {}).status();
@@ -79,7 +83,7 @@ TEST_F(SqliteRegistryTest, CorruptPackageIsRejected) {
   EXPECT_NE(st.message().find("bad.zip"), std::string::npos) << st.message();
 }
 
-TEST_F(SqliteRegistryTest, UpdateCodeAndConfigChangeLatestOnly) {
+TEST_P(RegistryTest, UpdateCodeAndConfigChangeLatestOnly) {
   Create("f");
   ASSERT_EQ(reg_->PublishVersion("f", "first")->version, "1");
   auto f = reg_->UpdateCode("f", model2_zip_);
@@ -100,7 +104,7 @@ TEST_F(SqliteRegistryTest, UpdateCodeAndConfigChangeLatestOnly) {
   EXPECT_STATUS(reg_->UpdateConfig("f", c).status(), StatusCode::kInvalidArgument, "timeout_s");
 }
 
-TEST_F(SqliteRegistryTest, PublishIsIdempotentWhenNothingChanged) {
+TEST_P(RegistryTest, PublishIsIdempotentWhenNothingChanged) {
   Create("f");
   auto v1 = reg_->PublishVersion("f", "");
   ASSERT_TRUE(v1.ok());
@@ -114,7 +118,7 @@ TEST_F(SqliteRegistryTest, PublishIsIdempotentWhenNothingChanged) {
   EXPECT_EQ(reg_->ListVersions("f")->size(), 4u);  // $LATEST + 3
 }
 
-TEST_F(SqliteRegistryTest, VersionNumbersAreNeverReused) {
+TEST_P(RegistryTest, VersionNumbersAreNeverReused) {
   Create("f");
   EXPECT_EQ(PublishWithMemory("f", 256), "1");
   EXPECT_EQ(PublishWithMemory("f", 384), "2");
@@ -131,7 +135,7 @@ TEST_F(SqliteRegistryTest, VersionNumbersAreNeverReused) {
   EXPECT_EQ((*vs)[2].version, "3");
 }
 
-TEST_F(SqliteRegistryTest, DeleteVersionErrors) {
+TEST_P(RegistryTest, DeleteVersionErrors) {
   Create("f");
   EXPECT_EQ(PublishWithMemory("f", 256), "1");
   EXPECT_STATUS(reg_->DeleteVersion("f", "7"), StatusCode::kNotFound, "has no version 7");
@@ -145,7 +149,7 @@ TEST_F(SqliteRegistryTest, DeleteVersionErrors) {
                 "version 1 of 'f' is used by alias 'live'");
 }
 
-TEST_F(SqliteRegistryTest, DeleteFunctionRemovesVersionsAndAliases) {
+TEST_P(RegistryTest, DeleteFunctionRemovesVersionsAndAliases) {
   Create("f");
   Create("other");
   EXPECT_EQ(PublishWithMemory("f", 256), "1");
@@ -163,7 +167,7 @@ TEST_F(SqliteRegistryTest, DeleteFunctionRemovesVersionsAndAliases) {
   EXPECT_EQ(reg_->ListAliases("f")->size(), 0u);
 }
 
-TEST_F(SqliteRegistryTest, TamperedPackageBlobIsDataLoss) {
+TEST_P(RegistryTest, TamperedPackageBlobIsDataLoss) {
   FunctionInfo f = Create("f");
   std::filesystem::path blob =
       home() / "blobs" / "sha256" / f.latest.code_digest.substr(0, 2) / f.latest.code_digest;

@@ -1,12 +1,15 @@
 // `mlfaas runtime` (the worker inside the CLI) serving a model trained by `mlfaas train` on the
 // shipped data, compared with the Python example on the same package.
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/wait.h>
 
 #include <nlohmann/json.hpp>
 
 #include "common/fs.h"
+#include "gateway/http_client.h"
 #include "package/package.h"
+#include "runtime/adapter_process.h"
 #include "runtime/fake_runtime_api.h"
 #include "runtime/test_model.h"
 #include "testing/subprocess.h"
@@ -78,6 +81,30 @@ TEST(RuntimeCliTest, ServesATrainedModelLikeThePythonExample) {
     }
     testing::ExpectSamePredictions(c, p);
   }
+}
+
+TEST(RuntimeCliTest, HttpAdapterModeServesTheSameAnswersAsMlfaasRuntime) {
+  TempDir dir("mlfaas-runtime-cli-http-test");
+  const auto task = dir.path() / "task";
+  std::filesystem::create_directories(task);
+  testing::WriteTaskRoot(task);
+  const std::map<std::string, std::string> env = {{"LAMBDA_TASK_ROOT", task.string()},
+                                                  {"AWS_LAMBDA_FUNCTION_NAME", "fraud"}};
+  testing::AdapterProcess cli({MLFAAS_BIN, "runtime", "--http", "127.0.0.1:0"}, env,
+                              (dir.path() / "cli.log").string());
+  testing::AdapterProcess standalone({MLFAAS_RUNTIME_BIN, "--http", "127.0.0.1:0"}, env,
+                                     (dir.path() / "standalone.log").string());
+  ASSERT_NE(cli.port(), 0) << cli.log();
+  ASSERT_NE(standalone.port(), 0) << standalone.log();
+  testing::HttpClient a(cli.port()), b(standalone.port());
+  for (const std::string& event : testing::TestEvents()) {
+    auto x = a.Post("/", event), y = b.Post("/", event);
+    EXPECT_EQ(x.status, y.status) << event;
+    EXPECT_EQ(x.body, y.body) << event;
+  }
+  EXPECT_EQ(a.Get("/v2/models/fraud").body, b.Get("/v2/models/fraud").body);
+  const int status = cli.process().StopWith(SIGTERM, std::chrono::seconds(10));
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status << cli.log();
 }
 
 }  // namespace

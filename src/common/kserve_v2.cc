@@ -1,4 +1,4 @@
-#include "gateway/frontend/kserve_v2.h"
+#include "common/kserve_v2.h"
 
 #include <algorithm>
 #include <cstdint>
@@ -9,7 +9,7 @@
 
 #include "common/json.h"
 
-namespace mlfaas::gateway::kserve {
+namespace mlfaas::kserve {
 namespace {
 
 using nlohmann::json;
@@ -402,4 +402,4 @@ json OutputsMetadata() {
   return outputs;
 }
 
-}  // namespace mlfaas::gateway::kserve
+}  // namespace mlfaas::kserve
