@@ -50,23 +50,6 @@ int PgRegistry::BackendPid() {
   return db_->BackendPid();
 }
 
-std::string PgRegistry::Now() const { return Rfc3339Millis(clock_.EpochMillis()); }
-
-StatusOr<PgRegistry::StoredCode> PgRegistry::StoreCode(const std::string& package_path) {
-  MLFAAS_ASSIGN_OR_RETURN(package::CodeInfo info, package::InspectCode(package_path));
-  MLFAAS_ASSIGN_OR_RETURN(std::string bytes, ReadFile(package_path));
-  if (Sha256Hex(bytes) != info.sha256) {
-    return Unavailable("package " + package_path + " changed while it was being read");
-  }
-  MLFAAS_ASSIGN_OR_RETURN(std::string digest, blobs_->Put(bytes));
-  StoredCode code;
-  code.digest = digest;
-  code.model_digest = info.manifest ? info.manifest->digest : "";
-  code.has_bootstrap = info.has_bootstrap;
-  code.size = static_cast<int64_t>(bytes.size());
-  return code;
-}
-
 Status PgRegistry::LockFunction(const std::string& name) {
   return db_->Exec("SELECT 1 FROM functions WHERE name = $1 FOR UPDATE", {name}).status();
 }
@@ -80,7 +63,7 @@ Status PgRegistry::InsertCode(const StoredCode& code) {
       .status();
 }
 
-StatusOr<PgRegistry::StoredCode> PgRegistry::LoadCode(const std::string& digest) {
+StatusOr<RegistryBase::StoredCode> PgRegistry::LoadCode(const std::string& digest) {
   MLFAAS_ASSIGN_OR_RETURN(
       PgRows r,
       db_->Exec("SELECT model_digest, has_bootstrap FROM code WHERE digest = $1", {digest}));
@@ -98,14 +81,7 @@ StatusOr<FunctionInfo> PgRegistry::LoadFunction(const std::string& name) {
 StatusOr<FunctionInfo> PgRegistry::CreateFunction(const std::string& name,
                                                   const std::string& package_path,
                                                   const FunctionConfig& config) {
-  if (!IsValidFunctionName(name)) {
-    return InvalidArgument("invalid function name '" + name + "' (must match [A-Za-z0-9_-]{1,64})");
-  }
-  MLFAAS_RETURN_IF_ERROR(ValidateConfig(config));
-  if (GetFunction(name).ok()) return AlreadyExists("function '" + name + "' already exists");
-  MLFAAS_ASSIGN_OR_RETURN(StoredCode code, StoreCode(package_path));
-  MLFAAS_RETURN_IF_ERROR(
-      CheckCodeForRuntime(config.runtime, !code.model_digest.empty(), code.has_bootstrap));
+  MLFAAS_ASSIGN_OR_RETURN(StoredCode code, StoreNewFunctionCode(name, package_path, config));
   std::lock_guard<std::mutex> lock(mu_);
   FunctionInfo f;
   MLFAAS_RETURN_IF_ERROR(db_->InTxn(PgDb::TxnMode::kWrite, [&]() -> Status {

@@ -21,10 +21,11 @@
 #include "registry/blob_store.h"
 #include "registry/pg_db.h"
 #include "registry/registry.h"
+#include "registry/registry_base.h"
 
 namespace mlfaas::registry {
 
-class PgRegistry final : public Registry {
+class PgRegistry final : public RegistryBase {
  public:
   // Connects to `url` (postgres://...), applies migrations, stores packages in `blobs`.
   // Unavailable when the database cannot be reached. `clock` must outlive the registry.
@@ -64,36 +65,22 @@ class PgRegistry final : public Registry {
   int BackendPid();
 
  private:
-  struct StoredCode {
-    std::string digest;
-    std::string model_digest;  // empty: no manifest
-    bool has_bootstrap = false;
-    int64_t size = 0;
-  };
-
   PgRegistry(std::unique_ptr<PgDb> db, std::unique_ptr<BlobStore> blobs, const Clock& clock)
-      : db_(std::move(db)), blobs_(std::move(blobs)), clock_(clock) {}
+      : RegistryBase(std::move(blobs), clock), db_(std::move(db)) {}
 
-  std::string Now() const;
-  // Validates the zip (package::InspectCode), stores it as a blob. No database access.
-  StatusOr<StoredCode> StoreCode(const std::string& package_path);
   // The helpers below require mu_ held and a transaction open (db_->InTxn).
   // Locks the function's row until the transaction ends (nothing if it does not exist).
   Status LockFunction(const std::string& name);
   Status InsertCode(const StoredCode& code);
   StatusOr<StoredCode> LoadCode(const std::string& digest);
-  StatusOr<FunctionInfo> LoadFunction(const std::string& name);
-  StatusOr<VersionInfo> LoadVersion(const std::string& name, int64_t number);
-  StatusOr<VersionInfo> LoadQualified(const std::string& name, const std::string& version);
+  StatusOr<FunctionInfo> LoadFunction(const std::string& name) override;
+  StatusOr<VersionInfo> LoadVersion(const std::string& name, int64_t number) override;
   StatusOr<AliasInfo> LoadAlias(const std::string& function, const std::string& name);
-  Status CheckAlias(const AliasInfo& a);
   Status WriteAlias(const AliasInfo& a, bool create);
   StatusOr<std::vector<std::string>> AliasesUsing(const std::string& function, int64_t number);
 
   std::mutex mu_;
   std::unique_ptr<PgDb> db_;  // guarded by mu_
-  std::unique_ptr<BlobStore> blobs_;
-  const Clock& clock_;
 };
 
 }  // namespace mlfaas::registry

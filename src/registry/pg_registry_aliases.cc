@@ -33,37 +33,6 @@ StatusOr<AliasInfo> PgRegistry::LoadAlias(const std::string& function, const std
   return PgAliasRow(function, r, 0);
 }
 
-// Validates `a` against the rules and the stored versions. Requires mu_ and a transaction.
-Status PgRegistry::CheckAlias(const AliasInfo& a) {
-  if (!IsValidAliasName(a.name)) {
-    return InvalidArgument("invalid alias name '" + a.name +
-                           "' (must match [A-Za-z0-9_-]{1,64} and not be a number)");
-  }
-  if (a.description.size() > 256) return InvalidArgument("description exceeds 256 characters");
-  MLFAAS_RETURN_IF_ERROR(LoadFunction(a.function).status());
-  auto check_version = [&](const std::string& v, const char* what) -> Status {
-    if (v == kLatest || v.empty()) {
-      return InvalidArgument(std::string(what) + " must be a published version, not $LATEST");
-    }
-    MLFAAS_ASSIGN_OR_RETURN(int64_t n, ParseVersionNumber(v));
-    Status st = LoadVersion(a.function, n).status();
-    return st.ok() ? st : st.WithPrefix(std::string("alias ") + what);
-  };
-  MLFAAS_RETURN_IF_ERROR(check_version(a.version, "version"));
-  if (!(a.canary_weight >= 0.0 && a.canary_weight <= 1.0)) {
-    return InvalidArgument("canary weight must be between 0 and 1");
-  }
-  if (!a.canary_version) {
-    if (a.canary_weight != 0.0) return InvalidArgument("canary weight needs a canary version");
-    return Status::Ok();
-  }
-  MLFAAS_RETURN_IF_ERROR(check_version(*a.canary_version, "canary version"));
-  if (std::stoll(*a.canary_version) == std::stoll(a.version)) {
-    return InvalidArgument("canary version must differ from the alias version " + a.version);
-  }
-  return Status::Ok();
-}
-
 Status PgRegistry::WriteAlias(const AliasInfo& a, bool create) {
   const char* sql =
       create ? "INSERT INTO aliases(function, name, version, canary_version, canary_weight, "

@@ -92,22 +92,6 @@ StatusOr<std::unique_ptr<SqliteRegistry>> SqliteRegistry::Open(const fs::path& h
       new SqliteRegistry(std::move(db), std::make_unique<FsBlobStore>(blobs), clock));
 }
 
-std::string SqliteRegistry::Now() const { return Rfc3339Millis(clock_.EpochMillis()); }
-
-StatusOr<SqliteRegistry::StoredCode> SqliteRegistry::StoreCode(const std::string& package_path) {
-  MLFAAS_ASSIGN_OR_RETURN(package::CodeInfo info, package::InspectCode(package_path));
-  MLFAAS_ASSIGN_OR_RETURN(std::string bytes, ReadFile(package_path));
-  if (Sha256Hex(bytes) != info.sha256) {
-    return Unavailable("package " + package_path + " changed while it was being read");
-  }
-  MLFAAS_ASSIGN_OR_RETURN(std::string digest, blobs_->Put(bytes));
-  StoredCode code;
-  code.digest = digest;
-  code.model_digest = info.manifest ? info.manifest->digest : "";
-  code.has_bootstrap = info.has_bootstrap;
-  return code;
-}
-
 Status SqliteRegistry::InsertCode(const StoredCode& code, int64_t size) {
   MLFAAS_ASSIGN_OR_RETURN(
       auto st, db_->Prepare("INSERT OR IGNORE INTO code(digest, size_bytes, model_digest, "
@@ -117,13 +101,13 @@ Status SqliteRegistry::InsertCode(const StoredCode& code, int64_t size) {
   return st->Run();
 }
 
-StatusOr<SqliteRegistry::StoredCode> SqliteRegistry::LoadCode(const std::string& digest) {
+StatusOr<RegistryBase::StoredCode> SqliteRegistry::LoadCode(const std::string& digest) {
   MLFAAS_ASSIGN_OR_RETURN(
       auto st, db_->Prepare("SELECT model_digest, has_bootstrap FROM code WHERE digest = ?1"));
   st->Bind(1, digest);
   MLFAAS_ASSIGN_OR_RETURN(bool row, st->Step());
   if (!row) return DataLoss("code " + digest + " is referenced but not recorded");
-  return StoredCode{digest, st->Text(0), st->Int(1) != 0};
+  return StoredCode{digest, st->Text(0), st->Int(1) != 0, 0};
 }
 
 StatusOr<FunctionInfo> SqliteRegistry::LoadFunction(const std::string& name) {
@@ -147,14 +131,7 @@ StatusOr<FunctionInfo> SqliteRegistry::LoadFunction(const std::string& name) {
 StatusOr<FunctionInfo> SqliteRegistry::CreateFunction(const std::string& name,
                                                       const std::string& package_path,
                                                       const FunctionConfig& config) {
-  if (!IsValidFunctionName(name)) {
-    return InvalidArgument("invalid function name '" + name + "' (must match [A-Za-z0-9_-]{1,64})");
-  }
-  MLFAAS_RETURN_IF_ERROR(ValidateConfig(config));
-  if (GetFunction(name).ok()) return AlreadyExists("function '" + name + "' already exists");
-  MLFAAS_ASSIGN_OR_RETURN(StoredCode code, StoreCode(package_path));
-  MLFAAS_RETURN_IF_ERROR(
-      CheckCodeForRuntime(config.runtime, !code.model_digest.empty(), code.has_bootstrap));
+  MLFAAS_ASSIGN_OR_RETURN(StoredCode code, StoreNewFunctionCode(name, package_path, config));
   std::error_code ec;
   auto size = static_cast<int64_t>(fs::file_size(package_path, ec));
   std::lock_guard<std::mutex> lock(mu_);

@@ -17,11 +17,12 @@
 #include "common/clock.h"
 #include "registry/blob_store.h"
 #include "registry/registry.h"
+#include "registry/registry_base.h"
 #include "registry/sqlite_db.h"
 
 namespace mlfaas::registry {
 
-class SqliteRegistry final : public Registry {
+class SqliteRegistry final : public RegistryBase {
  public:
   // Creates `home` if needed, opens the database and applies migrations. `clock` (for
   // created_at/updated_at stamps) must outlive the registry.
@@ -59,33 +60,20 @@ class SqliteRegistry final : public Registry {
   StatusOr<std::string> PackagePath(const std::string& code_digest) override;
 
  private:
-  struct StoredCode {
-    std::string digest;
-    std::string model_digest;  // empty: no manifest
-    bool has_bootstrap = false;
-  };
-
   SqliteRegistry(std::unique_ptr<Db> db, std::unique_ptr<BlobStore> blobs, const Clock& clock)
-      : db_(std::move(db)), blobs_(std::move(blobs)), clock_(clock) {}
+      : RegistryBase(std::move(blobs), clock), db_(std::move(db)) {}
 
-  std::string Now() const;
-  // Validates the zip (package::InspectCode), stores it as a blob. No database access.
-  StatusOr<StoredCode> StoreCode(const std::string& package_path);
   // The helpers below require mu_ held (and, for consistency, an open transaction).
   Status InsertCode(const StoredCode& code, int64_t size);
   StatusOr<StoredCode> LoadCode(const std::string& digest);
-  StatusOr<FunctionInfo> LoadFunction(const std::string& name);
-  StatusOr<VersionInfo> LoadVersion(const std::string& name, int64_t number);
-  StatusOr<VersionInfo> LoadQualified(const std::string& name, const std::string& version);
+  StatusOr<FunctionInfo> LoadFunction(const std::string& name) override;
+  StatusOr<VersionInfo> LoadVersion(const std::string& name, int64_t number) override;
   StatusOr<AliasInfo> LoadAlias(const std::string& function, const std::string& name);
-  Status CheckAlias(const AliasInfo& a);
   Status WriteAlias(const AliasInfo& a, bool create);
   StatusOr<std::vector<std::string>> AliasesUsing(const std::string& function, int64_t number);
 
   std::mutex mu_;
   std::unique_ptr<Db> db_;  // guarded by mu_
-  std::unique_ptr<BlobStore> blobs_;
-  const Clock& clock_;
 };
 
 }  // namespace mlfaas::registry

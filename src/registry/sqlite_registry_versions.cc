@@ -36,20 +36,6 @@ StatusOr<VersionInfo> SqliteRegistry::LoadVersion(const std::string& name, int64
   return v;
 }
 
-// "$LATEST" (or "") or a version number; NotFound for a missing function or version.
-StatusOr<VersionInfo> SqliteRegistry::LoadQualified(const std::string& name,
-                                                    const std::string& version) {
-  if (version.empty() || version == kLatest) {
-    MLFAAS_ASSIGN_OR_RETURN(FunctionInfo f, LoadFunction(name));
-    return f.latest;
-  }
-  MLFAAS_ASSIGN_OR_RETURN(int64_t n, ParseVersionNumber(version));
-  auto v = LoadVersion(name, n);
-  if (v.status().code() == StatusCode::kNotFound)
-    MLFAAS_RETURN_IF_ERROR(LoadFunction(name).status());
-  return v;
-}
-
 StatusOr<VersionInfo> SqliteRegistry::PublishVersion(const std::string& name,
                                                      const std::string& description) {
   if (description.size() > 256) return InvalidArgument("description exceeds 256 characters");
