@@ -123,17 +123,7 @@ StatusOr<VersionInfo> PgRegistry::Resolve(const std::string& function, const std
   std::lock_guard<std::mutex> lock(mu_);
   VersionInfo out;
   MLFAAS_RETURN_IF_ERROR(db_->InTxn(PgDb::TxnMode::kRead, [&]() -> Status {
-    std::string version = qualifier;
-    if (!qualifier.empty() && qualifier != kLatest && !ParseVersionNumber(qualifier).ok()) {
-      if (!IsValidAliasName(qualifier)) {
-        return InvalidArgument("invalid qualifier '" + qualifier +
-                               "' (expected $LATEST, a version number or an alias)");
-      }
-      MLFAAS_ASSIGN_OR_RETURN(AliasInfo a, LoadAlias(function, qualifier));
-      bool canary = a.canary_version && uniform01 < a.canary_weight;
-      version = canary ? *a.canary_version : a.version;
-    }
-    MLFAAS_ASSIGN_OR_RETURN(out, LoadQualified(function, version));
+    MLFAAS_ASSIGN_OR_RETURN(out, LoadResolved(function, qualifier, uniform01));
     return Status::Ok();
   }));
   return out;

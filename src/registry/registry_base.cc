@@ -49,6 +49,21 @@ StatusOr<VersionInfo> RegistryBase::LoadQualified(const std::string& name,
   return v;
 }
 
+StatusOr<VersionInfo> RegistryBase::LoadResolved(const std::string& function,
+                                                 const std::string& qualifier, double uniform01) {
+  std::string version = qualifier;
+  if (!qualifier.empty() && qualifier != kLatest && !ParseVersionNumber(qualifier).ok()) {
+    if (!IsValidAliasName(qualifier)) {
+      return InvalidArgument("invalid qualifier '" + qualifier +
+                             "' (expected $LATEST, a version number or an alias)");
+    }
+    MLFAAS_ASSIGN_OR_RETURN(AliasInfo a, LoadAlias(function, qualifier));
+    const bool canary = a.canary_version && uniform01 < a.canary_weight;
+    version = canary ? *a.canary_version : a.version;
+  }
+  return LoadQualified(function, version);
+}
+
 Status RegistryBase::CheckAlias(const AliasInfo& a) {
   if (!IsValidAliasName(a.name)) {
     return InvalidArgument("invalid alias name '" + a.name +

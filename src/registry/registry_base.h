@@ -29,6 +29,7 @@ class RegistryBase : public Registry {
   // Store lookups: NotFound naming the function or version.
   virtual StatusOr<FunctionInfo> LoadFunction(const std::string& name) = 0;
   virtual StatusOr<VersionInfo> LoadVersion(const std::string& name, int64_t number) = 0;
+  virtual StatusOr<AliasInfo> LoadAlias(const std::string& function, const std::string& name) = 0;
 
   // RFC 3339 UTC with milliseconds, from the clock.
   std::string Now() const;
@@ -41,6 +42,10 @@ class RegistryBase : public Registry {
                                             const FunctionConfig& config);
   // "$LATEST" (or "") or a version number; NotFound for a missing function or version.
   StatusOr<VersionInfo> LoadQualified(const std::string& name, const std::string& version);
+  // Resolve's lookup: `qualifier` ("" / $LATEST, a version number or an alias, whose canary is
+  // picked when uniform01 < its weight) to the stored version.
+  StatusOr<VersionInfo> LoadResolved(const std::string& function, const std::string& qualifier,
+                                     double uniform01);
   // Validates `a` against the rules and the stored versions.
   Status CheckAlias(const AliasInfo& a);
 

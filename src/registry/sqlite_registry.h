@@ -68,7 +68,7 @@ class SqliteRegistry final : public RegistryBase {
   StatusOr<StoredCode> LoadCode(const std::string& digest);
   StatusOr<FunctionInfo> LoadFunction(const std::string& name) override;
   StatusOr<VersionInfo> LoadVersion(const std::string& name, int64_t number) override;
-  StatusOr<AliasInfo> LoadAlias(const std::string& function, const std::string& name);
+  StatusOr<AliasInfo> LoadAlias(const std::string& function, const std::string& name) override;
   Status WriteAlias(const AliasInfo& a, bool create);
   StatusOr<std::vector<std::string>> AliasesUsing(const std::string& function, int64_t number);
 

@@ -124,17 +124,7 @@ StatusOr<VersionInfo> SqliteRegistry::Resolve(const std::string& function,
                                               const std::string& qualifier, double uniform01) {
   std::lock_guard<std::mutex> lock(mu_);
   MLFAAS_ASSIGN_OR_RETURN(auto txn, Txn::Begin(*db_, Txn::Mode::kDeferred));
-  std::string version = qualifier;
-  if (!qualifier.empty() && qualifier != kLatest && !ParseVersionNumber(qualifier).ok()) {
-    if (!IsValidAliasName(qualifier)) {
-      return InvalidArgument("invalid qualifier '" + qualifier +
-                             "' (expected $LATEST, a version number or an alias)");
-    }
-    MLFAAS_ASSIGN_OR_RETURN(AliasInfo a, LoadAlias(function, qualifier));
-    bool canary = a.canary_version && uniform01 < a.canary_weight;
-    version = canary ? *a.canary_version : a.version;
-  }
-  MLFAAS_ASSIGN_OR_RETURN(VersionInfo v, LoadQualified(function, version));
+  MLFAAS_ASSIGN_OR_RETURN(VersionInfo v, LoadResolved(function, qualifier, uniform01));
   MLFAAS_RETURN_IF_ERROR(txn->Commit());
   return v;
 }
