@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "common/fs.h"
+#include "deploy/export_fixtures.h"
 #include "gateway/http_client.h"
 #include "package/package.h"
 #include "registry/registry.h"
@@ -26,31 +27,9 @@ namespace mlfaas {
 namespace {
 
 namespace fs = std::filesystem;
+using deploy::testing::ZipEntries;
 using testing::CommandResult;
 using testing::RunCommand;
-
-// name -> (unix mode bits, bytes) of each entry of a zip.
-std::map<std::string, std::pair<uint32_t, std::string>> ZipEntries(const fs::path& path) {
-  std::map<std::string, std::pair<uint32_t, std::string>> out;
-  int err = 0;
-  zip_t* za = zip_open(path.c_str(), ZIP_RDONLY, &err);
-  if (za == nullptr) return out;
-  for (zip_int64_t i = 0; i < zip_get_num_entries(za, 0); ++i) {
-    zip_stat_t st;
-    zip_uint8_t os = 0;
-    zip_uint32_t attr = 0;
-    if (zip_stat_index(za, i, 0, &st) != 0) continue;
-    zip_file_get_external_attributes(za, i, 0, &os, &attr);
-    std::string bytes(st.size, '\0');
-    if (zip_file_t* f = zip_fopen_index(za, i, 0)) {
-      const zip_int64_t n = zip_fread(f, bytes.data(), bytes.size());
-      zip_fclose(f);
-      if (n == static_cast<zip_int64_t>(bytes.size())) out[st.name] = {(attr >> 16) & 07777, bytes};
-    }
-  }
-  zip_close(za);
-  return out;
-}
 
 size_t Lines(const std::string& s) { return std::count(s.begin(), s.end(), '\n'); }
 

@@ -2,6 +2,11 @@
 // are hard to write in YAML.
 #pragma once
 
+#include <zip.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -60,6 +65,31 @@ inline std::vector<std::string> HostileStrings() {
           "%percent @at `tick` |pipe >gt",
           "---",
           "..."};
+}
+
+// name -> (unix mode bits, bytes) of every entry of the zip at `path` (what the exports write).
+inline std::map<std::string, std::pair<uint32_t, std::string>> ZipEntries(
+    const std::filesystem::path& path) {
+  std::map<std::string, std::pair<uint32_t, std::string>> out;
+  int err = 0;
+  zip_t* za = zip_open(path.c_str(), ZIP_RDONLY, &err);
+  if (za == nullptr) return out;
+  for (zip_int64_t i = 0; i < zip_get_num_entries(za, 0); ++i) {
+    zip_stat_t st;
+    zip_uint8_t os = 0;
+    zip_uint32_t attr = 0;
+    if (zip_stat_index(za, i, 0, &st) != 0) continue;
+    zip_file_get_external_attributes(za, i, 0, &os, &attr);
+    std::string bytes(st.size, '\0');
+    zip_file_t* f = zip_fopen_index(za, i, 0);
+    if (f == nullptr) continue;
+    zip_int64_t n = zip_fread(f, bytes.data(), bytes.size());
+    zip_fclose(f);
+    if (n != static_cast<zip_int64_t>(bytes.size())) continue;
+    out[st.name] = {os == ZIP_OPSYS_UNIX ? (attr >> 16) & 07777 : 0, bytes};
+  }
+  zip_close(za);
+  return out;
 }
 
 }  // namespace mlfaas::deploy::testing

@@ -20,6 +20,7 @@ namespace {
 using testing::HostileStrings;
 using testing::MakeAlias;
 using testing::MakeInput;
+using testing::ZipEntries;
 
 YAML::Node Sam(const ExportInput& in, std::vector<std::string>* warnings = nullptr) {
   auto g = SamTemplate(in);
@@ -229,30 +230,6 @@ TEST(LambdaExportTest, RefusesBadInput) {
   EXPECT_FALSE(SamTemplate(memory).ok());
 }
 
-// Mode bits and bytes of every entry of the zip at `path`.
-std::map<std::string, std::pair<uint32_t, std::string>> ReadZip(const std::string& path) {
-  std::map<std::string, std::pair<uint32_t, std::string>> out;
-  int err = 0;
-  zip_t* za = zip_open(path.c_str(), ZIP_RDONLY, &err);
-  if (za == nullptr) return out;
-  for (zip_int64_t i = 0; i < zip_get_num_entries(za, 0); ++i) {
-    zip_stat_t st;
-    zip_uint8_t os = 0;
-    zip_uint32_t attr = 0;
-    if (zip_stat_index(za, i, 0, &st) != 0) continue;
-    zip_file_get_external_attributes(za, i, 0, &os, &attr);
-    std::string bytes(st.size, '\0');
-    zip_file_t* f = zip_fopen_index(za, i, 0);
-    if (f == nullptr) continue;
-    zip_int64_t n = zip_fread(f, bytes.data(), bytes.size());
-    zip_fclose(f);
-    if (n != static_cast<zip_int64_t>(bytes.size())) continue;
-    out[st.name] = {os == ZIP_OPSYS_UNIX ? (attr >> 16) & 07777 : 0, bytes};
-  }
-  zip_close(za);
-  return out;
-}
-
 TEST(LambdaZipTest, HoldsAnExecutableBootstrapAndTheManifest) {
   TempDir dir("lambda_zip");
   const std::string bootstrap_bytes = "#!/bin/sh\necho static runtime\n";
@@ -260,7 +237,7 @@ TEST(LambdaZipTest, HoldsAnExecutableBootstrapAndTheManifest) {
   const std::string manifest = R"({"format_version":1,"name":"m"})";
   const auto zip = dir.path() / "function.zip";
   ASSERT_TRUE(WriteLambdaZip(zip, dir.path() / "boot", manifest).ok());
-  auto entries = ReadZip(zip.string());
+  auto entries = ZipEntries(zip);
   ASSERT_EQ(entries.size(), 2u);
   EXPECT_EQ(entries["bootstrap"].first, 0755u);
   EXPECT_EQ(entries["bootstrap"].second, bootstrap_bytes);

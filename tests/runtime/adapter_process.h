@@ -29,17 +29,9 @@ class AdapterProcess {
   AdapterProcess(const std::vector<std::string>& argv,
                  const std::map<std::string, std::string>& env, const std::string& log)
       : log_(log), process_(std::make_unique<BackgroundProcess>(argv, env, log)) {
-    const std::regex re("listening on 127\\.0\\.0\\.1:(\\d+)");
-    // Bounded: 20 s. The child's only signal that it listens is that line.
-    for (int i = 0; i < 2000 && process_->Running(); ++i) {
-      std::smatch m;
-      const std::string text = Slurp(log_);
-      if (std::regex_search(text, m, re)) {
-        port_ = static_cast<uint16_t>(std::stoi(m[1]));
-        return;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
+    // The child's only signal that it listens is that line.
+    port_ = PortFromLog(*process_, log_, "listening on 127\\.0\\.0\\.1:(\\d+)",
+                        std::chrono::seconds(20));
   }
 
   uint16_t port() const { return port_; }

@@ -35,17 +35,9 @@ class MlfaasServer {
     argv.insert(argv.end(), extra.begin(), extra.end());
     process_ =
         std::make_unique<BackgroundProcess>(argv, std::map<std::string, std::string>{}, log_);
-    std::regex re("listening on http://127\\.0\\.0\\.1:(\\d+)");
-    for (int i = 0; i < 3000 && process_->Running(); ++i) {
-      std::smatch m;
-      std::string text = Slurp(log_);
-      if (std::regex_search(text, m, re)) {
-        port_ = static_cast<uint16_t>(std::stoi(m[1]));
-        return;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    ADD_FAILURE() << "mlfaas serve did not start: " << Slurp(log_);
+    port_ = PortFromLog(*process_, log_, "listening on http://127\\.0\\.0\\.1:(\\d+)",
+                        std::chrono::seconds(30));
+    if (port_ == 0) ADD_FAILURE() << "mlfaas serve did not start: " << Slurp(log_);
   }
 
   uint16_t port() const { return port_; }

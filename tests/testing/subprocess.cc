@@ -12,6 +12,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <regex>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -186,6 +187,19 @@ std::string Slurp(const std::string& path) {
   std::ostringstream ss;
   ss << in.rdbuf();
   return ss.str();
+}
+
+uint16_t PortFromLog(BackgroundProcess& process, const std::string& log_path,
+                     const std::string& pattern, std::chrono::milliseconds timeout) {
+  const std::regex re(pattern);
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (process.Running() && std::chrono::steady_clock::now() < deadline) {
+    std::smatch m;
+    const std::string text = Slurp(log_path);
+    if (std::regex_search(text, m, re)) return static_cast<uint16_t>(std::stoi(m[1]));
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return 0;
 }
 
 std::set<pid_t> ChildrenOf(pid_t parent) {

@@ -4,6 +4,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <cstdint>
 #include <map>
 #include <set>
 #include <string>
@@ -50,6 +51,11 @@ class BackgroundProcess {
 
 // Reads a file whole ("" if missing).
 std::string Slurp(const std::string& path);
+
+// The port a background server announces in its log: the first match of `pattern` (whose group 1
+// is the port), polled every 10 ms while `process` runs, at most `timeout`. 0 if it never said.
+uint16_t PortFromLog(BackgroundProcess& process, const std::string& log_path,
+                     const std::string& pattern, std::chrono::milliseconds timeout);
 
 // Live (non-zombie) children of `parent`, from /proc.
 std::set<pid_t> ChildrenOf(pid_t parent);
