@@ -3,7 +3,8 @@
 // kserve::Outputs for the outputs asked for. The first byte picks the model's feature list (its
 // value mod 4: none, one feature, kdd99's three, three names that need escaping); the rest is
 // the body, parsed as the gateway parses it (ParseJson). The same bytes are also read as a
-// manifest by FeaturesFromManifest (gateway/frontend/model_schema.h).
+// manifest by FeaturesFromManifest (gateway/frontend/model_schema.h), and checked by
+// JsonCertainlyValid (common/json.h), which may be sure only of bodies ParseJson accepts.
 //
 // Invariants: nothing throws; a refusal is InvalidArgument with a message. A converted request's
 // event is JSON of at most kMaxEventBytes, {"instances": [...]} with `rows` (>= 1) objects; in the
@@ -166,6 +167,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data) + 1, size - 1);
   CheckManifest(text);
   auto body = ParseJson(text);  // as the gateway parses a body: bounded depth, no trailing bytes
+  // ValidateJson's fast path is sure only of what the parser accepts (common/json.h).
+  if (JsonCertainlyValid(text) && !body.ok()) {
+    fuzz::Fail("JsonCertainlyValid passed what ParseJson refuses", text);
+  }
   if (!body.ok()) return 0;
   CheckConversion(*body, features);
   return 0;

@@ -31,6 +31,13 @@ int JsonNestingDepth(std::string_view text, int limit = kMaxJsonDepth);
 // not build a value.
 Status ValidateJson(std::string_view text, int max_depth = kMaxJsonDepth);
 
+// True when `text` is certainly what ValidateJson accepts: one RFC 8259 value nested at most
+// `max_depth` deep, strings of well-formed UTF-8 with well-formed escapes, numbers without an
+// exponent of at most 300 characters. False means "not certain" (anything else, valid or
+// not). One pass, no recursion, no allocation up to 15 levels of nesting. ValidateJson's fast
+// path; the full parser decides the rest.
+bool JsonCertainlyValid(std::string_view text, int max_depth = kMaxJsonDepth);
+
 // Parses one JSON value (same rules as ValidateJson). Never throws.
 StatusOr<nlohmann::json> ParseJson(std::string_view text, int max_depth = kMaxJsonDepth);
 

@@ -2,6 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <cstdio>
+#include <random>
+#include <vector>
+
 #include "gateway/base/report.h"
 #include "testing/fake_random.h"
 
@@ -54,6 +59,33 @@ TEST(ReportTest, ReportLineMatchesLambdaFormat) {
   EXPECT_NE(ReportLine(f).find("\tInit Duration: 4.10 ms"), std::string::npos);
 }
 
+TEST(ReportTest, LinesCarryTheirFieldsAndDurationsRoundAsPrintf) {
+  EXPECT_EQ(StartLine("id-1", "$LATEST"), "START RequestId: id-1 Version: $LATEST");
+  EXPECT_EQ(EndLine("id-1"), "END RequestId: id-1");
+  // Halfway cases (0.125 is exact in binary, 2.675 is not), zero, large and tiny values: the
+  // same digits as C's "%.2f".
+  std::mt19937_64 rng(7);
+  std::vector<double> values = {0,        0.005, 0.125,   0.375,       1.005, 2.675,
+                                1234.565, 1e-9,  999.995, 1e6 + 0.125, 9.999, 3e15 + 0.5};
+  for (int i = 0; i < 2000; ++i) {
+    values.push_back(std::ldexp(static_cast<double>(rng() >> 11), -60 + static_cast<int>(i % 60)));
+  }
+  for (double v : values) {
+    ReportFields f;
+    f.request_id = "r";
+    f.duration_ms = v;
+    f.memory_mb = 128;
+    f.max_memory_used_mb = 7;
+    f.init_duration_ms = v;
+    char want[512];
+    std::snprintf(want, sizeof want,
+                  "REPORT RequestId: r\tDuration: %.2f ms\tBilled Duration: %lld ms\tMemory Size: "
+                  "128 MB\tMax Memory Used: 7 MB\tInit Duration: %.2f ms",
+                  v, static_cast<long long>(BilledMillis(v)), v);
+    ASSERT_EQ(ReportLine(f), want) << v;
+  }
+}
+
 TEST(ReportTest, BillingRoundsUpToWholeMilliseconds) {
   EXPECT_EQ(BilledMillis(0.01), 1);
   EXPECT_EQ(BilledMillis(2.0), 2);
@@ -78,11 +110,15 @@ TEST(ReportTest, RequestIdsAndStreamNamesComeFromTheRandomSeam) {
   random.NextBits(0);
   // All-zero bits: only the version (4) and variant (10) bits are set.
   EXPECT_EQ(NewRequestId(random), "00000000-0000-4000-8000-000000000000");
+  // Every digit in its place: the first draw gives the first 16 digits, most significant first.
+  random.NextBits(0x0123456789abcdefULL);
+  random.NextBits(0xfedcba9876543210ULL);
+  EXPECT_EQ(NewRequestId(random), "01234567-89ab-4def-bedc-ba9876543210");
   random.NextBits(0xab);
   random.NextBits(0xcd);
   EXPECT_EQ(LogStreamName(1'700'000'000'000, "7", random),
             "2023/11/14/[7]00000000000000ab00000000000000cd");
-  EXPECT_EQ(random.draws(), 4);
+  EXPECT_EQ(random.draws(), 6);
 }
 
 }  // namespace

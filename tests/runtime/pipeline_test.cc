@@ -387,6 +387,40 @@ TEST(PipelineTest, ThreadsRunInvocationsConcurrently) {
   }
 }
 
+TEST(PipelineTest, QuickHandlersStillRunConcurrentlyWhenOneInvocationBlocks) {
+  // After quick invocations the loop stops waking a second thread for short queues; an
+  // invocation that then blocks must not hold the others: an idle thread takes the queued one
+  // (one write) or the reading (two writes) over, and the two meet.
+  for (bool one_write : {true, false}) {
+    SCOPED_TRACE(one_write ? "one write" : "two writes");
+    LoopUnderTest loop;
+    loop.Start({4, 2});
+    ASSERT_EQ(loop.gw().ReadHello(), 4);
+    for (int round = 0; round < 20; ++round) {  // quick ones, one and several per write
+      std::string batch;
+      for (int i = 0; i <= round % 3; ++i) {
+        batch += V("q" + std::to_string(round) + "-" + std::to_string(i), "x");
+      }
+      loop.gw().Write(batch);
+      ASSERT_EQ(loop.gw().ReadAnswers(round % 3 + 1).size(), static_cast<size_t>(round % 3 + 1));
+    }
+    if (one_write) {
+      loop.gw().Write(V("m1", "meet") + V("m2", "meet"));
+    } else {
+      loop.gw().Write(V("m1", "meet"));
+      loop.gw().Write(V("m2", "meet"));
+    }
+    auto answers = loop.gw().ReadAnswers(2);
+    ASSERT_EQ(answers.size(), 2u);
+    for (const char* id : {"m1", "m2"}) {
+      EXPECT_EQ(answers[id].type, FrameType::kResponse) << answers[id].body;
+      EXPECT_EQ(answers[id].body, "<meet>");
+    }
+    loop.gw().Close();
+    EXPECT_EQ(loop.End().code(), StatusCode::kUnavailable);
+  }
+}
+
 TEST(PipelineTest, RejectsAMaxInFlightOutOfRange) {
   for (int n : {0, -1, wire::kMaxConcurrencyPerInstance + 1}) {
     Status st = RunPipelinedLoop(-1, LoopUnderTest::TestHandlerFn(), {n, 1});

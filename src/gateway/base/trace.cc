@@ -1,7 +1,5 @@
 #include "gateway/base/trace.h"
 
-#include <cstdio>
-
 namespace mlfaas::gateway {
 namespace {
 
@@ -13,17 +11,14 @@ bool IsHex(std::string_view s, size_t n) {
   return true;
 }
 
-std::string Hex(Random& random, size_t digits) {
+void AppendHex(std::string& out, Random& random, size_t digits) {
   static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(digits);
   uint64_t bits = 0;
   for (size_t i = 0; i < digits; ++i) {
     if (i % 16 == 0) bits = random.Bits();
     out.push_back(kDigits[bits & 0xf]);
     bits >>= 4;
   }
-  return out;
 }
 
 std::string_view Trim(std::string_view s) {
@@ -35,11 +30,20 @@ std::string_view Trim(std::string_view s) {
 }  // namespace
 
 std::string NewTraceHeader(int64_t epoch_ms, Random& random) {
-  char seconds[16];
-  std::snprintf(seconds, sizeof seconds, "%08llx",
-                static_cast<unsigned long long>(epoch_ms / 1000) & 0xffffffffull);
-  return "Root=1-" + std::string(seconds) + "-" + Hex(random, 24) + ";Parent=" + Hex(random, 16) +
-         ";Sampled=0";
+  // Root=1-<8 hex: epoch seconds>-<24 hex>;Parent=<16 hex>;Sampled=0 (one allocation: it is
+  // made for every invocation).
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(7 + 8 + 1 + 24 + 8 + 16 + 10);
+  out += "Root=1-";
+  const uint64_t seconds = static_cast<uint64_t>(epoch_ms / 1000) & 0xffffffffull;
+  for (int shift = 28; shift >= 0; shift -= 4) out.push_back(kDigits[(seconds >> shift) & 0xf]);
+  out.push_back('-');
+  AppendHex(out, random, 24);
+  out += ";Parent=";
+  AppendHex(out, random, 16);
+  out += ";Sampled=0";
+  return out;
 }
 
 std::optional<std::string> CallerTraceHeader(std::string_view header) {

@@ -205,7 +205,8 @@ void InstanceManager::Invoke(const registry::VersionInfo& v, const std::string& 
 InvokeSnapshot InstanceManager::Snapshot(const Pool& pool, const registry::VersionInfo& v,
                                          Instance** chosen) const {
   InvokeSnapshot s;
-  std::vector<InstanceLoadView> views;
+  std::vector<InstanceLoadView>& views = views_;
+  views.clear();
   for (auto& i : pool.instances) {
     const InstanceState st = i->state();
     if (st != InstanceState::kIdle && st != InstanceState::kBusy && st != InstanceState::kStarting)

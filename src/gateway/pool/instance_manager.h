@@ -223,6 +223,8 @@ class InstanceManager {
 
   mutable std::mutex mu_;
   std::map<std::string, std::unique_ptr<Pool>> pools_;
+  // Snapshot's list of candidates, kept between calls (its capacity: no allocation per call).
+  mutable std::vector<InstanceLoadView> views_;
   int next_instance_id_ = 1;
   int live_ = 0;
   int in_flight_ = 0;
