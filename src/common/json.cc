@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "common/utf8.h"
+
 namespace mlfaas {
 namespace {
 
@@ -72,27 +74,6 @@ int HexValue(unsigned char c) {
   return -1;
 }
 
-// One well-formed UTF-8 sequence (RFC 3629: no overlongs, no surrogates, <= U+10FFFF) at p[i]
-// (p[i] >= 0x80): its length, or 0.
-size_t Utf8Length(const unsigned char* p, size_t i, size_t n) {
-  const unsigned char c = p[i];
-  size_t len = 0;
-  if (c >= 0xC2 && c <= 0xDF) {
-    len = 2;
-  } else if (c >= 0xE0 && c <= 0xEF) {
-    len = 3;
-  } else if (c >= 0xF0 && c <= 0xF4) {
-    len = 4;
-  }
-  if (len == 0 || i + len > n) return 0;
-  for (size_t k = 1; k < len; ++k) {
-    if ((p[i + k] & 0xC0) != 0x80) return 0;
-  }
-  if (len == 3 && ((c == 0xE0 && p[i + 1] < 0xA0) || (c == 0xED && p[i + 1] > 0x9F))) return 0;
-  if (len == 4 && ((c == 0xF0 && p[i + 1] < 0x90) || (c == 0xF4 && p[i + 1] > 0x8F))) return 0;
-  return len;
-}
-
 // The \uXXXX escape at p[i] (p[i] == 'u'): its code unit, or -1.
 int Utf16Unit(const unsigned char* p, size_t i, size_t n) {
   if (i + 5 > n) return -1;
@@ -131,7 +112,7 @@ bool JsonCertainlyValid(std::string_view text, int max_depth) {
       }
       if (c < 0x20) return false;  // control characters must be escaped
       if (c >= 0x80) {
-        const size_t len = Utf8Length(p, i, n);
+        const size_t len = Utf8SequenceLength(p, i, n);
         if (len == 0) return false;
         i += len;
         continue;

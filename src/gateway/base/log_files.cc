@@ -11,6 +11,8 @@
 #include <tuple>
 #include <utility>
 
+#include "common/utf8.h"
+
 namespace mlfaas::gateway::log_files {
 namespace {
 
@@ -125,23 +127,7 @@ void AppendJsonEscaped(std::string& out, std::string_view in) {
       continue;
     }
     if (c >= 0x80) {
-      // A well-formed UTF-8 sequence (RFC 3629: no overlongs, no surrogates, <= U+10FFFF).
-      size_t len = 0;
-      if (c >= 0xC2 && c <= 0xDF) {
-        len = 2;
-      } else if (c >= 0xE0 && c <= 0xEF) {
-        len = 3;
-      } else if (c >= 0xF0 && c <= 0xF4) {
-        len = 4;
-      }
-      bool ok = len > 0 && i + len <= n;
-      for (size_t k = 1; ok && k < len; ++k) ok = (p[i + k] & 0xC0) == 0x80;
-      if (ok && len == 3) {
-        ok = !(c == 0xE0 && p[i + 1] < 0xA0) && !(c == 0xED && p[i + 1] > 0x9F);
-      } else if (ok && len == 4) {
-        ok = !(c == 0xF0 && p[i + 1] < 0x90) && !(c == 0xF4 && p[i + 1] > 0x8F);
-      }
-      if (ok) {
+      if (const size_t len = Utf8SequenceLength(p, i, n); len > 0) {  // well-formed: kept
         i += len;
         continue;
       }
