@@ -361,6 +361,25 @@ TEST(PipelineTest, FatalErrorIsWrittenThenEndsTheLoop) {
   }
 }
 
+// Sends two "meet" invocations (in one write, or one write each) and expects both to meet in
+// the handler and be answered; then closes the gateway's end and expects the loop to end.
+void ExpectTheTwoMeet(LoopUnderTest& loop, bool one_write) {
+  if (one_write) {
+    loop.gw().Write(V("m1", "meet") + V("m2", "meet"));
+  } else {
+    loop.gw().Write(V("m1", "meet"));
+    loop.gw().Write(V("m2", "meet"));
+  }
+  auto answers = loop.gw().ReadAnswers(2);
+  ASSERT_EQ(answers.size(), 2u);
+  for (const char* id : {"m1", "m2"}) {
+    EXPECT_EQ(answers[id].type, FrameType::kResponse) << answers[id].body;
+    EXPECT_EQ(answers[id].body, "<meet>");
+  }
+  loop.gw().Close();
+  EXPECT_EQ(loop.End().code(), StatusCode::kUnavailable);
+}
+
 TEST(PipelineTest, ThreadsRunInvocationsConcurrently) {
   // "meet" returns only once two invocations are inside the handler together (or fails after
   // kWait), whether both arrive in one write or the second after the first is being handled
@@ -370,20 +389,7 @@ TEST(PipelineTest, ThreadsRunInvocationsConcurrently) {
     LoopUnderTest loop;
     loop.Start({2, 2});
     ASSERT_EQ(loop.gw().ReadHello(), 2);
-    if (one_write) {
-      loop.gw().Write(V("m1", "meet") + V("m2", "meet"));
-    } else {
-      loop.gw().Write(V("m1", "meet"));
-      loop.gw().Write(V("m2", "meet"));
-    }
-    auto answers = loop.gw().ReadAnswers(2);
-    ASSERT_EQ(answers.size(), 2u);
-    for (const char* id : {"m1", "m2"}) {
-      EXPECT_EQ(answers[id].type, FrameType::kResponse) << answers[id].body;
-      EXPECT_EQ(answers[id].body, "<meet>");
-    }
-    loop.gw().Close();
-    EXPECT_EQ(loop.End().code(), StatusCode::kUnavailable);
+    ExpectTheTwoMeet(loop, one_write);
   }
 }
 
@@ -404,20 +410,7 @@ TEST(PipelineTest, QuickHandlersStillRunConcurrentlyWhenOneInvocationBlocks) {
       loop.gw().Write(batch);
       ASSERT_EQ(loop.gw().ReadAnswers(round % 3 + 1).size(), static_cast<size_t>(round % 3 + 1));
     }
-    if (one_write) {
-      loop.gw().Write(V("m1", "meet") + V("m2", "meet"));
-    } else {
-      loop.gw().Write(V("m1", "meet"));
-      loop.gw().Write(V("m2", "meet"));
-    }
-    auto answers = loop.gw().ReadAnswers(2);
-    ASSERT_EQ(answers.size(), 2u);
-    for (const char* id : {"m1", "m2"}) {
-      EXPECT_EQ(answers[id].type, FrameType::kResponse) << answers[id].body;
-      EXPECT_EQ(answers[id].body, "<meet>");
-    }
-    loop.gw().Close();
-    EXPECT_EQ(loop.End().code(), StatusCode::kUnavailable);
+    ExpectTheTwoMeet(loop, one_write);
   }
 }
 
