@@ -304,7 +304,7 @@ class Pipeline {
 
   static constexpr int64_t kQuickNs = 50'000;                   // see QuickAndBusy
   static constexpr std::chrono::milliseconds kBusyWindow{100};  // see QuickAndBusy
-  static constexpr std::chrono::milliseconds kTakeOverAfter{1};
+  static constexpr std::chrono::milliseconds kTakeOverAfter{10};
 
   std::mutex mu_;
   std::condition_variable cv_;
