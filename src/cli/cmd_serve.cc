@@ -30,6 +30,7 @@ struct ServeFlags {
   int64_t log_retention_mb = 256;
   std::string uid_range = "100000-165535";
   bool insecure_no_auth = false;
+  int tick_ms = 0;  // 0: GatewayOptions' default (1 s)
 };
 
 // Authentication follows the address (docs/security.md): on loopback it is on once any key
@@ -131,6 +132,10 @@ Status RunServe(const CliContext& ctx, ServeFlags flags) {
   o.runtime_bin = flags.runtime_bin.empty() ? ctx.self_exe.parent_path() / "mlfaas-runtime"
                                             : std::filesystem::path(flags.runtime_bin);
   if (flags.idle_timeout >= 0) o.idle_timeout_s = flags.idle_timeout;
+  if (flags.tick_ms < 0 || flags.tick_ms > 60000) {
+    return InvalidArgument("--tick-ms must be between 1 and 60000");
+  }
+  if (flags.tick_ms > 0) o.tick_interval = std::chrono::milliseconds(flags.tick_ms);
   o.grace = std::chrono::milliseconds(static_cast<int64_t>(flags.grace_s * 1000));
   o.log_dir = ctx.home / "logs";
   MLFAAS_ASSIGN_OR_RETURN(auto registry, registry::OpenRegistry(ctx.home, ctx.registry));
@@ -320,6 +325,10 @@ void RegisterServeCommands(CLI::App& app, CliContext& ctx) {
       ->capture_default_str();
   serve->add_flag("--insecure-no-auth", flags->insecure_no_auth,
                   "Serve without authentication, even on a non-loopback address (loudly)");
+  // A test hook, not in --help: the maintenance tick (reaping, key reloads, usage flushes,
+  // retrain and canary decisions), 1000 ms unless given. Tests of what a tick decides set it
+  // short, to wait for the decision rather than for the next tick.
+  serve->add_option("--tick-ms", flags->tick_ms, "Maintenance tick in ms (tests)")->group("");
   serve->callback([&ctx, flags] { ctx.action = [&ctx, flags] { return RunServe(ctx, *flags); }; });
 
   auto doctor_json = std::make_shared<bool>(false);

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/fs.h"
+#include "testing/kdd_package.h"
 #include "testing/subprocess.h"
 
 namespace mlfaas {
@@ -25,26 +26,32 @@ CommandResult Mlfaas(std::vector<std::string> args) {
   return RunCommand(args, {}, std::chrono::seconds(120));
 }
 
-// Trains once for the whole suite (the slow part) into a shared temp dir.
+// `mlfaas train --data <the shipped data> --out <zip> --json` (the slow part) as run once per
+// ctest run by the fixture KddPackage.Train (testing/kdd_package.h); its package copied into a
+// temp dir for the suite.
 class ModelCliTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new TempDir("model_cli");
-    train_ = new CommandResult(
-        Mlfaas({"train", "--data", MLFAAS_DATA_FILE, "--out", Package(), "--json"}));
+    const testing::TrainedKdd t = testing::CopyTrainedKddPackage(Package());
+    train_ = new CommandResult{t.exit_code, false, t.report, t.err};
+    trained_at_ = new std::string(t.path.string());
   }
   static void TearDownTestSuite() {
     delete train_;
+    delete trained_at_;
     delete dir_;
   }
   static std::string Package() { return (dir_->path() / "kdd.zip").string(); }
   static std::string Path(const std::string& name) { return (dir_->path() / name).string(); }
 
   static TempDir* dir_;
-  static CommandResult* train_;
+  static CommandResult* train_;     // train's exit code, stdout and stderr
+  static std::string* trained_at_;  // the --out it was given (Package() is a copy of it)
 };
 TempDir* ModelCliTest::dir_ = nullptr;
 CommandResult* ModelCliTest::train_ = nullptr;
+std::string* ModelCliTest::trained_at_ = nullptr;
 
 TEST_F(ModelCliTest, TrainJsonMeetsQualityBar) {
   ASSERT_EQ(train_->exit_code, 0) << train_->err;
@@ -58,7 +65,7 @@ TEST_F(ModelCliTest, TrainJsonMeetsQualityBar) {
             113500);
   EXPECT_EQ(j["rows"]["train"], 453998);
   EXPECT_EQ(j["rows"]["test"], 113500);
-  EXPECT_EQ(j["package"], Package());
+  EXPECT_EQ(j["package"], *trained_at_);
   EXPECT_EQ(j["digest"].get<std::string>().size(), 64u);
   EXPECT_TRUE(train_->err.empty()) << train_->err;  // no progress when stderr is not a TTY
 }

@@ -6,6 +6,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -28,16 +29,35 @@ class ManifestSchemaTest : public ::testing::Test {
   void SetUp() override {
     if (::access(kPython, X_OK) != 0) GTEST_SKIP() << kPython << " is missing";
   }
-  // Exit status of validate_manifests.py on `text`; its stderr in `err`.
-  int Validate(const std::string& kind, const std::string& text, std::string* err = nullptr) {
-    const auto file = dir_.path() / ("doc" + std::to_string(++n_) + ".yaml");
-    EXPECT_TRUE(WriteFileAtomic(file, text).ok());
+  // What validate_manifests.py says of each of `texts`: the exit status it has on that document
+  // alone, and the errors it prints on stderr. One python process for all of them (--each): it
+  // starts once instead of once per document.
+  struct Verdict {
+    int status = -1;
+    std::string errors;
+  };
+  std::vector<Verdict> Validate(const std::string& kind, const std::vector<std::string>& texts) {
     const std::string src = MLFAAS_SOURCE_DIR;
-    auto r = mlfaas::testing::RunCommand({kPython, src + "/tests/deploy/validate_manifests.py",
-                                          src + "/tests/deploy/schemas", kind, file.string()},
-                                         {}, std::chrono::seconds(60));
-    if (err) *err = r.err;
-    return r.exit_code;
+    std::vector<std::string> argv = {kPython, src + "/tests/deploy/validate_manifests.py", "--each",
+                                     src + "/tests/deploy/schemas", kind};
+    for (const std::string& text : texts) {
+      const auto file = dir_.path() / ("doc" + std::to_string(++n_) + ".yaml");
+      EXPECT_TRUE(WriteFileAtomic(file, text).ok());
+      argv.push_back(file.string());
+    }
+    auto r = mlfaas::testing::RunCommand(argv, {}, std::chrono::seconds(60));
+    std::vector<Verdict> out(texts.size());
+    const auto j = nlohmann::json::parse(r.out, nullptr, false);
+    if (r.exit_code != 0 || !j.is_array() || j.size() != texts.size()) {
+      ADD_FAILURE() << "validate_manifests.py --each: exit " << r.exit_code << "\n"
+                    << r.out << r.err;
+      return out;
+    }
+    for (size_t i = 0; i < texts.size(); ++i) {
+      out[i].status = j[i]["status"].get<int>();
+      out[i].errors = j[i]["errors"].get<std::string>();
+    }
+    return out;
   }
   // `text` with one change made through yaml-cpp.
   static std::string Edited(const std::string& text, const std::function<void(YAML::Node)>& edit) {
@@ -88,11 +108,15 @@ std::vector<ExportInput> Inputs() {
 }
 
 TEST_F(ManifestSchemaTest, TemplatesMatchTheSamAndCloudFormationSchemas) {
+  std::vector<std::string> texts;
   for (const ExportInput& in : Inputs()) {
     auto g = SamTemplate(in);
     ASSERT_TRUE(g.ok()) << g.status().message();
-    std::string err;
-    EXPECT_EQ(Validate("sam", g->text, &err), 0) << err << "\n" << g->text;
+    texts.push_back(g->text);
+  }
+  const auto verdicts = Validate("sam", texts);
+  for (size_t i = 0; i < texts.size(); ++i) {
+    EXPECT_EQ(verdicts[i].status, 0) << verdicts[i].errors << "\n" << texts[i];
   }
 }
 
@@ -101,7 +125,6 @@ TEST_F(ManifestSchemaTest, BrokenTemplatesAreRefused) {
   in.version.config.max_concurrency_per_instance = 8;
   auto g = SamTemplate(in);
   ASSERT_TRUE(g.ok());
-  ASSERT_EQ(Validate("sam", g->text), 0);
   auto fn = [](YAML::Node d) { return d["Resources"]["Function"]["Properties"]; };
   const std::vector<std::pair<std::string, std::function<void(YAML::Node)>>> breaks = {
       {"MemorySize", [&](YAML::Node d) { fn(d)["MemorySize"] = "lots"; }},
@@ -122,25 +145,32 @@ TEST_F(ManifestSchemaTest, BrokenTemplatesAreRefused) {
        }},
       {"Unknown", [](YAML::Node d) { d["Resources"]["Version3"]["Properties"]["Colour"] = "red"; }},
   };
-  for (const auto& [name, edit] : breaks) {
-    std::string err;
-    EXPECT_EQ(Validate("sam", Edited(g->text, edit), &err), 1) << name << ": " << err;
+  // The template as generated (valid), then each broken copy (refused).
+  std::vector<std::string> texts = {g->text};
+  for (const auto& [name, edit] : breaks) texts.push_back(Edited(g->text, edit));
+  const auto verdicts = Validate("sam", texts);
+  ASSERT_EQ(verdicts[0].status, 0) << verdicts[0].errors;
+  for (size_t i = 0; i < breaks.size(); ++i) {
+    EXPECT_EQ(verdicts[i + 1].status, 1) << breaks[i].first << ": " << verdicts[i + 1].errors;
   }
 }
 
 TEST_F(ManifestSchemaTest, ServicesMatchTheKnativeCrdSchema) {
+  std::vector<std::string> texts;
   for (const ExportInput& in : Inputs()) {
     auto g = KnativeService(in, {"registry.example/fraud-check:3", ""});
     ASSERT_TRUE(g.ok()) << g.status().message();
-    std::string err;
-    EXPECT_EQ(Validate("knative", g->text, &err), 0) << err << "\n" << g->text;
+    texts.push_back(g->text);
+  }
+  const auto verdicts = Validate("knative", texts);
+  for (size_t i = 0; i < texts.size(); ++i) {
+    EXPECT_EQ(verdicts[i].status, 0) << verdicts[i].errors << "\n" << texts[i];
   }
 }
 
 TEST_F(ManifestSchemaTest, BrokenServicesAreRefused) {
   auto g = KnativeService(Inputs()[2], {"registry.example/fraud-check:3", ""});
   ASSERT_TRUE(g.ok());
-  ASSERT_EQ(Validate("knative", g->text), 0);
   auto spec = [](YAML::Node d) { return d["spec"]["template"]["spec"]; };
   const std::vector<std::pair<std::string, std::function<void(YAML::Node)>>> breaks = {
       {"containerConcurrency", [&](YAML::Node d) { spec(d)["containerConcurrency"] = "lots"; }},
@@ -159,9 +189,13 @@ TEST_F(ManifestSchemaTest, BrokenServicesAreRefused) {
       {"metadata.extra", [](YAML::Node d) { d["metadata"]["colour"] = "red"; }},
       {"kind", [](YAML::Node d) { d["kind"] = "Deployment"; }},
   };
-  for (const auto& [name, edit] : breaks) {
-    std::string err;
-    EXPECT_EQ(Validate("knative", Edited(g->text, edit), &err), 1) << name << ": " << err;
+  // The service as generated (valid), then each broken copy (refused).
+  std::vector<std::string> texts = {g->text};
+  for (const auto& [name, edit] : breaks) texts.push_back(Edited(g->text, edit));
+  const auto verdicts = Validate("knative", texts);
+  ASSERT_EQ(verdicts[0].status, 0) << verdicts[0].errors;
+  for (size_t i = 0; i < breaks.size(); ++i) {
+    EXPECT_EQ(verdicts[i + 1].status, 1) << breaks[i].first << ": " << verdicts[i + 1].errors;
   }
 }
 

@@ -3,6 +3,11 @@
 
 Usage: validate_manifests.py SCHEMA_DIR sam|knative FILE
 Exit status: 0 valid, 1 invalid (each error on a line of stderr), 2 unusable input or setup.
+       validate_manifests.py --each SCHEMA_DIR sam|knative FILE...
+Checks each FILE as the first form does, in one process (python and jsonschema start once), and
+prints a JSON array on stdout: per FILE, {"status": what the first form would exit with,
+"errors": what it would print on stderr} (an uncaught exception: 1 and its traceback, as python
+exits with it). Exit status 0, or 2 on bad usage.
 
 sam: the template against the SAM schema (aws/serverless-application-model), then each property
 SAM passes through to CloudFormation (passed_through below) against the CloudFormation resource
@@ -15,6 +20,7 @@ metadata against Kubernetes' ObjectMeta.
 """
 import json
 import sys
+import traceback
 
 import jsonschema
 import yaml
@@ -136,12 +142,8 @@ def check_knative(schemas, doc):
         yield "/: not a serving.knative.dev/v1 Service"
 
 
-def main(argv):
-    if len(argv) != 4 or argv[2] not in ("sam", "knative"):
-        print(__doc__, file=sys.stderr)
-        return 2
-    schema_dir, kind, path = argv[1:]
-
+def check_file(schema_dir, kind, path):
+    """(exit status, error lines) of checking `path`."""
     def schemas(name):
         with open(f"{schema_dir}/{name}", encoding="utf-8") as f:
             return json.load(f)
@@ -150,15 +152,32 @@ def main(argv):
         with open(path, encoding="utf-8") as f:
             docs = list(yaml.load_all(f, Loader=CfnLoader))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as e:
-        print(f"{path}: {e}", file=sys.stderr)
-        return 2
+        return 2, [f"{path}: {e}"]
     if len(docs) != 1:
-        print(f"{path}: expected one YAML document, found {len(docs)}", file=sys.stderr)
-        return 1
+        return 1, [f"{path}: expected one YAML document, found {len(docs)}"]
     errors = list((check_sam if kind == "sam" else check_knative)(schemas, docs[0]))
+    return (1 if errors else 0), errors
+
+
+def main(argv):
+    if len(argv) >= 5 and argv[1] == "--each" and argv[3] in ("sam", "knative"):
+        schema_dir, kind = argv[2:4]
+        results = []
+        for path in argv[4:]:
+            try:
+                status, errors = check_file(schema_dir, kind, path)
+            except Exception:  # noqa: BLE001 -- as the first form: a traceback, exit status 1
+                status, errors = 1, [traceback.format_exc().rstrip("\n")]
+            results.append({"status": status, "errors": "".join(e + "\n" for e in errors)})
+        json.dump(results, sys.stdout)
+        return 0
+    if len(argv) != 4 or argv[2] not in ("sam", "knative"):
+        print(__doc__, file=sys.stderr)
+        return 2
+    status, errors = check_file(*argv[1:])
     for e in errors:
         print(e, file=sys.stderr)
-    return 1 if errors else 0
+    return status
 
 
 if __name__ == "__main__":

@@ -66,7 +66,8 @@ TEST_F(ServeAuthTest, TheAwsCliAndBoto3SignWithMlfaasKeys) {
   const Creds ci = NewKey("ci", {"invoke:echo"});
   ASSERT_EQ(ci.id.size(), 20u);
   ASSERT_EQ(ci.secret.size(), 40u);
-  const uint16_t port = Serve();
+  // Keys are reloaded on each maintenance tick: every 100 ms here (a revocation is awaited).
+  const uint16_t port = Serve({"--tick-ms", "100"});
   ASSERT_NE(port, 0);
   EXPECT_NE(Slurp(log_).find("authentication on"), std::string::npos) << Slurp(log_);
 
@@ -109,7 +110,7 @@ TEST_F(ServeAuthTest, TheAwsCliAndBoto3SignWithMlfaasKeys) {
   EXPECT_EQ(st.exit_code, 0) << st.err;
   EXPECT_NE(st.out.find("echo:$LATEST"), std::string::npos) << st.out;
 
-  // A revoked key is refused within a second or so (the gateway reloads keys every tick).
+  // A revoked key is refused within a tick or so (the gateway reloads keys every tick).
   auto rv = Mlfaas({"key", "revoke", "ci"});
   ASSERT_EQ(rv.exit_code, 0) << rv.err;
   const std::string code =

@@ -145,8 +145,9 @@ TEST_F(ServeCostTest, ReportLinesMetricsAndCostAgreeAcrossARestart) {
   }
   EXPECT_FALSE(fs::exists(tmp_.path() / "elsewhere" / "registry.db")) << "--remote opened a home";
 
-  // Second run on the same home: /metrics starts over, the stored usage does not.
-  port = Serve();
+  // Second run on the same home: /metrics starts over, the stored usage does not. Its
+  // maintenance tick, which flushes the usage, every 100 ms (awaited below).
+  port = Serve({"--tick-ms", "100"});
   ASSERT_NE(port, 0);
   auto [count2, gbs2] = InvokeAndScrape(port, 2);
   EXPECT_EQ(count2, 2);

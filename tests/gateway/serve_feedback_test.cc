@@ -45,7 +45,8 @@ class ServeFeedbackTest : public ServeFixture {
  protected:
   // "model" (the sample model package: features duration, src_bytes, dst_bytes), "echo" (a
   // custom runtime: no manifest, any feature names), and two keys: root (every scope) and
-  // reader (read:model only). Then the gateway.
+  // reader (read:model only). Then the gateway, its maintenance tick (which starts retrains and
+  // decides canaries) 100 ms instead of 1 s: the tests wait for those decisions, not the tick.
   void SetUp() override {
     const fs::path pkg = tmp_.path() / "model.zip";
     ASSERT_TRUE(package::WritePackage(pkg, package::sample::SampleManifest()).ok());
@@ -54,7 +55,7 @@ class ServeFeedbackTest : public ServeFixture {
     Create("echo", PyRuntime("    return ev"));
     root_ = NewKey("root", {"*:*"});
     reader_ = NewKey("reader", {"read:model"});
-    port_ = Serve({"--stem-cells", "0"});
+    port_ = Serve({"--stem-cells", "0", "--tick-ms", "100"});
     ASSERT_NE(port_, 0);
     http_ = std::make_unique<HttpClient>(port_);
   }
@@ -245,9 +246,13 @@ TEST_F(ServeFeedbackTest, EnoughLabelsStartARetrainInAProcessOfItsOwn) {
                                        KddRow("a3", 0, 2, 250, 3000)}));
   ASSERT_EQ(posted.status, 200) << posted.body;
 
+  // The run ends (up to 60 s): the gateway logs it, after the process that recorded it exited.
+  // Waited for in the log, then read with the CLI (one run of it, not one every 100 ms).
+  WaitFor([&] { return Slurp(log_).find("retrain auto: done") != std::string::npos; },
+          std::chrono::seconds(60));
   json history;
-  for (int i = 0; i < 600 && history.empty(); ++i) {  // up to 60 s
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  for (int i = 0; i < 100 && history.empty(); ++i) {  // and up to 10 s more
+    if (i > 0) std::this_thread::sleep_for(std::chrono::milliseconds(100));
     auto r = Mlfaas({"retrain", "history", "auto", "--json"});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     history = json::parse(r.out);
@@ -272,7 +277,8 @@ TEST_F(ServeFeedbackTest, EnoughLabelsStartARetrainInAProcessOfItsOwn) {
 
 // A canary that decides, end to end: under load from `mlfaas bench`, an alias routes 30% to a
 // version whose every invocation is a function error, with --bake 10m. The gateway's canary
-// controller rolls it back on its own long before the bake ends; the primary version serves
+// controller rolls it back on its own long before the bake ends (within the 2 s of load: it
+// decides on its 100 ms ticks once both versions have 10 requests); the primary version serves
 // every one of its requests without an error.
 TEST_F(ServeFeedbackTest, AnErroringCanaryRollsBackUnderBenchLoadAndThePrimaryNeverFails) {
   const std::string failing = R"PY(#!/usr/bin/python3
@@ -298,7 +304,7 @@ while True:
     ASSERT_EQ(r.exit_code, 0) << r.err;
   }
   const fs::path plan = tmp_.path() / "canary.yaml";
-  std::ofstream(plan) << "execution:\n- concurrency: 2\n  hold-for: 4s\n  scenario: s\n"
+  std::ofstream(plan) << "execution:\n- concurrency: 2\n  hold-for: 2s\n  scenario: s\n"
                       << "scenarios:\n  s:\n    requests:\n    - url: http://127.0.0.1:" << port_
                       << "/2015-03-31/functions/canary/invocations?Qualifier=live\n"
                       << "      method: POST\n      headers: {Authorization: \"" << root_.bearer()

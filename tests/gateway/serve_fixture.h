@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/stat.h>
+#include <zip.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -176,19 +178,35 @@ class ServeFixture : public ::testing::Test {
   }
 
   // A zip holding an executable `bootstrap` (custom runtime "provided"), the python one unless
-  // told otherwise.
+  // told otherwise: stored (not compressed), a regular file with mode 0755, as python's zipfile
+  // writes it with external_attr = 0o100755 << 16. Written with libzip here, not by a python3
+  // process per zip.
   std::filesystem::path BootstrapZip(const std::string& script = kPythonBootstrap) {
-    std::filesystem::path bs = tmp_.path() / "bootstrap";
-    std::ofstream(bs) << script;
     std::filesystem::path zip = tmp_.path() / "py.zip";
-    auto r = RunCommand({"/usr/bin/python3", "-c",
-                         "import sys, zipfile\n"
-                         "z = zipfile.ZipFile(sys.argv[2], 'w')\n"
-                         "i = zipfile.ZipInfo('bootstrap')\n"
-                         "i.external_attr = 0o100755 << 16\n"
-                         "z.writestr(i, open(sys.argv[1]).read()); z.close()\n",
-                         bs.string(), zip.string()});
-    EXPECT_EQ(r.exit_code, 0) << r.err;
+    int err = 0;
+    zip_t* za = zip_open(zip.c_str(), ZIP_CREATE | ZIP_TRUNCATE, &err);
+    if (za == nullptr) {
+      ADD_FAILURE() << "zip_open " << zip << ": error " << err;
+      return zip;
+    }
+    zip_source_t* src = zip_source_buffer(za, script.data(), script.size(), 0);
+    const zip_int64_t idx = src ? zip_file_add(za, "bootstrap", src, ZIP_FL_ENC_UTF_8) : -1;
+    if (idx < 0) {
+      if (src) zip_source_free(src);
+      ADD_FAILURE() << "zip_file_add: " << zip_strerror(za);
+      zip_discard(za);
+      return zip;
+    }
+    const auto i = static_cast<zip_uint64_t>(idx);
+    EXPECT_EQ(zip_set_file_compression(za, i, ZIP_CM_STORE, 0), 0) << zip_strerror(za);
+    EXPECT_EQ(zip_file_set_external_attributes(za, i, 0, ZIP_OPSYS_UNIX,
+                                               static_cast<zip_uint32_t>(S_IFREG | 0755) << 16),
+              0)
+        << zip_strerror(za);
+    if (zip_close(za) != 0) {  // writes `script` out
+      ADD_FAILURE() << "zip_close " << zip << ": " << zip_strerror(za);
+      zip_discard(za);
+    }
     return zip;
   }
 

@@ -12,6 +12,7 @@
 
 #include "common/fs.h"
 #include "gateway/serve_fixture.h"
+#include "testing/reference_data.h"
 #include "testing/subprocess.h"
 
 namespace mlfaas::testing {
@@ -20,34 +21,6 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 constexpr auto kModelsTimeout = std::chrono::seconds(180);
-
-// Trains both models on every 8th row of the shipped data (log(x + 0.1) features),
-// exports them, writes 300 evaluation rows (raw) and the libraries' probabilities for them.
-// argv: out_dir data_file export_script
-constexpr const char* kTrainElsewhere = R"PY(
-import gzip, json, pickle, subprocess, sys
-import numpy as np, xgboost as xgb
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
-out, data, export = sys.argv[1:4]
-raw = np.loadtxt(gzip.open(data, "rt"), delimiter=",", skiprows=1)[::8]
-x, y = np.log(raw[:, :3] + 0.1), raw[:, 3].astype(int)
-pipe = make_pipeline(StandardScaler(), LogisticRegression(C=0.5, max_iter=1000)).fit(x, y)
-pickle.dump(pipe, open(out + "/lr.pkl", "wb"))
-subprocess.run([sys.executable, export, out + "/lr.pkl", out + "/lr.json"], check=True)
-clf = xgb.XGBClassifier(n_estimators=30, max_depth=5, learning_rate=0.3, base_score=0.3,
-                        n_jobs=1).fit(x, y)
-clf.get_booster().save_model(out + "/xgb.json")
-rng = np.random.RandomState(7)
-idx = np.concatenate([np.where(y == 1)[0][:50], rng.choice(len(y), 250, replace=False)])
-ev = raw[idx, :3]
-np.savetxt(out + "/eval.csv", ev, delimiter=",", header="duration,src_bytes,dst_bytes",
-           comments="", fmt="%.17g")
-json.dump({"logistic_regression": pipe.predict_proba(np.log(ev + 0.1))[:, 1].tolist(),
-           "xgboost": clf.predict_proba(np.log(ev + 0.1))[:, 1].tolist(),
-           "rows": ev.tolist()}, open(out + "/expected.json", "w"))
-)PY";
 
 // Scores eval.csv with the booster of an mlfaas package (its manifest's model.booster, saved by
 // the test as booster.json) with xgboost's own predict. argv: booster.json eval.csv out.json
@@ -71,8 +44,8 @@ class ServeModelsTest : public ServeFixture {
   // `mlfaas predict --data eval.csv --out ...` with `pkg`: the probability column.
   std::vector<double> PredictWithPackage(const fs::path& pkg) {
     const fs::path out = tmp_.path() / (pkg.stem().string() + "-pred.csv");
-    auto r = Mlfaas({"predict", "--package", pkg.string(), "--data",
-                     (tmp_.path() / "eval.csv").string(), "--out", out.string()});
+    auto r = Mlfaas({"predict", "--package", pkg.string(), "--data", (ref_ / "eval.csv").string(),
+                     "--out", out.string()});
     EXPECT_EQ(r.exit_code, 0) << r.err;
     std::vector<double> p;
     std::istringstream in(Slurp(out.string()));
@@ -107,22 +80,25 @@ class ServeModelsTest : public ServeFixture {
     for (size_t i = 0; i < got.size(); ++i) worst = std::max(worst, std::abs(got[i] - want[i]));
     EXPECT_LE(worst, 1e-6) << what << ": max |mlfaas - library| = " << worst;
   }
+
+  fs::path ref_;  // the models trained elsewhere (read only)
 };
 
 TEST_F(ServeModelsTest, ModelsTrainedElsewhereAndByXgboostServeTheLibrariesPredictions) {
   const fs::path dir = tmp_.path();
-  auto trained = Python(kTrainElsewhere,
-                        {dir.string(), MLFAAS_DATA_FILE,
-                         std::string(MLFAAS_SOURCE_DIR) + "/examples/sklearn/export_logreg.py"});
-  ASSERT_EQ(trained.exit_code, 0) << trained.err
-                                  << " (scripts/deps.sh installs python3-xgboost "
-                                     "and python3-sklearn)";
-  const json expected = json::parse(Slurp((dir / "expected.json").string()));
+  // Trained by scikit-learn and python3-xgboost at build time (models_elsewhere_reference.py):
+  // lr.json (exported by examples/sklearn/export_logreg.py), xgb.json, eval.csv, expected.json.
+  const ReferenceData trained = LoadReferenceData("models-trained-elsewhere");
+  ASSERT_EQ(trained.error, "") << trained.log
+                               << " (scripts/deps.sh installs python3-xgboost "
+                                  "and python3-sklearn)";
+  ref_ = trained.dir;
+  const json expected = json::parse(Slurp((ref_ / "expected.json").string()));
 
   // Bring your own model: both kinds.
   for (const char* kind : {"logistic_regression", "xgboost"}) {
     const std::string file = std::string(kind) == "xgboost" ? "xgb.json" : "lr.json";
-    auto r = Mlfaas({"package", "create", "--kind", kind, "--model", (dir / file).string(),
+    auto r = Mlfaas({"package", "create", "--kind", kind, "--model", (ref_ / file).string(),
                      "--features", "duration,src_bytes,dst_bytes", "--transform", "log0.1", "--out",
                      (dir / (std::string(kind) + ".zip")).string()});
     ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -135,7 +111,7 @@ TEST_F(ServeModelsTest, ModelsTrainedElsewhereAndByXgboostServeTheLibrariesPredi
   }
   // A model that does not fit the features is refused, and no package is left behind.
   auto wrong =
-      Mlfaas({"package", "create", "--kind", "xgboost", "--model", (dir / "xgb.json").string(),
+      Mlfaas({"package", "create", "--kind", "xgboost", "--model", (ref_ / "xgb.json").string(),
               "--features", "duration,src_bytes", "--out", (dir / "wrong.zip").string()});
   EXPECT_NE(wrong.exit_code, 0);
   EXPECT_NE(wrong.err.find("the model has 3 features, expected 2"), std::string::npos) << wrong.err;
@@ -156,7 +132,7 @@ TEST_F(ServeModelsTest, ModelsTrainedElsewhereAndByXgboostServeTheLibrariesPredi
   ASSERT_EQ(inspect.exit_code, 0) << inspect.err;
   std::ofstream(dir / "booster.json")
       << json::parse(inspect.out)["manifest"]["model"]["booster"].dump();
-  auto lib = Python(kXgboostPredict, {(dir / "booster.json").string(), (dir / "eval.csv").string(),
+  auto lib = Python(kXgboostPredict, {(dir / "booster.json").string(), (ref_ / "eval.csv").string(),
                                       (dir / "lib.json").string()});
   ASSERT_EQ(lib.exit_code, 0) << lib.err;
   const auto lib_proba = json::parse(Slurp((dir / "lib.json").string())).get<std::vector<double>>();

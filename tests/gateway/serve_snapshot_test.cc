@@ -11,6 +11,8 @@
 #include <set>
 
 #include "gateway/serve_fixture.h"
+#include "testing/kdd_package.h"
+#include "testing/system_python.h"
 
 namespace mlfaas::testing {
 namespace {
@@ -75,10 +77,8 @@ class ServeSnapshotTest : public ServeFixture {
  protected:
   fs::path Train() {
     fs::path pkg = tmp_.path() / "model.zip";
-    auto trained =
-        RunCommand({MLFAAS_BIN, "train", "--data", MLFAAS_DATA_FILE, "--out", pkg.string()}, {},
-                   kServeTimeout);
-    EXPECT_EQ(trained.exit_code, 0) << trained.err;
+    const TrainedKdd trained = CopyTrainedKddPackage(pkg);
+    EXPECT_TRUE(trained.ok) << trained.err;
     return pkg;
   }
 
@@ -236,7 +236,7 @@ TEST_F(ServeSnapshotTest, ThePythonExampleGivesTheSamePredictionsWithEveryStrate
   const fs::path bundle = tmp_.path() / "python.zip";
   auto made = RunCommand({std::string(MLFAAS_SOURCE_DIR) + "/examples/python/make_bundle.sh",
                           pkg.string(), bundle.string()},
-                         {}, kServeTimeout);
+                         WithSystemPython(), kServeTimeout);
   ASSERT_EQ(made.exit_code, 0) << made.err;
   const std::vector<std::string> strategies = {"init", "per-invoke", "lazy", "snapshot"};
   for (const auto& s : strategies) {

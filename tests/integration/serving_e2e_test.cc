@@ -11,7 +11,9 @@
 
 #include "common/fs.h"
 #include "gateway/http_client.h"
+#include "testing/kdd_package.h"
 #include "testing/mlfaas_server.h"
+#include "testing/system_python.h"
 
 namespace mlfaas::testing {
 namespace {
@@ -29,13 +31,14 @@ class ServingE2eTest : public ::testing::Test {
     tmp_ = new TempDir("mlfaas-e2e");
     home_ = tmp_->path() / "home";
     fs::path pkg = tmp_->path() / "kdd.zip";
-    auto r =
-        RunMlfaas(home_, {"train", "--data", MLFAAS_DATA_FILE, "--out", pkg.string(), "--json"});
-    ASSERT_EQ(r.exit_code, 0) << r.err;
-    const json trained = json::parse(r.out, nullptr, false);
-    ASSERT_TRUE(trained.is_object()) << r.out;
+    // `mlfaas train --data <the shipped data> --json`, trained once for every test.
+    const TrainedKdd kdd = CopyTrainedKddPackage(pkg);
+    ASSERT_TRUE(kdd.ok) << kdd.err;
+    const json trained = json::parse(kdd.report, nullptr, false);
+    ASSERT_TRUE(trained.is_object()) << kdd.report;
     features_ = new json(trained["model"]["features"]);  // the manifest's, in order
-    ASSERT_TRUE(features_->is_array() && !features_->empty()) << r.out;
+    ASSERT_TRUE(features_->is_array() && !features_->empty()) << kdd.report;
+    CommandResult r;
     for (std::vector<std::string> args :
          {std::vector<std::string>{"function", "create", "kdd99-anomaly", "--package",
                                    pkg.string()},
@@ -376,7 +379,8 @@ TEST_F(ServingE2eTest, AwsCliInvokesTheFunction) {
 TEST_F(ServingE2eTest, PythonCustomRuntimeServesTheSameModel) {
   fs::path bundle = tmp_->path() / "py-bundle.zip";
   auto mk = RunCommand({"bash", std::string(MLFAAS_SOURCE_DIR) + "/examples/python/make_bundle.sh",
-                        (tmp_->path() / "kdd.zip").string(), bundle.string()});
+                        (tmp_->path() / "kdd.zip").string(), bundle.string()},
+                       WithSystemPython());
   ASSERT_EQ(mk.exit_code, 0) << mk.err;
   auto r = RunMlfaas(home_, {"function", "create", "kdd99-python", "--package", bundle.string(),
                              "--runtime", "provided", "--timeout", "10"});

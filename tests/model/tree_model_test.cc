@@ -19,7 +19,7 @@
 
 #include "common/fs.h"
 #include "model/csv_reader.h"
-#include "testing/subprocess.h"
+#include "testing/reference_data.h"
 
 namespace mlfaas::model {
 namespace {
@@ -31,108 +31,8 @@ constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 // ---- agreement with the real xgboost ----------------------------------------------------------
 
-// Trains models with python xgboost and writes, per model, the JSON, the test rows (float64) and
-// xgboost's margins and predictions (float32), raw little-endian; cases.txt lists them.
-constexpr const char* kTrainScript = R"PY(
-import gzip, json, os, sys
-try:
-    import numpy as np
-    import xgboost as xgb
-except Exception as e:  # noqa: BLE001
-    print(f"cannot import xgboost/numpy: {e}", file=sys.stderr)
-    sys.exit(3)
-
-out, data_file = sys.argv[1], sys.argv[2]
-print("xgboost", xgb.__version__, file=sys.stderr)
-rng = np.random.default_rng(20240607)
-scale = np.array([1.0, 2.0, 5.0, 0.1, 10.0, 1000.0])
-missing_rate = np.array([0.2, 0.25, 0.3, 0.0, 0.05, 0.0])
-
-def synthetic(n):
-    x = rng.normal(size=(n, 6)) * scale
-    x[:, 5] = np.round(x[:, 5])
-    xm = np.where(rng.random((n, 6)) < missing_rate, np.nan, x)
-    # Whether a value is missing carries signal, so the learned default directions matter.
-    z = (1.5 * np.tanh(x[:, 0]) + np.where(np.isnan(xm[:, 1]), 1.5, 0.5 * x[:, 1])
-         - np.where(np.isnan(xm[:, 2]), -1.0, 0.3 * x[:, 2]) + 2.0 * (x[:, 3] > 0)
-         + 0.1 * x[:, 4] + 0.001 * x[:, 5])
-    y = (rng.random(n) < 1.0 / (1.0 + np.exp(-z))).astype(np.float32)
-    return xm, y
-
-x_train, y_train = synthetic(4000)
-x_test, _ = synthetic(2000)
-x_test[:20, :] = np.nan  # rows with every value missing
-
-def threshold_rows(booster, nfeat, n):
-    """Rows whose values sit exactly on, or one float32 ulp around, the model's thresholds."""
-    trees = json.loads(booster.save_raw("json"))["learner"]["gradient_booster"]["model"]["trees"]
-    cuts = [(f, c) for t in trees
-            for f, c, l in zip(t["split_indices"], t["split_conditions"], t["left_children"])
-            if l != -1]
-    by_feature = {}
-    for f, c in cuts:
-        by_feature.setdefault(f, []).append(c)
-    rows = np.full((n, nfeat), np.nan)
-    for i in range(n):
-        for j in range(nfeat):
-            if rng.random() < 0.15 or j not in by_feature:
-                continue
-            c = np.float32(by_feature[j][rng.integers(len(by_feature[j]))])
-            rows[i, j] = float([c, np.nextafter(c, np.float32(np.inf)),
-                                np.nextafter(c, np.float32(-np.inf))][rng.integers(3)])
-    return rows
-
-def dump(name, booster, rows):
-    booster.save_model(os.path.join(out, name + ".json"))
-    d = xgb.DMatrix(rows)  # a fresh DMatrix: no prediction cache
-    rows.astype("<f8").tofile(os.path.join(out, name + ".x"))
-    booster.predict(d, output_margin=True).astype("<f4").tofile(os.path.join(out, name + ".margin"))
-    booster.predict(d).astype("<f4").tofile(os.path.join(out, name + ".pred"))
-    listing.write(f"{name} {rows.shape[0]} {rows.shape[1]}\n")
-
-cases = [  # name, params, rounds
-    ("d1_t1_logistic", {"objective": "binary:logistic", "max_depth": 1}, 1),
-    ("d3_t10_logistic_bs03", {"objective": "binary:logistic", "max_depth": 3, "base_score": 0.3}, 10),
-    ("d6_t100_logistic", {"objective": "binary:logistic", "max_depth": 6}, 100),
-    ("d8_t100_logistic_bs03", {"objective": "binary:logistic", "max_depth": 8, "base_score": 0.3}, 100),
-    ("d3_t100_reg_logistic", {"objective": "reg:logistic", "max_depth": 3}, 100),
-    ("d8_t10_reg_logistic_bs03", {"objective": "reg:logistic", "max_depth": 8, "base_score": 0.3}, 10),
-    ("d1_t100_logitraw", {"objective": "binary:logitraw", "max_depth": 1}, 100),
-    ("d6_t10_logitraw_bs03", {"objective": "binary:logitraw", "max_depth": 6, "base_score": 0.3}, 10),
-    ("d8_t100_logitraw", {"objective": "binary:logitraw", "max_depth": 8}, 100),
-    # exact + gamma: the pruner leaves deleted (unreachable) nodes in the arrays
-    ("d6_t10_exact_pruned", {"objective": "binary:logistic", "max_depth": 6, "tree_method": "exact",
-                             "gamma": 2.0}, 10),
-    ("d6_t30_approx", {"objective": "binary:logistic", "max_depth": 6, "tree_method": "approx"}, 30),
-    ("d4_forest_x4", {"objective": "binary:logistic", "max_depth": 4, "num_parallel_tree": 4,
-                      "subsample": 0.7, "colsample_bynode": 0.7}, 10),
-    ("lossguide_t100", {"objective": "binary:logistic", "max_depth": 0, "grow_policy": "lossguide",
-                        "max_leaves": 24}, 100),
-]
-
-# nthread 1 throughout: on a busy 2-core machine OpenMP's spinning workers make training ~10x
-# slower (and the predictions do not depend on it).
-with open(os.path.join(out, "cases.txt"), "w") as listing:
-    dtrain = xgb.DMatrix(x_train, label=y_train)
-    for name, params, rounds in cases:
-        params = dict({"tree_method": "hist", "eta": 0.3, "seed": 7, "nthread": 1}, **params)
-        b = xgb.train(params, dtrain, rounds)
-        dump(name, b, np.vstack([x_test, threshold_rows(b, 6, 600)]))
-
-    # The shipped data, log(x + 0.1) features as mlfaas trains on them.
-    with gzip.open(data_file, "rt") as f:
-        header = f.readline().strip().split(",")
-        raw = np.loadtxt(f, delimiter=",", dtype=np.float64, ndmin=2)
-    cols = [header.index(c) for c in ("duration", "src_bytes", "dst_bytes")]
-    x_all = np.log(raw[:, cols] + 0.1)
-    y_all = raw[:, header.index("label")]
-    # Trained on every 4th row (the test's time), scored on rows from all of it.
-    b = xgb.train({"objective": "binary:logistic", "max_depth": 6, "eta": 0.3, "tree_method": "hist",
-                   "seed": 7, "nthread": 1}, xgb.DMatrix(x_all[::4], label=y_all[::4]), 100)
-    idx = np.unique(np.concatenate([np.arange(500), rng.choice(len(x_all), 4500, replace=False)]))
-    idx.astype("<u8").tofile(os.path.join(out, "kdd.idx"))
-    dump("kdd", b, x_all[idx])
-)PY";
+// Models trained with python xgboost, the test rows and xgboost's margins and predictions: made
+// once at build time by xgboost_reference.py (tests/model/CMakeLists.txt), not in every run.
 
 template <typename T>
 std::vector<T> ReadRaw(const fs::path& path) {
@@ -154,20 +54,15 @@ struct Case {
 class XgboostAgreementTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    dir_ = new TempDir("tree-model-test");
-    const fs::path script = dir_->path() / "train.py";
-    std::ofstream(script) << kTrainScript;
-    const auto r = testing::RunCommand(
-        {"/usr/bin/python3", script.string(), dir_->path().string(), MLFAAS_DATA_FILE},
-        {{"OMP_NUM_THREADS", "2"}}, std::chrono::seconds(600));
-    std::cout << r.err;
-    if (r.exit_code != 0) {
-      *setup_error_ = "training with /usr/bin/python3 failed (exit " + std::to_string(r.exit_code) +
-                      "; scripts/deps.sh installs python3-xgboost " + "and python3-numpy):\n" +
-                      r.err;
+    const testing::ReferenceData data = testing::LoadReferenceData("xgboost-agreement");
+    dir_ = new fs::path(data.dir);
+    std::cout << data.log;
+    if (!data.error.empty()) {
+      *setup_error_ = "training with /usr/bin/python3 failed: " + data.error +
+                      " (scripts/deps.sh installs python3-xgboost and python3-numpy):\n" + data.log;
       return;
     }
-    std::ifstream listing(dir_->path() / "cases.txt");
+    std::ifstream listing(*dir_ / "cases.txt");
     Case c;
     while (listing >> c.name >> c.rows >> c.features) cases_->push_back(c);
   }
@@ -185,7 +80,7 @@ class XgboostAgreementTest : public ::testing::Test {
     const Case* c = Find("kdd");
     ASSERT_NE(c, nullptr);
     // The rows exactly as python transformed them.
-    const auto py_rows = ReadRaw<double>(dir_->path() / "kdd.x");
+    const auto py_rows = ReadRaw<double>(*dir_ / "kdd.x");
     const auto [dm, dp] = Compare(*c, py_rows);
     EXPECT_LE(dm, 1e-6);
     EXPECT_LE(dp, 1e-6);
@@ -197,7 +92,7 @@ class XgboostAgreementTest : public ::testing::Test {
     auto data = ReadCsv(MLFAAS_DATA_FILE, o);
     ASSERT_TRUE(data.ok()) << data.status().ToString();
     EXPECT_EQ(data->rows(), 567498u);
-    const auto idx = ReadRaw<uint64_t>(dir_->path() / "kdd.idx");
+    const auto idx = ReadRaw<uint64_t>(*dir_ / "kdd.idx");
     ASSERT_EQ(idx.size(), c->rows);
     std::vector<double> rows;
     size_t log_differs = 0;
@@ -225,14 +120,14 @@ class XgboostAgreementTest : public ::testing::Test {
   // Parses the case's model, scores `rows`, and checks against xgboost; returns the max |diff|
   // of the margins and of the predictions.
   static std::pair<double, double> Compare(const Case& c, const std::vector<double>& rows) {
-    auto text = ReadFile(dir_->path() / (c.name + ".json"));
+    auto text = ReadFile(*dir_ / (c.name + ".json"));
     EXPECT_TRUE(text.ok());
     if (!text.ok()) return {};
     auto model = ParseXgboostJson(*text, c.features);
     EXPECT_TRUE(model.ok()) << c.name << ": " << model.status().ToString();
     if (!model.ok()) return {};
-    const auto margin = ReadRaw<float>(dir_->path() / (c.name + ".margin"));
-    const auto pred = ReadRaw<float>(dir_->path() / (c.name + ".pred"));
+    const auto margin = ReadRaw<float>(*dir_ / (c.name + ".margin"));
+    const auto pred = ReadRaw<float>(*dir_ / (c.name + ".pred"));
     EXPECT_EQ(rows.size(), c.rows * c.features);
     EXPECT_EQ(margin.size(), c.rows);
     EXPECT_EQ(pred.size(), c.rows);
@@ -264,22 +159,22 @@ class XgboostAgreementTest : public ::testing::Test {
     return {max_margin, max_pred};
   }
 
-  static TempDir* dir_;
+  static fs::path* dir_;  // the reference data (read only)
   static std::string* setup_error_;
   static std::vector<Case>* cases_;
 };
 
-TempDir* XgboostAgreementTest::dir_ = nullptr;
+fs::path* XgboostAgreementTest::dir_ = nullptr;
 std::string* XgboostAgreementTest::setup_error_ = new std::string;
 std::vector<Case>* XgboostAgreementTest::cases_ = new std::vector<Case>;
 
-// One test, so that the training script runs once (each ctest test is a process of its own).
+// One test over every case (the reference was made by one run of xgboost_reference.py).
 TEST_F(XgboostAgreementTest, SyntheticModelsAndTheShippedDataMatchXgboostPredict) {
   size_t compared = 0;
   for (const Case& c : *cases_) {
     if (c.name == "kdd") continue;
     SCOPED_TRACE(c.name);
-    const auto rows = ReadRaw<double>(dir_->path() / (c.name + ".x"));
+    const auto rows = ReadRaw<double>(*dir_ / (c.name + ".x"));
     const auto [dm, dp] = Compare(c, rows);
     EXPECT_LE(dm, 1e-6);
     EXPECT_LE(dp, 1e-6);

@@ -24,6 +24,7 @@
 #include "runtime/model_handler.h"
 #include "runtime/test_model.h"
 #include "testing/subprocess.h"
+#include "testing/system_python.h"
 
 namespace mlfaas::runtime {
 namespace {
@@ -236,7 +237,7 @@ class JavaRuntimeTest : public ::testing::Test {
     const fs::path bundle = dir_->path() / "bundle.zip";
     auto r = testing::RunCommand(
         {kJavaExample + "/make_bundle.sh", (dir_->path() / "model.zip").string(), bundle.string()},
-        {{"MLFAAS_JAVA_JAR_CACHE", JarCache().string()}}, kJavaTimeout);
+        testing::WithSystemPython({{"MLFAAS_JAVA_JAR_CACHE", JarCache().string()}}), kJavaTimeout);
     if (r.exit_code != 0) {
       setup_error_ = "make_bundle.sh failed: " + r.err;
       return;

@@ -13,6 +13,7 @@
 #include "runtime/fake_runtime_api.h"
 #include "runtime/test_model.h"
 #include "testing/subprocess.h"
+#include "testing/system_python.h"
 
 namespace mlfaas::runtime {
 namespace {
@@ -31,8 +32,8 @@ class PythonRuntimeTest : public ::testing::Test {
     std::filesystem::create_directories(model_dir_);
     testing::WriteTaskRoot(model_dir_);  // also leaves model.zip next to it
     auto r = testing::RunCommand(
-        {kPythonExample + "/make_bundle.sh", model_zip_.string(), bundle_.string()}, {},
-        kPythonTimeout);
+        {kPythonExample + "/make_bundle.sh", model_zip_.string(), bundle_.string()},
+        testing::WithSystemPython(), kPythonTimeout);
     ASSERT_EQ(r.exit_code, 0) << r.err;
     std::filesystem::create_directories(bundle_dir_);
     Status st = package::ExtractPackage(bundle_, bundle_dir_);
@@ -45,10 +46,10 @@ class PythonRuntimeTest : public ::testing::Test {
                                 const std::vector<std::string>& events, int* exit_status) {
     FakeRuntimeApi api(events);
     BackgroundProcess worker(argv,
-                             {{"AWS_LAMBDA_RUNTIME_API", api.endpoint()},
-                              {"_HANDLER", "predict"},
-                              {"LAMBDA_TASK_ROOT", task_root.string()},
-                              {"AWS_LAMBDA_FUNCTION_VERSION", "5"}},
+                             testing::WithSystemPython({{"AWS_LAMBDA_RUNTIME_API", api.endpoint()},
+                                                        {"_HANDLER", "predict"},
+                                                        {"LAMBDA_TASK_ROOT", task_root.string()},
+                                                        {"AWS_LAMBDA_FUNCTION_VERSION", "5"}}),
                              (dir_.path() / "worker.log").string());
     EXPECT_TRUE(api.Serve(kPythonTimeout, [&] { return testing::ChildAlive(worker.pid()); }))
         << "worker hung";
@@ -120,10 +121,10 @@ TEST_F(PythonRuntimeTest, MaxConcurrencyRunsThatManyLoopsEachWithItsOwnLongPoll)
   api.HoldNextsUntil(3);  // the worker hangs unless three `next` calls are open together
   {
     BackgroundProcess worker({(bundle_dir_ / "bootstrap").string()},
-                             {{"AWS_LAMBDA_RUNTIME_API", api.endpoint()},
-                              {"LAMBDA_TASK_ROOT", bundle_dir_.string()},
-                              {"AWS_LAMBDA_FUNCTION_VERSION", "5"},
-                              {"AWS_LAMBDA_MAX_CONCURRENCY", "3"}},
+                             testing::WithSystemPython({{"AWS_LAMBDA_RUNTIME_API", api.endpoint()},
+                                                        {"LAMBDA_TASK_ROOT", bundle_dir_.string()},
+                                                        {"AWS_LAMBDA_FUNCTION_VERSION", "5"},
+                                                        {"AWS_LAMBDA_MAX_CONCURRENCY", "3"}}),
                              (dir_.path() / "worker.log").string());
     const bool served =
         api.Serve(kPythonTimeout, [&] { return testing::ChildAlive(worker.pid()); });
@@ -147,9 +148,9 @@ TEST_F(PythonRuntimeTest, MaxConcurrencyRunsThatManyLoopsEachWithItsOwnLongPoll)
 TEST_F(PythonRuntimeTest, BadMaxConcurrencyIsAnInitError) {
   FakeRuntimeApi api({"{}"});
   BackgroundProcess worker({(bundle_dir_ / "bootstrap").string()},
-                           {{"AWS_LAMBDA_RUNTIME_API", api.endpoint()},
-                            {"LAMBDA_TASK_ROOT", bundle_dir_.string()},
-                            {"AWS_LAMBDA_MAX_CONCURRENCY", "05"}},
+                           testing::WithSystemPython({{"AWS_LAMBDA_RUNTIME_API", api.endpoint()},
+                                                      {"LAMBDA_TASK_ROOT", bundle_dir_.string()},
+                                                      {"AWS_LAMBDA_MAX_CONCURRENCY", "05"}}),
                            (dir_.path() / "worker.log").string());
   const bool served = api.Serve(kPythonTimeout, [&] { return testing::ChildAlive(worker.pid()); });
   EXPECT_TRUE(served);

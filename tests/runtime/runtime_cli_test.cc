@@ -12,7 +12,9 @@
 #include "runtime/adapter_process.h"
 #include "runtime/fake_runtime_api.h"
 #include "runtime/test_model.h"
+#include "testing/kdd_package.h"
 #include "testing/subprocess.h"
+#include "testing/system_python.h"
 
 namespace mlfaas::runtime {
 namespace {
@@ -29,11 +31,12 @@ std::vector<PostedResult> Serve(const std::vector<std::string>& argv,
                                 const std::vector<std::string>& events,
                                 const std::filesystem::path& log, int* exit_status) {
   FakeRuntimeApi api(events);
+  // The python example runs `/usr/bin/env python3`: Debian's.
   BackgroundProcess worker(argv,
-                           {{"AWS_LAMBDA_RUNTIME_API", api.endpoint()},
-                            {"_HANDLER", "predict"},
-                            {"LAMBDA_TASK_ROOT", task_root.string()},
-                            {"AWS_LAMBDA_FUNCTION_VERSION", "1"}},
+                           testing::WithSystemPython({{"AWS_LAMBDA_RUNTIME_API", api.endpoint()},
+                                                      {"_HANDLER", "predict"},
+                                                      {"LAMBDA_TASK_ROOT", task_root.string()},
+                                                      {"AWS_LAMBDA_FUNCTION_VERSION", "1"}}),
                            log.string());
   EXPECT_TRUE(api.Serve(kCliTimeout, [&] { return testing::ChildAlive(worker.pid()); }));
   *exit_status = worker.StopWith(0, kCliTimeout);
@@ -43,9 +46,8 @@ std::vector<PostedResult> Serve(const std::vector<std::string>& argv,
 TEST(RuntimeCliTest, ServesATrainedModelLikeThePythonExample) {
   TempDir dir("mlfaas-runtime-cli-test");
   const auto pkg = dir.path() / "kdd.zip";
-  auto train = testing::RunCommand(
-      {MLFAAS_BIN, "train", "--data", MLFAAS_DATA_FILE, "--out", pkg.string()}, {}, kCliTimeout);
-  ASSERT_EQ(train.exit_code, 0) << train.err;
+  const testing::TrainedKdd trained = testing::CopyTrainedKddPackage(pkg);
+  ASSERT_TRUE(trained.ok) << trained.err;
   const auto task = dir.path() / "task";
   std::filesystem::create_directories(task);
   ASSERT_TRUE(package::ExtractPackage(pkg, task).ok());
